@@ -1,0 +1,49 @@
+// Command spoke is the Spoke server and its command-line tools.
+//
+// Each subcommand lives in its own file (serve.go, token.go, run.go) and is
+// dispatched from main by name.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// usage is printed for an unknown or missing subcommand.
+const usage = `Spoke: a self-hosted, HubSpot-compatible CRM workflow server.
+
+Usage:
+  spoke serve [--addr HOST:PORT] [--data DIR]   start the HTTP API
+  spoke token create [--data DIR] --scopes a,b  print a new private-app token
+  spoke run FILE [flags]                        run a custom code action locally
+  spoke bench [flags]                           run the built-in benchmarks
+
+Run "spoke COMMAND -h" for a command's flags.
+`
+
+// commands maps a subcommand name to its entry point. Each returns the
+// process exit code.
+var commands = map[string]func(ctx context.Context, args []string) int{}
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	cmd, ok := commands[os.Args[1]]
+	if !ok {
+		if os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
+			fmt.Print(usage)
+			os.Exit(0)
+		}
+		fmt.Fprintf(os.Stderr, "spoke: unknown command %q\n\n%s", os.Args[1], usage)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := cmd(ctx, os.Args[2:])
+	stop()
+	os.Exit(code)
+}

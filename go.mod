@@ -1,0 +1,3 @@
+module github.com/spokehq/spoke
+
+go 1.26
