@@ -1,0 +1,179 @@
+// Package api serves Spoke's HubSpot-compatible HTTP API: CRM v3 objects,
+// properties, associations v4 and (later) automation v4. It only
+// translates wire shapes to calls on the domain services of package spoke
+// and errors to HubSpot's error envelope; it holds no business rules.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spokehq/spoke"
+)
+
+// MaxBodyBytes is the largest request body accepted; larger ones get 413.
+const MaxBodyBytes = 10 << 20
+
+// MaxBatchInputs is the most inputs a batch call takes, as on HubSpot.
+const MaxBatchInputs = 100
+
+// Server holds the services the handlers call.
+type Server struct {
+	Records      spoke.RecordService
+	Properties   spoke.PropertyService
+	Associations spoke.AssociationService
+	Tokens       spoke.TokenService
+	Logger       *slog.Logger
+	// PortalID is the default account's id, reported in responses that
+	// name the portal.
+	PortalID int64
+
+	tokens sync.Map // secret → *spoke.Token; tokens are never revoked while running
+	mux    *http.ServeMux
+}
+
+// Handler returns the HTTP handler of the whole API.
+func (s *Server) Handler() http.Handler {
+	if s.Logger == nil {
+		s.Logger = slog.Default()
+	}
+	mux := http.NewServeMux()
+	s.mux = mux
+	s.routeObjects(mux)
+	s.routeProperties(mux)
+	s.routeAssociations(mux)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	return s.middleware(mux)
+}
+
+type ctxKey int
+
+const tokenKey ctxKey = iota
+
+// tokenFrom returns the authenticated token of a request.
+func tokenFrom(ctx context.Context) *spoke.Token {
+	t, _ := ctx.Value(tokenKey).(*spoke.Token)
+	return t
+}
+
+// middleware collapses duplicate slashes, limits bodies, sets the JSON
+// content type, recovers panics into 500s and logs each request.
+func (s *Server) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		if strings.Contains(r.URL.Path, "//") {
+			r.URL.Path = collapseSlashes(r.URL.Path)
+			if r.URL.RawPath != "" {
+				r.URL.RawPath = collapseSlashes(r.URL.RawPath)
+			}
+		}
+		w.Header().Set("Content-Type", "application/json;charset=utf-8")
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		}
+		rw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		defer func() {
+			if v := recover(); v != nil {
+				s.Logger.Error("panic in handler", "method", r.Method, "path", r.URL.Path, "panic", v)
+				writeError(rw, r, spoke.Errorf(spoke.EINTERNAL, "internal error"))
+			}
+			if rw.status >= 500 {
+				s.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", rw.status, "duration", time.Since(start), "err", rw.err)
+			} else {
+				s.Logger.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rw.status, "duration", time.Since(start))
+			}
+		}()
+		if r.URL.Path != "/healthz" {
+			tok, err := s.authenticate(r)
+			if err != nil {
+				writeError(rw, r, err)
+				return
+			}
+			r = r.WithContext(context.WithValue(r.Context(), tokenKey, tok))
+		}
+		_, pattern := s.mux.Handler(r)
+		if pattern == "" {
+			writeError(rw, r, &spoke.Error{Code: spoke.ENOTFOUND, Category: "OBJECT_NOT_FOUND",
+				Message: "No API route matches " + r.Method + " " + r.URL.Path + "."})
+			return
+		}
+		next.ServeHTTP(rw, r)
+	})
+}
+
+func collapseSlashes(p string) string {
+	var b strings.Builder
+	b.Grow(len(p))
+	for i := 0; i < len(p); i++ {
+		if p[i] == '/' && i > 0 && p[i-1] == '/' {
+			continue
+		}
+		b.WriteByte(p[i])
+	}
+	return b.String()
+}
+
+func (s *Server) authenticate(r *http.Request) (*spoke.Token, error) {
+	h := r.Header.Get("Authorization")
+	secret, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok || strings.TrimSpace(secret) == "" {
+		return nil, spoke.Errorf(spoke.EUNAUTHORIZED, "Authentication credentials not found. This API supports OAuth 2.0 authentication and private app access tokens: send Authorization: Bearer TOKEN.")
+	}
+	secret = strings.TrimSpace(secret)
+	if t, ok := s.tokens.Load(secret); ok {
+		return t.(*spoke.Token), nil
+	}
+	t, err := s.Tokens.Authenticate(r.Context(), secret)
+	if err != nil {
+		return nil, err
+	}
+	s.tokens.Store(secret, t)
+	return t, nil
+}
+
+// require returns EFORBIDDEN unless the request's token has scope.
+func require(r *http.Request, scope string) error {
+	t := tokenFrom(r.Context())
+	if t != nil && t.HasScope(scope) {
+		return nil
+	}
+	return &spoke.Error{Code: spoke.EFORBIDDEN, Category: "MISSING_SCOPES",
+		Message: "This app hasn't been granted all required scopes to make this call. Read more about required scopes here: https://developers.hubspot.com/scopes.",
+		Context: map[string][]string{"requiredGranularScopes": {scope}}}
+}
+
+// objectScope is the scope needed to read or write records of t.
+func objectScope(t spoke.ObjectType, write bool) string {
+	if write {
+		return "crm.objects." + t.Name + ".write"
+	}
+	return "crm.objects." + t.Name + ".read"
+}
+
+// schemaScope is the scope needed to read or write property definitions.
+func schemaScope(t spoke.ObjectType, write bool) string {
+	if write {
+		return "crm.schemas." + t.Name + ".write"
+	}
+	return "crm.schemas." + t.Name + ".read"
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+	err    error // an internal error, logged by the middleware
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}

@@ -1,0 +1,458 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/spokehq/spoke"
+)
+
+func (s *Server) routeAssociations(mux *http.ServeMux) {
+	mux.HandleFunc("PUT /crm/v4/objects/{fromType}/{fromId}/associations/{toType}/{toId}", s.associate)
+	mux.HandleFunc("PUT /crm/v4/objects/{fromType}/{fromId}/associations/default/{toType}/{toId}", s.associateDefault)
+	mux.HandleFunc("GET /crm/v4/objects/{fromType}/{fromId}/associations/{toType}", s.listAssociations)
+	mux.HandleFunc("DELETE /crm/v4/objects/{fromType}/{fromId}/associations/{toType}/{toId}", s.removeAssociation)
+	mux.HandleFunc("POST /crm/v4/associations/{fromType}/{toType}/batch/create", s.batchAssociate)
+	mux.HandleFunc("POST /crm/v4/associations/{fromType}/{toType}/batch/associate/default", s.batchAssociateDefault)
+	mux.HandleFunc("POST /crm/v4/associations/{fromType}/{toType}/batch/read", s.batchReadAssociations)
+	mux.HandleFunc("POST /crm/v4/associations/{fromType}/{toType}/batch/archive", s.batchRemoveAssociations)
+}
+
+// pair resolves the from and to object types of an association path and
+// checks the scopes on both.
+func pair(r *http.Request, write bool) (from, to spoke.ObjectType, err error) {
+	if from, err = spoke.ObjectTypeFor(r.PathValue("fromType")); err != nil {
+		return
+	}
+	if to, err = spoke.ObjectTypeFor(r.PathValue("toType")); err != nil {
+		return
+	}
+	if err = require(r, objectScope(from, write)); err != nil {
+		return
+	}
+	err = require(r, objectScope(to, false))
+	return
+}
+
+func pathID(r *http.Request, name string) (int64, error) {
+	v := r.PathValue(name)
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, notFound(v)
+	}
+	return id, nil
+}
+
+func parseID(v string) (int64, error) {
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, notFound(v)
+	}
+	return id, nil
+}
+
+type assocSpec struct {
+	AssociationCategory string `json:"associationCategory"`
+	AssociationTypeID   int    `json:"associationTypeId"`
+}
+
+func specsToTypes(specs []assocSpec) ([]spoke.AssociationType, error) {
+	if len(specs) == 0 {
+		return nil, spoke.Invalidf("Give at least one association type: [{\"associationCategory\": \"HUBSPOT_DEFINED\", \"associationTypeId\": N}].")
+	}
+	out := make([]spoke.AssociationType, len(specs))
+	for i, s := range specs {
+		switch s.AssociationCategory {
+		case spoke.CategoryHubSpot, spoke.CategoryUser, spoke.CategoryIntegrator:
+		default:
+			return nil, spoke.Invalidf("associationCategory must be HUBSPOT_DEFINED, USER_DEFINED or INTEGRATOR_DEFINED, got %q.", s.AssociationCategory)
+		}
+		if s.AssociationTypeID <= 0 {
+			return nil, spoke.Invalidf("associationTypeId must be a positive integer.")
+		}
+		out[i] = spoke.AssociationType{Category: s.AssociationCategory, TypeID: s.AssociationTypeID}
+	}
+	return out, nil
+}
+
+type labelsBetween struct {
+	FromObjectTypeID string   `json:"fromObjectTypeId"`
+	FromObjectID     int64    `json:"fromObjectId"`
+	ToObjectTypeID   string   `json:"toObjectTypeId"`
+	ToObjectID       int64    `json:"toObjectId"`
+	Labels           []string `json:"labels"`
+}
+
+func labelsOf(from, to spoke.ObjectType, fromID, toID int64, types []spoke.AssociationType) labelsBetween {
+	out := labelsBetween{FromObjectTypeID: from.ID, FromObjectID: fromID, ToObjectTypeID: to.ID, ToObjectID: toID, Labels: []string{}}
+	for _, t := range types {
+		if t.Label != "" {
+			out.Labels = append(out.Labels, t.Label)
+		}
+	}
+	return out
+}
+
+func (s *Server) associate(w http.ResponseWriter, r *http.Request) {
+	from, to, err := pair(r, true)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	fromID, err := pathID(r, "fromId")
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	toID, err := pathID(r, "toId")
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	var specs []assocSpec
+	if err := decode(r, &specs); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	types, err := specsToTypes(specs)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	types, err = s.Associations.Associate(r.Context(), account(r), from.Name, fromID, to.Name, toID, types)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, labelsOf(from, to, fromID, toID, types))
+}
+
+type idRef struct {
+	ID flexString `json:"id"`
+}
+
+type defaultResult struct {
+	From            idRef     `json:"from"`
+	To              idRef     `json:"to"`
+	AssociationSpec assocSpec `json:"associationSpec"`
+}
+
+func (s *Server) associateDefault(w http.ResponseWriter, r *http.Request) {
+	started := time.Now()
+	from, to, err := pair(r, true)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	fromID, err := pathID(r, "fromId")
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	toID, err := pathID(r, "toId")
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	types, err := s.Associations.Associate(r.Context(), account(r), from.Name, fromID, to.Name, toID, nil)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	res := []defaultResult{{From: idRef{flexString(r.PathValue("fromId"))}, To: idRef{flexString(r.PathValue("toId"))},
+		AssociationSpec: assocSpec{types[0].Category, types[0].TypeID}}}
+	writeBatch(w, http.StatusOK, started, res, nil)
+}
+
+type typeWire struct {
+	Category string  `json:"category"`
+	TypeID   int     `json:"typeId"`
+	Label    *string `json:"label"`
+}
+
+type multiAssociated struct {
+	ToObjectID       int64      `json:"toObjectId"`
+	AssociationTypes []typeWire `json:"associationTypes"`
+}
+
+func toMulti(assocs []spoke.Association) []multiAssociated {
+	out := make([]multiAssociated, 0, len(assocs))
+	for _, a := range assocs {
+		m := multiAssociated{ToObjectID: a.ToID, AssociationTypes: make([]typeWire, 0, len(a.Types))}
+		for _, t := range a.Types {
+			tw := typeWire{Category: t.Category, TypeID: t.TypeID}
+			if t.Label != "" {
+				l := t.Label
+				tw.Label = &l
+			}
+			m.AssociationTypes = append(m.AssociationTypes, tw)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+type nextPage struct {
+	Next struct {
+		After string `json:"after"`
+	} `json:"next"`
+}
+
+func (s *Server) listAssociations(w http.ResponseWriter, r *http.Request) {
+	from, to, err := pair(r, false)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	fromID, err := pathID(r, "fromId")
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	limit, err := intParam(r, "limit", 500, 1, 500)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	var after int64
+	if a := r.URL.Query().Get("after"); a != "" {
+		if after, err = strconv.ParseInt(a, 10, 64); err != nil {
+			writeError(w, r, spoke.Invalidf("Query parameter after must be the cursor from paging.next.after, got %q.", a))
+			return
+		}
+	}
+	assocs, more, err := s.Associations.ListAssociations(r.Context(), account(r), from.Name, fromID, to.Name, after, limit)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	out := struct {
+		Results []multiAssociated `json:"results"`
+		Paging  *nextPage         `json:"paging,omitempty"`
+	}{Results: toMulti(assocs)}
+	if more {
+		out.Paging = &nextPage{}
+		out.Paging.Next.After = strconv.FormatInt(assocs[len(assocs)-1].ToID, 10)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) removeAssociation(w http.ResponseWriter, r *http.Request) {
+	from, to, err := pair(r, true)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	fromID, err := pathID(r, "fromId")
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	toID, err := pathID(r, "toId")
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if err := s.Associations.RemoveAssociations(r.Context(), account(r), from.Name, fromID, to.Name, toID); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeNoContent(w)
+}
+
+type batchAssocInput struct {
+	Inputs []struct {
+		From  idRef       `json:"from"`
+		To    idRef       `json:"to"`
+		Types []assocSpec `json:"types"`
+	} `json:"inputs"`
+}
+
+func (s *Server) batchAssociate(w http.ResponseWriter, r *http.Request) {
+	s.batchLink(w, r, false)
+}
+
+func (s *Server) batchAssociateDefault(w http.ResponseWriter, r *http.Request) {
+	s.batchLink(w, r, true)
+}
+
+func (s *Server) batchLink(w http.ResponseWriter, r *http.Request, byDefault bool) {
+	started := time.Now()
+	from, to, err := pair(r, true)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	var in batchAssocInput
+	if err := decode(r, &in); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if len(in.Inputs) == 0 || len(in.Inputs) > 2000 {
+		writeError(w, r, spoke.Invalidf("inputs must hold 1 to 2000 associations, got %d.", len(in.Inputs)))
+		return
+	}
+	var labels []labelsBetween
+	var defaults []defaultResult
+	var errs []standardErr
+	for _, item := range in.Inputs {
+		fail := func(err error) bool {
+			if e, ok := err.(*spoke.Error); ok {
+				errs = append(errs, toStandardErr(e))
+				return true
+			}
+			writeError(w, r, err)
+			return false
+		}
+		fromID, err := parseID(string(item.From.ID))
+		if err != nil {
+			if !fail(err) {
+				return
+			}
+			continue
+		}
+		toID, err := parseID(string(item.To.ID))
+		if err != nil {
+			if !fail(err) {
+				return
+			}
+			continue
+		}
+		var types []spoke.AssociationType
+		if !byDefault {
+			if types, err = specsToTypes(item.Types); err != nil {
+				if !fail(err) {
+					return
+				}
+				continue
+			}
+		}
+		types, err = s.Associations.Associate(r.Context(), account(r), from.Name, fromID, to.Name, toID, types)
+		if err != nil {
+			if !fail(err) {
+				return
+			}
+			continue
+		}
+		if byDefault {
+			defaults = append(defaults, defaultResult{From: item.From, To: item.To, AssociationSpec: assocSpec{types[0].Category, types[0].TypeID}})
+		} else {
+			labels = append(labels, labelsOf(from, to, fromID, toID, types))
+		}
+	}
+	if byDefault {
+		if defaults == nil {
+			defaults = []defaultResult{}
+		}
+		writeBatch(w, http.StatusOK, started, defaults, errs)
+		return
+	}
+	if labels == nil {
+		labels = []labelsBetween{}
+	}
+	writeBatch(w, http.StatusCreated, started, labels, errs)
+}
+
+func (s *Server) batchReadAssociations(w http.ResponseWriter, r *http.Request) {
+	started := time.Now()
+	from, to, err := pair(r, false)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	var in struct {
+		Inputs []struct {
+			ID    flexString `json:"id"`
+			After flexString `json:"after"`
+		} `json:"inputs"`
+	}
+	if err := decode(r, &in); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if len(in.Inputs) == 0 || len(in.Inputs) > 1000 {
+		writeError(w, r, spoke.Invalidf("inputs must hold 1 to 1000 ids, got %d.", len(in.Inputs)))
+		return
+	}
+	type result struct {
+		From   idRef             `json:"from"`
+		To     []multiAssociated `json:"to"`
+		Paging *nextPage         `json:"paging,omitempty"`
+	}
+	results := []result{}
+	var missing []string
+	for _, item := range in.Inputs {
+		id, err := parseID(string(item.ID))
+		if err != nil {
+			missing = append(missing, string(item.ID))
+			continue
+		}
+		var after int64
+		if item.After != "" {
+			after, _ = strconv.ParseInt(string(item.After), 10, 64)
+		}
+		recs, err := s.Records.GetRecords(r.Context(), account(r), from.Name, []string{string(item.ID)}, spoke.ReadOptions{})
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		if len(recs) == 0 {
+			missing = append(missing, string(item.ID))
+			continue
+		}
+		assocs, more, err := s.Associations.ListAssociations(r.Context(), account(r), from.Name, id, to.Name, after, 500)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		res := result{From: idRef{item.ID}, To: toMulti(assocs)}
+		if more {
+			res.Paging = &nextPage{}
+			res.Paging.Next.After = strconv.FormatInt(assocs[len(assocs)-1].ToID, 10)
+		}
+		results = append(results, res)
+	}
+	var errs []standardErr
+	if len(missing) > 0 {
+		errs = append(errs, standardErr{Status: "error", Category: "OBJECT_NOT_FOUND",
+			Message: "No " + from.Singular + " is associated with, or exists with, the given ids.",
+			Context: map[string][]string{"fromObjectIds": missing}, Errors: []any{}, Links: map[string]string{}})
+	}
+	writeBatch(w, http.StatusOK, started, results, errs)
+}
+
+func (s *Server) batchRemoveAssociations(w http.ResponseWriter, r *http.Request) {
+	from, to, err := pair(r, true)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	var in struct {
+		Inputs []struct {
+			From idRef   `json:"from"`
+			To   []idRef `json:"to"`
+		} `json:"inputs"`
+	}
+	if err := decode(r, &in); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	for _, item := range in.Inputs {
+		fromID, err := parseID(string(item.From.ID))
+		if err != nil {
+			continue
+		}
+		for _, t := range item.To {
+			toID, err := parseID(string(t.ID))
+			if err != nil {
+				continue
+			}
+			if err := s.Associations.RemoveAssociations(r.Context(), account(r), from.Name, fromID, to.Name, toID); err != nil {
+				writeError(w, r, err)
+				return
+			}
+		}
+	}
+	writeNoContent(w)
+}

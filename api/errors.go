@@ -1,0 +1,146 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/spokehq/spoke"
+)
+
+// statusOf maps an error code to its HTTP status: the one place where that
+// mapping lives.
+var statusOf = map[string]int{
+	spoke.ECONFLICT:     http.StatusConflict,
+	spoke.EINTERNAL:     http.StatusInternalServerError,
+	spoke.EINVALID:      http.StatusBadRequest,
+	spoke.ENOTFOUND:     http.StatusNotFound,
+	spoke.EUNAUTHORIZED: http.StatusUnauthorized,
+	spoke.EFORBIDDEN:    http.StatusForbidden,
+	spoke.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	spoke.ERATELIMITED:  http.StatusTooManyRequests,
+	spoke.EUNSUPPORTED:  http.StatusBadRequest,
+}
+
+// errorBody is HubSpot's error envelope.
+type errorBody struct {
+	Status        string              `json:"status"`
+	Message       string              `json:"message"`
+	CorrelationID string              `json:"correlationId"`
+	Category      string              `json:"category"`
+	SubCategory   string              `json:"subCategory,omitempty"`
+	Context       map[string][]string `json:"context,omitempty"`
+}
+
+func envelope(err error) (int, errorBody) {
+	var e *spoke.Error
+	if !errors.As(err, &e) {
+		e = &spoke.Error{Code: spoke.EINTERNAL, Category: "INTERNAL_ERROR", Message: "Internal error."}
+	}
+	status, ok := statusOf[e.Code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	cat := e.Category
+	if cat == "" {
+		cat = spoke.Errorf(e.Code, "").Category
+	}
+	return status, errorBody{Status: "error", Message: e.Message, CorrelationID: uuid.NewString(), Category: cat, SubCategory: e.SubCategory, Context: e.Context}
+}
+
+// writeError writes err as HubSpot's error envelope with its status.
+func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if spoke.ErrorCode(err) == spoke.EINTERNAL {
+		if sw, ok := w.(*statusWriter); ok {
+			sw.err = err
+		}
+	}
+	status, body := envelope(err)
+	writeJSON(w, status, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json;charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+func writeNoContent(w http.ResponseWriter) {
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// decode reads a JSON body into v and turns every decoding failure into a
+// 400 (or 413) that says where the problem is.
+func decode(r *http.Request, v any) error {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return spoke.Errorf(spoke.ETOOLARGE, "Request body is larger than %d bytes.", tooBig.Limit)
+		}
+		return spoke.Invalidf("Could not read the request body: %v", err)
+	}
+	return decodeBytes(body, v)
+}
+
+// decodeBytes is decode on a byte slice; the fuzz test drives it.
+func decodeBytes(body []byte, v any) error {
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return spoke.Invalidf("The request body is empty; send a JSON document.")
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		var syn *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &syn):
+			line, col := position(body, syn.Offset)
+			return spoke.Invalidf("Invalid JSON at line %d, column %d (byte %d): %s.", line, col, syn.Offset, syn.Error())
+		case errors.As(err, &typ):
+			field := typ.Field
+			if field == "" {
+				field = "the body"
+			}
+			return spoke.Invalidf("Invalid input JSON: %s must be %s, not %s (byte %d).", field, jsonKind(typ.Type.String()), typ.Value, typ.Offset)
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return spoke.Invalidf("Invalid JSON: the body ends early.")
+		}
+		var e *spoke.Error
+		if errors.As(err, &e) {
+			return e
+		}
+		return spoke.Invalidf("Invalid input JSON: %v", err)
+	}
+	return nil
+}
+
+func jsonKind(goType string) string {
+	switch {
+	case strings.HasPrefix(goType, "[]"):
+		return "an array"
+	case strings.HasPrefix(goType, "map"), strings.HasPrefix(goType, "struct"), strings.Contains(goType, "."):
+		return "an object"
+	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "float"):
+		return "a number"
+	case goType == "bool":
+		return "a boolean"
+	}
+	return "a " + goType
+}
+
+func position(body []byte, off int64) (line, col int) {
+	line, col = 1, 1
+	for i := int64(0); i < off-1 && i < int64(len(body)); i++ {
+		if body[i] == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+	}
+	return line, col
+}

@@ -1,0 +1,423 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/spokehq/spoke"
+)
+
+func (s *Server) routeProperties(mux *http.ServeMux) {
+	mux.HandleFunc("GET /crm/v3/properties/{objectType}", s.listProperties)
+	mux.HandleFunc("POST /crm/v3/properties/{objectType}", s.createProperty)
+	mux.HandleFunc("GET /crm/v3/properties/{objectType}/{name}", s.getProperty)
+	mux.HandleFunc("PATCH /crm/v3/properties/{objectType}/{name}", s.updateProperty)
+	mux.HandleFunc("DELETE /crm/v3/properties/{objectType}/{name}", s.archiveProperty)
+	mux.HandleFunc("POST /crm/v3/properties/{objectType}/batch/read", s.batchReadProperties)
+	mux.HandleFunc("POST /crm/v3/properties/{objectType}/batch/create", s.batchCreateProperties)
+	mux.HandleFunc("POST /crm/v3/properties/{objectType}/batch/archive", s.batchArchiveProperties)
+	mux.HandleFunc("GET /crm/v3/properties/{objectType}/groups", s.listGroups)
+	mux.HandleFunc("POST /crm/v3/properties/{objectType}/groups", s.createGroup)
+	mux.HandleFunc("GET /crm/v3/properties/{objectType}/groups/{name}", s.getGroup)
+	mux.HandleFunc("PATCH /crm/v3/properties/{objectType}/groups/{name}", s.updateGroup)
+	mux.HandleFunc("DELETE /crm/v3/properties/{objectType}/groups/{name}", s.archiveGroup)
+}
+
+// schemaType resolves the path's object type and checks the schema scope.
+func schemaType(r *http.Request, write bool) (spoke.ObjectType, error) {
+	t, err := spoke.ObjectTypeFor(r.PathValue("objectType"))
+	if err != nil {
+		return t, err
+	}
+	return t, require(r, schemaScope(t, write))
+}
+
+type optionWire struct {
+	Label        string `json:"label"`
+	Value        string `json:"value"`
+	Description  string `json:"description"`
+	DisplayOrder int    `json:"displayOrder"`
+	Hidden       bool   `json:"hidden"`
+}
+
+type propertyWire struct {
+	Name                 string       `json:"name"`
+	Label                string       `json:"label"`
+	Type                 string       `json:"type"`
+	FieldType            string       `json:"fieldType"`
+	GroupName            string       `json:"groupName"`
+	Description          string       `json:"description"`
+	Options              []optionWire `json:"options"`
+	DisplayOrder         int          `json:"displayOrder"`
+	HasUniqueValue       bool         `json:"hasUniqueValue"`
+	Hidden               bool         `json:"hidden"`
+	FormField            bool         `json:"formField"`
+	Calculated           bool         `json:"calculated"`
+	ExternalOptions      bool         `json:"externalOptions"`
+	HubspotDefined       bool         `json:"hubspotDefined"`
+	Archived             bool         `json:"archived"`
+	ArchivedAt           string       `json:"archivedAt,omitempty"`
+	CreatedAt            string       `json:"createdAt,omitempty"`
+	UpdatedAt            string       `json:"updatedAt,omitempty"`
+	ModificationMetadata struct {
+		Archivable         bool `json:"archivable"`
+		ReadOnlyDefinition bool `json:"readOnlyDefinition"`
+		ReadOnlyValue      bool `json:"readOnlyValue"`
+	} `json:"modificationMetadata"`
+}
+
+func propertyToWire(p *spoke.Property) propertyWire {
+	w := propertyWire{Name: p.Name, Label: p.Label, Type: p.Type, FieldType: p.FieldType, GroupName: p.GroupName,
+		Description: p.Description, Options: []optionWire{}, DisplayOrder: p.DisplayOrder, HasUniqueValue: p.HasUniqueValue,
+		Hidden: p.Hidden, FormField: p.FormField, HubspotDefined: p.HubspotDefined, Archived: p.Archived}
+	for _, o := range p.Options {
+		w.Options = append(w.Options, optionWire(o))
+	}
+	if !p.CreatedAt.IsZero() {
+		w.CreatedAt, w.UpdatedAt = spoke.FormatTime(p.CreatedAt), spoke.FormatTime(p.UpdatedAt)
+	}
+	if p.Archived {
+		w.ArchivedAt = spoke.FormatTime(p.ArchivedAt)
+	}
+	w.ModificationMetadata.Archivable = !p.HubspotDefined
+	w.ModificationMetadata.ReadOnlyDefinition = p.HubspotDefined
+	w.ModificationMetadata.ReadOnlyValue = p.ReadOnlyValue
+	return w
+}
+
+// propertyInput is PropertyCreate and PropertyUpdate.
+type propertyInput struct {
+	Name           string        `json:"name"`
+	Label          *string       `json:"label"`
+	Type           *string       `json:"type"`
+	FieldType      *string       `json:"fieldType"`
+	GroupName      *string       `json:"groupName"`
+	Description    *string       `json:"description"`
+	Options        *[]optionWire `json:"options"`
+	DisplayOrder   *int          `json:"displayOrder"`
+	HasUniqueValue bool          `json:"hasUniqueValue"`
+	Hidden         *bool         `json:"hidden"`
+	FormField      *bool         `json:"formField"`
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+func (in *propertyInput) options() *[]spoke.Option {
+	if in.Options == nil {
+		return nil
+	}
+	out := make([]spoke.Option, len(*in.Options))
+	for i, o := range *in.Options {
+		out[i] = spoke.Option(o)
+	}
+	return &out
+}
+
+func (in *propertyInput) property(objectType string) *spoke.Property {
+	p := &spoke.Property{ObjectType: objectType, Name: in.Name, Label: deref(in.Label), Type: deref(in.Type),
+		FieldType: deref(in.FieldType), GroupName: deref(in.GroupName), Description: deref(in.Description),
+		DisplayOrder: -1, HasUniqueValue: in.HasUniqueValue, Hidden: deref(in.Hidden), FormField: deref(in.FormField)}
+	if in.DisplayOrder != nil {
+		p.DisplayOrder = *in.DisplayOrder
+	}
+	if o := in.options(); o != nil {
+		p.Options = *o
+	}
+	return p
+}
+
+func (s *Server) listProperties(w http.ResponseWriter, r *http.Request) {
+	t, err := schemaType(r, false)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	archived, err := boolParam(r, "archived")
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	props, err := s.Properties.ListProperties(r.Context(), account(r), t.Name, archived)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	only := map[string]bool{}
+	for _, n := range listParam(r, "properties") {
+		only[n] = true
+	}
+	out := []propertyWire{}
+	for _, p := range props {
+		if len(only) == 0 || only[p.Name] {
+			out = append(out, propertyToWire(p))
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"results": out})
+}
+
+func (s *Server) getProperty(w http.ResponseWriter, r *http.Request) {
+	t, err := schemaType(r, false)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	p, err := s.Properties.GetProperty(r.Context(), account(r), t.Name, r.PathValue("name"))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, propertyToWire(p))
+}
+
+func (s *Server) createProperty(w http.ResponseWriter, r *http.Request) {
+	t, err := schemaType(r, true)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	var in propertyInput
+	if err := decode(r, &in); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	p, err := s.Properties.CreateProperty(r.Context(), account(r), in.property(t.Name))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, propertyToWire(p))
+}
+
+func (s *Server) updateProperty(w http.ResponseWriter, r *http.Request) {
+	t, err := schemaType(r, true)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	var in propertyInput
+	if err := decode(r, &in); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	p, err := s.Properties.UpdateProperty(r.Context(), account(r), t.Name, r.PathValue("name"), spoke.PropertyUpdate{
+		Label: in.Label, Type: in.Type, FieldType: in.FieldType, GroupName: in.GroupName, Description: in.Description,
+		Options: in.options(), DisplayOrder: in.DisplayOrder, Hidden: in.Hidden, FormField: in.FormField})
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, propertyToWire(p))
+}
+
+func (s *Server) archiveProperty(w http.ResponseWriter, r *http.Request) {
+	t, err := schemaType(r, true)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if err := s.Properties.ArchiveProperty(r.Context(), account(r), t.Name, r.PathValue("name")); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeNoContent(w)
+}
+
+type propertyNames struct {
+	Inputs []struct {
+		Name string `json:"name"`
+	} `json:"inputs"`
+}
+
+func (s *Server) batchReadProperties(w http.ResponseWriter, r *http.Request) {
+	started := time.Now()
+	t, err := schemaType(r, false)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	var in propertyNames
+	if err := decode(r, &in); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	results := []propertyWire{}
+	var errs []standardErr
+	for _, n := range in.Inputs {
+		p, err := s.Properties.GetProperty(r.Context(), account(r), t.Name, n.Name)
+		if err != nil {
+			if e, ok := err.(*spoke.Error); ok {
+				errs = append(errs, toStandardErr(e))
+				continue
+			}
+			writeError(w, r, err)
+			return
+		}
+		results = append(results, propertyToWire(p))
+	}
+	writeBatch(w, http.StatusOK, started, results, errs)
+}
+
+func (s *Server) batchCreateProperties(w http.ResponseWriter, r *http.Request) {
+	started := time.Now()
+	t, err := schemaType(r, true)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	var in struct {
+		Inputs []propertyInput `json:"inputs"`
+	}
+	if err := decode(r, &in); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if err := checkBatchSize(len(in.Inputs)); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	results := []propertyWire{}
+	var errs []standardErr
+	for i := range in.Inputs {
+		p, err := s.Properties.CreateProperty(r.Context(), account(r), in.Inputs[i].property(t.Name))
+		if err != nil {
+			if e, ok := err.(*spoke.Error); ok {
+				errs = append(errs, toStandardErr(e))
+				continue
+			}
+			writeError(w, r, err)
+			return
+		}
+		results = append(results, propertyToWire(p))
+	}
+	writeBatch(w, http.StatusCreated, started, results, errs)
+}
+
+func (s *Server) batchArchiveProperties(w http.ResponseWriter, r *http.Request) {
+	t, err := schemaType(r, true)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	var in propertyNames
+	if err := decode(r, &in); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	for _, n := range in.Inputs {
+		if err := s.Properties.ArchiveProperty(r.Context(), account(r), t.Name, n.Name); err != nil && spoke.ErrorCode(err) != spoke.ENOTFOUND {
+			writeError(w, r, err)
+			return
+		}
+	}
+	writeNoContent(w)
+}
+
+type groupWire struct {
+	Name         string `json:"name"`
+	Label        string `json:"label"`
+	DisplayOrder int    `json:"displayOrder"`
+	Archived     bool   `json:"archived"`
+}
+
+func groupToWire(g *spoke.PropertyGroup) groupWire {
+	return groupWire{Name: g.Name, Label: g.Label, DisplayOrder: g.DisplayOrder, Archived: g.Archived}
+}
+
+type groupInput struct {
+	Name         string  `json:"name"`
+	Label        *string `json:"label"`
+	DisplayOrder *int    `json:"displayOrder"`
+}
+
+func (s *Server) listGroups(w http.ResponseWriter, r *http.Request) {
+	t, err := schemaType(r, false)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	groups, err := s.Properties.ListPropertyGroups(r.Context(), account(r), t.Name)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	out := []groupWire{}
+	for _, g := range groups {
+		out = append(out, groupToWire(g))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"results": out})
+}
+
+func (s *Server) getGroup(w http.ResponseWriter, r *http.Request) {
+	t, err := schemaType(r, false)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	g, err := s.Properties.GetPropertyGroup(r.Context(), account(r), t.Name, r.PathValue("name"))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, groupToWire(g))
+}
+
+func (s *Server) createGroup(w http.ResponseWriter, r *http.Request) {
+	t, err := schemaType(r, true)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	var in groupInput
+	if err := decode(r, &in); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	g := &spoke.PropertyGroup{ObjectType: t.Name, Name: in.Name, Label: deref(in.Label), DisplayOrder: -1}
+	if in.DisplayOrder != nil {
+		g.DisplayOrder = *in.DisplayOrder
+	}
+	g, err = s.Properties.CreatePropertyGroup(r.Context(), account(r), g)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, groupToWire(g))
+}
+
+func (s *Server) updateGroup(w http.ResponseWriter, r *http.Request) {
+	t, err := schemaType(r, true)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	var in groupInput
+	if err := decode(r, &in); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	g, err := s.Properties.UpdatePropertyGroup(r.Context(), account(r), t.Name, r.PathValue("name"), spoke.PropertyGroupUpdate{Label: in.Label, DisplayOrder: in.DisplayOrder})
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, groupToWire(g))
+}
+
+func (s *Server) archiveGroup(w http.ResponseWriter, r *http.Request) {
+	t, err := schemaType(r, true)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if err := s.Properties.ArchivePropertyGroup(r.Context(), account(r), t.Name, r.PathValue("name")); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeNoContent(w)
+}

@@ -1,0 +1,110 @@
+package spoke
+
+import (
+	"context"
+	"strconv"
+)
+
+// Association categories.
+const (
+	CategoryHubSpot    = "HUBSPOT_DEFINED"
+	CategoryUser       = "USER_DEFINED"
+	CategoryIntegrator = "INTEGRATOR_DEFINED"
+)
+
+// AssociationType is a typed link label between two object types.
+type AssociationType struct {
+	Category string
+	TypeID   int
+	Label    string
+}
+
+// AssociationInput associates a record being written with another record.
+type AssociationInput struct {
+	ToID  string
+	Types []AssociationType
+}
+
+// Association is one record linked to another with one or more types.
+type Association struct {
+	ToID  int64
+	Types []AssociationType
+}
+
+// AssociationService links records.
+type AssociationService interface {
+	// Associate links from and to with the given types, in both
+	// directions (the reverse with the paired type ids). ENOTFOUND if either
+	// record is missing; EINVALID for a type id that does not fit the pair.
+	Associate(ctx context.Context, account int64, fromType string, fromID int64, toType string, toID int64, types []AssociationType) ([]AssociationType, error)
+	// ListAssociations returns the records of toType linked to the record,
+	// ordered by id, after the given id, up to limit, and whether more
+	// follow.
+	ListAssociations(ctx context.Context, account int64, fromType string, fromID int64, toType string, after int64, limit int) ([]Association, bool, error)
+	// RemoveAssociations removes every link between the two records.
+	RemoveAssociations(ctx context.Context, account int64, fromType string, fromID int64, toType string, toID int64) error
+}
+
+// DefaultAssociationTypeID returns HubSpot's default (unlabelled)
+// association type id from one object type to another.
+func DefaultAssociationTypeID(from, to string) (int, bool) {
+	id, ok := defaultTypeIDs[[2]string{from, to}]
+	return id, ok
+}
+
+// PairedAssociationTypeID returns the type id of the reverse direction of a
+// HubSpot-defined type id, or the same id for user-defined labels.
+func PairedAssociationTypeID(id int) int {
+	if p, ok := pairedTypeIDs[id]; ok {
+		return p
+	}
+	return id
+}
+
+// defaultTypeIDs are HubSpot's default association type ids by pair of
+// plural object type names.
+var defaultTypeIDs = map[[2]string]int{
+	{"contacts", "companies"}: 279, {"companies", "contacts"}: 280,
+	{"deals", "companies"}: 341, {"companies", "deals"}: 342,
+	{"tickets", "companies"}: 339, {"companies", "tickets"}: 340,
+	{"deals", "contacts"}: 3, {"contacts", "deals"}: 4,
+	{"contacts", "tickets"}: 15, {"tickets", "contacts"}: 16,
+	{"deals", "tickets"}: 27, {"tickets", "deals"}: 28,
+	{"companies", "companies"}: 13, {"contacts", "contacts"}: 449,
+	{"deals", "deals"}: 451, {"tickets", "tickets"}: 452,
+}
+
+// pairedTypeIDs maps a HubSpot-defined type id to its reverse direction.
+var pairedTypeIDs = map[int]int{
+	1: 2, 2: 1, 279: 280, 280: 279, 5: 6, 6: 5, 341: 342, 342: 341,
+	26: 25, 25: 26, 339: 340, 340: 339, 3: 4, 4: 3, 15: 16, 16: 15,
+	27: 28, 28: 27, 13: 14, 14: 13,
+}
+
+// hubspotTypeIDs lists the HubSpot-defined type ids valid for each pair.
+var hubspotTypeIDs = map[[2]string][]int{
+	{"contacts", "companies"}: {1, 279}, {"companies", "contacts"}: {2, 280},
+	{"deals", "companies"}: {5, 341}, {"companies", "deals"}: {6, 342},
+	{"tickets", "companies"}: {26, 339}, {"companies", "tickets"}: {25, 340},
+	{"deals", "contacts"}: {3}, {"contacts", "deals"}: {4},
+	{"contacts", "tickets"}: {15}, {"tickets", "contacts"}: {16},
+	{"deals", "tickets"}: {27}, {"tickets", "deals"}: {28},
+	{"companies", "companies"}: {13, 14}, {"contacts", "contacts"}: {449},
+	{"deals", "deals"}: {451}, {"tickets", "tickets"}: {452},
+}
+
+// ValidAssociationType reports whether a HubSpot-defined type id fits the
+// pair of object types. User-defined labels are always accepted.
+func ValidAssociationType(from, to string, t AssociationType) bool {
+	if t.Category != CategoryHubSpot && t.Category != "" {
+		return true
+	}
+	for _, id := range hubspotTypeIDs[[2]string{from, to}] {
+		if id == t.TypeID {
+			return true
+		}
+	}
+	return false
+}
+
+func formatID(id int64) string { return strconv.FormatInt(id, 10) }

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/spokehq/spoke"
+	"github.com/spokehq/spoke/api"
+	"github.com/spokehq/spoke/sqlite"
+)
+
+func init() { commands["serve"] = serveCommand }
+
+// serveCommand runs `spoke serve`: the HTTP API on embedded SQLite.
+func serveCommand(ctx context.Context, args []string) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:8080", "`HOST:PORT` to listen on")
+	dir := fs.String("data", "./spoke-data", "data `DIR` holding the SQLite database")
+	demo := fs.Bool("demo", false, "add a few demo records when the database has none")
+	verbose := fs.Bool("v", false, "log every request")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	if err := serve(ctx, logger, *addr, *dir, *demo); err != nil {
+		logger.Error("serve failed", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func serve(ctx context.Context, logger *slog.Logger, addr, dir string, demo bool) error {
+	db, err := sqlite.Open(ctx, dir)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := db.Close(); err != nil {
+			logger.Error("close database", "err", err)
+		} else {
+			logger.Info("database closed", "path", db.Path())
+		}
+	}()
+	acct, token, err := bootstrap(ctx, db)
+	if err != nil {
+		return err
+	}
+	if demo {
+		if err := seedDemo(ctx, db, acct); err != nil {
+			return fmt.Errorf("seed demo data: %w", err)
+		}
+	}
+	srv := &api.Server{Records: db, Properties: db, Associations: db, Tokens: db, Logger: logger, PortalID: acct}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	url := "http://" + ln.Addr().String()
+	logger.Info("spoke listening", "url", url, "data", db.Path(), "portalId", acct)
+	fmt.Printf("Spoke is listening on %s (data in %s)\n", url, dir)
+	if token != "" {
+		fmt.Printf("Admin token (shown once, keep it): %s\n", token)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- httpSrv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: finishing in-flight requests")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := httpSrv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// bootstrap creates the default account and makes sure an admin token
+// exists: SPOKE_ADMIN_TOKEN's value if set, else one generated on first
+// start and returned so it is printed once.
+func bootstrap(ctx context.Context, db *sqlite.DB) (account int64, newToken string, err error) {
+	account, _, err = db.DefaultAccount(ctx)
+	if err != nil {
+		return 0, "", err
+	}
+	if secret := os.Getenv("SPOKE_ADMIN_TOKEN"); secret != "" {
+		_, err = db.StoreToken(ctx, account, "admin (SPOKE_ADMIN_TOKEN)", secret, nil, true)
+		return account, "", err
+	}
+	n, err := db.CountAdminTokens(ctx)
+	if err != nil || n > 0 {
+		return account, "", err
+	}
+	secret, _, err := db.CreateToken(ctx, account, "admin", nil, true)
+	return account, secret, err
+}
+
+// seedDemo adds a few companies and contacts to an empty database.
+func seedDemo(ctx context.Context, db *sqlite.DB, acct int64) error {
+	recs, _, err := db.ListRecords(ctx, acct, "contacts", spoke.ListOptions{Limit: 1})
+	if err != nil || len(recs) > 0 {
+		return err
+	}
+	src := spoke.WriteSource{Type: spoke.SourceImport, ID: "demo"}
+	companies, err := db.WriteRecords(ctx, acct, "companies", spoke.WriteCreate, []spoke.RecordInput{
+		{Properties: map[string]string{"name": "Analytical Engines Ltd", "domain": "engines.example", "industry": "Computing", "numberofemployees": "12", "annualrevenue": "1200000"}},
+		{Properties: map[string]string{"name": "Curie Labs", "domain": "curie.example", "industry": "Research", "numberofemployees": "48", "annualrevenue": "5400000"}},
+	}, src)
+	if err != nil {
+		return err
+	}
+	contacts := []spoke.RecordInput{
+		{Properties: map[string]string{"email": "ada@engines.example", "firstname": "Ada", "lastname": "Lovelace", "jobtitle": "Programmer", "lifecyclestage": "customer"}},
+		{Properties: map[string]string{"email": "charles@engines.example", "firstname": "Charles", "lastname": "Babbage", "jobtitle": "Founder", "lifecyclestage": "opportunity"}},
+		{Properties: map[string]string{"email": "marie@curie.example", "firstname": "Marie", "lastname": "Curie", "jobtitle": "Director", "lifecyclestage": "lead"}},
+	}
+	for i := range contacts {
+		co := companies[0].Record.ID
+		if i == 2 {
+			co = companies[1].Record.ID
+		}
+		contacts[i].Associations = []spoke.AssociationInput{{ToID: fmt.Sprint(co), Types: []spoke.AssociationType{{Category: spoke.CategoryHubSpot, TypeID: 279}}}}
+	}
+	res, err := db.WriteRecords(ctx, acct, "contacts", spoke.WriteCreate, contacts, src)
+	if err != nil {
+		return err
+	}
+	for _, r := range res {
+		if r.Err != nil {
+			return r.Err
+		}
+	}
+	_, err = db.WriteRecords(ctx, acct, "deals", spoke.WriteCreate, []spoke.RecordInput{
+		{Properties: map[string]string{"dealname": "Difference Engine No. 2", "amount": "250000", "dealstage": "contractsent", "pipeline": "default"}},
+	}, src)
+	return err
+}

@@ -1,0 +1,99 @@
+package spoke
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes. Each maps to exactly one HTTP status in package api.
+const (
+	ECONFLICT     = "conflict"      // 409: a unique value is taken, or a stale revision.
+	EINTERNAL     = "internal"      // 500: a bug or an unavailable dependency.
+	EINVALID      = "invalid"       // 400: the input is malformed or fails validation.
+	ENOTFOUND     = "not_found"     // 404: the named thing does not exist.
+	EUNAUTHORIZED = "unauthorized"  // 401: no or unknown credentials.
+	EFORBIDDEN    = "forbidden"     // 403: credentials lack a scope.
+	ETOOLARGE     = "too_large"     // 413: the request body is over the limit.
+	ERATELIMITED  = "rate_limited"  // 429: a limit was reached; try again later.
+	EUNSUPPORTED  = "not_supported" // 415/405-style refusals surface as 400 with this code.
+)
+
+// Error is Spoke's application error. Code says what kind of failure it is,
+// Message is written for the user who made the request, Category is the
+// HubSpot error category sent on the wire (for example OBJECT_NOT_FOUND or
+// VALIDATION_ERROR), and Context carries HubSpot's optional error context
+// (for example {"id": ["101"]}).
+type Error struct {
+	Code     string
+	Message  string
+	Category string
+	Context  map[string][]string
+	// SubCategory is HubSpot's optional refinement of Category.
+	SubCategory string
+}
+
+// Error implements the error interface.
+func (e *Error) Error() string {
+	return fmt.Sprintf("spoke error: code=%s category=%s message=%s", e.Code, e.Category, e.Message)
+}
+
+// Errorf returns an *Error with the given code and a formatted message. The
+// HubSpot category defaults from the code.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Category: defaultCategory(code)}
+}
+
+// NotFoundf returns an ENOTFOUND error with HubSpot's OBJECT_NOT_FOUND
+// category.
+func NotFoundf(format string, args ...any) *Error {
+	return Errorf(ENOTFOUND, format, args...)
+}
+
+// Invalidf returns an EINVALID error with the VALIDATION_ERROR category.
+func Invalidf(format string, args ...any) *Error {
+	return Errorf(EINVALID, format, args...)
+}
+
+func defaultCategory(code string) string {
+	switch code {
+	case ECONFLICT:
+		return "CONFLICT"
+	case EINVALID, EUNSUPPORTED:
+		return "VALIDATION_ERROR"
+	case ENOTFOUND:
+		return "OBJECT_NOT_FOUND"
+	case EUNAUTHORIZED:
+		return "INVALID_AUTHENTICATION"
+	case EFORBIDDEN:
+		return "MISSING_SCOPES"
+	case ETOOLARGE:
+		return "VALIDATION_ERROR"
+	case ERATELIMITED:
+		return "RATE_LIMITS"
+	default:
+		return "INTERNAL_ERROR"
+	}
+}
+
+// ErrorCode returns the code of err if it is or wraps an *Error, and
+// EINTERNAL otherwise.
+func ErrorCode(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	if err == nil {
+		return ""
+	}
+	return EINTERNAL
+}
+
+// ErrorMessage returns the user-facing message of err if it is or wraps an
+// *Error, and a generic message otherwise, so internal details never leak.
+func ErrorMessage(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return "Internal error."
+}

@@ -1,0 +1,164 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/spokehq/spoke"
+)
+
+// recordType returns the object type of a live record, or ENOTFOUND.
+func recordType(ctx context.Context, q queryer, account, id int64) (string, error) {
+	var typ string
+	err := q.QueryRowContext(ctx, `SELECT object_type FROM records WHERE account_id = ? AND id = ? AND archived = 0`, account, id).Scan(&typ)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", &spoke.Error{Code: spoke.ENOTFOUND, Category: "OBJECT_NOT_FOUND",
+			Message: fmt.Sprintf("Object not found.  objectId are usually numeric. No record %d.", id), Context: map[string][]string{"id": {strconv.FormatInt(id, 10)}}}
+	}
+	return typ, err
+}
+
+// link stores both directions of an association inside tx.
+func link(ctx context.Context, tx *sql.Tx, account int64, fromType string, fromID int64, toType string, toID int64, types []spoke.AssociationType) error {
+	for _, at := range types {
+		if at.Category == "" {
+			at.Category = spoke.CategoryHubSpot
+		}
+		if !spoke.ValidAssociationType(fromType, toType, at) {
+			return spoke.Invalidf("associationTypeId %d (%s) is not valid from %s to %s.", at.TypeID, at.Category, fromType, toType)
+		}
+		rev := at
+		if at.Category == spoke.CategoryHubSpot {
+			rev.TypeID = spoke.PairedAssociationTypeID(at.TypeID)
+		}
+		for _, row := range []struct {
+			from int64
+			toT  string
+			to   int64
+			t    spoke.AssociationType
+		}{{fromID, toType, toID, at}, {toID, fromType, fromID, rev}} {
+			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO associations (account_id, from_id, to_type, to_id, category, type_id, label) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+				account, row.from, row.toT, row.to, row.t.Category, row.t.TypeID, row.t.Label); err != nil {
+				return fmt.Errorf("store association: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// associate links a record being created to another record.
+func (w *writer) associate(id int64, a spoke.AssociationInput) error {
+	toID, err := strconv.ParseInt(a.ToID, 10, 64)
+	if err != nil {
+		return spoke.Invalidf("association target id %q is not a record id", a.ToID)
+	}
+	toType, err := recordType(w.ctx, w.tx, w.account, toID)
+	if err != nil {
+		return err
+	}
+	if len(a.Types) == 0 {
+		return spoke.Invalidf("association to %s needs at least one type", a.ToID)
+	}
+	return link(w.ctx, w.tx, w.account, w.t.Name, id, toType, toID, a.Types)
+}
+
+// Associate implements spoke.AssociationService.
+func (db *DB) Associate(ctx context.Context, account int64, fromType string, fromID int64, toType string, toID int64, types []spoke.AssociationType) ([]spoke.AssociationType, error) {
+	ft, err := spoke.ObjectTypeFor(fromType)
+	if err != nil {
+		return nil, err
+	}
+	tt, err := spoke.ObjectTypeFor(toType)
+	if err != nil {
+		return nil, err
+	}
+	if len(types) == 0 {
+		id, ok := spoke.DefaultAssociationTypeID(ft.Name, tt.Name)
+		if !ok {
+			return nil, spoke.Invalidf("No default association from %s to %s.", ft.Name, tt.Name)
+		}
+		types = []spoke.AssociationType{{Category: spoke.CategoryHubSpot, TypeID: id}}
+	}
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		for _, c := range []struct {
+			id  int64
+			typ string
+		}{{fromID, ft.Name}, {toID, tt.Name}} {
+			got, err := recordType(ctx, tx, account, c.id)
+			if err != nil {
+				return err
+			}
+			if got != c.typ {
+				return spoke.NotFoundf("Object not found. No %s with id %d.", c.typ, c.id)
+			}
+		}
+		return link(ctx, tx, account, ft.Name, fromID, tt.Name, toID, types)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return types, nil
+}
+
+// ListAssociations implements spoke.AssociationService.
+func (db *DB) ListAssociations(ctx context.Context, account int64, fromType string, fromID int64, toType string, after int64, limit int) ([]spoke.Association, bool, error) {
+	tt, err := spoke.ObjectTypeFor(toType)
+	if err != nil {
+		return nil, false, err
+	}
+	if _, err := spoke.ObjectTypeFor(fromType); err != nil {
+		return nil, false, err
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT a.to_id, a.category, a.type_id, a.label FROM associations a
+		JOIN records r ON r.id = a.to_id AND r.archived = 0
+		WHERE a.account_id = ? AND a.from_id = ? AND a.to_type = ? AND a.to_id > ?
+		  AND a.to_id IN (SELECT DISTINCT to_id FROM associations WHERE from_id = ? AND to_type = ? AND to_id > ? ORDER BY to_id LIMIT ?)
+		ORDER BY a.to_id, a.category, a.type_id`, account, fromID, tt.Name, after, fromID, tt.Name, after, limit+1)
+	if err != nil {
+		return nil, false, fmt.Errorf("list associations: %w", err)
+	}
+	defer rows.Close()
+	var out []spoke.Association
+	for rows.Next() {
+		var to int64
+		var at spoke.AssociationType
+		if err := rows.Scan(&to, &at.Category, &at.TypeID, &at.Label); err != nil {
+			return nil, false, err
+		}
+		if n := len(out); n > 0 && out[n-1].ToID == to {
+			out[n-1].Types = append(out[n-1].Types, at)
+			continue
+		}
+		out = append(out, spoke.Association{ToID: to, Types: []spoke.AssociationType{at}})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, err
+	}
+	more := len(out) > limit
+	if more {
+		out = out[:limit]
+	}
+	return out, more, nil
+}
+
+// RemoveAssociations implements spoke.AssociationService.
+func (db *DB) RemoveAssociations(ctx context.Context, account int64, fromType string, fromID int64, toType string, toID int64) error {
+	ft, err := spoke.ObjectTypeFor(fromType)
+	if err != nil {
+		return err
+	}
+	tt, err := spoke.ObjectTypeFor(toType)
+	if err != nil {
+		return err
+	}
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM associations WHERE account_id = ? AND from_id = ? AND to_type = ? AND to_id = ?`, account, fromID, tt.Name, toID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM associations WHERE account_id = ? AND from_id = ? AND to_type = ? AND to_id = ?`, account, toID, ft.Name, fromID)
+		return err
+	})
+}

@@ -1,0 +1,353 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/spokehq/spoke"
+)
+
+// propertyDef is a property definition as the write path needs it.
+type propertyDef = spoke.Property
+
+// definitions returns every live property of an object type, built-in and
+// custom, keyed by name. The result is cached and must not be modified.
+func (db *DB) definitions(ctx context.Context, account int64, objectType string) (map[string]*propertyDef, error) {
+	key := propKey{account, objectType}
+	db.mu.RLock()
+	defs, ok := db.props[key]
+	db.mu.RUnlock()
+	if ok {
+		return defs, nil
+	}
+	t, err := spoke.ObjectTypeFor(objectType)
+	if err != nil {
+		return nil, err
+	}
+	defs = map[string]*propertyDef{}
+	for _, p := range spoke.BuiltinProperties(t) {
+		defs[p.Name] = p
+	}
+	custom, err := db.customProperties(ctx, db.read, account, t.Name, false)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range custom {
+		defs[p.Name] = p
+	}
+	db.mu.Lock()
+	db.props[key] = defs
+	db.mu.Unlock()
+	return defs, nil
+}
+
+func (db *DB) forgetDefinitions(account int64, objectType string) {
+	db.mu.Lock()
+	delete(db.props, propKey{account, objectType})
+	db.mu.Unlock()
+}
+
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func (db *DB) customProperties(ctx context.Context, q queryer, account int64, objectType string, archived bool) ([]*spoke.Property, error) {
+	rows, err := q.QueryContext(ctx, `SELECT definition FROM properties WHERE account_id = ? AND object_type = ? AND archived = ? ORDER BY name`, account, objectType, archived)
+	if err != nil {
+		return nil, fmt.Errorf("load properties of %s: %w", objectType, err)
+	}
+	defer rows.Close()
+	var out []*spoke.Property
+	for rows.Next() {
+		var def string
+		if err := rows.Scan(&def); err != nil {
+			return nil, err
+		}
+		var p spoke.Property
+		if err := json.Unmarshal([]byte(def), &p); err != nil {
+			return nil, fmt.Errorf("decode property definition: %w", err)
+		}
+		out = append(out, &p)
+	}
+	return out, rows.Err()
+}
+
+// ListProperties implements spoke.PropertyService.
+func (db *DB) ListProperties(ctx context.Context, account int64, objectType string, archived bool) ([]*spoke.Property, error) {
+	t, err := spoke.ObjectTypeFor(objectType)
+	if err != nil {
+		return nil, err
+	}
+	if archived {
+		return db.customProperties(ctx, db.read, account, t.Name, true)
+	}
+	defs, err := db.definitions(ctx, account, t.Name)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*spoke.Property, 0, len(defs))
+	for _, p := range defs {
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// GetProperty implements spoke.PropertyService.
+func (db *DB) GetProperty(ctx context.Context, account int64, objectType, name string) (*spoke.Property, error) {
+	t, err := spoke.ObjectTypeFor(objectType)
+	if err != nil {
+		return nil, err
+	}
+	defs, err := db.definitions(ctx, account, t.Name)
+	if err != nil {
+		return nil, err
+	}
+	if p, ok := defs[name]; ok {
+		return p, nil
+	}
+	return nil, &spoke.Error{Code: spoke.ENOTFOUND, Category: "OBJECT_NOT_FOUND",
+		Message: fmt.Sprintf("Unable to find property %s on object type %s.", name, t.Name),
+		Context: map[string][]string{"name": {name}}}
+}
+
+// CreateProperty implements spoke.PropertyService.
+func (db *DB) CreateProperty(ctx context.Context, account int64, p *spoke.Property) (*spoke.Property, error) {
+	t, err := spoke.ObjectTypeFor(p.ObjectType)
+	if err != nil {
+		return nil, err
+	}
+	p.ObjectType = t.Name
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	for _, b := range spoke.BuiltinProperties(t) {
+		if b.Name == p.Name {
+			return nil, spoke.Errorf(spoke.ECONFLICT, "A property named '%s' already exists.", p.Name)
+		}
+	}
+	now := db.Now()
+	p.CreatedAt, p.UpdatedAt, p.HubspotDefined, p.Archived = now, now, false, false
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		if err := db.checkGroup(ctx, tx, account, t, p.GroupName); err != nil {
+			return err
+		}
+		var archived bool
+		err := tx.QueryRowContext(ctx, `SELECT archived FROM properties WHERE account_id = ? AND object_type = ? AND name = ?`, account, t.Name, p.Name).Scan(&archived)
+		switch {
+		case err == nil && !archived:
+			return spoke.Errorf(spoke.ECONFLICT, "A property named '%s' already exists.", p.Name)
+		case err == nil && archived:
+			return spoke.Errorf(spoke.ECONFLICT, "A property named '%s' was archived; choose another name.", p.Name)
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		def, _ := json.Marshal(p)
+		_, err = tx.ExecContext(ctx, `INSERT INTO properties (account_id, object_type, name, definition) VALUES (?, ?, ?, ?)`, account, t.Name, p.Name, def)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	db.forgetDefinitions(account, t.Name)
+	return p, nil
+}
+
+func (db *DB) checkGroup(ctx context.Context, q queryer, account int64, t spoke.ObjectType, group string) error {
+	if group == spoke.BuiltinGroupName(t) {
+		return nil
+	}
+	var n int
+	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM property_groups WHERE account_id = ? AND object_type = ? AND name = ? AND archived = 0`, account, t.Name, group).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return spoke.Invalidf("Property group '%s' does not exist on %s; create it first or use %s.", group, t.Name, spoke.BuiltinGroupName(t))
+	}
+	return nil
+}
+
+// UpdateProperty implements spoke.PropertyService.
+func (db *DB) UpdateProperty(ctx context.Context, account int64, objectType, name string, upd spoke.PropertyUpdate) (*spoke.Property, error) {
+	cur, err := db.GetProperty(ctx, account, objectType, name)
+	if err != nil {
+		return nil, err
+	}
+	if cur.HubspotDefined {
+		return nil, spoke.Invalidf("Property '%s' is HubSpot-defined and cannot be changed.", name)
+	}
+	p := *cur
+	set := func(dst *string, v *string) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	set(&p.Label, upd.Label)
+	set(&p.Type, upd.Type)
+	set(&p.FieldType, upd.FieldType)
+	set(&p.GroupName, upd.GroupName)
+	set(&p.Description, upd.Description)
+	if upd.Options != nil {
+		p.Options = *upd.Options
+	}
+	if upd.DisplayOrder != nil {
+		p.DisplayOrder = *upd.DisplayOrder
+	}
+	if upd.Hidden != nil {
+		p.Hidden = *upd.Hidden
+	}
+	if upd.FormField != nil {
+		p.FormField = *upd.FormField
+	}
+	if upd.Type != nil && upd.FieldType == nil {
+		p.FieldType = ""
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	p.UpdatedAt = db.Now()
+	t, _ := spoke.LookupObjectType(p.ObjectType)
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		if err := db.checkGroup(ctx, tx, account, t, p.GroupName); err != nil {
+			return err
+		}
+		def, _ := json.Marshal(&p)
+		_, err := tx.ExecContext(ctx, `UPDATE properties SET definition = ? WHERE account_id = ? AND object_type = ? AND name = ?`, def, account, t.Name, name)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	db.forgetDefinitions(account, t.Name)
+	return &p, nil
+}
+
+// ArchiveProperty implements spoke.PropertyService.
+func (db *DB) ArchiveProperty(ctx context.Context, account int64, objectType, name string) error {
+	cur, err := db.GetProperty(ctx, account, objectType, name)
+	if err != nil {
+		return err
+	}
+	if cur.HubspotDefined {
+		return spoke.Invalidf("Property '%s' is HubSpot-defined and cannot be archived.", name)
+	}
+	p := *cur
+	p.Archived, p.ArchivedAt, p.UpdatedAt = true, db.Now(), db.Now()
+	def, _ := json.Marshal(&p)
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE properties SET archived = 1, definition = ? WHERE account_id = ? AND object_type = ? AND name = ?`, def, account, p.ObjectType, name)
+		return err
+	})
+	db.forgetDefinitions(account, p.ObjectType)
+	return err
+}
+
+// ListPropertyGroups implements spoke.PropertyService.
+func (db *DB) ListPropertyGroups(ctx context.Context, account int64, objectType string) ([]*spoke.PropertyGroup, error) {
+	t, err := spoke.ObjectTypeFor(objectType)
+	if err != nil {
+		return nil, err
+	}
+	out := []*spoke.PropertyGroup{{ObjectType: t.Name, Name: spoke.BuiltinGroupName(t), Label: t.Singular[:1] + t.Singular[1:] + " information", DisplayOrder: 0}}
+	rows, err := db.read.QueryContext(ctx, `SELECT name, label, display_order FROM property_groups WHERE account_id = ? AND object_type = ? AND archived = 0 ORDER BY name`, account, t.Name)
+	if err != nil {
+		return nil, fmt.Errorf("list property groups: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		g := &spoke.PropertyGroup{ObjectType: t.Name}
+		if err := rows.Scan(&g.Name, &g.Label, &g.DisplayOrder); err != nil {
+			return nil, err
+		}
+		out = append(out, g)
+	}
+	return out, rows.Err()
+}
+
+// GetPropertyGroup implements spoke.PropertyService.
+func (db *DB) GetPropertyGroup(ctx context.Context, account int64, objectType, name string) (*spoke.PropertyGroup, error) {
+	groups, err := db.ListPropertyGroups(ctx, account, objectType)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range groups {
+		if g.Name == name {
+			return g, nil
+		}
+	}
+	return nil, spoke.NotFoundf("Unable to find property group %s on object type %s.", name, objectType)
+}
+
+// CreatePropertyGroup implements spoke.PropertyService.
+func (db *DB) CreatePropertyGroup(ctx context.Context, account int64, g *spoke.PropertyGroup) (*spoke.PropertyGroup, error) {
+	t, err := spoke.ObjectTypeFor(g.ObjectType)
+	if err != nil {
+		return nil, err
+	}
+	g.ObjectType = t.Name
+	if g.Name == "" || g.Label == "" {
+		return nil, spoke.Invalidf("A property group needs a name and a label.")
+	}
+	if g.Name == spoke.BuiltinGroupName(t) {
+		return nil, spoke.Errorf(spoke.ECONFLICT, "A property group named '%s' already exists.", g.Name)
+	}
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		var archived bool
+		err := tx.QueryRowContext(ctx, `SELECT archived FROM property_groups WHERE account_id = ? AND object_type = ? AND name = ?`, account, t.Name, g.Name).Scan(&archived)
+		if err == nil && !archived {
+			return spoke.Errorf(spoke.ECONFLICT, "A property group named '%s' already exists.", g.Name)
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO property_groups (account_id, object_type, name, label, display_order) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (account_id, object_type, name) DO UPDATE SET label = excluded.label, display_order = excluded.display_order, archived = 0`,
+			account, t.Name, g.Name, g.Label, g.DisplayOrder)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// UpdatePropertyGroup implements spoke.PropertyService.
+func (db *DB) UpdatePropertyGroup(ctx context.Context, account int64, objectType, name string, upd spoke.PropertyGroupUpdate) (*spoke.PropertyGroup, error) {
+	g, err := db.GetPropertyGroup(ctx, account, objectType, name)
+	if err != nil {
+		return nil, err
+	}
+	t, _ := spoke.LookupObjectType(objectType)
+	if name == spoke.BuiltinGroupName(t) {
+		return nil, spoke.Invalidf("Property group '%s' is HubSpot-defined and cannot be changed.", name)
+	}
+	if upd.Label != nil {
+		g.Label = *upd.Label
+	}
+	if upd.DisplayOrder != nil {
+		g.DisplayOrder = *upd.DisplayOrder
+	}
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE property_groups SET label = ?, display_order = ? WHERE account_id = ? AND object_type = ? AND name = ?`,
+			g.Label, g.DisplayOrder, account, t.Name, name)
+		return err
+	})
+	return g, err
+}
+
+// ArchivePropertyGroup implements spoke.PropertyService.
+func (db *DB) ArchivePropertyGroup(ctx context.Context, account int64, objectType, name string) error {
+	if _, err := db.GetPropertyGroup(ctx, account, objectType, name); err != nil {
+		return err
+	}
+	t, _ := spoke.LookupObjectType(objectType)
+	if name == spoke.BuiltinGroupName(t) {
+		return spoke.Invalidf("Property group '%s' is HubSpot-defined and cannot be archived.", name)
+	}
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE property_groups SET archived = 1 WHERE account_id = ? AND object_type = ? AND name = ?`, account, t.Name, name)
+		return err
+	})
+}

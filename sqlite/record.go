@@ -1,0 +1,548 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spokehq/spoke"
+)
+
+const recordColumns = `id, object_type, properties, created_at, updated_at, archived, archived_at`
+
+func scanRecord(s interface{ Scan(...any) error }) (*spoke.Record, error) {
+	var r spoke.Record
+	var props string
+	var created, updated int64
+	var archivedAt sql.NullInt64
+	if err := s.Scan(&r.ID, &r.ObjectType, &props, &created, &updated, &r.Archived, &archivedAt); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(props), &r.Properties); err != nil {
+		return nil, fmt.Errorf("decode properties of record %d: %w", r.ID, err)
+	}
+	r.CreatedAt, r.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
+	if archivedAt.Valid {
+		r.ArchivedAt = time.UnixMilli(archivedAt.Int64).UTC()
+	}
+	return &r, nil
+}
+
+// GetRecords implements spoke.RecordService.
+func (db *DB) GetRecords(ctx context.Context, account int64, objectType string, ids []string, opts spoke.ReadOptions) (map[string]*spoke.Record, error) {
+	t, err := spoke.ObjectTypeFor(objectType)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*spoke.Record, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	lookup, err := db.idLookup(ctx, account, t, opts.IDProperty)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		if _, done := out[id]; done {
+			continue
+		}
+		r, err := lookup(ctx, db.read, id, opts.Archived)
+		if err != nil {
+			return nil, err
+		}
+		if r != nil {
+			out[id] = r
+		}
+	}
+	if len(opts.WithHistory) > 0 {
+		recs := make([]*spoke.Record, 0, len(out))
+		for _, r := range out {
+			recs = append(recs, r)
+		}
+		if err := db.loadHistory(ctx, recs, opts.WithHistory); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// lookupFunc finds one record by an identifier, or returns nil.
+type lookupFunc func(ctx context.Context, q queryer, id string, archived bool) (*spoke.Record, error)
+
+// idLookup returns how to find a record of t by id or by a unique property.
+func (db *DB) idLookup(ctx context.Context, account int64, t spoke.ObjectType, idProperty string) (lookupFunc, error) {
+	base := `SELECT ` + recordColumns + ` FROM records WHERE account_id = ? AND object_type = ? AND archived = ? AND `
+	one := func(q queryer, where string, args ...any) (*spoke.Record, error) {
+		r, err := scanRecord(q.QueryRowContext(ctx, base+where+` LIMIT 1`, args...))
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", t.Name, err)
+		}
+		return r, nil
+	}
+	switch {
+	case idProperty == "" || idProperty == spoke.PropObjectID:
+		return func(ctx context.Context, q queryer, id string, archived bool) (*spoke.Record, error) {
+			n, err := strconv.ParseInt(id, 10, 64)
+			if err != nil || n <= 0 {
+				return nil, nil
+			}
+			return one(q, `id = ?`, account, t.Name, archived, n)
+		}, nil
+	case idProperty == t.UniqueProperty:
+		return func(ctx context.Context, q queryer, id string, archived bool) (*spoke.Record, error) {
+			return one(q, `unique_value = ? ORDER BY id DESC`, account, t.Name, archived, strings.ToLower(id))
+		}, nil
+	}
+	defs, err := db.definitions(ctx, account, t.Name)
+	if err != nil {
+		return nil, err
+	}
+	p, ok := defs[idProperty]
+	if !ok {
+		return nil, spoke.Invalidf("Property \"%s\" does not exist on %s.", idProperty, t.Name)
+	}
+	if !p.HasUniqueValue {
+		return nil, spoke.Invalidf("idProperty %s is not a unique property of %s; use hs_object_id%s or a property with hasUniqueValue.", idProperty, t.Name, map[bool]string{true: ", " + t.UniqueProperty}[t.UniqueProperty != ""])
+	}
+	return func(ctx context.Context, q queryer, id string, archived bool) (*spoke.Record, error) {
+		return one(q, `json_extract(properties, ?) = ?`, account, t.Name, archived, jsonPath(idProperty), id)
+	}, nil
+}
+
+func jsonPath(name string) string { return `$."` + name + `"` }
+
+// ListRecords implements spoke.RecordService.
+func (db *DB) ListRecords(ctx context.Context, account int64, objectType string, opts spoke.ListOptions) ([]*spoke.Record, bool, error) {
+	t, err := spoke.ObjectTypeFor(objectType)
+	if err != nil {
+		return nil, false, err
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT `+recordColumns+` FROM records
+		WHERE account_id = ? AND object_type = ? AND archived = ? AND id > ? ORDER BY id LIMIT ?`,
+		account, t.Name, opts.Archived, opts.After, opts.Limit+1)
+	if err != nil {
+		return nil, false, fmt.Errorf("list %s: %w", t.Name, err)
+	}
+	recs, err := scanRecords(rows)
+	if err != nil {
+		return nil, false, err
+	}
+	more := len(recs) > opts.Limit
+	if more {
+		recs = recs[:opts.Limit]
+	}
+	if len(opts.WithHistory) > 0 {
+		if err := db.loadHistory(ctx, recs, opts.WithHistory); err != nil {
+			return nil, false, err
+		}
+	}
+	return recs, more, nil
+}
+
+func scanRecords(rows *sql.Rows) ([]*spoke.Record, error) {
+	defer rows.Close()
+	var out []*spoke.Record
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// loadHistory fills History for the named properties of recs.
+func (db *DB) loadHistory(ctx context.Context, recs []*spoke.Record, names []string) error {
+	if len(recs) == 0 || len(names) == 0 {
+		return nil
+	}
+	byID := make(map[int64]*spoke.Record, len(recs))
+	ids := make([]any, 0, len(recs)+len(names))
+	for _, r := range recs {
+		byID[r.ID] = r
+		r.History = map[string][]spoke.PropertyValue{}
+		ids = append(ids, r.ID)
+	}
+	args := append(ids, stringsToAny(names)...)
+	rows, err := db.read.QueryContext(ctx, `SELECT record_id, name, value, ts, source_type, source_id, enrollment_id
+		FROM property_history WHERE record_id IN (`+placeholders(len(recs))+`) AND name IN (`+placeholders(len(names))+`)
+		ORDER BY record_id, name, ts DESC, rowid DESC`, args...)
+	if err != nil {
+		return fmt.Errorf("load property history: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, ts int64
+		var name string
+		var v spoke.PropertyValue
+		if err := rows.Scan(&id, &name, &v.Value, &ts, &v.SourceType, &v.SourceID, &v.EnrollmentID); err != nil {
+			return err
+		}
+		v.Timestamp = time.UnixMilli(ts).UTC()
+		r := byID[id]
+		r.History[name] = append(r.History[name], v)
+	}
+	return rows.Err()
+}
+
+// History returns every history entry of a record, oldest first. The
+// engine's revert builds on it.
+func (db *DB) History(ctx context.Context, recordID int64) ([]HistoryEntry, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT name, value, ts, source_type, source_id, enrollment_id FROM property_history WHERE record_id = ? ORDER BY ts, rowid`, recordID)
+	if err != nil {
+		return nil, fmt.Errorf("load history of %d: %w", recordID, err)
+	}
+	defer rows.Close()
+	var out []HistoryEntry
+	for rows.Next() {
+		var e HistoryEntry
+		var ts int64
+		if err := rows.Scan(&e.Name, &e.Value, &ts, &e.SourceType, &e.SourceID, &e.EnrollmentID); err != nil {
+			return nil, err
+		}
+		e.Timestamp = time.UnixMilli(ts).UTC()
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// HistoryEntry is one property write of a record.
+type HistoryEntry struct {
+	Name string
+	spoke.PropertyValue
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}
+
+func stringsToAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+// validate normalizes an input's properties against the definitions and
+// returns the first-found problems in HubSpot's VALIDATION_ERROR shape.
+func validateProperties(t spoke.ObjectType, defs map[string]*propertyDef, in map[string]string) (map[string]string, *spoke.Error) {
+	out := make(map[string]string, len(in))
+	var bad []*spoke.ValueError
+	names := make([]string, 0, len(in))
+	for name := range in {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		p, ok := defs[name]
+		switch {
+		case !ok:
+			bad = append(bad, &spoke.ValueError{Name: name, Error: "PROPERTY_DOESNT_EXIST", Message: fmt.Sprintf("Property \"%s\" does not exist", name)})
+			continue
+		case p.ReadOnlyValue || t.IsComputedProperty(name):
+			bad = append(bad, &spoke.ValueError{Name: name, Error: "READ_ONLY_VALUE", Message: fmt.Sprintf("Property \"%s\" is read-only", name)})
+			continue
+		}
+		v, verr := p.NormalizeValue(in[name])
+		if verr != nil {
+			bad = append(bad, verr)
+			continue
+		}
+		out[name] = v
+	}
+	if len(bad) > 0 {
+		return nil, ValidationError(bad)
+	}
+	return out, nil
+}
+
+// ValidationError builds HubSpot's 400 for invalid property values: a
+// message embedding the JSON list of problems, and the bad names in the
+// context.
+func ValidationError(bad []*spoke.ValueError) *spoke.Error {
+	for _, b := range bad {
+		b.IsValid = false
+	}
+	list, _ := json.Marshal(bad)
+	names := make([]string, len(bad))
+	for i, b := range bad {
+		names[i] = b.Name
+	}
+	return &spoke.Error{Code: spoke.EINVALID, Category: "VALIDATION_ERROR",
+		Message: "Property values were not valid: " + string(list),
+		Context: map[string][]string{"properties": names}}
+}
+
+// WriteRecords implements spoke.RecordService.
+func (db *DB) WriteRecords(ctx context.Context, account int64, objectType string, mode spoke.WriteMode, inputs []spoke.RecordInput, src spoke.WriteSource) ([]spoke.WriteResult, error) {
+	t, err := spoke.ObjectTypeFor(objectType)
+	if err != nil {
+		return nil, err
+	}
+	defs, err := db.definitions(ctx, account, t.Name)
+	if err != nil {
+		return nil, err
+	}
+	results := make([]spoke.WriteResult, len(inputs))
+	valid := make([]map[string]string, len(inputs))
+	lookups := make([]lookupFunc, len(inputs))
+	for i, in := range inputs {
+		props, verr := validateProperties(t, defs, in.Properties)
+		if verr != nil {
+			results[i].Err = verr
+			continue
+		}
+		valid[i] = props
+		if mode == spoke.WriteCreate {
+			continue
+		}
+		if in.ID == "" {
+			results[i].Err = spoke.Invalidf("inputs[%d].id is required", i)
+			continue
+		}
+		lookups[i], err = db.idLookup(ctx, account, t, in.IDProperty)
+		if err != nil {
+			var e *spoke.Error
+			if errors.As(err, &e) {
+				results[i].Err = e
+				continue
+			}
+			return nil, err
+		}
+		if mode == spoke.WriteUpsert && in.IDProperty != "" && in.IDProperty != spoke.PropObjectID {
+			if _, set := props[in.IDProperty]; !set {
+				props[in.IDProperty] = in.ID
+				if v, verr := defs[in.IDProperty].NormalizeValue(in.ID); verr != nil {
+					results[i].Err = ValidationError([]*spoke.ValueError{verr})
+				} else {
+					props[in.IDProperty] = v
+				}
+			}
+		}
+	}
+	now := db.nowMs()
+	w := &writer{db: db, ctx: ctx, account: account, t: t, src: src, now: now}
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		w.tx = tx
+		for i, in := range inputs {
+			if results[i].Err != nil {
+				continue
+			}
+			var cur *spoke.Record
+			if mode != spoke.WriteCreate {
+				cur, err = lookups[i](ctx, tx, in.ID, false)
+				if err != nil {
+					return err
+				}
+				if cur == nil && mode == spoke.WriteUpdate {
+					results[i].Err = &spoke.Error{Code: spoke.ENOTFOUND, Category: "OBJECT_NOT_FOUND",
+						Message: "Object not found.  objectId are usually numeric.", Context: map[string][]string{"id": {in.ID}}}
+					continue
+				}
+				if cur == nil && (in.IDProperty == "" || in.IDProperty == spoke.PropObjectID) {
+					results[i].Err = spoke.Invalidf("Upsert by record id %s found no record; to create records with upsert, set idProperty to a unique property such as %s.", in.ID, t.UniqueProperty)
+					continue
+				}
+			}
+			if cur == nil {
+				r, err := w.create(valid[i], in.Associations)
+				if err != nil {
+					var e *spoke.Error
+					if errors.As(err, &e) && e.Code == spoke.ECONFLICT {
+						return err // HubSpot fails the whole call on a duplicate.
+					}
+					if errors.As(err, &e) {
+						results[i].Err = e
+						continue
+					}
+					return err
+				}
+				results[i] = spoke.WriteResult{Record: r, New: true}
+				continue
+			}
+			r, err := w.update(cur, valid[i])
+			if err != nil {
+				var e *spoke.Error
+				if errors.As(err, &e) {
+					results[i].Err = e
+					continue
+				}
+				return err
+			}
+			results[i] = spoke.WriteResult{Record: r}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+// writer performs record writes inside one transaction.
+type writer struct {
+	db      *DB
+	ctx     context.Context
+	tx      *sql.Tx
+	account int64
+	t       spoke.ObjectType
+	src     spoke.WriteSource
+	now     int64
+}
+
+func (w *writer) uniqueValue(props map[string]string) any {
+	if w.t.UniqueProperty == "" {
+		return nil
+	}
+	v, ok := props[w.t.UniqueProperty]
+	if !ok || v == "" {
+		return nil
+	}
+	return strings.ToLower(v)
+}
+
+// checkUnique returns ECONFLICT if another live record holds the value.
+func (w *writer) checkUnique(uv any, self int64) error {
+	if uv == nil {
+		return nil
+	}
+	var other int64
+	err := w.tx.QueryRowContext(w.ctx, `SELECT id FROM records WHERE account_id = ? AND object_type = ? AND unique_value = ? AND archived = 0 AND id != ?`,
+		w.account, w.t.Name, uv, self).Scan(&other)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("check unique %s: %w", w.t.UniqueProperty, err)
+	}
+	return &spoke.Error{Code: spoke.ECONFLICT, Category: "CONFLICT",
+		Message: fmt.Sprintf("%s already exists. Existing ID: %d", strings.ToUpper(w.t.Singular[:1])+w.t.Singular[1:], other)}
+}
+
+func (w *writer) create(props map[string]string, assocs []spoke.AssociationInput) (*spoke.Record, error) {
+	for k, v := range props {
+		if v == "" {
+			delete(props, k)
+		}
+	}
+	uv := w.uniqueValue(props)
+	if err := w.checkUnique(uv, 0); err != nil {
+		return nil, err
+	}
+	body, err := json.Marshal(props)
+	if err != nil {
+		return nil, err
+	}
+	res, err := w.tx.ExecContext(w.ctx, `INSERT INTO records (account_id, object_type, unique_value, properties, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		w.account, w.t.Name, uv, body, w.now, w.now)
+	if err != nil {
+		return nil, fmt.Errorf("insert %s: %w", w.t.Singular, err)
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return nil, err
+	}
+	r := &spoke.Record{ID: id, ObjectType: w.t.Name, Properties: props, CreatedAt: time.UnixMilli(w.now).UTC(), UpdatedAt: time.UnixMilli(w.now).UTC()}
+	if err := w.history(id, props); err != nil {
+		return nil, err
+	}
+	for _, a := range assocs {
+		if err := w.associate(id, a); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+func (w *writer) update(cur *spoke.Record, props map[string]string) (*spoke.Record, error) {
+	changed := map[string]string{}
+	for k, v := range props {
+		if old, ok := cur.Properties[k]; (ok && old != v) || (!ok && v != "") {
+			changed[k] = v
+		}
+	}
+	next := make(map[string]string, len(cur.Properties)+len(changed))
+	for k, v := range cur.Properties {
+		next[k] = v
+	}
+	for k, v := range changed {
+		if v == "" {
+			delete(next, k)
+		} else {
+			next[k] = v
+		}
+	}
+	uv := w.uniqueValue(next)
+	if _, touched := changed[w.t.UniqueProperty]; touched {
+		if err := w.checkUnique(uv, cur.ID); err != nil {
+			return nil, err
+		}
+	}
+	body, err := json.Marshal(next)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := w.tx.ExecContext(w.ctx, `UPDATE records SET properties = ?, unique_value = ?, updated_at = ? WHERE id = ?`, body, uv, w.now, cur.ID); err != nil {
+		return nil, fmt.Errorf("update %s %d: %w", w.t.Singular, cur.ID, err)
+	}
+	if err := w.history(cur.ID, changed); err != nil {
+		return nil, err
+	}
+	r := *cur
+	r.Properties, r.UpdatedAt = next, time.UnixMilli(w.now).UTC()
+	return &r, nil
+}
+
+func (w *writer) history(id int64, props map[string]string) error {
+	if len(props) == 0 {
+		return nil
+	}
+	names := make([]string, 0, len(props))
+	for k := range props {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	args := make([]any, 0, len(names)*7)
+	for _, k := range names {
+		args = append(args, id, k, props[k], w.now, w.src.Type, w.src.ID, w.src.EnrollmentID)
+	}
+	_, err := w.tx.ExecContext(w.ctx, `INSERT INTO property_history (record_id, name, value, ts, source_type, source_id, enrollment_id) VALUES `+
+		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?),", len(names)), ","), args...)
+	if err != nil {
+		return fmt.Errorf("record property history of %d: %w", id, err)
+	}
+	return nil
+}
+
+// ArchiveRecords implements spoke.RecordService.
+func (db *DB) ArchiveRecords(ctx context.Context, account int64, objectType string, ids []string) error {
+	t, err := spoke.ObjectTypeFor(objectType)
+	if err != nil {
+		return err
+	}
+	now := db.nowMs()
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		for _, s := range ids {
+			id, err := strconv.ParseInt(s, 10, 64)
+			if err != nil {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE records SET archived = 1, archived_at = ?, updated_at = ? WHERE account_id = ? AND object_type = ? AND id = ? AND archived = 0`,
+				now, now, account, t.Name, id); err != nil {
+				return fmt.Errorf("archive %s %d: %w", t.Singular, id, err)
+			}
+		}
+		return nil
+	})
+}

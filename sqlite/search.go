@@ -1,0 +1,341 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql/driver"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"modernc.org/sqlite"
+
+	"github.com/spokehq/spoke"
+)
+
+// Search limits. HubSpot documents up to 200 results a page and 5-6 groups
+// of 6 filters; Spoke is more generous with filters.
+const (
+	MaxSearchLimit   = 200
+	MaxFilterGroups  = 25
+	MaxGroupFilters  = 25
+	MaxSearchQuery   = 3000
+	DefaultPageLimit = 10
+)
+
+func init() {
+	// spoke_token(value, pattern) implements CONTAINS_TOKEN: pattern matches
+	// a whole word of value, case-insensitively; * in pattern matches any
+	// run of characters.
+	err := sqlite.RegisterDeterministicScalarFunction("spoke_token", 2, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+		v, ok1 := args[0].(string)
+		p, ok2 := args[1].(string)
+		if !ok1 || !ok2 {
+			return int64(0), nil
+		}
+		if containsToken(v, p) {
+			return int64(1), nil
+		}
+		return int64(0), nil
+	})
+	if err != nil {
+		panic(err)
+	}
+}
+
+func containsToken(value, pattern string) bool {
+	value, pattern = strings.ToLower(value), strings.ToLower(strings.TrimSpace(pattern))
+	if pattern == "" {
+		return false
+	}
+	if strings.Contains(pattern, "*") {
+		if glob(pattern, value) {
+			return true
+		}
+		for _, w := range strings.Fields(value) {
+			if glob(pattern, w) {
+				return true
+			}
+		}
+		return false
+	}
+	if value == pattern {
+		return true
+	}
+	for _, w := range strings.FieldsFunc(value, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+		if w == pattern {
+			return true
+		}
+	}
+	for _, w := range strings.Fields(value) {
+		if w == pattern {
+			return true
+		}
+	}
+	return false
+}
+
+// glob matches s against a pattern where * matches any run of characters.
+func glob(pattern, s string) bool {
+	parts := strings.Split(pattern, "*")
+	if len(parts) == 1 {
+		return pattern == s
+	}
+	if !strings.HasPrefix(s, parts[0]) {
+		return false
+	}
+	s = s[len(parts[0]):]
+	for _, p := range parts[1 : len(parts)-1] {
+		i := strings.Index(s, p)
+		if i < 0 {
+			return false
+		}
+		s = s[i+len(p):]
+	}
+	return strings.HasSuffix(s, parts[len(parts)-1])
+}
+
+// searchable lists the properties the free-text query looks in.
+var searchable = map[string][]string{
+	"contacts":  {"firstname", "lastname", "email", "phone", "company", "website"},
+	"companies": {"name", "domain", "website", "phone"},
+	"deals":     {"dealname"},
+	"tickets":   {"subject", "content"},
+}
+
+// column describes how a property is compared in SQL.
+type column struct {
+	expr string
+	kind int
+	prop *spoke.Property
+}
+
+const (
+	kindText   = iota // case-insensitive string comparison
+	kindNumber        // numeric
+	kindMillis        // a computed date column in epoch ms
+	kindSorted        // canonical strings that sort like their values (date, datetime)
+)
+
+func (db *DB) column(t spoke.ObjectType, defs map[string]*propertyDef, name string) (column, error) {
+	switch name {
+	case spoke.PropObjectID:
+		return column{expr: "id", kind: kindNumber}, nil
+	case spoke.PropCreateDate:
+		return column{expr: "created_at", kind: kindMillis}, nil
+	case "lastmodifieddate", "hs_lastmodifieddate":
+		return column{expr: "updated_at", kind: kindMillis}, nil
+	}
+	p, ok := defs[name]
+	if !ok {
+		return column{}, &spoke.Error{Code: spoke.EINVALID, Category: "VALIDATION_ERROR",
+			Message: fmt.Sprintf("There was a problem with the request. Property \"%s\" does not exist on %s.", name, t.Name),
+			Context: map[string][]string{"propertyName": {name}}}
+	}
+	c := column{expr: "json_extract(properties, '" + strings.ReplaceAll(jsonPath(name), "'", "''") + "')", kind: kindText, prop: p}
+	switch p.Type {
+	case spoke.TypeNumber:
+		c.expr, c.kind = "CAST("+c.expr+" AS REAL)", kindNumber
+	case spoke.TypeDate, spoke.TypeDateTime:
+		c.kind = kindSorted
+	}
+	return c, nil
+}
+
+// arg converts a filter value to the SQL argument compared with c.
+func (c column) arg(name, v string) (any, error) {
+	bad := func(what string) error {
+		return spoke.Invalidf("Filter on %s: %q is not a valid %s.", name, v, what)
+	}
+	switch c.kind {
+	case kindNumber:
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil {
+			return nil, bad("number")
+		}
+		return f, nil
+	case kindMillis:
+		t, ok := spoke.ParseTime(v)
+		if !ok {
+			return nil, bad("date (use epoch milliseconds or ISO 8601)")
+		}
+		return t.UnixMilli(), nil
+	case kindSorted:
+		t, ok := spoke.ParseTime(v)
+		if !ok {
+			return nil, bad("date (use epoch milliseconds or ISO 8601)")
+		}
+		if c.prop.Type == spoke.TypeDate {
+			return t.Format("2006-01-02"), nil
+		}
+		return spoke.FormatTime(t), nil
+	}
+	if c.prop != nil && c.prop.Type == spoke.TypeBool {
+		if n, err := c.prop.NormalizeValue(v); err == nil {
+			return n, nil
+		}
+	}
+	return strings.ToLower(v), nil
+}
+
+// lhs is the expression compared with arg: lower-cased for text.
+func (c column) lhs() string {
+	if c.kind == kindText {
+		return "lower(" + c.expr + ")"
+	}
+	return c.expr
+}
+
+func (db *DB) filterSQL(t spoke.ObjectType, defs map[string]*propertyDef, f spoke.Filter) (string, []any, error) {
+	c, err := db.column(t, defs, f.PropertyName)
+	if err != nil {
+		return "", nil, err
+	}
+	one := func() (any, error) { return c.arg(f.PropertyName, f.Value) }
+	op := strings.ToUpper(f.Operator)
+	cmp := map[string]string{"EQ": "=", "LT": "<", "LTE": "<=", "GT": ">", "GTE": ">="}
+	switch op {
+	case "EQ", "LT", "LTE", "GT", "GTE":
+		v, err := one()
+		if err != nil {
+			return "", nil, err
+		}
+		if op == "EQ" && f.PropertyName == t.UniqueProperty {
+			return "unique_value = ?", []any{v}, nil
+		}
+		return c.lhs() + " " + cmp[op] + " ?", []any{v}, nil
+	case "NEQ":
+		v, err := one()
+		if err != nil {
+			return "", nil, err
+		}
+		return "(" + c.expr + " IS NULL OR " + c.lhs() + " != ?)", []any{v}, nil
+	case "BETWEEN":
+		lo, err := one()
+		if err != nil {
+			return "", nil, err
+		}
+		hi, err := c.arg(f.PropertyName, f.HighValue)
+		if err != nil {
+			return "", nil, err
+		}
+		return c.lhs() + " BETWEEN ? AND ?", []any{lo, hi}, nil
+	case "IN", "NOT_IN":
+		vals := f.Values
+		if len(vals) == 0 {
+			return "", nil, spoke.Invalidf("Filter %s on %s needs a non-empty values list.", op, f.PropertyName)
+		}
+		args := make([]any, len(vals))
+		for i, v := range vals {
+			if args[i], err = c.arg(f.PropertyName, v); err != nil {
+				return "", nil, err
+			}
+		}
+		if op == "IN" {
+			return c.lhs() + " IN (" + placeholders(len(vals)) + ")", args, nil
+		}
+		return "(" + c.expr + " IS NULL OR " + c.lhs() + " NOT IN (" + placeholders(len(vals)) + "))", args, nil
+	case "HAS_PROPERTY":
+		return c.expr + " IS NOT NULL", nil, nil
+	case "NOT_HAS_PROPERTY":
+		return c.expr + " IS NULL", nil, nil
+	case "CONTAINS_TOKEN":
+		return "spoke_token(" + c.expr + ", ?) = 1", []any{f.Value}, nil
+	case "NOT_CONTAINS_TOKEN":
+		return "coalesce(spoke_token(" + c.expr + ", ?), 0) = 0", []any{f.Value}, nil
+	}
+	return "", nil, spoke.Invalidf("Unknown filter operator %q on %s; use one of EQ, NEQ, LT, LTE, GT, GTE, BETWEEN, IN, NOT_IN, HAS_PROPERTY, NOT_HAS_PROPERTY, CONTAINS_TOKEN, NOT_CONTAINS_TOKEN.", f.Operator, f.PropertyName)
+}
+
+// SearchRecords implements spoke.RecordService.
+func (db *DB) SearchRecords(ctx context.Context, account int64, objectType string, req spoke.SearchRequest) (*spoke.SearchResult, error) {
+	t, err := spoke.ObjectTypeFor(objectType)
+	if err != nil {
+		return nil, err
+	}
+	defs, err := db.definitions(ctx, account, t.Name)
+	if err != nil {
+		return nil, err
+	}
+	if req.Limit == 0 {
+		req.Limit = DefaultPageLimit
+	}
+	switch {
+	case req.Limit < 0 || req.Limit > MaxSearchLimit:
+		return nil, spoke.Invalidf("limit must be between 1 and %d, got %d.", MaxSearchLimit, req.Limit)
+	case req.After < 0:
+		return nil, spoke.Invalidf("after must not be negative.")
+	case len(req.FilterGroups) > MaxFilterGroups:
+		return nil, spoke.Invalidf("Too many filterGroups: %d (at most %d).", len(req.FilterGroups), MaxFilterGroups)
+	case len(req.Query) > MaxSearchQuery:
+		return nil, spoke.Invalidf("query is %d characters long (at most %d).", len(req.Query), MaxSearchQuery)
+	}
+	where := []string{"account_id = ?", "object_type = ?", "archived = 0"}
+	args := []any{account, t.Name}
+	var groups []string
+	for gi, g := range req.FilterGroups {
+		if len(g.Filters) > MaxGroupFilters {
+			return nil, spoke.Invalidf("filterGroups[%d] has %d filters (at most %d).", gi, len(g.Filters), MaxGroupFilters)
+		}
+		var conds []string
+		for _, f := range g.Filters {
+			s, a, err := db.filterSQL(t, defs, f)
+			if err != nil {
+				return nil, err
+			}
+			conds = append(conds, s)
+			args = append(args, a...)
+		}
+		if len(conds) > 0 {
+			groups = append(groups, "("+strings.Join(conds, " AND ")+")")
+		}
+	}
+	if len(groups) > 0 {
+		where = append(where, "("+strings.Join(groups, " OR ")+")")
+	}
+	if q := strings.TrimSpace(req.Query); q != "" {
+		var ors []string
+		for _, name := range searchable[t.Name] {
+			ors = append(ors, "instr(lower(json_extract(properties, '"+jsonPath(name)+"')), ?) > 0")
+			args = append(args, strings.ToLower(q))
+		}
+		ors = append(ors, "CAST(id AS TEXT) = ?")
+		args = append(args, q)
+		where = append(where, "("+strings.Join(ors, " OR ")+")")
+	}
+	cond := strings.Join(where, " AND ")
+	var order []string
+	for _, s := range req.Sorts {
+		c, err := db.column(t, defs, s.PropertyName)
+		if err != nil {
+			return nil, err
+		}
+		dir := " ASC"
+		if s.Descending {
+			dir = " DESC"
+		}
+		order = append(order, c.lhs()+dir)
+	}
+	order = append(order, "id ASC")
+
+	var total int
+	if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM records WHERE `+cond, args...).Scan(&total); err != nil {
+		return nil, fmt.Errorf("count %s: %w", t.Name, err)
+	}
+	res := &spoke.SearchResult{Total: total}
+	if req.After >= total {
+		return res, nil
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT `+recordColumns+` FROM records WHERE `+cond+` ORDER BY `+strings.Join(order, ", ")+` LIMIT ? OFFSET ?`,
+		append(args, req.Limit, req.After)...)
+	if err != nil {
+		return nil, fmt.Errorf("search %s: %w", t.Name, err)
+	}
+	if res.Records, err = scanRecords(rows); err != nil {
+		return nil, err
+	}
+	if next := req.After + len(res.Records); next < total {
+		res.Next = next
+	}
+	return res, nil
+}
