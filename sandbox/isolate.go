@@ -1,0 +1,224 @@
+package sandbox
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+
+	seccomp "github.com/elastic/go-seccomp-bpf"
+	"golang.org/x/net/bpf"
+)
+
+// deniedSyscalls fail with EPERM inside the sandbox. The list covers what an
+// unprivileged process has no business calling: namespace and mount
+// manipulation, tracing, kernel keyrings and modules, BPF, perf, io_uring and
+// userfaultfd (frequent kernel exploit vectors), and clock/host changes.
+var deniedSyscalls = []string{
+	"mount", "umount2", "pivot_root", "chroot", "unshare", "setns",
+	"ptrace", "process_vm_readv", "process_vm_writev", "kcmp",
+	"kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module",
+	"reboot", "swapon", "swapoff", "acct", "quotactl",
+	"keyctl", "add_key", "request_key",
+	"bpf", "perf_event_open", "userfaultfd", "lookup_dcookie",
+	"io_uring_setup", "io_uring_enter", "io_uring_register",
+	"open_by_handle_at", "name_to_handle_at",
+	"settimeofday", "clock_settime", "clock_adjtime", "adjtimex",
+	"sethostname", "setdomainname", "syslog", "vhangup",
+	"iopl", "ioperm", "personality", "fanotify_init",
+	"fsopen", "fsconfig", "fsmount", "fspick", "move_mount", "open_tree",
+	"mknod", "mknodat",
+}
+
+var (
+	seccompOnce sync.Once
+	seccompProg []byte
+	seccompErr  error
+)
+
+// seccompProgram returns the sandbox's seccomp filter as the raw BPF
+// program bwrap's --seccomp expects: an array of struct sock_filter.
+func seccompProgram() ([]byte, error) {
+	seccompOnce.Do(func() {
+		pol := seccomp.Policy{
+			DefaultAction: seccomp.ActionAllow,
+			Syscalls: []seccomp.SyscallGroup{
+				{Action: seccomp.ActionErrno, Names: deniedSyscalls},
+				{
+					// clone3 hides its flags in a struct the filter cannot
+					// read; ENOSYS makes libc fall back to clone(2).
+					Action: seccomp.Action(uint32(seccomp.ActionErrno) | uint32(syscall.ENOSYS)),
+					Names:  []string{"clone3"},
+				},
+				{
+					Action: seccomp.ActionErrno,
+					NamesWithCondtions: []seccomp.NameWithConditions{{
+						Name: "clone",
+						Conditions: []seccomp.Condition{{
+							Argument:  0,
+							Operation: seccomp.BitsSet,
+							Value:     syscall.CLONE_NEWUSER,
+						}},
+					}},
+				},
+			},
+		}
+		insts, err := pol.Assemble()
+		if err != nil {
+			seccompErr = fmt.Errorf("sandbox: assemble seccomp filter: %w", err)
+			return
+		}
+		raw, err := bpf.Assemble(insts)
+		if err != nil {
+			seccompErr = fmt.Errorf("sandbox: assemble seccomp filter: %w", err)
+			return
+		}
+		var buf bytes.Buffer
+		for _, r := range raw {
+			binary.Write(&buf, binary.LittleEndian, r.Op)
+			buf.WriteByte(r.Jt)
+			buf.WriteByte(r.Jf)
+			binary.Write(&buf, binary.LittleEndian, r.K)
+		}
+		seccompProg = buf.Bytes()
+	})
+	return seccompProg, seccompErr
+}
+
+// cgroups creates per-worker cgroups under the v1 memory and pids
+// hierarchies, below the cgroups the current process is in. Spoke works
+// without them (falling back to RSS polling and interpreter limits).
+type cgroups struct {
+	memRoot  string // e.g. /sys/fs/cgroup/memory/<ours>/spoke-<pid>
+	pidsRoot string
+}
+
+// newCgroups prepares the parent cgroups, or returns nil when cgroup v1
+// memory and pids controllers are not writable.
+func newCgroups() *cgroups {
+	data, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return nil
+	}
+	paths := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		for _, c := range strings.Split(parts[1], ",") {
+			paths[c] = parts[2]
+		}
+	}
+	mp, ok1 := paths["memory"]
+	pp, ok2 := paths["pids"]
+	if !ok1 || !ok2 {
+		return nil
+	}
+	name := "spoke-sandbox-" + strconv.Itoa(os.Getpid())
+	cg := &cgroups{
+		memRoot:  filepath.Join("/sys/fs/cgroup/memory", mp, name),
+		pidsRoot: filepath.Join("/sys/fs/cgroup/pids", pp, name),
+	}
+	if err := os.MkdirAll(cg.memRoot, 0o755); err != nil {
+		return nil
+	}
+	if err := os.MkdirAll(cg.pidsRoot, 0o755); err != nil {
+		os.Remove(cg.memRoot)
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(cg.memRoot, "memory.limit_in_bytes")); err != nil {
+		cg.close()
+		return nil
+	}
+	return cg
+}
+
+func (c *cgroups) close() {
+	os.Remove(c.memRoot)
+	os.Remove(c.pidsRoot)
+}
+
+// workerCgroup is one worker's memory and pids cgroup.
+type workerCgroup struct {
+	mem, pids string
+}
+
+func (c *cgroups) create(id int, memBytes int64, pidsMax int) (*workerCgroup, error) {
+	name := "w" + strconv.Itoa(id)
+	w := &workerCgroup{mem: filepath.Join(c.memRoot, name), pids: filepath.Join(c.pidsRoot, name)}
+	if err := os.Mkdir(w.mem, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		return nil, fmt.Errorf("sandbox: create memory cgroup: %w", err)
+	}
+	if err := os.Mkdir(w.pids, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		os.Remove(w.mem)
+		return nil, fmt.Errorf("sandbox: create pids cgroup: %w", err)
+	}
+	var errs []error
+	errs = append(errs, os.WriteFile(filepath.Join(w.mem, "memory.limit_in_bytes"), []byte(strconv.FormatInt(memBytes, 10)), 0))
+	// Without swap accounting this file does not exist; that is fine.
+	os.WriteFile(filepath.Join(w.mem, "memory.memsw.limit_in_bytes"), []byte(strconv.FormatInt(memBytes, 10)), 0)
+	os.WriteFile(filepath.Join(w.mem, "memory.swappiness"), []byte("0"), 0)
+	errs = append(errs, os.WriteFile(filepath.Join(w.pids, "pids.max"), []byte(strconv.Itoa(pidsMax)), 0))
+	if err := errors.Join(errs...); err != nil {
+		w.remove()
+		return nil, fmt.Errorf("sandbox: configure worker cgroup: %w", err)
+	}
+	return w, nil
+}
+
+// procsFiles are the cgroup.procs files a starting worker writes its PID to.
+func (w *workerCgroup) procsFiles() []string {
+	return []string{filepath.Join(w.mem, "cgroup.procs"), filepath.Join(w.pids, "cgroup.procs")}
+}
+
+// peakAndReset returns the peak memory since the last call and resets it.
+func (w *workerCgroup) peakAndReset() int64 {
+	b, err := os.ReadFile(filepath.Join(w.mem, "memory.max_usage_in_bytes"))
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	os.WriteFile(filepath.Join(w.mem, "memory.max_usage_in_bytes"), []byte("0"), 0)
+	return n
+}
+
+// oomKilled reports whether the kernel's OOM killer acted in this cgroup,
+// or the cgroup hit its limit.
+func (w *workerCgroup) oomKilled() bool {
+	b, err := os.ReadFile(filepath.Join(w.mem, "memory.oom_control"))
+	if err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(line); len(f) == 2 && f[0] == "oom_kill" && f[1] != "0" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// killAll sends SIGKILL to every process left in the cgroup.
+func (w *workerCgroup) killAll() {
+	for _, f := range []string{filepath.Join(w.pids, "cgroup.procs"), filepath.Join(w.mem, "cgroup.procs")} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, s := range strings.Fields(string(b)) {
+			if pid, err := strconv.Atoi(s); err == nil && pid > 1 {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	}
+}
+
+func (w *workerCgroup) remove() {
+	os.Remove(w.mem)
+	os.Remove(w.pids)
+}

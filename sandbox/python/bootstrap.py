@@ -1,0 +1,363 @@
+# Spoke's Python sandbox bootstrap.
+#
+# It runs as the only program inside a bubblewrap sandbox and serves one
+# invocation at a time for the Go host, over two pipes: fd 3 (host to worker)
+# and fd 4 (worker to host). Each message is a 4-byte big-endian length
+# followed by that many bytes of UTF-8 JSON; the messages are the same as the
+# Node bootstrap's (see sandbox/node/bootstrap.js).
+#
+# HTTP(S) leaves through the host's egress proxy: a thread bridges a loopback
+# port inside the sandbox's network namespace to the proxy's Unix socket, and
+# HTTP_PROXY/HTTPS_PROXY point requests and urllib at it.
+import asyncio
+import datetime
+import io
+import json
+import os
+import socket
+import struct
+import sys
+import threading
+import traceback
+import types
+
+IN_FD = 3
+OUT_FD = 4
+EGRESS_SOCK = "/run/spoke/egress.sock"
+LOG_CAP = 64 * 1024
+ACTION_FILE = "/action/main.py"
+
+opts = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
+
+if opts.get("rlimitAS"):
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (opts["rlimitAS"], opts["rlimitAS"]))
+
+
+# ---- framed protocol --------------------------------------------------------
+
+
+def _read_full(n):
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = os.read(IN_FD, n - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+    return bytes(buf)
+
+
+def read_message():
+    h = _read_full(4)
+    if h is None:
+        return None
+    (n,) = struct.unpack(">I", h)
+    body = _read_full(n)
+    if body is None:
+        return None
+    return json.loads(body)
+
+
+def write_message(msg):
+    body = json.dumps(msg, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    data = struct.pack(">I", len(body)) + body
+    view = memoryview(data)
+    while view:
+        n = os.write(OUT_FD, view)
+        view = view[n:]
+
+
+# ---- logs -------------------------------------------------------------------
+
+secrets = []
+log_parts = []
+log_len = 0
+log_truncated = False
+
+
+def redact(s):
+    for v in secrets:
+        if v in s:
+            s = s.replace(v, "[REDACTED]")
+    return s
+
+
+def append_log(level, text):
+    global log_len, log_truncated
+    if log_truncated:
+        return
+    now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    line = now + "\t" + level + "\t" + redact(text)
+    if not line.endswith("\n"):
+        line += "\n"
+    if log_len + len(line) > LOG_CAP:
+        log_parts.append(line[: max(0, LOG_CAP - log_len)])
+        log_parts.append("\n[log truncated at 64 KB]\n")
+        log_truncated = True
+        return
+    log_parts.append(line)
+    log_len += len(line)
+
+
+class Capture(io.TextIOBase):
+    """Capture is a text stream that turns written lines into log lines."""
+
+    def __init__(self, level):
+        self.level = level
+        self.pending = ""
+
+    def writable(self):
+        return True
+
+    def write(self, s):
+        s = str(s)
+        self.pending += s
+        while "\n" in self.pending:
+            line, self.pending = self.pending.split("\n", 1)
+            append_log(self.level, line)
+        return len(s)
+
+    def flush(self):
+        if self.pending:
+            append_log(self.level, self.pending)
+            self.pending = ""
+
+    def isatty(self):
+        return False
+
+
+out_capture = Capture("INFO")
+err_capture = Capture("ERROR")
+sys.stdout = out_capture
+sys.stderr = err_capture
+sys.__stdout__ = out_capture
+sys.__stderr__ = err_capture
+
+
+# ---- egress -----------------------------------------------------------------
+
+
+def _pipe(src, dst):
+    try:
+        while True:
+            data = src.recv(65536)
+            if not data:
+                break
+            dst.sendall(data)
+    except OSError:
+        pass
+    finally:
+        try:
+            dst.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+
+def _bridge_conn(c):
+    try:
+        u = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        u.connect(EGRESS_SOCK)
+    except OSError:
+        c.close()
+        return
+    t = threading.Thread(target=_pipe, args=(u, c), daemon=True)
+    t.start()
+    _pipe(c, u)
+    t.join()
+    c.close()
+    u.close()
+
+
+def _bridge(ls):
+    while True:
+        try:
+            c, _ = ls.accept()
+        except OSError:
+            return
+        threading.Thread(target=_bridge_conn, args=(c,), daemon=True).start()
+
+
+def start_bridge():
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(64)
+    threading.Thread(target=_bridge, args=(ls,), daemon=True).start()
+    return "http://127.0.0.1:%d" % ls.getsockname()[1]
+
+
+PROXY_URL = start_bridge() if os.path.exists(EGRESS_SOCK) else ""
+PROXY_ENV = {}
+if PROXY_URL:
+    for k in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        PROXY_ENV[k] = PROXY_URL
+    PROXY_ENV["NO_PROXY"] = ""
+    PROXY_ENV["no_proxy"] = ""
+PROXY_ENV["SPOKE_API_URL"] = opts.get("apiURL", "")
+PROXY_ENV["OPENBLAS_NUM_THREADS"] = "1"
+PROXY_ENV["OMP_NUM_THREADS"] = "1"
+
+for lib in opts.get("preload", []):
+    try:
+        __import__(lib)
+    except Exception:
+        pass
+
+
+# ---- invocations ------------------------------------------------------------
+
+main = None
+bound = False
+load_error = None
+
+
+def _status_of(e):
+    for attr in ("status_code", "status", "code"):
+        v = getattr(e, attr, None)
+        if isinstance(v, int) and 100 <= v < 600:
+            return v
+    resp = getattr(e, "response", None)
+    if resp is not None:
+        for attr in ("status_code", "status"):
+            v = getattr(resp, attr, None)
+            if isinstance(v, int) and 100 <= v < 600:
+                return v
+    return 0
+
+
+def _chain(e):
+    seen = 0
+    while e is not None and seen < 8:
+        yield e
+        e = e.__cause__ or e.__context__
+        seen += 1
+
+
+def classify(e):
+    if isinstance(e, MemoryError):
+        return "MEMORY_LIMIT"
+    s = _status_of(e)
+    if s == 429 or s >= 500:
+        return "RATE_LIMITED"
+    for x in _chain(e):
+        if "ratelimit" in type(x).__name__.lower().replace("_", ""):
+            return "RATE_LIMITED"
+    for x in _chain(e):
+        text = str(x)
+        if "EGRESS_DENIED" in text or "403 Forbidden" in text and "Tunnel connection failed" in text:
+            return "EGRESS_DENIED"
+        if isinstance(x, OSError) and x.errno in (101, 113):
+            return "EGRESS_DENIED"
+    for x in _chain(e):
+        if "rate limit" in str(x).lower() or "ratelimit" in str(x).lower():
+            return "RATE_LIMITED"
+    return "UNCAUGHT_ERROR"
+
+
+def error_of(kind, e):
+    msg = "%s: %s" % (type(e).__name__, e) if str(e) else type(e).__name__
+    if kind == "EGRESS_DENIED" and "EGRESS_DENIED" not in msg:
+        msg = (
+            "EGRESS_DENIED: the connection was refused by Spoke's egress policy or is not "
+            "available in the sandbox (raw sockets have no route out; use HTTP(S)): " + msg
+        )
+    stack = "".join(traceback.format_exception(type(e), e, e.__traceback__))
+    return {"type": kind, "message": redact(msg), "stack": redact(stack)}
+
+
+def load(code, env):
+    global main, secrets
+    os.environ.clear()
+    os.environ.update(PROXY_ENV)
+    secrets = []
+    for k, v in (env or {}).items():
+        os.environ[k] = str(v)
+        if len(str(v)) >= 3:
+            secrets.append(str(v))
+    secrets.sort(key=len, reverse=True)
+    try:
+        compiled = compile(code, ACTION_FILE, "exec")
+    except (SyntaxError, ValueError) as e:
+        return {"type": "SYNTAX_ERROR", "message": redact("%s: %s" % (type(e).__name__, e)), "stack": redact("".join(traceback.format_exception_only(type(e), e)))}
+    mod = types.ModuleType("main")
+    mod.__file__ = ACTION_FILE
+    sys.modules["main"] = mod
+    try:
+        exec(compiled, mod.__dict__)
+    except BaseException as e:  # noqa: B902 - user code may raise anything
+        return error_of(classify(e), e)
+    main = getattr(mod, "main", None)
+    if not callable(main):
+        return {"type": "UNCAUGHT_ERROR", "message": "main is not defined: define def main(event)", "stack": ""}
+    return None
+
+
+def _json_default(o):
+    if hasattr(o, "item") and callable(o.item):
+        return o.item()
+    if hasattr(o, "isoformat"):
+        return o.isoformat()
+    raise TypeError("Object of type %s is not JSON serializable" % type(o).__name__)
+
+
+def run(msg):
+    global bound, load_error
+    unhealthy = False
+    if not bound:
+        bound = True
+        load_error = load(msg.get("code", ""), msg.get("env"))
+    if load_error:
+        return None, load_error, True
+    try:
+        ret = main(msg["event"])
+        if asyncio.iscoroutine(ret):
+            ret = asyncio.run(ret)
+    except SystemExit as e:
+        return None, {"type": "RUNTIME_CRASH", "message": "the code called exit(%s)" % (e.code,), "stack": ""}, True
+    except BaseException as e:  # noqa: B902
+        return None, error_of(classify(e), e), unhealthy
+    if ret is None:
+        ret = {}
+    if not isinstance(ret, dict):
+        return None, {"type": "INVALID_OUTPUT", "message": "main must return a dict like {\"outputFields\": {...}}, got %s" % type(ret).__name__, "stack": ""}, False
+    fields = ret.get("outputFields", {})
+    if fields is None:
+        fields = {}
+    if not isinstance(fields, dict):
+        return None, {"type": "INVALID_OUTPUT", "message": "outputFields must be a dict, got %s" % type(fields).__name__, "stack": ""}, False
+    try:
+        fields = json.loads(json.dumps(fields, default=_json_default, allow_nan=False))
+    except (TypeError, ValueError, RecursionError) as e:
+        return None, {"type": "INVALID_OUTPUT", "message": "outputFields is not serialisable to JSON: %s" % e, "stack": ""}, False
+    return fields, None, False
+
+
+def memory_bytes():
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return 0
+
+
+def serve():
+    global log_parts, log_len, log_truncated
+    write_message({"op": "ready", "version": "%d.%d.%d" % sys.version_info[:3]})
+    while True:
+        msg = read_message()
+        if msg is None:
+            os._exit(0)
+        log_parts, log_len, log_truncated = [], 0, False
+        fields, err, unhealthy = run(msg)
+        out_capture.flush()
+        err_capture.flush()
+        res = {"op": "result", "id": msg["id"], "status": "SUCCESS", "outputFields": fields or {}, "unhealthy": unhealthy}
+        if err:
+            res["status"] = "ERROR"
+            res["error"] = err
+        res["logs"] = "".join(log_parts)
+        res["memoryBytes"] = memory_bytes()
+        write_message(res)
+
+
+serve()

@@ -1,0 +1,195 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// ErrorType classifies why an invocation failed. The engine retries only
+// [ErrRateLimited].
+type ErrorType string
+
+// The error classes an invocation can end with.
+const (
+	// ErrTimeout means the invocation ran past its wall-clock limit.
+	ErrTimeout ErrorType = "TIMEOUT"
+	// ErrMemoryLimit means the invocation used more memory than allowed.
+	ErrMemoryLimit ErrorType = "MEMORY_LIMIT"
+	// ErrUncaught means the code threw or raised; Message and Stack say what.
+	ErrUncaught ErrorType = "UNCAUGHT_ERROR"
+	// ErrOutputTooLarge means a string output was over 65,000 characters.
+	ErrOutputTooLarge ErrorType = "OUTPUT_VALUES_TOO_LARGE"
+	// ErrInvalidOutput means the result was not an object, outputFields was
+	// not an object, the result was not serialisable, or there was no result.
+	ErrInvalidOutput ErrorType = "INVALID_OUTPUT"
+	// ErrRateLimited means the code re-threw a 429 or 5xx from axios or
+	// @hubspot/api-client (or requests), or threw an explicit rate-limit
+	// error. It is the only retryable class.
+	ErrRateLimited ErrorType = "RATE_LIMITED"
+	// ErrEgressDenied means the code failed because the egress policy refused
+	// a connection (or it tried raw networking, which has no route out).
+	ErrEgressDenied ErrorType = "EGRESS_DENIED"
+	// ErrSyntax means the source code could not be compiled.
+	ErrSyntax ErrorType = "SYNTAX_ERROR"
+	// ErrRuntimeCrash means the interpreter died without a result, for
+	// example because the code called process.exit or was killed.
+	ErrRuntimeCrash ErrorType = "RUNTIME_CRASH"
+)
+
+// Status is the outcome of an invocation.
+type Status string
+
+// The two statuses of a [Result].
+const (
+	StatusSuccess Status = "SUCCESS"
+	StatusError   Status = "ERROR"
+)
+
+// Limits and defaults from HubSpot's contract.
+const (
+	// DefaultTimeout is the wall-clock limit of one invocation.
+	DefaultTimeout = 20 * time.Second
+	// DefaultMemoryMB is the memory limit of one worker, in MiB.
+	DefaultMemoryMB = 128
+	// MaxOutputStringLen is the longest string output, in characters.
+	MaxOutputStringLen = 65000
+	// LogCap is the most log bytes kept per invocation.
+	LogCap = 64 * 1024
+	// MaxSecretsLen is the most characters all secret values may add up to.
+	MaxSecretsLen = 1000
+)
+
+// Event is what the code receives as its event argument. It marshals to
+// HubSpot's shape: {origin: {portalId, actionDefinitionId}, object:
+// {objectType, objectId}, inputFields, callbackId}.
+type Event struct {
+	// PortalID is the account (portal) the workflow belongs to.
+	PortalID int64
+	// ActionDefinitionID identifies the custom code action.
+	ActionDefinitionID int64
+	// ObjectType is the enrolled object's type, for example "CONTACT".
+	ObjectType string
+	// ObjectID is the enrolled object's ID.
+	ObjectID int64
+	// InputFields are the values of the action's input properties.
+	InputFields map[string]any
+	// CallbackID uniquely identifies this execution.
+	CallbackID string
+}
+
+type eventJSON struct {
+	Origin struct {
+		PortalID           int64 `json:"portalId"`
+		ActionDefinitionID int64 `json:"actionDefinitionId"`
+	} `json:"origin"`
+	Object struct {
+		ObjectType string `json:"objectType"`
+		ObjectID   int64  `json:"objectId"`
+	} `json:"object"`
+	InputFields map[string]any `json:"inputFields"`
+	CallbackID  string         `json:"callbackId"`
+}
+
+// MarshalJSON encodes e in HubSpot's nested event shape.
+func (e Event) MarshalJSON() ([]byte, error) {
+	var j eventJSON
+	j.Origin.PortalID = e.PortalID
+	j.Origin.ActionDefinitionID = e.ActionDefinitionID
+	j.Object.ObjectType = e.ObjectType
+	j.Object.ObjectID = e.ObjectID
+	j.InputFields = e.InputFields
+	if j.InputFields == nil {
+		j.InputFields = map[string]any{}
+	}
+	j.CallbackID = e.CallbackID
+	return json.Marshal(j)
+}
+
+// UnmarshalJSON decodes HubSpot's nested event shape into e.
+func (e *Event) UnmarshalJSON(b []byte) error {
+	var j eventJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*e = Event{
+		PortalID: j.Origin.PortalID, ActionDefinitionID: j.Origin.ActionDefinitionID,
+		ObjectType: j.Object.ObjectType, ObjectID: j.Object.ObjectID,
+		InputFields: j.InputFields, CallbackID: j.CallbackID,
+	}
+	return nil
+}
+
+// Invocation is one run of a custom code action.
+type Invocation struct {
+	// Runtime is NODE20X (or its aliases NODE16X and NODE24X) or PYTHON39.
+	Runtime string
+	// Code is the action's source text.
+	Code string
+	// Version identifies the action version, for example its ID and a hash
+	// of its definition. Warm workers are reused only for the same Version,
+	// code, account, secrets, memory limit and allowlist. Empty means a hash
+	// of Code.
+	Version string
+	// AccountID isolates warm workers between accounts; module state never
+	// crosses accounts.
+	AccountID string
+	// Event is passed to main.
+	Event Event
+	// Secrets become environment variables of the code; nothing else from
+	// the host's environment is visible. Their values are redacted from logs
+	// and error messages.
+	Secrets map[string]string
+	// Timeout is the wall-clock limit; zero means the pool's default.
+	Timeout time.Duration
+	// MemoryMB is the memory limit in MiB; zero means the pool's default.
+	MemoryMB int
+	// EgressAllowlist, when not empty, restricts outbound HTTP(S) to these
+	// hosts ("host", "host:port" or "*.domain"). Spoke's own API is always
+	// reachable.
+	EgressAllowlist []string
+}
+
+// Error describes a failed invocation.
+type Error struct {
+	// Type classifies the failure.
+	Type ErrorType `json:"type"`
+	// Message is the error's message, with secrets redacted.
+	Message string `json:"message"`
+	// Stack is the stack trace when there is one, with secrets redacted.
+	Stack string `json:"stack,omitempty"`
+}
+
+// RuntimeInfo names the runtime that ran an invocation.
+type RuntimeInfo struct {
+	// Name is the canonical runtime name, NODE20X or PYTHON39.
+	Name string `json:"name"`
+	// Version is the real interpreter version, for example "v20.20.2".
+	Version string `json:"version"`
+}
+
+// Result is the outcome of an invocation.
+type Result struct {
+	// Status is SUCCESS or ERROR.
+	Status Status `json:"status"`
+	// OutputFields are the action's outputs; empty on error.
+	OutputFields map[string]any `json:"outputFields"`
+	// Logs is the captured console/print output with one timestamped line
+	// per entry, capped at 64 KiB, with secrets redacted.
+	Logs string `json:"logs"`
+	// Error is set when Status is ERROR.
+	Error *Error `json:"error,omitempty"`
+	// DurationMs is the invocation's wall-clock time in milliseconds,
+	// including any worker start it needed.
+	DurationMs float64 `json:"durationMs"`
+	// MemoryBytes is the worker's peak memory during the invocation when
+	// known, otherwise its resident memory at the end.
+	MemoryBytes int64 `json:"memoryBytes"`
+	// Runtime names the runtime and interpreter version.
+	Runtime RuntimeInfo `json:"runtime"`
+}
+
+// Retryable reports whether the engine should retry the invocation later:
+// only rate-limit failures are retried.
+func (r Result) Retryable() bool {
+	return r.Error != nil && r.Error.Type == ErrRateLimited
+}

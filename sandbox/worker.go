@@ -1,0 +1,432 @@
+package sandbox
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/spokehq/spoke/sandbox/egress"
+)
+
+// maxFrame bounds one protocol message from a worker.
+const maxFrame = 64 << 20
+
+// invokeMsg is the host's request to a worker.
+type invokeMsg struct {
+	Op    string            `json:"op"`
+	ID    uint64            `json:"id"`
+	Code  string            `json:"code,omitempty"`
+	Env   map[string]string `json:"env,omitempty"`
+	Event Event             `json:"event"`
+}
+
+// workerMsg is a message from a worker: "ready" or "result".
+type workerMsg struct {
+	Op           string         `json:"op"`
+	ID           uint64         `json:"id"`
+	Version      string         `json:"version"`
+	Status       Status         `json:"status"`
+	OutputFields map[string]any `json:"outputFields"`
+	Error        *Error         `json:"error"`
+	Logs         string         `json:"logs"`
+	MemoryBytes  int64          `json:"memoryBytes"`
+	Unhealthy    bool           `json:"unhealthy"`
+}
+
+// tailBuffer keeps the last bytes written to it; it collects a worker's
+// stray stdout and stderr (interpreter crash messages).
+type tailBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+	max int
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > t.max {
+		t.buf = append(t.buf[:0], t.buf[len(t.buf)-t.max:]...)
+	}
+	t.mu.Unlock()
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.buf)
+}
+
+// worker is one sandboxed interpreter process.
+type worker struct {
+	id      int
+	spec    *runtimeSpec
+	memMB   int
+	version string // interpreter version reported by the bootstrap
+
+	cmd     *exec.Cmd
+	in      *os.File // host writes requests
+	out     *bufio.Reader
+	outFile *os.File
+	tail    *tailBuffer
+	cg      *workerCgroup
+	dir     string
+	egress  *egress.Listener
+	msgs    chan workerMsg
+	exited  chan struct{}
+	nextID  uint64
+
+	// Set when the worker is bound to an action version.
+	key      string
+	bound    bool
+	secrets  []string
+	lastUsed time.Time
+
+	denyMu  sync.Mutex
+	denials []egress.Denial
+
+	killOnce sync.Once
+}
+
+// pipePair returns a pipe whose host end is non-blocking (served by Go's
+// poller) and whose worker end is blocking (the bootstraps read
+// synchronously).
+func pipePair(hostReads bool) (host, child *os.File, err error) {
+	var fds [2]int
+	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC); err != nil {
+		return nil, nil, fmt.Errorf("sandbox: pipe: %w", err)
+	}
+	hostFD, childFD := fds[1], fds[0]
+	if hostReads {
+		hostFD, childFD = fds[0], fds[1]
+	}
+	if err := unix.SetNonblock(hostFD, true); err != nil {
+		unix.Close(fds[0])
+		unix.Close(fds[1])
+		return nil, nil, fmt.Errorf("sandbox: pipe: %w", err)
+	}
+	return os.NewFile(uintptr(hostFD), "sandbox-host"), os.NewFile(uintptr(childFD), "sandbox-child"), nil
+}
+
+// startWorker starts a sandboxed interpreter and waits until its bootstrap
+// is ready.
+func (p *Pool) startWorker(spec *runtimeSpec, memMB int) (w *worker, err error) {
+	id := int(p.workerSeq.Add(1))
+	w = &worker{
+		id: id, spec: spec, memMB: memMB,
+		tail:   &tailBuffer{max: 16 << 10},
+		msgs:   make(chan workerMsg, 1),
+		exited: make(chan struct{}),
+		dir:    filepath.Join(p.dir, "w"+strconv.Itoa(id)),
+	}
+	defer func() {
+		if err != nil {
+			w.kill()
+			w.cleanup()
+		}
+	}()
+	if err := os.Mkdir(w.dir, 0o755); err != nil {
+		return nil, fmt.Errorf("sandbox: worker dir: %w", err)
+	}
+	sock := filepath.Join(w.dir, "egress.sock")
+	w.egress, err = p.proxy.Listen(sock, egress.Policy{OnDeny: w.onDeny})
+	if err != nil {
+		return nil, err
+	}
+	os.Chmod(sock, 0o666)
+
+	if p.cgroups != nil {
+		w.cg, err = p.cgroups.create(id, int64(memMB)<<20, p.cfg.PidsLimit)
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	prog, err := seccompProgram()
+	if err != nil {
+		return nil, err
+	}
+	inHost, inChild, err := pipePair(false)
+	if err != nil {
+		return nil, err
+	}
+	outHost, outChild, err := pipePair(true)
+	if err != nil {
+		inHost.Close()
+		inChild.Close()
+		return nil, err
+	}
+	secR, secW, err := os.Pipe()
+	if err != nil {
+		inHost.Close()
+		inChild.Close()
+		outHost.Close()
+		outChild.Close()
+		return nil, fmt.Errorf("sandbox: pipe: %w", err)
+	}
+	w.in, w.outFile = inHost, outHost
+	w.out = bufio.NewReaderSize(outHost, 64<<10)
+
+	args := p.bwrapArgs(w, spec, memMB, sock)
+	var cmd *exec.Cmd
+	if w.cg != nil {
+		// Join the cgroups before bwrap starts, so that every process of
+		// the sandbox is accounted from its first instruction.
+		files := w.cg.procsFiles()
+		shArgs := append([]string{"-c", `echo $$ > "$1" && echo $$ > "$2" && shift 2 && exec "$@"`, "sh", files[0], files[1], p.bwrap}, args...)
+		cmd = exec.Command("/bin/sh", shArgs...)
+	} else {
+		cmd = exec.Command(p.bwrap, args...)
+	}
+	cmd.Env = []string{}
+	cmd.Dir = "/"
+	cmd.Stdout = w.tail
+	cmd.Stderr = w.tail
+	cmd.ExtraFiles = []*os.File{inChild, outChild, secR}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	w.cmd = cmd
+	if err := cmd.Start(); err != nil {
+		inChild.Close()
+		outChild.Close()
+		secR.Close()
+		secW.Close()
+		return nil, fmt.Errorf("sandbox: start %s: %w", p.bwrap, err)
+	}
+	inChild.Close()
+	outChild.Close()
+	secR.Close()
+	_, werr := secW.Write(prog)
+	secW.Close()
+	go func() {
+		cmd.Wait()
+		close(w.exited)
+	}()
+	go w.readLoop()
+	if werr != nil {
+		return nil, fmt.Errorf("sandbox: pass seccomp filter: %w", werr)
+	}
+
+	timer := time.NewTimer(p.cfg.StartTimeout)
+	defer timer.Stop()
+	select {
+	case m, ok := <-w.msgs:
+		if !ok || m.Op != "ready" {
+			<-w.exited
+			return nil, fmt.Errorf("sandbox: %s worker did not start: %s", spec.name, strings.TrimSpace(w.tail.String()))
+		}
+		w.version = m.Version
+		return w, nil
+	case <-timer.C:
+		return nil, fmt.Errorf("sandbox: %s worker did not start within %s: %s", spec.name, p.cfg.StartTimeout, strings.TrimSpace(w.tail.String()))
+	}
+}
+
+// bwrapArgs builds the bubblewrap command line for a worker.
+func (p *Pool) bwrapArgs(w *worker, spec *runtimeSpec, memMB int, sock string) []string {
+	a := []string{
+		"--unshare-all", "--die-with-parent", "--new-session", "--clearenv", "--cap-drop", "ALL",
+		"--hostname", "sandbox",
+		"--ro-bind", "/usr", "/usr",
+		"--symlink", "usr/bin", "/bin",
+		"--symlink", "usr/lib", "/lib",
+		"--symlink", "usr/lib64", "/lib64",
+		"--symlink", "usr/sbin", "/sbin",
+		"--ro-bind-try", "/etc/ssl/certs", "/etc/ssl/certs",
+		"--ro-bind-try", "/etc/ssl/openssl.cnf", "/etc/ssl/openssl.cnf",
+		"--ro-bind-try", "/etc/localtime", "/etc/localtime",
+		"--ro-bind-try", "/etc/alternatives", "/etc/alternatives",
+		"--proc", "/proc",
+		"--dev", "/dev",
+		"--size", strconv.Itoa(p.cfg.TmpSizeMB << 20), "--tmpfs", "/tmp",
+		"--dir", "/run/spoke",
+		"--bind", sock, "/run/spoke/egress.sock",
+		"--ro-bind", filepath.Join(p.dir, spec.bootstrap), "/opt/spoke/" + spec.bootstrap,
+	}
+	if spec.lang == langNode && p.nodeModules != "" {
+		a = append(a, "--ro-bind", p.nodeModules, "/opt/spoke/node_modules")
+	}
+	a = append(a,
+		"--chdir", "/tmp",
+		"--setenv", "HOME", "/tmp",
+		"--setenv", "TMPDIR", "/tmp",
+		"--setenv", "PATH", "/usr/bin:/bin",
+		"--setenv", "LANG", "C.UTF-8",
+		"--seccomp", "5",
+		"--remount-ro", "/",
+		"--",
+	)
+	switch spec.lang {
+	case langNode:
+		opts, _ := json.Marshal(map[string]any{"apiURL": p.cfg.APIURL, "preload": p.cfg.NodePreload})
+		a = append(a, spec.binary,
+			"--max-old-space-size="+strconv.Itoa(memMB),
+			"--disable-proto=delete",
+			"/opt/spoke/"+spec.bootstrap, string(opts))
+	case langPython:
+		o := map[string]any{"apiURL": p.cfg.APIURL, "preload": p.cfg.PythonPreload}
+		if p.cgroups == nil {
+			// Without a memory cgroup, cap the address space instead. It
+			// counts reservations, not use, so allow some headroom.
+			o["rlimitAS"] = int64(memMB+256) << 20
+		}
+		opts, _ := json.Marshal(o)
+		a = append(a, spec.binary, "-I", "-B", "-u", "/opt/spoke/"+spec.bootstrap, string(opts))
+	}
+	return a
+}
+
+// readLoop decodes messages from the worker until its pipe closes.
+func (w *worker) readLoop() {
+	defer close(w.msgs)
+	var hdr [4]byte
+	for {
+		if _, err := io.ReadFull(w.out, hdr[:]); err != nil {
+			return
+		}
+		n := binary.BigEndian.Uint32(hdr[:])
+		if n > maxFrame {
+			w.kill()
+			return
+		}
+		body := make([]byte, n)
+		if _, err := io.ReadFull(w.out, body); err != nil {
+			return
+		}
+		var m workerMsg
+		if err := json.Unmarshal(body, &m); err != nil {
+			w.kill()
+			return
+		}
+		w.msgs <- m
+	}
+}
+
+func (w *worker) onDeny(d egress.Denial) {
+	w.denyMu.Lock()
+	w.denials = append(w.denials, d)
+	w.denyMu.Unlock()
+}
+
+func (w *worker) takeDenials() []egress.Denial {
+	w.denyMu.Lock()
+	defer w.denyMu.Unlock()
+	d := w.denials
+	w.denials = nil
+	return d
+}
+
+// send writes one framed request to the worker.
+func (w *worker) send(m *invokeMsg) error {
+	body, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("sandbox: encode request: %w", err)
+	}
+	buf := make([]byte, 4+len(body))
+	binary.BigEndian.PutUint32(buf, uint32(len(body)))
+	copy(buf[4:], body)
+	w.in.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	if _, err := w.in.Write(buf); err != nil {
+		return fmt.Errorf("sandbox: send request: %w", err)
+	}
+	return nil
+}
+
+// alive reports whether the worker process is still running.
+func (w *worker) alive() bool {
+	select {
+	case <-w.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// kill stops the worker's whole sandbox.
+func (w *worker) kill() {
+	w.killOnce.Do(func() {
+		if w.cmd != nil && w.cmd.Process != nil {
+			syscall.Kill(-w.cmd.Process.Pid, syscall.SIGKILL)
+			w.cmd.Process.Kill()
+		}
+		if w.cg != nil {
+			w.cg.killAll()
+		}
+		if w.in != nil {
+			w.in.Close()
+		}
+	})
+}
+
+// cleanup releases the worker's files, sockets and cgroups after it exited.
+func (w *worker) cleanup() {
+	if w.cmd != nil && w.cmd.Process != nil {
+		select {
+		case <-w.exited:
+		case <-time.After(5 * time.Second):
+		}
+	}
+	if w.outFile != nil {
+		w.outFile.Close()
+	}
+	if w.egress != nil {
+		w.egress.Close()
+	}
+	if w.cg != nil {
+		for i := 0; i < 50; i++ {
+			w.cg.killAll()
+			if os.Remove(w.cg.mem) == nil || errors.Is(os.Remove(w.cg.mem), os.ErrNotExist) {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		os.Remove(w.cg.pids)
+	}
+	os.RemoveAll(w.dir)
+}
+
+// crashError classifies a worker that exited without a result.
+func (w *worker) crashError() *Error {
+	tail := strings.TrimSpace(w.tail.String())
+	if w.cg != nil && w.cg.oomKilled() {
+		return &Error{Type: ErrMemoryLimit, Message: fmt.Sprintf("the code used more than %d MB of memory and was stopped", w.memMB)}
+	}
+	if strings.Contains(tail, "heap out of memory") || strings.Contains(tail, "Reached heap limit") ||
+		strings.Contains(tail, "MemoryError") || strings.Contains(tail, "Cannot allocate memory") {
+		return &Error{Type: ErrMemoryLimit, Message: fmt.Sprintf("the code used more than %d MB of memory and was stopped", w.memMB)}
+	}
+	status := "was killed"
+	if w.cmd.ProcessState != nil {
+		if ws, ok := w.cmd.ProcessState.Sys().(syscall.WaitStatus); ok {
+			switch {
+			case ws.Signaled():
+				status = "was killed by signal " + ws.Signal().String()
+				if ws.Signal() == syscall.SIGKILL && w.cg != nil && w.cg.oomKilled() {
+					return &Error{Type: ErrMemoryLimit, Message: fmt.Sprintf("the code used more than %d MB of memory and was stopped", w.memMB)}
+				}
+			case ws.Exited():
+				status = "exited with status " + strconv.Itoa(ws.ExitStatus())
+			}
+		}
+	}
+	msg := "the runtime " + status + " before returning a result (did the code call process.exit or crash the interpreter?)"
+	if tail != "" {
+		if len(tail) > 2000 {
+			tail = tail[len(tail)-2000:]
+		}
+		msg += ": " + tail
+	}
+	return &Error{Type: ErrRuntimeCrash, Message: msg}
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# setup-sandbox.sh installs what Spoke's code runtime needs on a Debian machine:
+# bubblewrap, Debian's CPython packages (requests, pandas, numpy) and the
+# Node.js libraries HubSpot preinstalls, pinned by sandbox/node/package-lock.json.
+# It is idempotent and fast when everything is already in place. Run as root.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+need_apt=()
+command -v bwrap >/dev/null 2>&1 || need_apt+=(bubblewrap)
+/usr/bin/python3 -c 'import requests' >/dev/null 2>&1 || need_apt+=(python3-requests)
+/usr/bin/python3 -c 'import pandas' >/dev/null 2>&1 || need_apt+=(python3-pandas)
+/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1 || need_apt+=(python3-numpy)
+if [ ! -x /usr/bin/node ] || [ ! -x /usr/bin/npm ]; then
+	echo "setup-sandbox: /usr/bin/node and /usr/bin/npm (Node.js 20) are required" >&2
+	exit 1
+fi
+
+if [ ${#need_apt[@]} -gt 0 ]; then
+	export DEBIAN_FRONTEND=noninteractive
+	# Update the package lists only when they are missing or an install fails.
+	if ! ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1 ||
+		! apt-get install -y --no-install-recommends "${need_apt[@]}"; then
+		apt-get update
+		apt-get install -y --no-install-recommends "${need_apt[@]}"
+	fi
+fi
+
+# Install the pinned Node libraries when the lockfile changed since the last
+# install (npm writes node_modules/.package-lock.json on every install).
+nodedir="$root/sandbox/node"
+if [ ! -f "$nodedir/node_modules/.package-lock.json" ] ||
+	[ "$nodedir/package-lock.json" -nt "$nodedir/node_modules/.package-lock.json" ]; then
+	(cd "$nodedir" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+echo "setup-sandbox: ok"
