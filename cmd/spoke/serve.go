@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spokehq/spoke"
@@ -52,7 +53,7 @@ func serve(ctx context.Context, logger *slog.Logger, addr, dir string, demo bool
 			logger.Info("database closed", "path", db.Path())
 		}
 	}()
-	acct, token, err := bootstrap(ctx, db)
+	acct, token, err := bootstrap(ctx, db, dir)
 	if err != nil {
 		return err
 	}
@@ -70,8 +71,13 @@ func serve(ctx context.Context, logger *slog.Logger, addr, dir string, demo bool
 	url := "http://" + ln.Addr().String()
 	logger.Info("spoke listening", "url", url, "data", db.Path(), "portalId", acct)
 	fmt.Printf("Spoke is listening on %s (data in %s)\n", url, dir)
-	if token != "" {
-		fmt.Printf("Admin token (shown once, keep it): %s\n", token)
+	switch {
+	case token != "":
+		fmt.Printf("Admin token (generated on first start; also saved in %s): %s\n", filepath.Join(dir, AdminTokenFile), token)
+	case os.Getenv("SPOKE_ADMIN_TOKEN") != "":
+		fmt.Println("Admin token: the value of SPOKE_ADMIN_TOKEN")
+	default:
+		fmt.Printf("Admin token: see %s\n", filepath.Join(dir, AdminTokenFile))
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.Serve(ln) }()
@@ -92,7 +98,7 @@ func serve(ctx context.Context, logger *slog.Logger, addr, dir string, demo bool
 // bootstrap creates the default account and makes sure an admin token
 // exists: SPOKE_ADMIN_TOKEN's value if set, else one generated on first
 // start and returned so it is printed once.
-func bootstrap(ctx context.Context, db *sqlite.DB) (account int64, newToken string, err error) {
+func bootstrap(ctx context.Context, db *sqlite.DB, dir string) (account int64, newToken string, err error) {
 	account, _, err = db.DefaultAccount(ctx)
 	if err != nil {
 		return 0, "", err
@@ -106,8 +112,20 @@ func bootstrap(ctx context.Context, db *sqlite.DB) (account int64, newToken stri
 		return account, "", err
 	}
 	secret, _, err := db.CreateToken(ctx, account, "admin", nil, true)
-	return account, secret, err
+	if err != nil {
+		return account, "", err
+	}
+	// Keep a copy readable only by the owner, so `make run` and scripts can
+	// find the token again after the first start.
+	if err := os.WriteFile(filepath.Join(dir, AdminTokenFile), []byte(secret+"\n"), 0o600); err != nil {
+		return account, "", fmt.Errorf("save admin token: %w", err)
+	}
+	return account, secret, nil
 }
+
+// AdminTokenFile is where the generated admin token is kept in the data
+// directory.
+const AdminTokenFile = "admin-token"
 
 // seedDemo adds a few companies and contacts to an empty database.
 func seedDemo(ctx context.Context, db *sqlite.DB, acct int64) error {

@@ -1,0 +1,272 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"runtime/pprof"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/spokehq/spoke/api"
+	"github.com/spokehq/spoke/sqlite"
+)
+
+func init() {
+	commands["bench"] = benchCommand
+	benchSuites["crm"] = benchCRM
+}
+
+// benchSuites maps `spoke bench NAME` to a benchmark suite.
+var benchSuites = map[string]func(ctx context.Context, args []string) int{}
+
+func benchCommand(ctx context.Context, args []string) int {
+	if len(args) == 0 || benchSuites[args[0]] == nil {
+		names := make([]string, 0, len(benchSuites))
+		for n := range benchSuites {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		fmt.Fprintf(os.Stderr, "usage: spoke bench SUITE [flags]\nsuites: %s\n", strings.Join(names, ", "))
+		return 2
+	}
+	return benchSuites[args[0]](ctx, args[1:])
+}
+
+// benchCRM measures the CRM API through real HTTP on loopback, against a
+// fresh SQLite database in a temporary directory.
+func benchCRM(ctx context.Context, args []string) int {
+	fs := flag.NewFlagSet("bench crm", flag.ContinueOnError)
+	n := fs.Int("contacts", 100000, "contacts to load with batch upsert")
+	conc := fs.Int("concurrency", 4, "concurrent clients for the batch upsert")
+	samples := fs.Int("samples", 3000, "requests per latency measurement")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to `FILE`")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "spoke bench crm:", err)
+			return 1
+		}
+		defer f.Close()
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
+	if err := runBenchCRM(ctx, *n, *conc, *samples); err != nil {
+		fmt.Fprintln(os.Stderr, "spoke bench crm:", err)
+		return 1
+	}
+	return 0
+}
+
+type benchClient struct {
+	base, token string
+	http        *http.Client
+}
+
+func (c *benchClient) do(method, path string, body any, want int) ([]byte, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, c.base+path, rd)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != want {
+		return nil, fmt.Errorf("%s %s: status %d, want %d: %s", method, path, resp.StatusCode, want, truncateBytes(out, 300))
+	}
+	return out, nil
+}
+
+func truncateBytes(b []byte, n int) string {
+	if len(b) > n {
+		return string(b[:n]) + "..."
+	}
+	return string(b)
+}
+
+// latencies runs fn sequentially n times and returns the sorted durations.
+func latencies(n int, fn func(i int) error) ([]time.Duration, error) {
+	out := make([]time.Duration, 0, n)
+	for i := 0; i < n; i++ {
+		start := time.Now()
+		if err := fn(i); err != nil {
+			return nil, err
+		}
+		out = append(out, time.Since(start))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out, nil
+}
+
+func pct(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	return d[int(float64(len(d)-1)*p)]
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.3f ms", float64(d.Microseconds())/1000) }
+
+func runBenchCRM(ctx context.Context, n, conc, samples int) error {
+	dir, err := os.MkdirTemp("", "spoke-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	db, err := sqlite.Open(ctx, dir)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	acct, _, err := db.DefaultAccount(ctx)
+	if err != nil {
+		return err
+	}
+	const token = "bench-admin-token"
+	if _, err := db.StoreToken(ctx, acct, "bench", token, nil, true); err != nil {
+		return err
+	}
+	srv := &api.Server{Records: db, Properties: db, Associations: db, Tokens: db,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	httpSrv := &http.Server{Handler: srv.Handler()}
+	go httpSrv.Serve(ln)
+	defer httpSrv.Close()
+	c := &benchClient{base: "http://" + ln.Addr().String(), token: token, http: &http.Client{
+		Transport: &http.Transport{MaxIdleConns: 64, MaxIdleConnsPerHost: 64}}}
+
+	fmt.Printf("# spoke bench crm: %d contacts, %d upsert clients, %d samples per latency, %s\n\n", n, conc, samples, time.Now().UTC().Format(time.RFC3339))
+	fmt.Println("| measurement | result |")
+	fmt.Println("|---|---|")
+
+	// Baseline: an HTTP round trip that touches neither auth nor the
+	// database, to see what the API adds on top of loopback HTTP.
+	base, err := latencies(samples, func(int) error { _, err := c.do("GET", "/healthz", nil, 200); return err })
+	if err != nil {
+		return err
+	}
+	fmt.Printf("| baseline GET /healthz (no auth, no database) p50 / p99 | %s / %s |\n", ms(pct(base, .5)), ms(pct(base, .99)))
+
+	if _, err := c.do("POST", "/crm/v3/properties/contacts", map[string]any{
+		"name": "score", "label": "Score", "type": "number", "fieldType": "number", "groupName": "contactinformation"}, 201); err != nil {
+		return err
+	}
+
+	// Batch upsert by email, 100 per call, conc clients in parallel.
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errc := make(chan error, conc)
+	start := time.Now()
+	for w := 0; w < conc; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				from := int(next.Add(100)) - 100
+				if from >= n {
+					return
+				}
+				inputs := make([]map[string]any, 0, 100)
+				for i := from; i < from+100 && i < n; i++ {
+					inputs = append(inputs, map[string]any{"idProperty": "email", "id": fmt.Sprintf("user%d@bench.example", i),
+						"properties": map[string]string{"firstname": fmt.Sprintf("User%d", i), "lastname": "Bench",
+							"score": fmt.Sprint(i % 1000), "lifecyclestage": "lead"}})
+				}
+				if _, err := c.do("POST", "/crm/v3/objects/contacts/batch/upsert", map[string]any{"inputs": inputs}, 200); err != nil {
+					errc <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	if err := <-errc; err != nil {
+		return err
+	}
+	el := time.Since(start)
+	fmt.Printf("| batch upsert of %d contacts (100 per call, %d clients) | %s, **%.0f records/s** |\n", n, conc, el.Round(time.Millisecond), float64(n)/el.Seconds())
+
+	creates, err := latencies(samples, func(i int) error {
+		_, err := c.do("POST", "/crm/v3/objects/contacts", map[string]any{"properties": map[string]string{
+			"email": fmt.Sprintf("single%d@bench.example", i), "firstname": "Single", "score": "7"}}, 201)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("| single create p50 / p99 | **%s** / %s |\n", ms(pct(creates, .5)), ms(pct(creates, .99)))
+
+	rng := rand.New(rand.NewPCG(1, 2))
+	total := n + samples
+	gets, err := latencies(samples, func(int) error {
+		_, err := c.do("GET", fmt.Sprintf("/crm/v3/objects/contacts/%d", 1+rng.IntN(total)), nil, 200)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("| get by id p50 / p99 (at %d contacts) | **%s** / %s |\n", total, ms(pct(gets, .5)), ms(pct(gets, .99)))
+
+	emails, err := latencies(samples, func(int) error {
+		body := map[string]any{"filterGroups": []any{map[string]any{"filters": []any{map[string]any{
+			"propertyName": "email", "operator": "EQ", "value": fmt.Sprintf("user%d@bench.example", rng.IntN(n))}}}}}
+		out, err := c.do("POST", "/crm/v3/objects/contacts/search", body, 200)
+		if err == nil && !bytes.Contains(out, []byte(`"total":1`)) {
+			err = fmt.Errorf("email search found not exactly one: %s", truncateBytes(out, 200))
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("| search by email (EQ) p50 / p99 | **%s** / %s |\n", ms(pct(emails, .5)), ms(pct(emails, .99)))
+
+	rangeSamples := max(samples/20, 20)
+	ranges, err := latencies(rangeSamples, func(int) error {
+		lo := rng.IntN(990)
+		body := map[string]any{"filterGroups": []any{map[string]any{"filters": []any{map[string]any{
+			"propertyName": "score", "operator": "BETWEEN", "value": fmt.Sprint(lo), "highValue": fmt.Sprint(lo + 9)}}}}, "limit": 100}
+		_, err := c.do("POST", "/crm/v3/objects/contacts/search", body, 200)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("| search by number range (score BETWEEN, ~1%% match, limit 100) p50 / p99 | %s / %s |\n", ms(pct(ranges, .5)), ms(pct(ranges, .99)))
+	fmt.Printf("| get by id p50 / baseline p50 | %.1fx |\n", float64(pct(gets, .5))/float64(pct(base, .5)))
+	return nil
+}
