@@ -111,8 +111,8 @@ type Pool struct {
 
 	mu        sync.Mutex
 	closed    bool
-	total     int            // workers counted against MaxWorkers
-	memUsed   int            // MiB counted against MaxMemoryMB
+	total     int // workers counted against MaxWorkers
+	memUsed   int // MiB counted against MaxMemoryMB
 	idle      map[string][]*worker
 	spares    map[*runtimeSpec][]*worker
 	starting  map[*runtimeSpec]int

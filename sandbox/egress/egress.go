@@ -424,20 +424,20 @@ func (p *Proxy) classify(addr netip.Addr) (rule, detail string) {
 	a := addr.Unmap()
 	switch {
 	case a == netip.MustParseAddr("169.254.169.254") || a == netip.MustParseAddr("fd00:ec2::254") || a == netip.MustParseAddr("100.100.100.200"):
-		return RuleMetadata, a.String() + " is a cloud metadata address"
+		return RuleMetadata, "a cloud metadata address"
 	case a.IsLoopback():
-		return RuleLoopback, a.String() + " is a loopback address"
+		return RuleLoopback, "a loopback address"
 	case a.IsUnspecified():
-		return RuleUnspecified, a.String() + " is the unspecified address"
+		return RuleUnspecified, "the unspecified address"
 	case a.IsLinkLocalUnicast():
-		return RuleLinkLocal, a.String() + " is a link-local address"
+		return RuleLinkLocal, "a link-local address"
 	case a.IsPrivate():
-		return RulePrivate, a.String() + " is a private address"
+		return RulePrivate, "a private address"
 	case a.IsMulticast() || a.IsLinkLocalMulticast() || a.IsInterfaceLocalMulticast():
-		return RuleMulticast, a.String() + " is a multicast address"
+		return RuleMulticast, "a multicast address"
 	}
 	if err := p.guardian.SafeAddr(a); err != nil {
-		return RuleSpecialPurpose, a.String() + " is a special-purpose address"
+		return RuleSpecialPurpose, "a special-purpose address"
 	}
 	return "", ""
 }
@@ -478,7 +478,9 @@ func (p *Proxy) Resolve(ctx context.Context, target string, pol Policy) ([]netip
 		if rule, detail := p.classify(a); rule != "" {
 			if first == nil {
 				if a.String() != strings.Trim(host, "[]") {
-					detail = host + " resolves to " + detail
+					detail = host + " resolves to " + a.String() + ", " + detail
+				} else {
+					detail = a.String() + " is " + detail
 				}
 				first = &Denial{Host: target, Rule: rule, Detail: detail}
 			}

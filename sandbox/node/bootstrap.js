@@ -174,7 +174,8 @@ function openTunnel(host, port, cb) {
       status = parseInt(headers.split(' ')[1], 10) || 502;
       buf = buf.subarray(i + 4);
       if (status === 200) {
-        s.pause();
+        // The socket stays flowing: in HTTP and TLS the client speaks
+        // first, so nothing arrives before the caller attaches its reader.
         if (buf.length) s.unshift(buf);
         finish(null, s);
       }
@@ -214,31 +215,36 @@ https.globalAgent = new TunnelTLSAgent({ keepAlive: false });
 // fetch() uses undici's global dispatcher; install one whose connector
 // tunnels through the proxy. undici is loaded on first use of fetch.
 const dispatcherSym = Symbol.for('undici.globalDispatcher.1');
-let dispatcher;
+let undiciLoading = false;
 Object.defineProperty(globalThis, dispatcherSym, {
   configurable: true,
   enumerable: false,
   get() {
-    if (!dispatcher) {
-      const undici = require(LIB_DIR + '/undici');
-      dispatcher = new undici.Agent({
-        connect(o, cb) {
-          const port = o.port || (o.protocol === 'https:' ? 443 : 80);
-          openTunnel(o.hostname, port, (err, s) => {
-            if (err) return cb(err);
-            if (o.protocol !== 'https:') return cb(null, s);
-            const t = tlsOver(s, { host: o.hostname, servername: o.servername, ALPNProtocols: ['http/1.1'] });
-            let settled = false;
-            t.once('secureConnect', () => { if (!settled) { settled = true; cb(null, t); } });
-            t.once('error', (e) => { if (!settled) { settled = true; cb(e); } });
-          });
-        },
-      });
+    // undici asks for the global dispatcher while it loads; answer
+    // undefined then, and replace its default with the tunnelling agent.
+    if (undiciLoading) return undefined;
+    undiciLoading = true;
+    let undici;
+    try {
+      undici = require(LIB_DIR + '/undici');
+    } finally {
+      undiciLoading = false;
     }
-    return dispatcher;
-  },
-  set(v) {
-    dispatcher = v;
+    const agent = new undici.Agent({
+      connect(o, cb) {
+        const port = o.port || (o.protocol === 'https:' ? 443 : 80);
+        openTunnel(o.hostname, port, (err, s) => {
+          if (err) return cb(err);
+          if (o.protocol !== 'https:') return cb(null, s);
+          const t = tlsOver(s, { host: o.hostname, servername: o.servername, ALPNProtocols: ['http/1.1'] });
+          let settled = false;
+          t.once('secureConnect', () => { if (!settled) { settled = true; cb(null, t); } });
+          t.once('error', (e) => { if (!settled) { settled = true; cb(e); } });
+        });
+      },
+    });
+    undici.setGlobalDispatcher(agent);
+    return agent;
   },
 });
 
