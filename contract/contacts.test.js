@@ -69,6 +69,29 @@ describe('contacts basic API', { concurrency: 1 }, () => {
     assert.equal(r.json.properties.email, c.properties.email);
   });
 
+  it('getById with associations lists the associated ids', async () => {
+    const c = await newContact();
+    const co = await hs.crm.companies.basicApi.create({ properties: { name: uniq('assoc') } });
+    await hs.crm.associations.v4.basicApi.createDefault('contacts', c.id, 'companies', co.id);
+    const got = await contacts.basicApi.getById(c.id, ['email'], undefined, ['companies']);
+    assert.ok(got.associations && got.associations.companies, `associations.companies missing: ${short(got)}`);
+    assert.deepEqual(got.associations.companies.results.map((r) => String(r.id)), [co.id]);
+    const plain = await contacts.basicApi.getById(c.id, ['email']);
+    assert.equal(plain.associations, undefined, 'associations appear only when asked for');
+  });
+
+  it('comma-joined properties and propertiesWithHistory are accepted on getPage', async () => {
+    const { raw } = require('./support/spoke');
+    const c = await newContact({ city: 'lima' });
+    const r = await raw('GET', `/crm/v3/objects/contacts/${c.id}?properties=email,city&propertiesWithHistory=city,firstname`);
+    assert.equal(r.res.status, 200, r.text);
+    assert.equal(r.json.properties.city, 'lima');
+    assert.ok(r.json.propertiesWithHistory && r.json.propertiesWithHistory.city && r.json.propertiesWithHistory.firstname, r.text);
+    const page = await raw('GET', '/crm/v3/objects/contacts?limit=1&properties=email,city&archived=false');
+    assert.equal(page.res.status, 200, page.text);
+    assert.equal(page.json.results.length, 1);
+  });
+
   it('getById with idProperty=email finds the contact by email', async () => {
     const c = await newContact();
     const got = await contacts.basicApi.getById(c.properties.email, ['email', 'firstname'], undefined, undefined, false, 'email');
@@ -253,7 +276,20 @@ describe('contacts property history', { concurrency: 1 }, () => {
     for (const h of hist) {
       assert.equal(h.sourceType, 'API', `sourceType of ${short(h)}`);
       assertDate(h.timestamp, 'history timestamp');
+      // Issue 2 item 6: API writes record the token's id as sourceId.
+      assert.ok(h.sourceId !== undefined && h.sourceId !== null && String(h.sourceId) !== '', `sourceId of ${short(h)}`);
     }
+  });
+
+  it('batch update and batch upsert write history too', async () => {
+    const c = await newContact({ jobtitle: 'v1' });
+    await contacts.batchApi.update({ inputs: [{ id: c.id, properties: { jobtitle: 'v2' } }] });
+    await contacts.batchApi.upsert({ inputs: [{ idProperty: 'email', id: c.properties.email, properties: { jobtitle: 'v3' } }] });
+    const got = await contacts.basicApi.getById(c.id, ['jobtitle'], ['jobtitle']);
+    const hist = got.propertiesWithHistory && got.propertiesWithHistory.jobtitle;
+    assert.ok(Array.isArray(hist), short(got));
+    assert.deepEqual(hist.map((h) => h.value).sort(), ['v1', 'v2', 'v3']);
+    for (const h of hist) assert.equal(h.sourceType, 'API');
   });
 
   it('propertiesWithHistory appears only when asked for', async () => {

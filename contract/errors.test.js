@@ -173,6 +173,65 @@ describe('bad input is a 4xx, never a 5xx', { concurrency: 1 }, () => {
     assertEnvelope(r.json, 'empty body');
   });
 
+  it('an unsupported method answers a JSON 4xx envelope (not a plain-text 405)', async () => {
+    const r = await raw('PUT', '/crm/v3/objects/contacts', { body: { properties: {} } });
+    assert.ok(r.res.status >= 400 && r.res.status < 500, `${r.res.status} ${r.text}`);
+    assertJSON(r.res, 'unsupported method');
+    assertEnvelope(r.json, 'unsupported method');
+  });
+
+  it('an unknown object type on search and batch → 400 or 404 naming it', async () => {
+    const obj = uniq('nosuchobject');
+    for (const p of [`/crm/v3/objects/${obj}/search`, `/crm/v3/objects/${obj}/batch/read`, `/crm/v3/objects/${obj}`]) {
+      const r = await raw('POST', p, { body: { inputs: [], properties: {} } });
+      assert.ok(r.res.status === 400 || r.res.status === 404, `${p}: ${r.res.status} ${r.text}`);
+      assertEnvelope(r.json, p);
+      assert.ok(r.json.message.includes(obj), `${p}: message should name ${obj}: ${r.json.message}`);
+    }
+  });
+
+  it('odd query and paging values never cause a 5xx', async () => {
+    const gets = [
+      '/crm/v3/objects/contacts?limit=-1',
+      '/crm/v3/objects/contacts?limit=0',
+      '/crm/v3/objects/contacts?limit=100000',
+      '/crm/v3/objects/contacts?after=zzz',
+      '/crm/v3/objects/contacts?after=-5',
+      '/crm/v3/objects/contacts?archived=maybe',
+      '/crm/v3/objects/contacts/abc',
+      '/crm/v3/objects/contacts/-1',
+      '/crm/v3/objects/contacts/99999999999999999999999999',
+      '/crm/v3/objects/contacts/x?idProperty=no_such_prop',
+      '/crm/v3/objects/contacts/1?idProperty=firstname',
+      '/crm/v4/objects/contacts/abc/associations/companies',
+    ];
+    for (const p of gets) {
+      const r = await raw('GET', p);
+      assert.ok(r.res.status < 500, `GET ${p}: ${r.res.status} ${r.text}`);
+      assertJSON(r.res, p);
+      if (r.res.status >= 400) assertEnvelope(r.json, p);
+    }
+    const searches = [{ limit: -1 }, { after: 'abc' }, { after: -3 }, { sorts: [{}] }, { sorts: [42] }, { filterGroups: [{}] }, { filterGroups: [{ filters: [{}] }] }, { query: 5 }];
+    for (const b of searches) {
+      const r = await raw('POST', '/crm/v3/objects/contacts/search', { body: b });
+      assert.ok(r.res.status < 500, `search ${JSON.stringify(b)}: ${r.res.status} ${r.text}`);
+      if (r.res.status >= 400) assertEnvelope(r.json, JSON.stringify(b));
+    }
+    const tooMany = Array.from({ length: 101 }, (_, i) => ({ properties: { email: email(`many${i}`) } }));
+    for (const [p, b] of [
+      ['/crm/v3/objects/contacts/batch/create', { inputs: tooMany }],
+      ['/crm/v3/objects/contacts/batch/create', { inputs: [] }],
+      ['/crm/v3/objects/contacts/batch/read', { inputs: [{}] }],
+      ['/crm/v3/objects/contacts/batch/update', { inputs: [{ properties: { firstname: 'x' } }] }],
+      ['/crm/v3/objects/contacts/batch/upsert', { inputs: [{ id: 'x@y.example', properties: {} }] }],
+      ['/crm/v3/objects/contacts/batch/archive', { inputs: [{ id: 'abc' }] }],
+      ['/crm/v4/associations/contacts/companies/batch/read', { inputs: [{ id: 'abc' }] }],
+    ]) {
+      const r = await raw('POST', p, { body: b });
+      assert.ok(r.res.status < 500, `${p} ${JSON.stringify(b).slice(0, 80)}: ${r.res.status} ${r.text}`);
+    }
+  });
+
   it('an oversized body → 413', async () => {
     const { status, text } = await sendHuge('/crm/v3/objects/contacts', 64 << 20);
     assert.equal(status, 413, `oversized body: ${status} ${text.slice(0, 300)}`);

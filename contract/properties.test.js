@@ -20,6 +20,8 @@ const P = {
   flag: uniq('ct_flag_'),
   day: uniq('ct_day_'),
   when: uniq('ct_when_'),
+  phone: uniq('ct_phone_'),
+  multi: uniq('ct_multi_'),
 };
 
 function assertProperty(p, what) {
@@ -57,6 +59,14 @@ before(async () => {
     },
     { name: P.day, label: 'CT day', type: 'date', fieldType: 'date' },
     { name: P.when, label: 'CT when', type: 'datetime', fieldType: 'date' },
+    { name: P.phone, label: 'CT phone', type: 'phone_number', fieldType: 'phonenumber' },
+    {
+      name: P.multi,
+      label: 'CT multi',
+      type: 'enumeration',
+      fieldType: 'checkbox',
+      options: ['a', 'b', 'c'].map((v, i) => ({ label: v.toUpperCase(), value: v, hidden: false, displayOrder: i })),
+    },
   ];
   for (const d of defs) {
     const info = await core.createWithHttpInfo('contacts', { groupName: group, hasUniqueValue: false, ...d });
@@ -192,6 +202,24 @@ describe('properties API', { concurrency: 1 }, () => {
     assert.ok(body.message.includes(name), `message should name ${name}: ${body.message}`);
   });
 
+  it('getAll with archived=true lists archived properties', async () => {
+    const name = uniq('ct_arch_');
+    await core.create('contacts', { name, label: 'Arch', type: 'string', fieldType: 'text', groupName: group });
+    await core.archive('contacts', name);
+    const live = await core.getAll('contacts');
+    assert.ok(!live.results.some((p) => p.name === name), 'archived property must not be listed by default');
+    const arch = await core.getAll('contacts', true);
+    const hit = arch.results.find((p) => p.name === name);
+    assert.ok(hit, 'archived=true lists the archived property');
+    assert.equal(hit.archived, true);
+  });
+
+  it('an unknown object type → 400 or 404 naming it', async () => {
+    const obj = uniq('nosuchobject');
+    const body = await rejects(core.getAll(obj), [400, 404], 'unknown object type');
+    assert.ok(body.message.includes(obj), `message should name ${obj}: ${body.message}`);
+  });
+
   it('properties API works for companies, deals and tickets too', async () => {
     for (const obj of ['companies', 'deals', 'tickets']) {
       const name = uniq('ct_x_');
@@ -292,6 +320,29 @@ describe('typed values are validated on every write', { concurrency: 1 }, () => 
     const got = await contacts.basicApi.getById(c.id, [P.score, P.flag]);
     assert.equal(got.properties[P.score], '7');
     assert.equal(got.properties[P.flag], 'false');
+  });
+
+  it('a date property takes YYYY-MM-DD or midnight-UTC epoch ms; other instants → 400', async () => {
+    const midnight = Date.parse('2025-04-05T00:00:00.000Z');
+    const c = await contacts.basicApi.create({ properties: { email: email('d'), [P.day]: String(midnight) } });
+    const got = await contacts.basicApi.getById(c.id, [P.day]);
+    const v = got.properties[P.day];
+    assert.ok(v === '2025-04-05' || Number(v) === midnight, `date value: ${v}`);
+    // Reference §2.8: "1521225089103 is at 18:31:29.103 UTC, not midnight!" (INVALID_DATE).
+    await badCreate({ [P.day]: '1521225089103' }, P.day, 'date not at midnight');
+  });
+
+  it('a phone_number property stores the value', async () => {
+    const c = await contacts.basicApi.create({ properties: { email: email('ph'), [P.phone]: '+1 555 0199' } });
+    const got = await contacts.basicApi.getById(c.id, [P.phone]);
+    assert.equal(got.properties[P.phone], '+1 555 0199');
+  });
+
+  it('a multi-select (checkbox) enumeration takes ";"-joined options and rejects unknown ones', async () => {
+    const c = await contacts.basicApi.create({ properties: { email: email('mu'), [P.multi]: 'a;c' } });
+    const got = await contacts.basicApi.getById(c.id, [P.multi]);
+    assert.deepEqual(got.properties[P.multi].split(';').sort(), ['a', 'c']);
+    await badCreate({ [P.multi]: 'a;zzz' }, P.multi, 'multi with an unknown option');
   });
 
   it('"abc" in a number property → 400 VALIDATION_ERROR naming the field', async () => {
