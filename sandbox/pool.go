@@ -750,7 +750,7 @@ func (p *Pool) finishResult(w *worker, res *Result) {
 	if len(denials) > 0 {
 		var b strings.Builder
 		for _, d := range denials {
-			fmt.Fprintf(&b, "%s\tEGRESS_DENIED\thost=%s rule=%s: %s\n", time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), d.Host, d.Rule, d.Detail)
+			fmt.Fprintf(&b, "%s\tEGRESS_DENIED\thost=%s rule=%s: %s\n", d.Time.UTC().Format("2006-01-02T15:04:05.000Z"), d.Host, d.Rule, d.Detail)
 		}
 		res.Logs += b.String()
 		if res.Error != nil && res.Error.Type == ErrUncaught {

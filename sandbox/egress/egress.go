@@ -89,6 +89,8 @@ type Denial struct {
 	// Detail explains the refusal, for example which address a name
 	// resolved to.
 	Detail string
+	// Time is when the connection was refused.
+	Time time.Time
 }
 
 // Error formats the denial as the message the sandboxed code sees.
@@ -365,6 +367,7 @@ func writeStatus(w io.Writer, code int, body string, hdr map[string]string) {
 
 // deny logs a refusal and reports it to the listener's policy.
 func (p *Proxy) deny(d Denial, pol Policy) {
+	d.Time = time.Now()
 	p.log.Warn("EGRESS_DENIED", "host", d.Host, "rule", d.Rule, "detail", d.Detail)
 	if pol.OnDeny != nil {
 		pol.OnDeny(d)

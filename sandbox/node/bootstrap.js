@@ -315,7 +315,13 @@ function setError(type, e, unhealthy) {
   if (inv.error) return;
   const info = errInfo(e);
   if (type === 'EGRESS_DENIED' && !/EGRESS_DENIED/.test(info.message)) {
-    info.message = 'EGRESS_DENIED: raw network connections are not available in the sandbox; use HTTP(S), which goes through Spoke\'s egress proxy (' + info.message + ')';
+    let denied = null;
+    for (let x = e, i = 0; x && i < 8; i++, x = x.cause) {
+      if (typeof x === 'object' && /EGRESS_DENIED/.test(String(x.message || ''))) { denied = String(x.message); break; }
+    }
+    info.message = denied
+      ? info.message + ': ' + denied
+      : 'EGRESS_DENIED: raw network connections are not available in the sandbox; use HTTP(S), which goes through Spoke\'s egress proxy (' + info.message + ')';
   }
   inv.error = { type, message: redact(info.message), stack: redact(info.stack) };
 }

@@ -197,11 +197,32 @@ PROXY_ENV["SPOKE_API_URL"] = opts.get("apiURL", "")
 PROXY_ENV["OPENBLAS_NUM_THREADS"] = "1"
 PROXY_ENV["OMP_NUM_THREADS"] = "1"
 
+def _patch_requests():
+    # A plain-HTTP request refused by the egress proxy comes back as a 403
+    # from the proxy; make requests raise a clear error for it, as it does
+    # for refused HTTPS tunnels.
+    try:
+        import requests.adapters
+        import requests.exceptions
+    except Exception:
+        return
+    send = requests.adapters.HTTPAdapter.send
+
+    def patched_send(self, request, *args, **kwargs):
+        resp = send(self, request, *args, **kwargs)
+        if resp.headers.get("X-Spoke-Egress") == "EGRESS_DENIED":
+            raise requests.exceptions.ConnectionError(resp.text.strip(), request=request, response=resp)
+        return resp
+
+    requests.adapters.HTTPAdapter.send = patched_send
+
+
 for lib in opts.get("preload", []):
     try:
         __import__(lib)
     except Exception:
         pass
+_patch_requests()
 
 
 # ---- invocations ------------------------------------------------------------
@@ -243,6 +264,12 @@ def classify(e):
         if "ratelimit" in type(x).__name__.lower().replace("_", ""):
             return "RATE_LIMITED"
     for x in _chain(e):
+        hdrs = getattr(x, "headers", None) or getattr(getattr(x, "response", None), "headers", None)
+        try:
+            if hdrs is not None and hdrs.get("X-Spoke-Egress") == "EGRESS_DENIED":
+                return "EGRESS_DENIED"
+        except Exception:
+            pass
         text = str(x)
         if "EGRESS_DENIED" in text or "403 Forbidden" in text and "Tunnel connection failed" in text:
             return "EGRESS_DENIED"
