@@ -13,7 +13,7 @@ import (
 // recordType returns the object type of a live record, or ENOTFOUND.
 func recordType(ctx context.Context, q queryer, account, id int64) (string, error) {
 	var typ string
-	err := q.QueryRowContext(ctx, `SELECT object_type FROM records WHERE account_id = ? AND id = ? AND archived = 0`, account, id).Scan(&typ)
+	err := q.QueryRowContext(ctx, qRecordType, account, id).Scan(&typ)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", &spoke.Error{Code: spoke.ENOTFOUND, Category: "OBJECT_NOT_FOUND",
 			Message: fmt.Sprintf("Object not found.  objectId are usually numeric. No record %d.", id), Context: map[string][]string{"id": {strconv.FormatInt(id, 10)}}}
@@ -22,7 +22,7 @@ func recordType(ctx context.Context, q queryer, account, id int64) (string, erro
 }
 
 // link stores both directions of an association inside tx.
-func link(ctx context.Context, tx *sql.Tx, account int64, fromType string, fromID int64, toType string, toID int64, types []spoke.AssociationType) error {
+func link(ctx context.Context, tx execer, account int64, fromType string, fromID int64, toType string, toID int64, types []spoke.AssociationType) error {
 	for _, at := range types {
 		if at.Category == "" {
 			at.Category = spoke.CategoryHubSpot
@@ -40,7 +40,7 @@ func link(ctx context.Context, tx *sql.Tx, account int64, fromType string, fromI
 			to   int64
 			t    spoke.AssociationType
 		}{{fromID, toType, toID, at}, {toID, fromType, fromID, rev}} {
-			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO associations (account_id, from_id, to_type, to_id, category, type_id, label) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			if _, err := tx.ExecContext(ctx, qLink,
 				account, row.from, row.toT, row.to, row.t.Category, row.t.TypeID, row.t.Label); err != nil {
 				return fmt.Errorf("store association: %w", err)
 			}
@@ -49,20 +49,41 @@ func link(ctx context.Context, tx *sql.Tx, account int64, fromType string, fromI
 	return nil
 }
 
-// associate links a record being created to another record.
-func (w *writer) associate(id int64, a spoke.AssociationInput) error {
-	toID, err := strconv.ParseInt(a.ToID, 10, 64)
-	if err != nil {
-		return spoke.Invalidf("association target id %q is not a record id", a.ToID)
+// pendingLink is an association of a record being created, checked
+// before the record is inserted.
+type pendingLink struct {
+	toType string
+	toID   int64
+	types  []spoke.AssociationType
+}
+
+// resolveAssociations checks the associations of a record being created:
+// targets exist and type ids fit the pair.
+func (w *writer) resolveAssociations(assocs []spoke.AssociationInput) ([]pendingLink, error) {
+	out := make([]pendingLink, 0, len(assocs))
+	for _, a := range assocs {
+		toID, err := strconv.ParseInt(a.ToID, 10, 64)
+		if err != nil {
+			return nil, spoke.Invalidf("association target id %q is not a record id", a.ToID)
+		}
+		toType, err := recordType(w.ctx, w.s, w.account, toID)
+		if err != nil {
+			return nil, err
+		}
+		if len(a.Types) == 0 {
+			return nil, spoke.Invalidf("association to %s needs at least one type", a.ToID)
+		}
+		for _, at := range a.Types {
+			if at.Category == "" {
+				at.Category = spoke.CategoryHubSpot
+			}
+			if !spoke.ValidAssociationType(w.t.Name, toType, at) {
+				return nil, spoke.Invalidf("associationTypeId %d (%s) is not valid from %s to %s.", at.TypeID, at.Category, w.t.Name, toType)
+			}
+		}
+		out = append(out, pendingLink{toType: toType, toID: toID, types: a.Types})
 	}
-	toType, err := recordType(w.ctx, w.tx, w.account, toID)
-	if err != nil {
-		return err
-	}
-	if len(a.Types) == 0 {
-		return spoke.Invalidf("association to %s needs at least one type", a.ToID)
-	}
-	return link(w.ctx, w.tx, w.account, w.t.Name, id, toType, toID, a.Types)
+	return out, nil
 }
 
 // Associate implements spoke.AssociationService.
@@ -95,7 +116,7 @@ func (db *DB) Associate(ctx context.Context, account int64, fromType string, fro
 				return spoke.NotFoundf("Object not found. No %s with id %d.", c.typ, c.id)
 			}
 		}
-		return link(ctx, tx, account, ft.Name, fromID, tt.Name, toID, types)
+		return link(ctx, db.txSession(tx), account, ft.Name, fromID, tt.Name, toID, types)
 	})
 	if err != nil {
 		return nil, err
@@ -161,4 +182,8 @@ func (db *DB) RemoveAssociations(ctx context.Context, account int64, fromType st
 		_, err := tx.ExecContext(ctx, `DELETE FROM associations WHERE account_id = ? AND from_id = ? AND to_type = ? AND to_id = ?`, account, toID, ft.Name, fromID)
 		return err
 	})
+}
+
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }

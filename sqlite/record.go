@@ -11,6 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
 	"github.com/spokehq/spoke"
 )
 
@@ -52,7 +55,7 @@ func (db *DB) GetRecords(ctx context.Context, account int64, objectType string, 
 		if _, done := out[id]; done {
 			continue
 		}
-		r, err := lookup(ctx, db.read, id, opts.Archived)
+		r, err := lookup(ctx, db.reader(), id, opts.Archived)
 		if err != nil {
 			return nil, err
 		}
@@ -72,14 +75,28 @@ func (db *DB) GetRecords(ctx context.Context, account int64, objectType string, 
 	return out, nil
 }
 
+// Statements of the write path, prepared when the store opens.
+const (
+	lookupBase   = `SELECT ` + recordColumns + ` FROM records WHERE account_id = ? AND object_type = ? AND archived = ? AND `
+	byID         = `id = ?`
+	byUnique     = `unique_value = ? ORDER BY id DESC`
+	qUniqueOwner = `SELECT id FROM records WHERE account_id = ? AND object_type = ? AND unique_value = ? AND archived = 0 AND id != ?`
+	qInsert      = `INSERT INTO records (account_id, object_type, unique_value, properties, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`
+	qUpdate      = `UPDATE records SET properties = ?, unique_value = ?, updated_at = ? WHERE id = ?`
+	qRecordType  = `SELECT object_type FROM records WHERE account_id = ? AND id = ? AND archived = 0`
+	qLink        = `INSERT OR IGNORE INTO associations (account_id, from_id, to_type, to_id, category, type_id, label) VALUES (?, ?, ?, ?, ?, ?, ?)`
+)
+
+var writeQueries = []string{lookupBase + byID + ` LIMIT 1`, lookupBase + byUnique + ` LIMIT 1`, qUniqueOwner, qInsert, qUpdate, qRecordType, qLink,
+	historyInsert(64), historyInsert(16), historyInsert(4), historyInsert(1)}
+
 // lookupFunc finds one record by an identifier, or returns nil.
 type lookupFunc func(ctx context.Context, q queryer, id string, archived bool) (*spoke.Record, error)
 
 // idLookup returns how to find a record of t by id or by a unique property.
 func (db *DB) idLookup(ctx context.Context, account int64, t spoke.ObjectType, idProperty string) (lookupFunc, error) {
-	base := `SELECT ` + recordColumns + ` FROM records WHERE account_id = ? AND object_type = ? AND archived = ? AND `
 	one := func(q queryer, where string, args ...any) (*spoke.Record, error) {
-		r, err := scanRecord(q.QueryRowContext(ctx, base+where+` LIMIT 1`, args...))
+		r, err := scanRecord(q.QueryRowContext(ctx, lookupBase+where+` LIMIT 1`, args...))
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, nil
 		}
@@ -95,11 +112,11 @@ func (db *DB) idLookup(ctx context.Context, account int64, t spoke.ObjectType, i
 			if err != nil || n <= 0 {
 				return nil, nil
 			}
-			return one(q, `id = ?`, account, t.Name, archived, n)
+			return one(q, byID, account, t.Name, archived, n)
 		}, nil
 	case idProperty == t.UniqueProperty:
 		return func(ctx context.Context, q queryer, id string, archived bool) (*spoke.Record, error) {
-			return one(q, `unique_value = ? ORDER BY id DESC`, account, t.Name, archived, strings.ToLower(id))
+			return one(q, byUnique, account, t.Name, archived, strings.ToLower(id))
 		}, nil
 	}
 	defs, err := db.definitions(ctx, account, t.Name)
@@ -334,14 +351,14 @@ func (db *DB) WriteRecords(ctx context.Context, account int64, objectType string
 	now := db.nowMs()
 	w := &writer{db: db, ctx: ctx, account: account, t: t, src: src, now: now}
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		w.tx = tx
+		w.s = db.txSession(tx)
 		for i, in := range inputs {
 			if results[i].Err != nil {
 				continue
 			}
 			var cur *spoke.Record
 			if mode != spoke.WriteCreate {
-				cur, err = lookups[i](ctx, tx, in.ID, false)
+				cur, err = lookups[i](ctx, w.s, in.ID, false)
 				if err != nil {
 					return err
 				}
@@ -382,7 +399,7 @@ func (db *DB) WriteRecords(ctx context.Context, account int64, objectType string
 			}
 			results[i] = spoke.WriteResult{Record: r}
 		}
-		return nil
+		return w.flush()
 	})
 	if err != nil {
 		return nil, err
@@ -394,11 +411,12 @@ func (db *DB) WriteRecords(ctx context.Context, account int64, objectType string
 type writer struct {
 	db      *DB
 	ctx     context.Context
-	tx      *sql.Tx
+	s       session
 	account int64
 	t       spoke.ObjectType
 	src     spoke.WriteSource
 	now     int64
+	pending []any // queued property_history rows, 7 values each
 }
 
 func (w *writer) uniqueValue(props map[string]string) any {
@@ -418,7 +436,7 @@ func (w *writer) checkUnique(uv any, self int64) error {
 		return nil
 	}
 	var other int64
-	err := w.tx.QueryRowContext(w.ctx, `SELECT id FROM records WHERE account_id = ? AND object_type = ? AND unique_value = ? AND archived = 0 AND id != ?`,
+	err := w.s.QueryRowContext(w.ctx, qUniqueOwner,
 		w.account, w.t.Name, uv, self).Scan(&other)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
@@ -436,17 +454,26 @@ func (w *writer) create(props map[string]string, assocs []spoke.AssociationInput
 			delete(props, k)
 		}
 	}
-	uv := w.uniqueValue(props)
-	if err := w.checkUnique(uv, 0); err != nil {
+	// Check the associations before inserting, so a bad one fails the input
+	// without leaving a record behind.
+	links, err := w.resolveAssociations(assocs)
+	if err != nil {
 		return nil, err
 	}
+	uv := w.uniqueValue(props)
 	body, err := json.Marshal(props)
 	if err != nil {
 		return nil, err
 	}
-	res, err := w.tx.ExecContext(w.ctx, `INSERT INTO records (account_id, object_type, unique_value, properties, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		w.account, w.t.Name, uv, body, w.now, w.now)
+	res, err := w.s.ExecContext(w.ctx, qInsert, w.account, w.t.Name, uv, body, w.now, w.now)
 	if err != nil {
+		var se *sqlite.Error
+		if errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE {
+			// The unique index caught a taken value; name its owner.
+			if cerr := w.checkUnique(uv, 0); cerr != nil {
+				return nil, cerr
+			}
+		}
 		return nil, fmt.Errorf("insert %s: %w", w.t.Singular, err)
 	}
 	id, err := res.LastInsertId()
@@ -454,11 +481,9 @@ func (w *writer) create(props map[string]string, assocs []spoke.AssociationInput
 		return nil, err
 	}
 	r := &spoke.Record{ID: id, ObjectType: w.t.Name, Properties: props, CreatedAt: time.UnixMilli(w.now).UTC(), UpdatedAt: time.UnixMilli(w.now).UTC()}
-	if err := w.history(id, props); err != nil {
-		return nil, err
-	}
-	for _, a := range assocs {
-		if err := w.associate(id, a); err != nil {
+	w.history(id, props)
+	for _, l := range links {
+		if err := link(w.ctx, w.s, w.account, w.t.Name, id, l.toType, l.toID, l.types); err != nil {
 			return nil, err
 		}
 	}
@@ -493,35 +518,54 @@ func (w *writer) update(cur *spoke.Record, props map[string]string) (*spoke.Reco
 	if err != nil {
 		return nil, err
 	}
-	if _, err := w.tx.ExecContext(w.ctx, `UPDATE records SET properties = ?, unique_value = ?, updated_at = ? WHERE id = ?`, body, uv, w.now, cur.ID); err != nil {
+	if _, err := w.s.ExecContext(w.ctx, qUpdate, body, uv, w.now, cur.ID); err != nil {
 		return nil, fmt.Errorf("update %s %d: %w", w.t.Singular, cur.ID, err)
 	}
-	if err := w.history(cur.ID, changed); err != nil {
-		return nil, err
-	}
+	w.history(cur.ID, changed)
 	r := *cur
 	r.Properties, r.UpdatedAt = next, time.UnixMilli(w.now).UTC()
 	return &r, nil
 }
 
-func (w *writer) history(id int64, props map[string]string) error {
-	if len(props) == 0 {
-		return nil
-	}
+// history queues history entries for the changed properties of a record;
+// flush writes them.
+func (w *writer) history(id int64, props map[string]string) {
 	names := make([]string, 0, len(props))
 	for k := range props {
 		names = append(names, k)
 	}
 	sort.Strings(names)
-	args := make([]any, 0, len(names)*7)
 	for _, k := range names {
-		args = append(args, id, k, props[k], w.now, w.src.Type, w.src.ID, w.src.EnrollmentID)
+		w.pending = append(w.pending, id, k, props[k], w.now, w.src.Type, w.src.ID, w.src.EnrollmentID)
 	}
-	_, err := w.tx.ExecContext(w.ctx, `INSERT INTO property_history (record_id, name, value, ts, source_type, source_id, enrollment_id) VALUES `+
-		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?),", len(names)), ","), args...)
-	if err != nil {
-		return fmt.Errorf("record property history of %d: %w", id, err)
+}
+
+// historyChunks are the row counts of the prepared multi-row history
+// inserts, largest first.
+var historyChunks = []int{64, 16, 4, 1}
+
+func historyInsert(rows int) string {
+	return `INSERT INTO property_history (record_id, name, value, ts, source_type, source_id, enrollment_id) VALUES ` +
+		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?),", rows), ",")
+}
+
+// flush writes the queued history entries in as few statements as the
+// prepared chunk sizes allow.
+func (w *writer) flush() error {
+	const cols = 7
+	rows := w.pending
+	for len(rows) > 0 {
+		for _, n := range historyChunks {
+			if len(rows) >= n*cols {
+				if _, err := w.s.ExecContext(w.ctx, historyInsert(n), rows[:n*cols]...); err != nil {
+					return fmt.Errorf("record property history: %w", err)
+				}
+				rows = rows[n*cols:]
+				break
+			}
+		}
 	}
+	w.pending = w.pending[:0]
 	return nil
 }
 

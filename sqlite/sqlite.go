@@ -35,6 +35,14 @@ type DB struct {
 
 	mu    sync.RWMutex
 	props map[propKey]map[string]*propertyDef // cache of property definitions
+
+	stmtMu sync.Mutex
+	stmts  map[stmtKey]*sql.Stmt // prepared statements by pool and text
+}
+
+type stmtKey struct {
+	pool  *sql.DB
+	query string
 }
 
 type propKey struct {
@@ -66,8 +74,12 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	db := &DB{path: path, write: w, read: r, Now: time.Now, props: map[propKey]map[string]*propertyDef{}}
+	db := &DB{path: path, write: w, read: r, Now: time.Now, props: map[propKey]map[string]*propertyDef{}, stmts: map[stmtKey]*sql.Stmt{}}
 	if err := db.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := db.prepareWrites(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -79,6 +91,12 @@ func (db *DB) Path() string { return db.path }
 
 // Close closes both connection pools.
 func (db *DB) Close() error {
+	db.stmtMu.Lock()
+	for _, st := range db.stmts {
+		st.Close()
+	}
+	db.stmts = map[stmtKey]*sql.Stmt{}
+	db.stmtMu.Unlock()
 	err1 := db.read.Close()
 	err2 := db.write.Close()
 	if err1 != nil {
@@ -149,6 +167,110 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// prepared returns a statement prepared once per pool and reused: SQLite's
+// parser is a large share of a small query's cost.
+func (db *DB) prepared(ctx context.Context, pool *sql.DB, query string) (*sql.Stmt, error) {
+	key := stmtKey{pool, query}
+	db.stmtMu.Lock()
+	defer db.stmtMu.Unlock()
+	if st, ok := db.stmts[key]; ok {
+		return st, nil
+	}
+	st, err := pool.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	db.stmts[key] = st
+	return st, nil
+}
+
+// session runs queries through the statement cache: inside tx when it is
+// set, else on the reader pool.
+type session struct {
+	db    *DB
+	tx    *sql.Tx
+	stmts map[string]*sql.Stmt // this transaction's statements, when tx is set
+}
+
+// txSession returns a session running in tx.
+func (db *DB) txSession(tx *sql.Tx) session {
+	return session{db: db, tx: tx, stmts: map[string]*sql.Stmt{}}
+}
+
+func (db *DB) reader() session { return session{db: db} }
+
+// stmt returns the cached statement for query, or nil to run it unprepared.
+// Inside a transaction only statements prepared at Open are used: the
+// writer pool's one connection is busy with the transaction, so preparing
+// on the pool would wait for it forever.
+func (s session) stmt(ctx context.Context, query string) *sql.Stmt {
+	if s.tx == nil {
+		st, err := s.db.prepared(ctx, s.db.read, query)
+		if err != nil {
+			return nil
+		}
+		return st
+	}
+	if st, ok := s.stmts[query]; ok {
+		return st
+	}
+	s.db.stmtMu.Lock()
+	st := s.db.stmts[stmtKey{s.db.write, query}]
+	s.db.stmtMu.Unlock()
+	if st == nil {
+		return nil
+	}
+	st = s.tx.StmtContext(ctx, st)
+	if s.stmts != nil {
+		s.stmts[query] = st
+	}
+	return st
+}
+
+// QueryRowContext runs a query expected to return at most one row.
+func (s session) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := s.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	if s.tx != nil {
+		return s.tx.QueryRowContext(ctx, query, args...)
+	}
+	return s.db.read.QueryRowContext(ctx, query, args...)
+}
+
+// QueryContext runs a query.
+func (s session) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := s.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	if s.tx != nil {
+		return s.tx.QueryContext(ctx, query, args...)
+	}
+	return s.db.read.QueryContext(ctx, query, args...)
+}
+
+// ExecContext runs a statement.
+func (s session) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := s.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	if s.tx != nil {
+		return s.tx.ExecContext(ctx, query, args...)
+	}
+	return s.db.write.ExecContext(ctx, query, args...)
+}
+
+// prepareWrites prepares, before any transaction runs, the statements of
+// the write path.
+func (db *DB) prepareWrites(ctx context.Context) error {
+	for _, q := range writeQueries {
+		if _, err := db.prepared(ctx, db.write, q); err != nil {
+			return fmt.Errorf("prepare %q: %w", q, err)
+		}
 	}
 	return nil
 }
