@@ -88,7 +88,7 @@ const (
 )
 
 var writeQueries = []string{lookupBase + byID + ` LIMIT 1`, lookupBase + byUnique + ` LIMIT 1`, qUniqueOwner, qInsert, qUpdate, qRecordType, qLink,
-	historyInsert(64), historyInsert(16), historyInsert(4), historyInsert(1)}
+	historyInsert(32), historyInsert(8), historyInsert(1)}
 
 // lookupFunc finds one record by an identifier, or returns nil.
 type lookupFunc func(ctx context.Context, q queryer, id string, archived bool) (*spoke.Record, error)
@@ -184,58 +184,84 @@ func (db *DB) loadHistory(ctx context.Context, recs []*spoke.Record, names []str
 		return nil
 	}
 	byID := make(map[int64]*spoke.Record, len(recs))
-	ids := make([]any, 0, len(recs)+len(names))
+	ids := make([]any, 0, len(recs))
 	for _, r := range recs {
 		byID[r.ID] = r
 		r.History = map[string][]spoke.PropertyValue{}
 		ids = append(ids, r.ID)
 	}
-	args := append(ids, stringsToAny(names)...)
-	rows, err := db.read.QueryContext(ctx, `SELECT record_id, name, value, ts, source_type, source_id, enrollment_id
-		FROM property_history WHERE record_id IN (`+placeholders(len(recs))+`) AND name IN (`+placeholders(len(names))+`)
-		ORDER BY record_id, name, ts DESC, rowid DESC`, args...)
+	entries, err := db.history(ctx, ids, true)
 	if err != nil {
-		return fmt.Errorf("load property history: %w", err)
+		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id, ts int64
-		var name string
-		var v spoke.PropertyValue
-		if err := rows.Scan(&id, &name, &v.Value, &ts, &v.SourceType, &v.SourceID, &v.EnrollmentID); err != nil {
-			return err
+	wanted := map[string]bool{}
+	for _, n := range names {
+		wanted[n] = true
+	}
+	for _, e := range entries {
+		if wanted[e.Name] {
+			r := byID[e.RecordID]
+			r.History[e.Name] = append(r.History[e.Name], e.PropertyValue)
 		}
-		v.Timestamp = time.UnixMilli(ts).UTC()
-		r := byID[id]
-		r.History[name] = append(r.History[name], v)
 	}
-	return rows.Err()
+	return nil
 }
 
 // History returns every history entry of a record, oldest first. The
 // engine's revert builds on it.
 func (db *DB) History(ctx context.Context, recordID int64) ([]HistoryEntry, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT name, value, ts, source_type, source_id, enrollment_id FROM property_history WHERE record_id = ? ORDER BY ts, rowid`, recordID)
+	return db.history(ctx, []any{recordID}, false)
+}
+
+// history expands the writes of the given records into one entry per
+// property, ordered by record, then by write (newest first when desc),
+// then by property name.
+func (db *DB) history(ctx context.Context, ids []any, desc bool) ([]HistoryEntry, error) {
+	order := "record_id, id"
+	if desc {
+		order = "record_id, id DESC"
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT record_id, ts, source_type, source_id, enrollment_id, changes
+		FROM property_history WHERE record_id IN (`+placeholders(len(ids))+`) ORDER BY `+order, ids...)
 	if err != nil {
-		return nil, fmt.Errorf("load history of %d: %w", recordID, err)
+		return nil, fmt.Errorf("load property history: %w", err)
 	}
 	defer rows.Close()
 	var out []HistoryEntry
 	for rows.Next() {
-		var e HistoryEntry
+		var w HistoryEntry
 		var ts int64
-		if err := rows.Scan(&e.Name, &e.Value, &ts, &e.SourceType, &e.SourceID, &e.EnrollmentID); err != nil {
+		var changes string
+		if err := rows.Scan(&w.RecordID, &ts, &w.SourceType, &w.SourceID, &w.EnrollmentID, &changes); err != nil {
 			return nil, err
 		}
-		e.Timestamp = time.UnixMilli(ts).UTC()
-		out = append(out, e)
+		w.Timestamp = time.UnixMilli(ts).UTC()
+		var vals map[string]string
+		if err := json.Unmarshal([]byte(changes), &vals); err != nil {
+			return nil, fmt.Errorf("decode history of record %d: %w", w.RecordID, err)
+		}
+		for _, name := range keysSorted(vals) {
+			e := w
+			e.Name, e.Value = name, vals[name]
+			out = append(out, e)
+		}
 	}
 	return out, rows.Err()
 }
 
+func keysSorted(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // HistoryEntry is one property write of a record.
 type HistoryEntry struct {
-	Name string
+	RecordID int64
+	Name     string
 	spoke.PropertyValue
 }
 
@@ -416,7 +442,7 @@ type writer struct {
 	t       spoke.ObjectType
 	src     spoke.WriteSource
 	now     int64
-	pending []any // queued property_history rows, 7 values each
+	pending []any // queued property_history rows, historyCols values each
 }
 
 func (w *writer) uniqueValue(props map[string]string) any {
@@ -481,7 +507,9 @@ func (w *writer) create(props map[string]string, assocs []spoke.AssociationInput
 		return nil, err
 	}
 	r := &spoke.Record{ID: id, ObjectType: w.t.Name, Properties: props, CreatedAt: time.UnixMilli(w.now).UTC(), UpdatedAt: time.UnixMilli(w.now).UTC()}
-	w.history(id, props)
+	if err := w.history(id, props); err != nil {
+		return nil, err
+	}
 	for _, l := range links {
 		if err := link(w.ctx, w.s, w.account, w.t.Name, id, l.toType, l.toID, l.types); err != nil {
 			return nil, err
@@ -521,46 +549,49 @@ func (w *writer) update(cur *spoke.Record, props map[string]string) (*spoke.Reco
 	if _, err := w.s.ExecContext(w.ctx, qUpdate, body, uv, w.now, cur.ID); err != nil {
 		return nil, fmt.Errorf("update %s %d: %w", w.t.Singular, cur.ID, err)
 	}
-	w.history(cur.ID, changed)
+	if err := w.history(cur.ID, changed); err != nil {
+		return nil, err
+	}
 	r := *cur
 	r.Properties, r.UpdatedAt = next, time.UnixMilli(w.now).UTC()
 	return &r, nil
 }
 
-// history queues history entries for the changed properties of a record;
-// flush writes them.
-func (w *writer) history(id int64, props map[string]string) {
-	names := make([]string, 0, len(props))
-	for k := range props {
-		names = append(names, k)
+// history queues the history row of a write; flush writes the queue.
+func (w *writer) history(id int64, props map[string]string) error {
+	if len(props) == 0 {
+		return nil
 	}
-	sort.Strings(names)
-	for _, k := range names {
-		w.pending = append(w.pending, id, k, props[k], w.now, w.src.Type, w.src.ID, w.src.EnrollmentID)
+	changes, err := json.Marshal(props)
+	if err != nil {
+		return err
 	}
+	w.pending = append(w.pending, id, w.now, w.src.Type, w.src.ID, w.src.EnrollmentID, changes)
+	return nil
 }
 
 // historyChunks are the row counts of the prepared multi-row history
 // inserts, largest first.
-var historyChunks = []int{64, 16, 4, 1}
+var historyChunks = []int{32, 8, 1}
+
+const historyCols = 6
 
 func historyInsert(rows int) string {
-	return `INSERT INTO property_history (record_id, name, value, ts, source_type, source_id, enrollment_id) VALUES ` +
-		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?),", rows), ",")
+	return `INSERT INTO property_history (record_id, ts, source_type, source_id, enrollment_id, changes) VALUES ` +
+		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?),", rows), ",")
 }
 
-// flush writes the queued history entries in as few statements as the
+// flush writes the queued history rows in as few statements as the
 // prepared chunk sizes allow.
 func (w *writer) flush() error {
-	const cols = 7
 	rows := w.pending
 	for len(rows) > 0 {
 		for _, n := range historyChunks {
-			if len(rows) >= n*cols {
-				if _, err := w.s.ExecContext(w.ctx, historyInsert(n), rows[:n*cols]...); err != nil {
+			if len(rows) >= n*historyCols {
+				if _, err := w.s.ExecContext(w.ctx, historyInsert(n), rows[:n*historyCols]...); err != nil {
 					return fmt.Errorf("record property history: %w", err)
 				}
-				rows = rows[n*cols:]
+				rows = rows[n*historyCols:]
 				break
 			}
 		}

@@ -32,17 +32,19 @@ CREATE INDEX records_by_type ON records (account_id, object_type, archived, id);
 CREATE UNIQUE INDEX records_unique_value ON records (account_id, object_type, unique_value)
     WHERE unique_value IS NOT NULL AND archived = 0;
 
--- Every value every property of every record had, and who wrote it.
+-- Every write of every record: when, by whom, and the values it set
+-- (a JSON object; "" means cleared). One row per write keeps bulk writes
+-- cheap; readers expand it per property.
 CREATE TABLE property_history (
+    id            INTEGER PRIMARY KEY, -- order of writes
     record_id     INTEGER NOT NULL,
-    name          TEXT    NOT NULL,
-    value         TEXT    NOT NULL,
-    ts            INTEGER NOT NULL, -- epoch ms
+    ts            INTEGER NOT NULL,    -- epoch ms
     source_type   TEXT    NOT NULL,
     source_id     TEXT    NOT NULL DEFAULT '',
-    enrollment_id TEXT    NOT NULL DEFAULT ''
+    enrollment_id TEXT    NOT NULL DEFAULT '',
+    changes       TEXT    NOT NULL
 );
-CREATE INDEX property_history_by_record ON property_history (record_id, name, ts);
+CREATE INDEX property_history_by_record ON property_history (record_id);
 
 -- Custom property definitions (HubSpot-defined ones are built in).
 CREATE TABLE properties (
