@@ -1,11 +1,33 @@
 # Spoke's two commands: `make run` and `make test`.
 GO ?= go
 BIN := bin/spoke
+ADDR ?= 127.0.0.1:8080
+DATA ?= ./spoke-data
 
-.PHONY: build run test setup vet
+.PHONY: build run test setup vet bench fuzz
 
 build:
 	$(GO) build -o $(BIN) ./cmd/spoke
 
+setup:
+	./scripts/setup.sh
+
+# Build, set up the sandbox runtimes, and start Spoke on SQLite in $(DATA)
+# with a few demo records. It prints the URL and the admin token.
+run: build setup
+	$(BIN) serve --demo --addr $(ADDR) --data $(DATA)
+
 vet:
 	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1)
+
+# Install what the tests need, then run every test: unit, integration with
+# the real runtimes, and the @hubspot/api-client contract suite.
+test: setup vet
+	$(GO) test -count=1 -timeout 30m ./...
+
+bench: build
+	$(BIN) bench crm
+
+fuzz:
+	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=60s ./api
