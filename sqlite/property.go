@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/spokehq/spoke"
 )
@@ -253,7 +254,7 @@ func (db *DB) ListPropertyGroups(ctx context.Context, account int64, objectType 
 	if err != nil {
 		return nil, err
 	}
-	out := []*spoke.PropertyGroup{{ObjectType: t.Name, Name: spoke.BuiltinGroupName(t), Label: t.Singular[:1] + t.Singular[1:] + " information", DisplayOrder: 0}}
+	out := []*spoke.PropertyGroup{{ObjectType: t.Name, Name: spoke.BuiltinGroupName(t), Label: strings.ToUpper(t.Singular[:1]) + t.Singular[1:] + " information", DisplayOrder: 0}}
 	rows, err := db.read.QueryContext(ctx, `SELECT name, label, display_order FROM property_groups WHERE account_id = ? AND object_type = ? AND archived = 0 ORDER BY name`, account, t.Name)
 	if err != nil {
 		return nil, fmt.Errorf("list property groups: %w", err)
