@@ -205,7 +205,10 @@ func (p *Property) NormalizeValue(v string) (string, *ValueError) {
 	case TypeNumber:
 		s := strings.TrimSpace(v)
 		f, err := strconv.ParseFloat(s, 64)
-		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		// ParseFloat also takes Go syntax (0x1p4, 1_000) that SQLite reads
+		// as 0 when comparing numerically; only plain decimals are numbers.
+		decimal := strings.IndexFunc(s, func(r rune) bool { return !strings.ContainsRune("0123456789.+-eE", r) }) < 0
+		if err != nil || !decimal || math.IsNaN(f) || math.IsInf(f, 0) {
 			return bad("INVALID_DOUBLE", "%s was not a valid number.", quoteShort(v))
 		}
 		return s, nil
