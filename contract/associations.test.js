@@ -2,9 +2,8 @@
 // Associations v4 (reference §4): create (PUT, 201, LabelsBetweenObjectPair),
 // createDefault (200), getPage, archive (204) and batch read.
 
-const { describe, it } = require('node:test');
 const assert = require('node:assert/strict');
-const { client, uniq, email, rejects, short, sorted } = require('./support/spoke');
+const { describe, it, client, uniq, email, rejects, short, sorted } = require('./support/spoke');
 
 const hs = client();
 const v4 = hs.crm.associations.v4;

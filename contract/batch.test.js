@@ -2,9 +2,8 @@
 // Batch API: read / create / update / upsert / archive with 200, 201, 207
 // and 204 as documented (reference §2.4), and no half-written inputs.
 
-const { describe, it } = require('node:test');
 const assert = require('node:assert/strict');
-const { client, email, uniq, rejects, ids, sorted, short, assertDate } = require('./support/spoke');
+const { describe, it, client, email, uniq, rejects, ids, sorted, short, assertDate } = require('./support/spoke');
 
 const hs = client();
 const contacts = hs.crm.contacts;

@@ -2,9 +2,8 @@
 // Contacts in depth through the typed client: basic API, idProperty, 404,
 // 409, paging, getAll, archive and archived listings, property history.
 
-const { describe, it, before } = require('node:test');
 const assert = require('node:assert/strict');
-const { client, email, uniq, rejects, ids, assertDate, short } = require('./support/spoke');
+const { describe, it, before, client, email, uniq, rejects, ids, assertDate, short, raw } = require('./support/spoke');
 
 const hs = client();
 const contacts = hs.crm.contacts;
@@ -62,7 +61,6 @@ describe('contacts basic API', { concurrency: 1 }, () => {
       );
     }
     // A comma-joined list (what raw HTTP users send) works too.
-    const { raw } = require('./support/spoke');
     const r = await raw('GET', `/crm/v3/objects/contacts/${c.id}?properties=email,city`);
     assert.equal(r.res.status, 200, r.text);
     assert.equal(r.json.properties.city, 'paris');
@@ -81,7 +79,6 @@ describe('contacts basic API', { concurrency: 1 }, () => {
   });
 
   it('comma-joined properties and propertiesWithHistory are accepted on getPage', async () => {
-    const { raw } = require('./support/spoke');
     const c = await newContact({ city: 'lima' });
     const r = await raw('GET', `/crm/v3/objects/contacts/${c.id}?properties=email,city&propertiesWithHistory=city,firstname`);
     assert.equal(r.res.status, 200, r.text);

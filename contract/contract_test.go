@@ -28,7 +28,15 @@ const (
 	startTimeout = 30 * time.Second
 	stopTimeout  = 10 * time.Second
 	nodeTimeout  = 5 * time.Minute
+	// fileTimeout bounds each test file (node --test-timeout); each test
+	// inside has its own 20 s limit (support/spoke.js), so a request the
+	// server never answers fails, by name, the test that made it.
+	fileTimeout = 2 * time.Minute
 )
+
+// sysProcAttr returns the attributes for the server process; on Linux it
+// asks for SIGKILL if this test process dies, so no server is left behind.
+var sysProcAttr = func() *syscall.SysProcAttr { return nil }
 
 func TestContract(t *testing.T) {
 	if testing.Short() {
@@ -74,6 +82,7 @@ func TestContract(t *testing.T) {
 	srv.Env = append(os.Environ(), "SPOKE_ADMIN_TOKEN="+token)
 	srv.Stdout = logFile
 	srv.Stderr = logFile
+	srv.SysProcAttr = sysProcAttr()
 	if err := srv.Start(); err != nil {
 		t.Fatalf("start spoke serve: %v", err)
 	}
@@ -108,7 +117,8 @@ func TestContract(t *testing.T) {
 	// Run the Node suite.
 	ctx, cancel := context.WithTimeout(context.Background(), nodeTimeout)
 	defer cancel()
-	suite := exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", "contract/")
+	suite := exec.CommandContext(ctx, node, "--test", "--test-reporter=spec",
+		fmt.Sprintf("--test-timeout=%d", fileTimeout.Milliseconds()), "contract/")
 	suite.Dir = root
 	suite.Env = env
 	pr, pw := io.Pipe()
@@ -145,7 +155,13 @@ func TestContract(t *testing.T) {
 			t.Errorf("spoke serve exited with %v after SIGTERM, want a clean exit (status 0)", err)
 		}
 	case <-time.After(stopTimeout):
-		t.Errorf("spoke serve did not exit within %s of SIGTERM", stopTimeout)
+		t.Errorf("spoke serve did not exit within %s of SIGTERM; sending SIGQUIT for a goroutine dump (in the log below)", stopTimeout)
+		_ = srv.Process.Signal(syscall.SIGQUIT)
+		select {
+		case <-exited:
+			stopped = true
+		case <-time.After(5 * time.Second):
+		}
 	}
 }
 
@@ -231,8 +247,8 @@ func dumpLog(t *testing.T, path string) {
 		return
 	}
 	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > 200 {
-		lines = lines[len(lines)-200:]
+	if len(lines) > 400 {
+		lines = lines[len(lines)-400:]
 	}
 	t.Logf("---- last %d lines of the spoke serve log ----", len(lines))
 	for _, l := range lines {

@@ -2,10 +2,9 @@
 // The error envelope, auth, path normalisation and bad-input handling
 // (reference §0, §2.8; issue 2 item 7). Never a 5xx for bad input.
 
-const { describe, it } = require('node:test');
 const assert = require('node:assert/strict');
 const http = require('node:http');
-const { hubspot, SPOKE_URL, SPOKE_TOKEN, client, email, uniq, rejects, assertEnvelope, raw, assertJSON } = require('./support/spoke');
+const { describe, it, hubspot, SPOKE_URL, SPOKE_TOKEN, client, email, uniq, rejects, assertEnvelope, raw, assertJSON } = require('./support/spoke');
 
 const hs = client();
 

@@ -3,9 +3,8 @@
 // typed APIs, and the generic crm.objects API addressed by name and by
 // objectTypeId (0-1, 0-2, 0-3, 0-5).
 
-const { describe, it } = require('node:test');
 const assert = require('node:assert/strict');
-const { client, uniq, email, rejects, ids, sorted, assertDate, short, sameInstant } = require('./support/spoke');
+const { describe, it, client, uniq, email, rejects, ids, sorted, assertDate, short, sameInstant } = require('./support/spoke');
 
 const hs = client();
 

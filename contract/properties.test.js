@@ -3,9 +3,8 @@
 // duplicate 409, property groups; and typed values validated on every write
 // with a 400 VALIDATION_ERROR naming the bad field.
 
-const { describe, it, before } = require('node:test');
 const assert = require('node:assert/strict');
-const { client, uniq, email, rejects, short, assertDate, sameInstant } = require('./support/spoke');
+const { describe, it, before, client, uniq, email, rejects, short, assertDate, sameInstant } = require('./support/spoke');
 
 const hs = client();
 const core = hs.crm.properties.coreApi;

@@ -6,9 +6,8 @@
 // Every search is scoped to records made by this run (a run-unique value in
 // an EQ filter), so the suite may share a server with other runs.
 
-const { describe, it, before } = require('node:test');
 const assert = require('node:assert/strict');
-const { client, uniq, RUN, short } = require('./support/spoke');
+const { describe, it, before, client, uniq, RUN, short, rejects } = require('./support/spoke');
 
 const hs = client();
 
@@ -365,7 +364,6 @@ describe('search: datetimes compare as instants (deals, epoch ms)', { concurrenc
 });
 
 describe('search: bad requests are 400, not 5xx', { concurrency: 1 }, () => {
-  const { rejects } = require('./support/spoke');
   it('unknown operator', async () => {
     await rejects(
       hs.crm.contacts.searchApi.doSearch({ filterGroups: [{ filters: [{ propertyName: 'email', operator: 'LIKE', value: 'x' }] }] }),

@@ -4,6 +4,7 @@
 
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
+const nodeTest = require('node:test');
 const hubspot = require('@hubspot/api-client');
 
 const SPOKE_URL = (process.env.SPOKE_URL || '').replace(/\/+$/, '');
@@ -19,6 +20,26 @@ if (!SPOKE_URL || !SPOKE_TOKEN) {
 // A short token unique to this process, used to keep emails, names and
 // search scopes of one run apart from every other run on the same server.
 const RUN = `${Date.now().toString(36)}${crypto.randomBytes(3).toString('hex')}`;
+
+// Every test and hook gets a timeout, so a request the server never answers
+// fails the test that made it, by name. TestContract also bounds each file
+// (--test-timeout) and the whole run.
+const TEST_TIMEOUT = Number(process.env.SPOKE_TEST_TIMEOUT_MS) || 20000;
+
+function withTimeout(opts) {
+  return { timeout: TEST_TIMEOUT, ...(opts || {}) };
+}
+
+/** it is node:test's it with a default timeout. */
+function it(name, opts, fn) {
+  if (typeof opts === 'function') return nodeTest.it(name, withTimeout(), opts);
+  return nodeTest.it(name, withTimeout(opts), fn);
+}
+
+/** before is node:test's before with a default timeout. */
+function before(fn, opts) {
+  return nodeTest.before(fn, withTimeout(opts));
+}
 
 let seq = 0;
 /** uniq returns a lowercase identifier unique within the run. */
@@ -138,6 +159,9 @@ function sameInstant(value, ms) {
 }
 
 module.exports = {
+  describe: nodeTest.describe,
+  it,
+  before,
   hubspot,
   SPOKE_URL,
   SPOKE_TOKEN,
