@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -106,7 +107,11 @@ func decodeBytes(body []byte, v any) error {
 			if field == "" {
 				field = "the body"
 			}
-			return spoke.Invalidf("Invalid input JSON: %s must be %s, not %s (byte %d).", field, jsonKind(typ.Type.String()), typ.Value, typ.Offset)
+			at := ""
+			if typ.Offset > 0 {
+				at = fmt.Sprintf(" (byte %d)", typ.Offset)
+			}
+			return spoke.Invalidf("Invalid input JSON: %s must be %s, not %s%s.", field, jsonKind(typ.Type.String()), typ.Value, at)
 		case errors.Is(err, io.ErrUnexpectedEOF):
 			return spoke.Invalidf("Invalid JSON: the body ends early.")
 		}
@@ -121,6 +126,8 @@ func decodeBytes(body []byte, v any) error {
 
 func jsonKind(goType string) string {
 	switch {
+	case goType == "api.flexString":
+		return "a string or a number"
 	case strings.HasPrefix(goType, "[]"):
 		return "an array"
 	case strings.HasPrefix(goType, "map"), strings.HasPrefix(goType, "struct"), strings.Contains(goType, "."):

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -64,7 +65,12 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 	}
 	var n json.Number
 	if err := json.Unmarshal(b, &n); err != nil {
-		return spoke.Invalidf("expected a string or a number, got %s", truncate(string(b), 40))
+		// A type error lets decodeBytes name the field.
+		kind := map[byte]string{'{': "object", '[': "array", 't': "bool", 'f': "bool"}[b[0]]
+		if kind == "" {
+			kind = truncate(string(b), 40)
+		}
+		return &json.UnmarshalTypeError{Value: kind, Type: reflect.TypeFor[flexString]()}
 	}
 	*f = flexString(n.String())
 	return nil
