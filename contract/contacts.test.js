@@ -193,6 +193,37 @@ describe('contacts: duplicate email is 409', { concurrency: 1 }, () => {
     assert.match(body.message, new RegExp(`Existing ID: ${c.id}$`));
   });
 
+  it('updating a contact to its own email in another case is not a conflict', async () => {
+    const c = await newContact();
+    const u = await contacts.basicApi.update(c.id, { properties: { email: c.properties.email.toUpperCase(), firstname: 'same' } });
+    assert.equal(u.id, c.id);
+  });
+
+  it('the same email twice in one batch never creates two contacts', async () => {
+    const addr = email('twice');
+    const input = { inputs: [{ properties: { email: addr } }, { properties: { email: addr.toUpperCase() } }] };
+    try {
+      const info = await contacts.batchApi.createWithHttpInfo(input);
+      assert.equal(info.httpStatusCode, 207, `duplicate inside a batch: ${short(info.data)}`);
+      assert.equal(info.data.numErrors, 1);
+      assert.equal(info.data.results.length, 1);
+    } catch (e) {
+      if (e.code === 'ERR_ASSERTION') throw e;
+      assert.ok(e.code === 409 || e.code === 400, `duplicate inside a batch: ${e.code} ${short(e.body)}`);
+    }
+    const found = await contacts.searchApi.doSearch({ filterGroups: [{ filters: [{ propertyName: 'email', operator: 'EQ', value: addr }] }] });
+    assert.ok(found.total <= 1, `at most one contact with ${addr}, found ${found.total}`);
+
+    const up = email('twiceup');
+    const res = await contacts.batchApi
+      .upsertWithHttpInfo({ inputs: [{ idProperty: 'email', id: up, properties: {} }, { idProperty: 'email', id: up, properties: { firstname: 'x' } }] })
+      .catch((e) => e);
+    if (res instanceof Error && res.code === 'ERR_ASSERTION') throw res;
+    if (res instanceof Error) assert.ok(res.code >= 400 && res.code < 500, `upsert with a repeated id: ${res.code} ${short(res.body)}`);
+    const found2 = await contacts.searchApi.doSearch({ filterGroups: [{ filters: [{ propertyName: 'email', operator: 'EQ', value: up }] }] });
+    assert.ok(found2.total <= 1, `at most one contact with ${up}, found ${found2.total}`);
+  });
+
   it('updating a contact to another contact’s email → 409', async () => {
     const a = await newContact();
     const b = await newContact();
