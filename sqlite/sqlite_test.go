@@ -102,6 +102,15 @@ func countRecords(t *testing.T, db *DB, objectType string) int {
 	return n
 }
 
+func countRows(t *testing.T, db *DB, table string) int {
+	t.Helper()
+	var n int
+	if err := db.read.QueryRow(`SELECT count(*) FROM ` + table).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 func TestOpenTwiceKeepsData(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
