@@ -38,6 +38,10 @@ const (
 // asks for SIGKILL if this test process dies, so no server is left behind.
 var sysProcAttr = func() *syscall.SysProcAttr { return nil }
 
+// prepareNode adjusts the node command before it starts (see
+// contract_linux_test.go).
+var prepareNode = func(cmd *exec.Cmd) {}
+
 func TestContract(t *testing.T) {
 	if testing.Short() {
 		t.Skip("contract suite skipped in -short mode")
@@ -121,6 +125,8 @@ func TestContract(t *testing.T) {
 		fmt.Sprintf("--test-timeout=%d", fileTimeout.Milliseconds()), "contract/")
 	suite.Dir = root
 	suite.Env = env
+	suite.WaitDelay = 5 * time.Second
+	prepareNode(suite)
 	pr, pw := io.Pipe()
 	suite.Stdout = pw
 	suite.Stderr = pw
