@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	seccomp "github.com/elastic/go-seccomp-bpf"
@@ -91,6 +92,9 @@ func seccompProgram() ([]byte, error) {
 	return seccompProg, seccompErr
 }
 
+// cgroupSeq tells apart the cgroups of several pools in one process.
+var cgroupSeq atomic.Int64
+
 // cgroups creates per-worker cgroups under the v1 memory and pids
 // hierarchies, below the cgroups the current process is in. Spoke works
 // without them (falling back to RSS polling and interpreter limits).
@@ -121,7 +125,7 @@ func newCgroups() *cgroups {
 	if !ok1 || !ok2 {
 		return nil
 	}
-	name := "spoke-sandbox-" + strconv.Itoa(os.Getpid())
+	name := "spoke-sandbox-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatInt(cgroupSeq.Add(1), 10)
 	cg := &cgroups{
 		memRoot:  filepath.Join("/sys/fs/cgroup/memory", mp, name),
 		pidsRoot: filepath.Join("/sys/fs/cgroup/pids", pp, name),

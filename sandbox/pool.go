@@ -683,20 +683,28 @@ func (p *Pool) run(ctx context.Context, w *worker, spec *runtimeSpec, key string
 		defer polling.Stop()
 		stop = polling.C
 	}
+	var logs strings.Builder
 	for {
 		select {
 		case m, ok := <-w.msgs:
 			if !ok {
 				<-w.exited
+				res.Logs = logs.String()
 				res.Status, res.Error = StatusError, w.crashError()
 				return finish(false)
+			}
+			if m.Op == "log" {
+				if logs.Len() < LogCap+1024 {
+					logs.WriteString(m.Text)
+				}
+				continue
 			}
 			if m.Op != "result" || m.ID != msg.ID {
 				res.Status, res.Error = StatusError, &Error{Type: ErrRuntimeCrash, Message: "the runtime sent an unexpected message"}
 				return finish(false)
 			}
 			res.Status = m.Status
-			res.Logs = m.Logs
+			res.Logs = logs.String() + m.Logs
 			res.MemoryBytes = m.MemoryBytes
 			res.Error = m.Error
 			if m.OutputFields != nil {
@@ -710,27 +718,33 @@ func (p *Pool) run(ctx context.Context, w *worker, spec *runtimeSpec, key string
 			}
 			return finish(!m.Unhealthy)
 		case <-w.exited:
-			select {
-			case m, ok := <-w.msgs:
-				if ok && m.Op == "result" {
-					res.Status, res.Logs, res.Error = m.Status, m.Logs, m.Error
+			// Drain what the worker wrote before it died.
+			for m := range w.msgs {
+				switch {
+				case m.Op == "log" && logs.Len() < LogCap+1024:
+					logs.WriteString(m.Text)
+				case m.Op == "result" && m.ID == msg.ID:
+					res.Logs = logs.String() + m.Logs
+					res.Status, res.Error = m.Status, m.Error
 					if m.OutputFields != nil {
 						res.OutputFields = m.OutputFields
 					}
 					return finish(false)
 				}
-			default:
 			}
+			res.Logs = logs.String()
 			res.Status, res.Error = StatusError, w.crashError()
 			return finish(false)
 		case <-timer.C:
 			w.kill()
+			res.Logs = logs.String()
 			res.Status = StatusError
 			res.Error = &Error{Type: ErrTimeout, Message: fmt.Sprintf("Task timed out after %.2f seconds", timeout.Seconds())}
 			return finish(false)
 		case <-stop:
 			if rss := treeRSS(w.cmd.Process.Pid); rss > int64(w.memMB)<<20 {
 				w.kill()
+				res.Logs = logs.String()
 				res.Status = StatusError
 				res.Error = &Error{Type: ErrMemoryLimit, Message: fmt.Sprintf("the code used more than %d MB of memory and was stopped", w.memMB)}
 				res.MemoryBytes = rss

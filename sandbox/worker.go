@@ -44,6 +44,7 @@ type workerMsg struct {
 	Logs         string         `json:"logs"`
 	MemoryBytes  int64          `json:"memoryBytes"`
 	Unhealthy    bool           `json:"unhealthy"`
+	Text         string         `json:"text"` // a log line, for op "log"
 }
 
 // tailBuffer keeps the last bytes written to it; it collects a worker's
@@ -132,10 +133,11 @@ func (p *Pool) startWorker(spec *runtimeSpec, memMB int) (w *worker, err error) 
 		exited: make(chan struct{}),
 		dir:    filepath.Join(p.dir, "w"+strconv.Itoa(id)),
 	}
+	self := w
 	defer func() {
 		if err != nil {
-			w.kill()
-			w.cleanup()
+			self.kill()
+			self.cleanup()
 		}
 	}()
 	if err := os.Mkdir(w.dir, 0o755); err != nil {

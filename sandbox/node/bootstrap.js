@@ -87,7 +87,7 @@ function writeMessage(msg) {
 // ---- logs -----------------------------------------------------------------
 
 let secrets = [];
-let logBuf = '';
+let logLen = 0;
 let logTruncated = false;
 
 function redact(s) {
@@ -101,13 +101,14 @@ function appendLog(level, text) {
   if (logTruncated) return;
   let line = new Date().toISOString() + '\t' + level + '\t' + redact(String(text));
   if (!line.endsWith('\n')) line += '\n';
-  if (logBuf.length + line.length > LOG_CAP) {
-    logBuf += line.slice(0, Math.max(0, LOG_CAP - logBuf.length));
-    logBuf += '\n[log truncated at 64 KB]\n';
+  if (logLen + line.length > LOG_CAP) {
+    line = line.slice(0, Math.max(0, LOG_CAP - logLen)) + '\n[log truncated at 64 KB]\n';
     logTruncated = true;
-    return;
   }
-  logBuf += line;
+  logLen += line.length;
+  // Stream each line to the host at once, so that the logs of an
+  // invocation that times out or crashes are not lost.
+  writeMessage({ op: 'log', text: line });
 }
 
 for (const [name, level] of [['log', 'INFO'], ['info', 'INFO'], ['debug', 'DEBUG'], ['trace', 'TRACE'], ['warn', 'WARN'], ['error', 'ERROR']]) {
@@ -368,7 +369,7 @@ function load(code, env) {
 }
 
 function begin(msg) {
-  logBuf = '';
+  logLen = 0;
   logTruncated = false;
   inv = { id: msg.id, error: null, output: undefined, called: false, settled: false, returned: undefined, unhealthy: false, callbackStyle: false };
   if (!bound) {
@@ -436,7 +437,6 @@ function finish() {
     res.error = cur.error;
     res.unhealthy = cur.unhealthy;
   }
-  res.logs = logBuf;
   res.memoryBytes = process.memoryUsage.rss();
   inv = null;
   writeMessage(res);

@@ -71,7 +71,6 @@ def write_message(msg):
 # ---- logs -------------------------------------------------------------------
 
 secrets = []
-log_parts = []
 log_len = 0
 log_truncated = False
 
@@ -92,12 +91,12 @@ def append_log(level, text):
     if not line.endswith("\n"):
         line += "\n"
     if log_len + len(line) > LOG_CAP:
-        log_parts.append(line[: max(0, LOG_CAP - log_len)])
-        log_parts.append("\n[log truncated at 64 KB]\n")
+        line = line[: max(0, LOG_CAP - log_len)] + "\n[log truncated at 64 KB]\n"
         log_truncated = True
-        return
-    log_parts.append(line)
     log_len += len(line)
+    # Stream each line to the host at once, so that the logs of an
+    # invocation that times out or crashes are not lost.
+    write_message({"op": "log", "text": line})
 
 
 class Capture(io.TextIOBase):
@@ -368,13 +367,13 @@ def memory_bytes():
 
 
 def serve():
-    global log_parts, log_len, log_truncated
+    global log_len, log_truncated
     write_message({"op": "ready", "version": "%d.%d.%d" % sys.version_info[:3]})
     while True:
         msg = read_message()
         if msg is None:
             os._exit(0)
-        log_parts, log_len, log_truncated = [], 0, False
+        log_len, log_truncated = 0, False
         fields, err, unhealthy = run(msg)
         out_capture.flush()
         err_capture.flush()
@@ -382,7 +381,6 @@ def serve():
         if err:
             res["status"] = "ERROR"
             res["error"] = err
-        res["logs"] = "".join(log_parts)
         res["memoryBytes"] = memory_bytes()
         write_message(res)
 
