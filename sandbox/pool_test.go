@@ -1,0 +1,89 @@
+package sandbox_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/spokehq/spoke/sandbox"
+)
+
+// waitFor polls cond for up to 15 seconds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestPoolLifecycle checks spares, warm reuse, the worker bound, idle
+// eviction and Close on a pool of its own.
+func TestPoolLifecycle(t *testing.T) {
+	t.Parallel()
+	p, err := sandbox.NewPool(sandbox.Config{
+		MaxWorkers:    2,
+		SpareWorkers:  1,
+		SpareRuntimes: []string{sandbox.RuntimeNode},
+		IdleTimeout:   time.Second,
+		NodePreload:   []string{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	waitFor(t, "a spare worker", func() bool { return p.Stats().Spares == 1 })
+
+	code := `exports.main = async () => ({ outputFields: { pid: process.pid, t: Date.now() } });`
+	inv := func(v string) sandbox.Result {
+		res, err := p.Invoke(context.Background(), sandbox.Invocation{Runtime: "NODE20X", Code: code, Version: v})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantSuccess(t, res)
+		return res
+	}
+	started := p.Stats().Started
+	inv("v1") // takes the spare, and a replacement spare starts
+	if s := p.Stats(); s.Started != started+1 || s.Idle != 1 {
+		t.Fatalf("after first invocation: %+v (started before: %d)", s, started)
+	}
+	waitFor(t, "the spare to be replaced", func() bool { return p.Stats().Spares == 1 })
+	inv("v1") // warm
+	if s := p.Stats(); s.Workers != 2 || s.Idle != 1 {
+		t.Fatalf("after warm invocation: %+v", s)
+	}
+	// A third binding in a pool of two evicts the least recently used.
+	inv("v2")
+	inv("v3")
+	if s := p.Stats(); s.Workers > 2 {
+		t.Fatalf("pool of 2 has %d workers", s.Workers)
+	}
+	waitFor(t, "idle workers to be evicted", func() bool { return p.Stats().Idle == 0 })
+
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Invoke(context.Background(), sandbox.Invocation{Runtime: "NODE20X", Code: code}); !errors.Is(err, sandbox.ErrClosed) {
+		t.Fatalf("Invoke after Close: %v", err)
+	}
+}
+
+// TestInvokeContextCancelled checks that cancelling ctx stops the code.
+func TestInvokeContextCancelled(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := pool(t).Invoke(ctx, sandbox.Invocation{Runtime: "PYTHON39", Code: "def main(event):\n    while True: pass\n", Version: version(t)})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("cancel took %v", d)
+	}
+}
