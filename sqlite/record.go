@@ -329,13 +329,32 @@ func ValidationError(bad []*spoke.ValueError) *spoke.Error {
 
 // WriteRecords implements spoke.RecordService.
 func (db *DB) WriteRecords(ctx context.Context, account int64, objectType string, mode spoke.WriteMode, inputs []spoke.RecordInput, src spoke.WriteSource) ([]spoke.WriteResult, error) {
-	t, err := spoke.ObjectTypeFor(objectType)
+	var results []spoke.WriteResult
+	var enrolled bool
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		results, enrolled, err = db.writeRecords(ctx, db.txSession(tx), account, objectType, mode, inputs, src)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
+	if enrolled {
+		db.notifyEnrolled()
+	}
+	return results, nil
+}
+
+// writeRecords is WriteRecords inside the transaction of s. It reports
+// whether the writes enrolled records in flows.
+func (db *DB) writeRecords(ctx context.Context, s session, account int64, objectType string, mode spoke.WriteMode, inputs []spoke.RecordInput, src spoke.WriteSource) ([]spoke.WriteResult, bool, error) {
+	t, err := spoke.ObjectTypeFor(objectType)
+	if err != nil {
+		return nil, false, err
+	}
 	defs, err := db.definitions(ctx, account, t.Name)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	results := make([]spoke.WriteResult, len(inputs))
 	valid := make([]map[string]string, len(inputs))
@@ -361,7 +380,7 @@ func (db *DB) WriteRecords(ctx context.Context, account int64, objectType string
 				results[i].Err = e
 				continue
 			}
-			return nil, err
+			return nil, false, err
 		}
 		if mode == spoke.WriteUpsert && in.IDProperty != "" && in.IDProperty != spoke.PropObjectID {
 			if _, set := props[in.IDProperty]; !set {
@@ -374,10 +393,8 @@ func (db *DB) WriteRecords(ctx context.Context, account int64, objectType string
 			}
 		}
 	}
-	now := db.nowMs()
-	w := &writer{db: db, ctx: ctx, account: account, t: t, src: src, now: now}
-	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		w.s = db.txSession(tx)
+	w := &writer{db: db, ctx: ctx, s: s, account: account, t: t, src: src, now: db.nowMs()}
+	err = func() error {
 		for i, in := range inputs {
 			if results[i].Err != nil {
 				continue
@@ -426,11 +443,11 @@ func (db *DB) WriteRecords(ctx context.Context, account int64, objectType string
 			results[i] = spoke.WriteResult{Record: r}
 		}
 		return w.flush()
-	})
+	}()
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return results, nil
+	return results, w.enrolled, nil
 }
 
 // writer performs record writes inside one transaction.
@@ -443,6 +460,8 @@ type writer struct {
 	src     spoke.WriteSource
 	now     int64
 	pending []any // queued property_history rows, historyCols values each
+	// enrolled is set when a write enrolled its record in a flow.
+	enrolled bool
 }
 
 func (w *writer) uniqueValue(props map[string]string) any {
@@ -510,6 +529,9 @@ func (w *writer) create(props map[string]string, assocs []spoke.AssociationInput
 	if err := w.history(id, props); err != nil {
 		return nil, err
 	}
+	if err := w.trigger(id, nil, props); err != nil {
+		return nil, err
+	}
 	for _, l := range links {
 		if err := link(w.ctx, w.s, w.account, w.t.Name, id, l.toType, l.toID, l.types); err != nil {
 			return nil, err
@@ -551,6 +573,11 @@ func (w *writer) update(cur *spoke.Record, props map[string]string) (*spoke.Reco
 	}
 	if err := w.history(cur.ID, changed); err != nil {
 		return nil, err
+	}
+	if len(changed) > 0 {
+		if err := w.trigger(cur.ID, cur.Properties, next); err != nil {
+			return nil, err
+		}
 	}
 	r := *cur
 	r.Properties, r.UpdatedAt = next, time.UnixMilli(w.now).UTC()

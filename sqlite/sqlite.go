@@ -6,6 +6,7 @@ package sqlite
 
 import (
 	"context"
+	"crypto/cipher"
 	"database/sql"
 	"embed"
 	"fmt"
@@ -35,6 +36,12 @@ type DB struct {
 
 	mu    sync.RWMutex
 	props map[propKey]map[string]*propertyDef // cache of property definitions
+
+	secrets cipher.AEAD // encrypts secrets; see SetSecretKey
+
+	hookMu     sync.RWMutex
+	trigger    TriggerFunc // enrollment triggers, run inside record writes
+	onEnrolled func()      // called after a commit that enrolled records
 
 	stmtMu sync.Mutex
 	stmts  map[stmtKey]*sql.Stmt // prepared statements by pool and text

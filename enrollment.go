@@ -1,0 +1,185 @@
+package spoke
+
+import (
+	"context"
+	"time"
+)
+
+// Enrollment statuses.
+const (
+	EnrollmentActive    = "ACTIVE"    // running or waiting to run its current action
+	EnrollmentCompleted = "COMPLETED" // reached the end of its path
+	EnrollmentFailed    = "FAILED"    // stopped at an action that failed
+)
+
+// Reasons an active enrollment waits.
+const (
+	WaitNone      = ""
+	WaitDelay     = "DELAY"      // a delay action
+	WaitRetry     = "RETRY"      // a rate-limited failure, retried later
+	WaitQuota     = "QUOTA"      // the monthly custom code quota is used up
+	WaitRateLimit = "RATE_LIMIT" // the action's configured rate limit
+)
+
+// Enrollment is one record going through one flow.
+type Enrollment struct {
+	ID         int64
+	AccountID  int64
+	FlowID     string
+	RevisionID string
+	ObjectType string // plural name
+	ObjectID   int64
+	Status     string
+	// CurrentAction is the action to run next ("" once finished).
+	CurrentAction string
+	// Outputs holds the outputs of the custom code actions run so far, by
+	// action id, for FIELD_DATA values.
+	Outputs map[string]map[string]string
+	// RunAt is when the current action may run.
+	RunAt      time.Time
+	WaitReason string
+	// Attempt counts tries of the current action (1 on the first).
+	Attempt int
+	// FirstFailureAt is when the current action first failed with a
+	// retryable error; retries stop 3 days after it.
+	FirstFailureAt time.Time
+	// Error is the classified error that failed the enrollment.
+	Error       *ActionError
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	CompletedAt time.Time
+}
+
+// ActionError is a classified failure of an action.
+type ActionError struct {
+	Type    string `json:"type"`
+	Message string `json:"message"`
+	Stack   string `json:"stack,omitempty"`
+}
+
+// Execution is the log of one run of one action of an enrollment.
+type Execution struct {
+	ID           int64
+	EnrollmentID int64
+	AccountID    int64
+	FlowID       string
+	ObjectID     int64
+	ActionID     string
+	ActionType   string
+	Attempt      int
+	Status       string // SUCCESS, ERROR, or WAITING for a delay
+	StartedAt    time.Time
+	DurationMs   float64
+	MemoryBytes  int64
+	Inputs       map[string]any
+	Outputs      map[string]any
+	Logs         string
+	Error        *ActionError
+	Runtime      string
+}
+
+// Step is the outcome of running the current action of an enrollment: the
+// enrollment's new state, the property writes the action made to the
+// enrolled record, and its execution log. A store commits a step whole.
+type Step struct {
+	Enrollment *Enrollment
+	Writes     map[string]string
+	Execution  *Execution
+	// CodeExecution is true when the step ran custom code, which counts
+	// against the monthly quota.
+	CodeExecution bool
+}
+
+// EnrollResult says what an enrollment request did with each record.
+type EnrollResult struct {
+	Enrolled []int64
+	// Skipped maps a record id to why it was not enrolled.
+	Skipped map[int64]string
+}
+
+// RecordChange describes a record write, for triggers.
+type RecordChange struct {
+	AccountID  int64
+	ObjectType string
+	RecordID   int64
+	// Before is nil for a new record.
+	Before map[string]string
+	After  map[string]string
+	Source WriteSource
+}
+
+// EnrollmentTrigger names a flow a changed record must enroll in.
+type EnrollmentTrigger struct {
+	FlowID     string
+	RevisionID string
+	ReEnroll   bool
+}
+
+// Usage is an account's custom code executions in a month.
+type Usage struct {
+	Period     string // YYYY-MM
+	Executions int64
+	// Limit is the monthly limit; -1 means unlimited.
+	Limit int64
+}
+
+// EngineStore keeps enrollments, execution logs and quotas.
+type EngineStore interface {
+	// Enroll enrolls records in a flow revision, skipping those that are
+	// enrolled already (or ever, unless reEnroll) with a reason.
+	Enroll(ctx context.Context, account int64, f *Flow, objectType string, ids []int64, reEnroll bool) (*EnrollResult, error)
+	// Claim leases up to limit active enrollments due at now, so a crash
+	// leaves them to be claimed again once the lease ends.
+	Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*Enrollment, error)
+	// Commit applies steps atomically: record writes (with history source
+	// AUTOMATION_PLATFORM, the flow id and the enrollment id), enrollment
+	// checkpoints, execution logs and quota usage.
+	Commit(ctx context.Context, steps []*Step) error
+	// ReleaseLeases makes every leased enrollment claimable at once; a
+	// single process calls it on start.
+	ReleaseLeases(ctx context.Context) error
+	// ListEnrollments pages through a flow's enrollments in id order.
+	ListEnrollments(ctx context.Context, account int64, flowID string, after int64, limit int) ([]*Enrollment, bool, error)
+	// ListExecutions pages through a flow's execution logs.
+	ListExecutions(ctx context.Context, account int64, flowID string, q ExecutionQuery) ([]*Execution, bool, error)
+	// Usage returns the account's usage in a period.
+	Usage(ctx context.Context, account int64, period string) (*Usage, error)
+	// SetCodeLimit sets the monthly custom code limit (-1: unlimited) and
+	// wakes enrollments waiting on the quota.
+	SetCodeLimit(ctx context.Context, account int64, limit int64) error
+	// WakeQuotaWaiters makes enrollments waiting on the quota runnable.
+	WakeQuotaWaiters(ctx context.Context, account int64, now time.Time) error
+	// QueueDepth counts active enrollments that are due and not leased.
+	QueueDepth(ctx context.Context, now time.Time) (int, error)
+}
+
+// ExecutionQuery filters execution logs.
+type ExecutionQuery struct {
+	ObjectID int64
+	ActionID string
+	Status   string
+	After    int64
+	Limit    int
+}
+
+// DefaultCodeLimit is the default monthly limit of custom code executions
+// per account.
+const DefaultCodeLimit = 100000
+
+// SecretService stores encrypted secrets for custom code.
+type SecretService interface {
+	PutSecret(ctx context.Context, account int64, name, value string) (*Secret, error)
+	ListSecrets(ctx context.Context, account int64) ([]*Secret, error)
+	DeleteSecret(ctx context.Context, account int64, name string) error
+	// SecretValues returns the values of the named secrets; ENOTFOUND
+	// names a missing one.
+	SecretValues(ctx context.Context, account int64, names []string) (map[string]string, error)
+	SecretExists(ctx context.Context, account int64, name string) (bool, error)
+}
+
+// Secret is a named secret; its value is never returned by the API.
+type Secret struct {
+	Name      string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}

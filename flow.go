@@ -1,0 +1,222 @@
+package spoke
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// Flow is a workflow in HubSpot's automation v4 shape. Spoke stores the
+// document as given (Raw, with defaults filled and read-only fields set) so
+// fields it does not interpret round-trip unchanged; the typed fields are
+// what the engine reads.
+type Flow struct {
+	ID                    string              `json:"id"`
+	RevisionID            string              `json:"revisionId"`
+	Name                  string              `json:"name"`
+	Description           string              `json:"description,omitempty"`
+	Type                  string              `json:"type"` // CONTACT_FLOW or PLATFORM_FLOW
+	ObjectTypeID          string              `json:"objectTypeId"`
+	FlowType              string              `json:"flowType"` // WORKFLOW, ACTION_SET, UNKNOWN
+	IsEnabled             bool                `json:"isEnabled"`
+	StartActionID         string              `json:"startActionId,omitempty"`
+	NextAvailableActionID string              `json:"nextAvailableActionId,omitempty"`
+	Actions               []Action            `json:"actions"`
+	EnrollmentCriteria    *EnrollmentCriteria `json:"enrollmentCriteria,omitempty"`
+	CreatedAt             time.Time           `json:"-"`
+	UpdatedAt             time.Time           `json:"-"`
+	// Raw is the whole stored document, including fields Spoke does not
+	// interpret (timeWindows, blockedDates, customProperties, ...).
+	Raw json.RawMessage `json:"-"`
+}
+
+// Action types.
+const (
+	ActionSingleConnection = "SINGLE_CONNECTION"
+	ActionCustomCode       = "CUSTOM_CODE"
+	ActionStaticBranch     = "STATIC_BRANCH"
+	ActionListBranch       = "LIST_BRANCH"
+	ActionWebhook          = "WEBHOOK"
+)
+
+// Built-in actionTypeIds of SINGLE_CONNECTION actions.
+const (
+	ActionTypeDelay       = "0-1"
+	ActionTypeSetProperty = "0-5"
+)
+
+// Action is one step of a flow; which fields apply depends on Type.
+type Action struct {
+	Type              string                     `json:"type"`
+	ActionID          string                     `json:"actionId"`
+	ActionTypeID      string                     `json:"actionTypeId,omitempty"`
+	ActionTypeVersion int                        `json:"actionTypeVersion"`
+	Fields            map[string]json.RawMessage `json:"fields,omitempty"`
+	Connection        *Connection                `json:"connection,omitempty"`
+
+	// CUSTOM_CODE
+	Runtime      string        `json:"runtime,omitempty"`
+	SourceCode   string        `json:"sourceCode,omitempty"`
+	SecretNames  []string      `json:"secretNames,omitempty"`
+	InputFields  []InputField  `json:"inputFields,omitempty"`
+	OutputFields []OutputField `json:"outputFields,omitempty"`
+
+	// STATIC_BRANCH
+	InputValue     *Value         `json:"inputValue,omitempty"`
+	StaticBranches []StaticBranch `json:"staticBranches,omitempty"`
+	// LIST_BRANCH
+	ListBranches []ListBranch `json:"listBranches,omitempty"`
+	// Both branch types.
+	DefaultBranchName string      `json:"defaultBranchName,omitempty"`
+	DefaultBranch     *Connection `json:"defaultBranch,omitempty"`
+
+	// WEBHOOK
+	WebhookURL  string       `json:"webhookUrl,omitempty"`
+	Method      string       `json:"method,omitempty"`
+	QueryParams []InputField `json:"queryParams,omitempty"`
+
+	// RateLimit is HubSpot's optional per-action throttle ("Configure rate
+	// limit"); over it, enrollments wait instead of failing.
+	RateLimit *RateLimit `json:"rateLimit,omitempty"`
+}
+
+// Connection links an action to the next one.
+type Connection struct {
+	EdgeType     string `json:"edgeType"` // STANDARD or GOTO
+	NextActionID string `json:"nextActionId"`
+}
+
+// Value sources of input fields, branch inputs and set-property values.
+const (
+	ValueObjectProperty = "OBJECT_PROPERTY"
+	ValueStatic         = "STATIC_VALUE"
+	ValueFieldData      = "FIELD_DATA"
+)
+
+// Value is HubSpot's oneOf value source, discriminated by Type.
+type Value struct {
+	Type         string `json:"type"`
+	PropertyName string `json:"propertyName,omitempty"`
+	StaticValue  string `json:"staticValue,omitempty"`
+	ActionID     string `json:"actionId,omitempty"`
+	DataKey      string `json:"dataKey,omitempty"`
+}
+
+// InputField is a named value passed to custom code (or a webhook query
+// parameter).
+type InputField struct {
+	Name  string `json:"name"`
+	Value Value  `json:"value"`
+}
+
+// Output field types of custom code actions.
+const (
+	OutputString      = "STRING"
+	OutputNumber      = "NUMBER"
+	OutputBool        = "BOOL"
+	OutputEnumeration = "ENUMERATION"
+	OutputDate        = "DATE"
+	OutputDateTime    = "DATETIME"
+	OutputPhoneNumber = "PHONE_NUMBER"
+)
+
+// OutputField declares a typed output of custom code.
+type OutputField struct {
+	Name    string   `json:"name"`
+	Type    string   `json:"type"`
+	Options []string `json:"options,omitempty"`
+}
+
+// StaticBranch is one arm of a STATIC_BRANCH.
+type StaticBranch struct {
+	BranchValue string      `json:"branchValue"`
+	Connection  *Connection `json:"connection,omitempty"`
+}
+
+// ListBranch is one arm of a LIST_BRANCH, taken when FilterBranch matches.
+type ListBranch struct {
+	BranchName   string        `json:"branchName"`
+	FilterBranch *FilterBranch `json:"filterBranch,omitempty"`
+	Connection   *Connection   `json:"connection,omitempty"`
+}
+
+// FilterBranch is a tree of filters: AND, OR, NOT_ALL or NOT_ANY over its
+// filters and sub-branches.
+type FilterBranch struct {
+	FilterBranchType     string         `json:"filterBranchType"`
+	FilterBranchOperator string         `json:"filterBranchOperator,omitempty"`
+	Filters              []FlowFilter   `json:"filters"`
+	FilterBranches       []FilterBranch `json:"filterBranches"`
+}
+
+// FlowFilter is one condition; Spoke evaluates filterType PROPERTY.
+type FlowFilter struct {
+	FilterType string    `json:"filterType"`
+	Property   string    `json:"property,omitempty"`
+	Operation  Operation `json:"operation"`
+}
+
+// Operation is a PROPERTY filter's test: operationType (STRING, NUMBER,
+// BOOL, ENUMERATION, ALL_PROPERTY, TIME_POINT...) and operator (IS_EQUAL_TO,
+// IS_ANY_OF, IS_KNOWN, IS_GREATER_THAN, ...).
+type Operation struct {
+	OperationType                string            `json:"operationType"`
+	Operator                     string            `json:"operator"`
+	Value                        json.RawMessage   `json:"value,omitempty"`
+	Values                       []json.RawMessage `json:"values,omitempty"`
+	IncludeObjectsWithNoValueSet bool              `json:"includeObjectsWithNoValueSet"`
+}
+
+// Enrollment criteria types.
+const (
+	EnrollManual    = "MANUAL"
+	EnrollListBased = "LIST_BASED"
+	EnrollEvent     = "EVENT_BASED"
+)
+
+// EnrollmentCriteria says when records enroll.
+type EnrollmentCriteria struct {
+	Type                               string         `json:"type"`
+	ShouldReEnroll                     bool           `json:"shouldReEnroll"`
+	ListFilterBranch                   *FilterBranch  `json:"listFilterBranch,omitempty"`
+	ReEnrollmentTriggersFilterBranches []FilterBranch `json:"reEnrollmentTriggersFilterBranches,omitempty"`
+	UnEnrollObjectsNotMeetingCriteria  bool           `json:"unEnrollObjectsNotMeetingCriteria"`
+}
+
+// RateLimit throttles an action to Executions per Per (SECONDS, MINUTES or
+// HOURS).
+type RateLimit struct {
+	Executions int    `json:"executions"`
+	Per        string `json:"per"`
+}
+
+// ActionByID returns the action with the given id, or nil.
+func (f *Flow) ActionByID(id string) *Action {
+	for i := range f.Actions {
+		if f.Actions[i].ActionID == id {
+			return &f.Actions[i]
+		}
+	}
+	return nil
+}
+
+// FlowService stores flows with every revision.
+type FlowService interface {
+	// ListFlows returns flows with ids above after, in id order.
+	ListFlows(ctx context.Context, account int64, after string, limit int) ([]*Flow, bool, error)
+	// GetFlow returns the current revision of a flow, or ENOTFOUND.
+	GetFlow(ctx context.Context, account int64, id string) (*Flow, error)
+	// GetFlowRevision returns a given revision of a flow, or ENOTFOUND.
+	GetFlowRevision(ctx context.Context, account int64, id, revisionID string) (*Flow, error)
+	// CreateFlow validates and stores a new flow with revision "1".
+	CreateFlow(ctx context.Context, account int64, f *Flow) (*Flow, error)
+	// UpdateFlow replaces a flow whole. ECONFLICT unless f.RevisionID is
+	// the current revision; the result has the next revision.
+	UpdateFlow(ctx context.Context, account int64, f *Flow) (*Flow, error)
+	// DeleteFlow deletes a flow (its revisions stay for the executions
+	// that reference them).
+	DeleteFlow(ctx context.Context, account int64, id string) error
+	// EnabledFlows returns the enabled flows of an object type (plural
+	// name), for triggers.
+	EnabledFlows(ctx context.Context, account int64, objectType string) ([]*Flow, error)
+}

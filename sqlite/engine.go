@@ -1,0 +1,478 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/spokehq/spoke"
+)
+
+// TriggerFunc decides which flows a record change enrolls the record in.
+// It runs inside the write's transaction, so it must not touch the
+// database; the engine evaluates cached flow criteria.
+type TriggerFunc func(ch spoke.RecordChange) []spoke.EnrollmentTrigger
+
+// SetTrigger installs the function that evaluates enrollment triggers on
+// every record write, and a function called after a commit that enrolled
+// records (to wake the engine).
+func (db *DB) SetTrigger(trigger TriggerFunc, onEnrolled func()) {
+	db.hookMu.Lock()
+	defer db.hookMu.Unlock()
+	db.trigger, db.onEnrolled = trigger, onEnrolled
+}
+
+func (db *DB) hooks() (TriggerFunc, func()) {
+	db.hookMu.RLock()
+	defer db.hookMu.RUnlock()
+	return db.trigger, db.onEnrolled
+}
+
+func (db *DB) notifyEnrolled() {
+	if _, fn := db.hooks(); fn != nil {
+		fn()
+	}
+}
+
+// trigger enrolls a just-written record in the flows whose criteria it
+// started to meet, inside the write's transaction.
+func (w *writer) trigger(id int64, before, after map[string]string) error {
+	fn, _ := w.db.hooks()
+	if fn == nil {
+		return nil
+	}
+	for _, t := range fn(spoke.RecordChange{AccountID: w.account, ObjectType: w.t.Name, RecordID: id, Before: before, After: after, Source: w.src}) {
+		ok, _, err := enrollTx(w.ctx, w.s, w.account, t.FlowID, t.RevisionID, w.t.Name, id, t.ReEnroll, w.now)
+		if err != nil {
+			return err
+		}
+		w.enrolled = w.enrolled || ok
+	}
+	return nil
+}
+
+const (
+	qActiveEnrollment = `SELECT count(*) FROM enrollments WHERE flow_id = ? AND object_id = ? AND status = 'ACTIVE'`
+	qAnyEnrollment    = `SELECT count(*) FROM enrollments WHERE flow_id = ? AND object_id = ?`
+	qInsertEnrollment = `INSERT INTO enrollments (account_id, flow_id, revision_id, object_type, object_id, status, current_action, run_at, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, 'ACTIVE', '', ?, ?, ?)`
+)
+
+// Skip reasons of enrollment requests.
+const (
+	SkipActive     = "ALREADY_ENROLLED: the record is in this flow now"
+	SkipNoReEnroll = "ALREADY_ENROLLED_BEFORE: re-enrollment is off for this flow"
+	SkipNotFound   = "OBJECT_NOT_FOUND: no live record with this id"
+)
+
+// enrollTx enrolls one record unless it is in the flow now, or was before
+// and reEnroll is off. The first action is resolved by the engine when it
+// runs (current_action '' means the flow's start action).
+func enrollTx(ctx context.Context, s session, account int64, flowID, revision, objectType string, objectID int64, reEnroll bool, now int64) (bool, string, error) {
+	q := qActiveEnrollment
+	reason := SkipActive
+	if !reEnroll {
+		q, reason = qAnyEnrollment, SkipNoReEnroll
+	}
+	var n int
+	if err := s.QueryRowContext(ctx, q, flowID, objectID).Scan(&n); err != nil {
+		return false, "", fmt.Errorf("check enrollment: %w", err)
+	}
+	if n > 0 {
+		return false, reason, nil
+	}
+	if _, err := s.ExecContext(ctx, qInsertEnrollment, account, flowID, revision, objectType, objectID, now, now, now); err != nil {
+		return false, "", fmt.Errorf("enroll %d in flow %s: %w", objectID, flowID, err)
+	}
+	return true, "", nil
+}
+
+// Enroll implements spoke.EngineStore.
+func (db *DB) Enroll(ctx context.Context, account int64, f *spoke.Flow, objectType string, ids []int64, reEnroll bool) (*spoke.EnrollResult, error) {
+	res := &spoke.EnrollResult{Enrolled: []int64{}, Skipped: map[int64]string{}}
+	now := db.nowMs()
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		s := db.txSession(tx)
+		for _, id := range ids {
+			typ, err := recordType(ctx, s, account, id)
+			if err != nil || typ != objectType {
+				if err != nil && spoke.ErrorCode(err) != spoke.ENOTFOUND {
+					return err
+				}
+				res.Skipped[id] = SkipNotFound
+				continue
+			}
+			ok, reason, err := enrollTx(ctx, s, account, f.ID, f.RevisionID, objectType, id, reEnroll, now)
+			if err != nil {
+				return err
+			}
+			if ok {
+				res.Enrolled = append(res.Enrolled, id)
+			} else {
+				res.Skipped[id] = reason
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(res.Enrolled) > 0 {
+		db.notifyEnrolled()
+	}
+	return res, nil
+}
+
+const enrollmentColumns = `id, account_id, flow_id, revision_id, object_type, object_id, status, current_action, outputs, run_at, wait_reason, attempt, first_failure_at, error, created_at, updated_at, completed_at`
+
+func scanEnrollment(s interface{ Scan(...any) error }) (*spoke.Enrollment, error) {
+	var e spoke.Enrollment
+	var outputs string
+	var errText sql.NullString
+	var runAt, firstFail, created, updated, completed int64
+	if err := s.Scan(&e.ID, &e.AccountID, &e.FlowID, &e.RevisionID, &e.ObjectType, &e.ObjectID, &e.Status, &e.CurrentAction, &outputs,
+		&runAt, &e.WaitReason, &e.Attempt, &firstFail, &errText, &created, &updated, &completed); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(outputs), &e.Outputs); err != nil {
+		return nil, fmt.Errorf("decode outputs of enrollment %d: %w", e.ID, err)
+	}
+	if errText.Valid && errText.String != "" {
+		e.Error = &spoke.ActionError{}
+		if err := json.Unmarshal([]byte(errText.String), e.Error); err != nil {
+			return nil, fmt.Errorf("decode error of enrollment %d: %w", e.ID, err)
+		}
+	}
+	e.RunAt = time.UnixMilli(runAt).UTC()
+	e.CreatedAt, e.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
+	if firstFail > 0 {
+		e.FirstFailureAt = time.UnixMilli(firstFail).UTC()
+	}
+	if completed > 0 {
+		e.CompletedAt = time.UnixMilli(completed).UTC()
+	}
+	return &e, nil
+}
+
+// Claim implements spoke.EngineStore.
+func (db *DB) Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*spoke.Enrollment, error) {
+	var out []*spoke.Enrollment
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		rows, err := db.txSession(tx).QueryContext(ctx, `UPDATE enrollments SET lease_until = ?
+			WHERE id IN (SELECT id FROM enrollments WHERE status = 'ACTIVE' AND run_at <= ? AND lease_until < ? ORDER BY run_at, id LIMIT ?)
+			RETURNING `+enrollmentColumns, now.Add(lease).UnixMilli(), now.UnixMilli(), now.UnixMilli(), limit)
+		if err != nil {
+			return fmt.Errorf("claim enrollments: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			e, err := scanEnrollment(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, e)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// ReleaseLeases implements spoke.EngineStore.
+func (db *DB) ReleaseLeases(ctx context.Context) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE enrollments SET lease_until = 0 WHERE status = 'ACTIVE' AND lease_until > 0`)
+		return err
+	})
+}
+
+const (
+	qCheckpoint = `UPDATE enrollments SET status = ?, current_action = ?, outputs = ?, run_at = ?, wait_reason = ?, attempt = ?,
+		first_failure_at = ?, error = ?, updated_at = ?, completed_at = ?, lease_until = ? WHERE id = ?`
+	qExecution = `INSERT INTO executions (enrollment_id, account_id, flow_id, object_id, action_id, action_type, attempt, status, started_at,
+		duration_ms, memory_bytes, inputs, outputs, logs, error, runtime) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	qUsage = `INSERT INTO code_usage (account_id, period, executions) VALUES (?, ?, ?)
+		ON CONFLICT (account_id, period) DO UPDATE SET executions = executions + excluded.executions`
+)
+
+func init() {
+	writeQueries = append(writeQueries, qActiveEnrollment, qAnyEnrollment, qInsertEnrollment, qCheckpoint, qExecution, qUsage)
+}
+
+// Period returns the quota period (YYYY-MM, UTC) of t.
+func Period(t time.Time) string { return t.UTC().Format("2006-01") }
+
+func jsonOrNil(v any) (any, error) {
+	switch x := v.(type) {
+	case nil:
+		return nil, nil
+	case map[string]any:
+		if x == nil {
+			return nil, nil
+		}
+	case *spoke.ActionError:
+		if x == nil {
+			return nil, nil
+		}
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return string(b), nil
+}
+
+// Commit implements spoke.EngineStore.
+func (db *DB) Commit(ctx context.Context, steps []*spoke.Step) error {
+	now := db.Now()
+	usage := map[int64]int64{}
+	var enrolled bool
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		s := db.txSession(tx)
+		for _, st := range steps {
+			e := st.Enrollment
+			if len(st.Writes) > 0 {
+				src := spoke.WriteSource{Type: spoke.SourceAutomation, ID: e.FlowID, EnrollmentID: strconv.FormatInt(e.ID, 10)}
+				res, more, err := db.writeRecords(ctx, s, e.AccountID, e.ObjectType, spoke.WriteUpdate,
+					[]spoke.RecordInput{{ID: strconv.FormatInt(e.ObjectID, 10), Properties: st.Writes}}, src)
+				if err != nil {
+					var se *spoke.Error
+					if !errors.As(err, &se) {
+						return err
+					}
+					res = []spoke.WriteResult{{Err: se}}
+				}
+				enrolled = enrolled || more
+				if res[0].Err != nil {
+					// The write failed (the record was archived, or a value
+					// became invalid): the action fails instead.
+					e.Status, e.WaitReason, e.CompletedAt = spoke.EnrollmentFailed, spoke.WaitNone, now
+					e.Error = &spoke.ActionError{Type: "WRITE_FAILED", Message: res[0].Err.Message}
+					if st.Execution != nil {
+						st.Execution.Status, st.Execution.Error = "ERROR", e.Error
+					}
+				}
+			}
+			if err := db.checkpoint(ctx, s, st, now); err != nil {
+				return err
+			}
+			if st.CodeExecution {
+				usage[e.AccountID]++
+			}
+		}
+		for acct, n := range usage {
+			if _, err := s.ExecContext(ctx, qUsage, acct, Period(now), n); err != nil {
+				return fmt.Errorf("count usage: %w", err)
+			}
+		}
+		return nil
+	})
+	if err == nil && enrolled {
+		db.notifyEnrolled()
+	}
+	return err
+}
+
+func (db *DB) checkpoint(ctx context.Context, s session, st *spoke.Step, now time.Time) error {
+	e := st.Enrollment
+	outputs, err := json.Marshal(e.Outputs)
+	if err != nil {
+		return err
+	}
+	if e.Outputs == nil {
+		outputs = []byte("{}")
+	}
+	errJSON, err := jsonOrNil(e.Error)
+	if err != nil {
+		return err
+	}
+	var firstFail, completed int64
+	if !e.FirstFailureAt.IsZero() {
+		firstFail = e.FirstFailureAt.UnixMilli()
+	}
+	if !e.CompletedAt.IsZero() {
+		completed = e.CompletedAt.UnixMilli()
+	}
+	// An enrollment that runs on at once stays leased by its runner; one
+	// that waits or is done gives its lease up.
+	var lease int64
+	if e.Status == spoke.EnrollmentActive && !e.RunAt.After(now) {
+		lease = now.Add(time.Minute).UnixMilli()
+	}
+	if _, err := s.ExecContext(ctx, qCheckpoint, e.Status, e.CurrentAction, string(outputs), e.RunAt.UnixMilli(), e.WaitReason, e.Attempt,
+		firstFail, errJSON, now.UnixMilli(), completed, lease, e.ID); err != nil {
+		return fmt.Errorf("checkpoint enrollment %d: %w", e.ID, err)
+	}
+	if x := st.Execution; x != nil {
+		inputs, err := jsonOrNil(x.Inputs)
+		if err != nil {
+			return err
+		}
+		outs, err := jsonOrNil(x.Outputs)
+		if err != nil {
+			return err
+		}
+		xerr, err := jsonOrNil(x.Error)
+		if err != nil {
+			return err
+		}
+		if _, err := s.ExecContext(ctx, qExecution, e.ID, e.AccountID, e.FlowID, e.ObjectID, x.ActionID, x.ActionType, x.Attempt, x.Status,
+			x.StartedAt.UnixMilli(), x.DurationMs, x.MemoryBytes, inputs, outs, x.Logs, xerr, x.Runtime); err != nil {
+			return fmt.Errorf("log execution of enrollment %d: %w", e.ID, err)
+		}
+	}
+	return nil
+}
+
+// ListEnrollments implements spoke.EngineStore.
+func (db *DB) ListEnrollments(ctx context.Context, account int64, flowID string, after int64, limit int) ([]*spoke.Enrollment, bool, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT `+enrollmentColumns+` FROM enrollments WHERE account_id = ? AND flow_id = ? AND id > ? ORDER BY id LIMIT ?`,
+		account, flowID, after, limit+1)
+	if err != nil {
+		return nil, false, fmt.Errorf("list enrollments: %w", err)
+	}
+	defer rows.Close()
+	var out []*spoke.Enrollment
+	for rows.Next() {
+		e, err := scanEnrollment(rows)
+		if err != nil {
+			return nil, false, err
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, err
+	}
+	more := len(out) > limit
+	if more {
+		out = out[:limit]
+	}
+	return out, more, nil
+}
+
+// GetEnrollment returns one enrollment, or ENOTFOUND.
+func (db *DB) GetEnrollment(ctx context.Context, id int64) (*spoke.Enrollment, error) {
+	e, err := scanEnrollment(db.read.QueryRowContext(ctx, `SELECT `+enrollmentColumns+` FROM enrollments WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, spoke.NotFoundf("No enrollment %d.", id)
+	}
+	return e, err
+}
+
+// ListExecutions implements spoke.EngineStore.
+func (db *DB) ListExecutions(ctx context.Context, account int64, flowID string, q spoke.ExecutionQuery) ([]*spoke.Execution, bool, error) {
+	where := `account_id = ? AND flow_id = ? AND id > ?`
+	args := []any{account, flowID, q.After}
+	if q.ObjectID > 0 {
+		where += ` AND object_id = ?`
+		args = append(args, q.ObjectID)
+	}
+	if q.ActionID != "" {
+		where += ` AND action_id = ?`
+		args = append(args, q.ActionID)
+	}
+	if q.Status != "" {
+		where += ` AND status = ?`
+		args = append(args, q.Status)
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT id, enrollment_id, account_id, flow_id, object_id, action_id, action_type, attempt, status,
+		started_at, duration_ms, memory_bytes, inputs, outputs, logs, error, runtime FROM executions WHERE `+where+` ORDER BY id LIMIT ?`,
+		append(args, q.Limit+1)...)
+	if err != nil {
+		return nil, false, fmt.Errorf("list executions: %w", err)
+	}
+	defer rows.Close()
+	var out []*spoke.Execution
+	for rows.Next() {
+		var x spoke.Execution
+		var started int64
+		var inputs, outputs, errText sql.NullString
+		if err := rows.Scan(&x.ID, &x.EnrollmentID, &x.AccountID, &x.FlowID, &x.ObjectID, &x.ActionID, &x.ActionType, &x.Attempt, &x.Status,
+			&started, &x.DurationMs, &x.MemoryBytes, &inputs, &outputs, &x.Logs, &errText, &x.Runtime); err != nil {
+			return nil, false, err
+		}
+		x.StartedAt = time.UnixMilli(started).UTC()
+		for _, f := range []struct {
+			src sql.NullString
+			dst any
+		}{{inputs, &x.Inputs}, {outputs, &x.Outputs}} {
+			if f.src.Valid {
+				if err := json.Unmarshal([]byte(f.src.String), f.dst); err != nil {
+					return nil, false, fmt.Errorf("decode execution %d: %w", x.ID, err)
+				}
+			}
+		}
+		if errText.Valid {
+			x.Error = &spoke.ActionError{}
+			if err := json.Unmarshal([]byte(errText.String), x.Error); err != nil {
+				return nil, false, fmt.Errorf("decode execution %d: %w", x.ID, err)
+			}
+		}
+		out = append(out, &x)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, err
+	}
+	more := len(out) > q.Limit
+	if more {
+		out = out[:q.Limit]
+	}
+	return out, more, nil
+}
+
+// Usage implements spoke.EngineStore.
+func (db *DB) Usage(ctx context.Context, account int64, period string) (*spoke.Usage, error) {
+	u := &spoke.Usage{Period: period, Limit: spoke.DefaultCodeLimit}
+	err := db.read.QueryRowContext(ctx, `SELECT executions FROM code_usage WHERE account_id = ? AND period = ?`, account, period).Scan(&u.Executions)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("read usage: %w", err)
+	}
+	err = db.read.QueryRowContext(ctx, `SELECT monthly FROM code_limits WHERE account_id = ?`, account).Scan(&u.Limit)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("read limit: %w", err)
+	}
+	return u, nil
+}
+
+// SetCodeLimit implements spoke.EngineStore.
+func (db *DB) SetCodeLimit(ctx context.Context, account int64, limit int64) error {
+	if limit < -1 {
+		return spoke.Invalidf("The monthly limit must be -1 (unlimited) or at least 0, got %d.", limit)
+	}
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO code_limits (account_id, monthly) VALUES (?, ?) ON CONFLICT (account_id) DO UPDATE SET monthly = excluded.monthly`, account, limit)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("set code limit: %w", err)
+	}
+	return db.WakeQuotaWaiters(ctx, account, db.Now())
+}
+
+// WakeQuotaWaiters implements spoke.EngineStore.
+func (db *DB) WakeQuotaWaiters(ctx context.Context, account int64, now time.Time) error {
+	var n int64
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE enrollments SET run_at = ?, wait_reason = '' WHERE account_id = ? AND status = 'ACTIVE' AND wait_reason = ?`,
+			now.UnixMilli(), account, spoke.WaitQuota)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err == nil && n > 0 {
+		db.notifyEnrolled()
+	}
+	return err
+}
+
+// QueueDepth implements spoke.EngineStore.
+func (db *DB) QueueDepth(ctx context.Context, now time.Time) (int, error) {
+	var n int
+	err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM enrollments WHERE status = 'ACTIVE' AND run_at <= ? AND lease_until < ?`, now.UnixMilli(), now.UnixMilli()).Scan(&n)
+	return n, err
+}

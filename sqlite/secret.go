@@ -1,0 +1,198 @@
+package sqlite
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/spokehq/spoke"
+)
+
+// SecretKeyFile is the file in the data directory that holds the key
+// encrypting secrets when SPOKE_SECRET_KEY is not set.
+const SecretKeyFile = "secret.key"
+
+// LoadSecretKey returns the key that encrypts secrets: SHA-256 of
+// SPOKE_SECRET_KEY when set, else the key in DIR/secret.key, created with
+// 32 random bytes on first start.
+func LoadSecretKey(dir string) ([]byte, error) {
+	if v := os.Getenv("SPOKE_SECRET_KEY"); v != "" {
+		sum := sha256.Sum256([]byte(v))
+		return sum[:], nil
+	}
+	path := filepath.Join(dir, SecretKeyFile)
+	b, err := os.ReadFile(path)
+	if err == nil {
+		key, err := hex.DecodeString(strings.TrimSpace(string(b)))
+		if err != nil || len(key) != 32 {
+			return nil, fmt.Errorf("%s must hold 64 hex digits", path)
+		}
+		return key, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("read secret key: %w", err)
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, []byte(hex.EncodeToString(key)+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("create secret key: %w", err)
+	}
+	return key, nil
+}
+
+// SetSecretKey sets the AES-256 key that encrypts secrets at rest.
+func (db *DB) SetSecretKey(key []byte) error {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return fmt.Errorf("secret key: %w", err)
+	}
+	gcm, err := cipher.NewGCM(block)
+	if err != nil {
+		return err
+	}
+	db.secrets = gcm
+	return nil
+}
+
+var secretName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,99}$`)
+
+// MaxSecretValue is the longest secret value; HubSpot allows 1000
+// characters for all of an action's secrets together.
+const MaxSecretValue = 1000
+
+func (db *DB) cipher() (cipher.AEAD, error) {
+	if db.secrets == nil {
+		return nil, errors.New("no secret key configured")
+	}
+	return db.secrets, nil
+}
+
+// PutSecret implements spoke.SecretService.
+func (db *DB) PutSecret(ctx context.Context, account int64, name, value string) (*spoke.Secret, error) {
+	if !secretName.MatchString(name) {
+		return nil, spoke.Invalidf("Secret name %q must be letters, digits and underscores, starting with a letter or underscore (it becomes an environment variable).", name)
+	}
+	if value == "" {
+		return nil, spoke.Invalidf("A secret needs a non-empty value.")
+	}
+	if len(value) > MaxSecretValue {
+		return nil, spoke.Invalidf("Secret values are limited to %d characters; this one has %d.", MaxSecretValue, len(value))
+	}
+	gcm, err := db.cipher()
+	if err != nil {
+		return nil, err
+	}
+	nonce := make([]byte, gcm.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, err
+	}
+	sealed := gcm.Seal(nonce, nonce, []byte(value), []byte(fmt.Sprintf("%d/%s", account, name)))
+	now := db.Now()
+	s := &spoke.Secret{Name: name, CreatedAt: now, UpdatedAt: now}
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		var created int64
+		if err := tx.QueryRowContext(ctx, `SELECT created_at FROM secrets WHERE account_id = ? AND name = ?`, account, name).Scan(&created); err == nil {
+			s.CreatedAt = time.UnixMilli(created).UTC()
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO secrets (account_id, name, value, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (account_id, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+			account, name, sealed, now.UnixMilli(), now.UnixMilli())
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store secret %s: %w", name, err)
+	}
+	return s, nil
+}
+
+// ListSecrets implements spoke.SecretService.
+func (db *DB) ListSecrets(ctx context.Context, account int64) ([]*spoke.Secret, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT name, created_at, updated_at FROM secrets WHERE account_id = ? ORDER BY name`, account)
+	if err != nil {
+		return nil, fmt.Errorf("list secrets: %w", err)
+	}
+	defer rows.Close()
+	out := []*spoke.Secret{}
+	for rows.Next() {
+		var s spoke.Secret
+		var c, u int64
+		if err := rows.Scan(&s.Name, &c, &u); err != nil {
+			return nil, err
+		}
+		s.CreatedAt, s.UpdatedAt = time.UnixMilli(c).UTC(), time.UnixMilli(u).UTC()
+		out = append(out, &s)
+	}
+	return out, rows.Err()
+}
+
+// DeleteSecret implements spoke.SecretService.
+func (db *DB) DeleteSecret(ctx context.Context, account int64, name string) error {
+	var n int64
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM secrets WHERE account_id = ? AND name = ?`, account, name)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("delete secret %s: %w", name, err)
+	}
+	if n == 0 {
+		return spoke.NotFoundf("No secret named %s.", name)
+	}
+	return nil
+}
+
+// SecretValues implements spoke.SecretService.
+func (db *DB) SecretValues(ctx context.Context, account int64, names []string) (map[string]string, error) {
+	out := make(map[string]string, len(names))
+	if len(names) == 0 {
+		return out, nil
+	}
+	gcm, err := db.cipher()
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range names {
+		var sealed []byte
+		err := db.read.QueryRowContext(ctx, `SELECT value FROM secrets WHERE account_id = ? AND name = ?`, account, name).Scan(&sealed)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, spoke.NotFoundf("Secret %s does not exist; add it with PUT /automation/v4/secrets/%s.", name, name)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read secret %s: %w", name, err)
+		}
+		ns := gcm.NonceSize()
+		if len(sealed) < ns {
+			return nil, fmt.Errorf("secret %s is corrupt", name)
+		}
+		plain, err := gcm.Open(nil, sealed[:ns], sealed[ns:], []byte(fmt.Sprintf("%d/%s", account, name)))
+		if err != nil {
+			return nil, fmt.Errorf("decrypt secret %s (was the key changed?): %w", name, err)
+		}
+		out[name] = string(plain)
+	}
+	return out, nil
+}
+
+// SecretExists implements spoke.SecretService.
+func (db *DB) SecretExists(ctx context.Context, account int64, name string) (bool, error) {
+	var n int
+	err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM secrets WHERE account_id = ? AND name = ?`, account, name).Scan(&n)
+	return n > 0, err
+}
