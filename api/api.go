@@ -8,6 +8,8 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"path"
 	"strings"
 	"sync"
 	"time"
@@ -67,10 +69,11 @@ func tokenFrom(ctx context.Context) *spoke.Token {
 func (s *Server) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		if strings.Contains(r.URL.Path, "//") {
-			r.URL.Path = collapseSlashes(r.URL.Path)
-			if r.URL.RawPath != "" {
-				r.URL.RawPath = collapseSlashes(r.URL.RawPath)
+		// Clean the path as ServeMux would, so that it routes the request
+		// instead of redirecting it (a redirect loses a POST body).
+		if esc := r.URL.EscapedPath(); cleanPath(esc) != esc {
+			if p, err := url.PathUnescape(cleanPath(esc)); err == nil {
+				r.URL.Path, r.URL.RawPath = p, cleanPath(esc)
 			}
 		}
 		w.Header().Set("Content-Type", "application/json;charset=utf-8")
@@ -107,16 +110,17 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 	})
 }
 
-func collapseSlashes(p string) string {
-	var b strings.Builder
-	b.Grow(len(p))
-	for i := 0; i < len(p); i++ {
-		if p[i] == '/' && i > 0 && p[i-1] == '/' {
-			continue
-		}
-		b.WriteByte(p[i])
+// cleanPath collapses duplicate slashes and removes . and .. elements,
+// keeping a trailing slash, as ServeMux does before it routes.
+func cleanPath(p string) string {
+	if p == "" || p[0] != '/' {
+		p = "/" + p
 	}
-	return b.String()
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c
 }
 
 func (s *Server) authenticate(r *http.Request) (*spoke.Token, error) {
