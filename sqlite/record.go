@@ -393,7 +393,7 @@ func (db *DB) writeRecords(ctx context.Context, s session, account int64, object
 			}
 		}
 	}
-	w := &writer{db: db, ctx: ctx, s: s, account: account, t: t, src: src, now: db.nowMs()}
+	w := &writer{db: db, ctx: ctx, s: s, account: account, t: t, src: src, now: db.nowMs(), defs: defs}
 	err = func() error {
 		for i, in := range inputs {
 			if results[i].Err != nil {
@@ -462,6 +462,8 @@ type writer struct {
 	pending []any // queued property_history rows, historyCols values each
 	// enrolled is set when a write enrolled its record in a flow.
 	enrolled bool
+	// defs are the object type's property definitions.
+	defs map[string]*propertyDef
 }
 
 func (w *writer) uniqueValue(props map[string]string) any {
@@ -493,6 +495,30 @@ func (w *writer) checkUnique(uv any, self int64) error {
 		Message: fmt.Sprintf("%s already exists. Existing ID: %d", strings.ToUpper(w.t.Singular[:1])+w.t.Singular[1:], other)}
 }
 
+// checkCustomUnique returns ECONFLICT if another live record holds the
+// value of a custom property with hasUniqueValue that props sets. (The
+// type's own unique property has its indexed column and checkUnique.)
+func (w *writer) checkCustomUnique(props map[string]string, self int64) error {
+	for name, v := range props {
+		p := w.defs[name]
+		if v == "" || p == nil || !p.HasUniqueValue || name == w.t.UniqueProperty {
+			continue
+		}
+		var other int64
+		err := w.s.QueryRowContext(w.ctx, `SELECT id FROM records WHERE account_id = ? AND object_type = ? AND archived = 0 AND id != ? AND json_extract(properties, ?) = ? LIMIT 1`,
+			w.account, w.t.Name, self, jsonPath(name), v).Scan(&other)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("check unique %s: %w", name, err)
+		}
+		return &spoke.Error{Code: spoke.ECONFLICT, Category: "CONFLICT",
+			Message: fmt.Sprintf("A %s with %s %s already exists. Existing ID: %d", w.t.Singular, name, strconv.Quote(v), other)}
+	}
+	return nil
+}
+
 func (w *writer) create(props map[string]string, assocs []spoke.AssociationInput) (*spoke.Record, error) {
 	for k, v := range props {
 		if v == "" {
@@ -503,6 +529,9 @@ func (w *writer) create(props map[string]string, assocs []spoke.AssociationInput
 	// without leaving a record behind.
 	links, err := w.resolveAssociations(assocs)
 	if err != nil {
+		return nil, err
+	}
+	if err := w.checkCustomUnique(props, 0); err != nil {
 		return nil, err
 	}
 	uv := w.uniqueValue(props)
@@ -557,6 +586,9 @@ func (w *writer) update(cur *spoke.Record, props map[string]string) (*spoke.Reco
 		} else {
 			next[k] = v
 		}
+	}
+	if err := w.checkCustomUnique(changed, cur.ID); err != nil {
+		return nil, err
 	}
 	uv := w.uniqueValue(next)
 	if _, touched := changed[w.t.UniqueProperty]; touched {
