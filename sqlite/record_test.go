@@ -459,3 +459,37 @@ func TestStringifiedNumbersAndCanonicalValues(t *testing.T) {
 		t.Fatalf("stored %v", r.Properties)
 	}
 }
+
+func TestCustomUniqueProperty(t *testing.T) {
+	t.Parallel()
+	db, acct := setup(t)
+	ctx := context.Background()
+	addProperty(t, db, acct, spoke.Property{ObjectType: "companies", Name: "ext_id", Label: "External id", Type: spoke.TypeString, GroupName: "companyinformation", HasUniqueValue: true})
+	a := create(t, db, acct, "companies", props("ext_id", "A1", "name", "A"))
+	b := create(t, db, acct, "companies", props("ext_id", "B2", "name", "B"))
+	// Create with a taken value fails the call.
+	_, err := db.WriteRecords(ctx, acct, "companies", spoke.WriteCreate, []spoke.RecordInput{{Properties: props("ext_id", "A1")}}, apiSrc)
+	if code(err) != spoke.ECONFLICT || !strings.Contains(spoke.ErrorMessage(err), fmt.Sprintf("Existing ID: %d", a.ID)) {
+		t.Fatalf("duplicate create: %v", err)
+	}
+	// Update to a taken value fails the input.
+	res, err := db.WriteRecords(ctx, acct, "companies", spoke.WriteUpdate, []spoke.RecordInput{{ID: strconv.FormatInt(b.ID, 10), Properties: props("ext_id", "A1")}}, apiSrc)
+	if err != nil || res[0].Err == nil || res[0].Err.Code != spoke.ECONFLICT {
+		t.Fatalf("duplicate update: %v %+v", err, res)
+	}
+	// Rewriting one's own value is fine; upsert by the property finds the record.
+	mustWrite(t, db, acct, "companies", spoke.WriteUpdate, spoke.RecordInput{ID: strconv.FormatInt(a.ID, 10), Properties: props("ext_id", "A1", "name", "A2")})
+	res = mustWrite(t, db, acct, "companies", spoke.WriteUpsert, spoke.RecordInput{ID: "B2", IDProperty: "ext_id", Properties: props("name", "B3")})
+	if res[0].New || res[0].Record.ID != b.ID {
+		t.Fatalf("upsert by ext_id = %+v", res[0])
+	}
+	res = mustWrite(t, db, acct, "companies", spoke.WriteUpsert, spoke.RecordInput{ID: "C3", IDProperty: "ext_id", Properties: props("name", "C")})
+	if !res[0].New || res[0].Record.Properties["ext_id"] != "C3" {
+		t.Fatalf("upsert new by ext_id = %+v", res[0])
+	}
+	// Archiving frees the value.
+	if err := db.ArchiveRecords(ctx, acct, "companies", []string{strconv.FormatInt(a.ID, 10)}); err != nil {
+		t.Fatal(err)
+	}
+	create(t, db, acct, "companies", props("ext_id", "A1"))
+}
