@@ -183,3 +183,24 @@ type Secret struct {
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
+
+// TestResult is the answer of a test run of one action: the same fields as
+// `spoke run` prints, plus the writes the action would make (or made).
+type TestResult struct {
+	Status       string            `json:"status"`
+	OutputFields map[string]any    `json:"outputFields"`
+	Logs         string            `json:"logs"`
+	Error        *ActionError      `json:"error,omitempty"`
+	DurationMs   float64           `json:"durationMs"`
+	MemoryBytes  int64             `json:"memoryBytes"`
+	Runtime      *TestRuntime      `json:"runtime,omitempty"`
+	Writes       map[string]string `json:"writes"`
+	NextActionID string            `json:"nextActionId,omitempty"`
+	DryRun       bool              `json:"dryRun"`
+}
+
+// TestRuntime names the runtime that ran a test.
+type TestRuntime struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}

@@ -29,7 +29,16 @@ type Server struct {
 	Properties   spoke.PropertyService
 	Associations spoke.AssociationService
 	Tokens       spoke.TokenService
-	Logger       *slog.Logger
+	// Flows stores workflows (automation v4).
+	Flows spoke.FlowService
+	// Engine, EngineStore and Secrets serve enrollment, executions, usage,
+	// test runs and secrets; nil leaves those routes out.
+	Engine      Workflows
+	EngineStore spoke.EngineStore
+	Secrets     spoke.SecretService
+	// Metrics serves /metrics (Prometheus) without authentication.
+	Metrics http.Handler
+	Logger  *slog.Logger
 	// PortalID is the default account's id, reported in responses that
 	// name the portal.
 	PortalID int64
@@ -48,6 +57,10 @@ func (s *Server) Handler() http.Handler {
 	s.routeObjects(mux)
 	s.routeProperties(mux)
 	s.routeAssociations(mux)
+	s.routeEngine(mux)
+	if s.Metrics != nil {
+		mux.Handle("GET /metrics", s.Metrics)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -92,7 +105,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				s.Logger.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rw.status, "duration", time.Since(start))
 			}
 		}()
-		if r.URL.Path != "/healthz" {
+		if r.URL.Path != "/healthz" && r.URL.Path != "/metrics" {
 			tok, err := s.authenticate(r)
 			if err != nil {
 				writeError(rw, r, err)

@@ -1,0 +1,385 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/spokehq/spoke"
+)
+
+// Workflows is what the workflow engine offers the HTTP layer.
+type Workflows interface {
+	Enroll(ctx context.Context, account int64, flowID string, ids []int64) (*spoke.EnrollResult, error)
+	EnrollAllMatching(ctx context.Context, account int64, flowID string) (*spoke.EnrollResult, error)
+	TestAction(ctx context.Context, account int64, flowID, actionID string, objectID int64, dryRun bool) (*spoke.TestResult, error)
+	// FlowsChanged tells the engine a flow was created, replaced or deleted.
+	FlowsChanged()
+	// CodeLimitChanged tells the engine an account's quota changed.
+	CodeLimitChanged(account int64)
+}
+
+func (s *Server) routeEngine(mux *http.ServeMux) {
+	if s.Engine == nil || s.EngineStore == nil {
+		return
+	}
+	mux.HandleFunc("POST /automation/v4/flows/{flowId}/enrollments", s.enroll)
+	mux.HandleFunc("GET /automation/v4/flows/{flowId}/enrollments", s.listEnrollments)
+	mux.HandleFunc("GET /automation/v4/flows/{flowId}/executions", s.listExecutions)
+	mux.HandleFunc("POST /automation/v4/flows/{flowId}/actions/{actionId}/test", s.testAction)
+	mux.HandleFunc("GET /automation/v4/usage", s.usage)
+	mux.HandleFunc("PUT /automation/v4/usage/limit", s.setUsageLimit)
+	if s.Secrets != nil {
+		mux.HandleFunc("PUT /automation/v4/secrets/{name}", s.putSecret)
+		mux.HandleFunc("GET /automation/v4/secrets", s.listSecrets)
+		mux.HandleFunc("DELETE /automation/v4/secrets/{name}", s.deleteSecret)
+	}
+}
+
+type skippedWire struct {
+	ObjectID string `json:"objectId"`
+	Reason   string `json:"reason"`
+}
+
+func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
+	if err := require(r, "automation"); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	var in struct {
+		ObjectIDs   []flexString `json:"objectIds"`
+		AllMatching bool         `json:"allMatching"`
+	}
+	if err := decode(r, &in); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	flowID := r.PathValue("flowId")
+	var res *spoke.EnrollResult
+	var err error
+	switch {
+	case in.AllMatching && len(in.ObjectIDs) > 0:
+		err = spoke.Invalidf("Give either objectIds or allMatching, not both.")
+	case in.AllMatching:
+		res, err = s.Engine.EnrollAllMatching(r.Context(), account(r), flowID)
+	case len(in.ObjectIDs) == 0:
+		err = spoke.Invalidf("Give objectIds (a list of record ids) or \"allMatching\": true.")
+	case len(in.ObjectIDs) > 10000:
+		err = spoke.Invalidf("At most 10000 objectIds per request; use allMatching for more.")
+	default:
+		ids := make([]int64, len(in.ObjectIDs))
+		for i, v := range in.ObjectIDs {
+			if ids[i], err = strconv.ParseInt(string(v), 10, 64); err != nil || ids[i] <= 0 {
+				err = spoke.Invalidf("objectIds[%d] = %q is not a record id.", i, v)
+				break
+			}
+		}
+		if err == nil {
+			res, err = s.Engine.Enroll(r.Context(), account(r), flowID, ids)
+		}
+	}
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	out := struct {
+		FlowID   string        `json:"flowId"`
+		Enrolled []string      `json:"enrolled"`
+		Skipped  []skippedWire `json:"skipped"`
+	}{FlowID: flowID, Enrolled: make([]string, len(res.Enrolled)), Skipped: []skippedWire{}}
+	for i, id := range res.Enrolled {
+		out.Enrolled[i] = strconv.FormatInt(id, 10)
+	}
+	skipped := make([]int64, 0, len(res.Skipped))
+	for id := range res.Skipped {
+		skipped = append(skipped, id)
+	}
+	sort.Slice(skipped, func(i, j int) bool { return skipped[i] < skipped[j] })
+	for _, id := range skipped {
+		out.Skipped = append(out.Skipped, skippedWire{ObjectID: strconv.FormatInt(id, 10), Reason: res.Skipped[id]})
+	}
+	writeJSON(w, http.StatusAccepted, out)
+}
+
+type enrollmentWire struct {
+	ID              string             `json:"id"`
+	FlowID          string             `json:"flowId"`
+	RevisionID      string             `json:"revisionId"`
+	ObjectTypeID    string             `json:"objectTypeId"`
+	ObjectID        string             `json:"objectId"`
+	Status          string             `json:"status"`
+	CurrentActionID string             `json:"currentActionId,omitempty"`
+	WaitReason      string             `json:"waitReason,omitempty"`
+	NextRunAt       string             `json:"nextRunAt,omitempty"`
+	Attempt         int                `json:"attempt"`
+	Error           *spoke.ActionError `json:"error,omitempty"`
+	CreatedAt       string             `json:"createdAt"`
+	UpdatedAt       string             `json:"updatedAt"`
+	CompletedAt     string             `json:"completedAt,omitempty"`
+}
+
+func pageParams(r *http.Request) (int64, int, error) {
+	limit, err := intParam(r, "limit", 100, 1, 1000)
+	if err != nil {
+		return 0, 0, err
+	}
+	var after int64
+	if a := r.URL.Query().Get("after"); a != "" {
+		if after, err = strconv.ParseInt(a, 10, 64); err != nil || after < 0 {
+			return 0, 0, spoke.Invalidf("Query parameter after must be the cursor from paging.next.after, got %q.", a)
+		}
+	}
+	return after, limit, nil
+}
+
+// flowExists answers 404 for an unknown flow id.
+func (s *Server) flowExists(r *http.Request) error {
+	if s.Flows == nil {
+		return nil
+	}
+	_, err := s.Flows.GetFlow(r.Context(), account(r), r.PathValue("flowId"))
+	return err
+}
+
+func (s *Server) listEnrollments(w http.ResponseWriter, r *http.Request) {
+	if err := require(r, "automation"); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	after, limit, err := pageParams(r)
+	if err == nil {
+		err = s.flowExists(r)
+	}
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	list, more, err := s.EngineStore.ListEnrollments(r.Context(), account(r), r.PathValue("flowId"), after, limit)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	out := struct {
+		Results []enrollmentWire `json:"results"`
+		Paging  *nextPage        `json:"paging,omitempty"`
+	}{Results: []enrollmentWire{}}
+	for _, e := range list {
+		t, _ := spoke.LookupObjectType(e.ObjectType)
+		ew := enrollmentWire{ID: strconv.FormatInt(e.ID, 10), FlowID: e.FlowID, RevisionID: e.RevisionID, ObjectTypeID: t.ID,
+			ObjectID: strconv.FormatInt(e.ObjectID, 10), Status: e.Status, CurrentActionID: e.CurrentAction, WaitReason: e.WaitReason,
+			Attempt: e.Attempt, Error: e.Error, CreatedAt: spoke.FormatTime(e.CreatedAt), UpdatedAt: spoke.FormatTime(e.UpdatedAt)}
+		if e.Status == spoke.EnrollmentActive {
+			ew.NextRunAt = spoke.FormatTime(e.RunAt)
+		}
+		if !e.CompletedAt.IsZero() {
+			ew.CompletedAt = spoke.FormatTime(e.CompletedAt)
+		}
+		out.Results = append(out.Results, ew)
+	}
+	if more {
+		out.Paging = &nextPage{}
+		out.Paging.Next.After = strconv.FormatInt(list[len(list)-1].ID, 10)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+type executionWire struct {
+	ID           string             `json:"id"`
+	EnrollmentID string             `json:"enrollmentId"`
+	ObjectID     string             `json:"objectId"`
+	ActionID     string             `json:"actionId"`
+	ActionType   string             `json:"actionType"`
+	Attempt      int                `json:"attempt"`
+	Status       string             `json:"status"`
+	StartedAt    string             `json:"startedAt"`
+	DurationMs   float64            `json:"durationMs"`
+	MemoryBytes  int64              `json:"memoryBytes"`
+	Runtime      string             `json:"runtime,omitempty"`
+	Inputs       map[string]any     `json:"inputs"`
+	Outputs      map[string]any     `json:"outputs"`
+	Logs         string             `json:"logs"`
+	Error        *spoke.ActionError `json:"error,omitempty"`
+}
+
+func (s *Server) listExecutions(w http.ResponseWriter, r *http.Request) {
+	if err := require(r, "automation"); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	after, limit, err := pageParams(r)
+	if err == nil {
+		err = s.flowExists(r)
+	}
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	q := spoke.ExecutionQuery{After: after, Limit: limit, ActionID: r.URL.Query().Get("actionId"), Status: r.URL.Query().Get("status")}
+	if v := r.URL.Query().Get("objectId"); v != "" {
+		if q.ObjectID, err = strconv.ParseInt(v, 10, 64); err != nil {
+			writeError(w, r, spoke.Invalidf("objectId must be a record id, got %q.", v))
+			return
+		}
+	}
+	list, more, err := s.EngineStore.ListExecutions(r.Context(), account(r), r.PathValue("flowId"), q)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	out := struct {
+		Results []executionWire `json:"results"`
+		Paging  *nextPage       `json:"paging,omitempty"`
+	}{Results: []executionWire{}}
+	for _, x := range list {
+		out.Results = append(out.Results, executionWire{ID: strconv.FormatInt(x.ID, 10), EnrollmentID: strconv.FormatInt(x.EnrollmentID, 10),
+			ObjectID: strconv.FormatInt(x.ObjectID, 10), ActionID: x.ActionID, ActionType: x.ActionType, Attempt: x.Attempt, Status: x.Status,
+			StartedAt: spoke.FormatTime(x.StartedAt), DurationMs: x.DurationMs, MemoryBytes: x.MemoryBytes, Runtime: x.Runtime,
+			Inputs: x.Inputs, Outputs: x.Outputs, Logs: x.Logs, Error: x.Error})
+	}
+	if more {
+		out.Paging = &nextPage{}
+		out.Paging.Next.After = strconv.FormatInt(list[len(list)-1].ID, 10)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) testAction(w http.ResponseWriter, r *http.Request) {
+	if err := require(r, "automation"); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	var in struct {
+		ObjectID flexString `json:"objectId"`
+		DryRun   *bool      `json:"dryRun"`
+	}
+	if err := decode(r, &in); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	id, err := strconv.ParseInt(string(in.ObjectID), 10, 64)
+	if err != nil || id <= 0 {
+		writeError(w, r, spoke.Invalidf("objectId must be the id of the record to test the action on."))
+		return
+	}
+	dry := in.DryRun == nil || *in.DryRun
+	res, err := s.Engine.TestAction(r.Context(), account(r), r.PathValue("flowId"), r.PathValue("actionId"), id, dry)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func usagePeriod(t time.Time) string { return t.UTC().Format("2006-01") }
+
+func (s *Server) usage(w http.ResponseWriter, r *http.Request) {
+	if err := require(r, "automation"); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	u, err := s.EngineStore.Usage(r.Context(), account(r), usagePeriod(time.Now()))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, usageWire(u))
+}
+
+func usageWire(u *spoke.Usage) map[string]any {
+	limit := any(u.Limit)
+	if u.Limit < 0 {
+		limit = nil
+	}
+	return map[string]any{"period": u.Period, "customCodeExecutions": u.Executions, "limit": limit, "unlimited": u.Limit < 0}
+}
+
+func (s *Server) setUsageLimit(w http.ResponseWriter, r *http.Request) {
+	if err := require(r, "automation"); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	var in struct {
+		Limit     *int64 `json:"limit"`
+		Unlimited bool   `json:"unlimited"`
+	}
+	if err := decode(r, &in); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	limit := int64(-1)
+	switch {
+	case in.Unlimited:
+	case in.Limit == nil:
+		writeError(w, r, spoke.Invalidf("Give \"limit\": N (executions per month) or \"unlimited\": true."))
+		return
+	default:
+		limit = *in.Limit
+	}
+	if err := s.EngineStore.SetCodeLimit(r.Context(), account(r), limit); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	s.Engine.CodeLimitChanged(account(r))
+	s.usage(w, r)
+}
+
+type secretWire struct {
+	Name      string `json:"name"`
+	CreatedAt string `json:"createdAt"`
+	UpdatedAt string `json:"updatedAt"`
+}
+
+func (s *Server) putSecret(w http.ResponseWriter, r *http.Request) {
+	if err := require(r, "automation"); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	var in struct {
+		Value *string `json:"value"`
+	}
+	if err := decode(r, &in); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if in.Value == nil {
+		writeError(w, r, spoke.Invalidf("Give the secret as {\"value\": \"...\"}."))
+		return
+	}
+	sec, err := s.Secrets.PutSecret(r.Context(), account(r), r.PathValue("name"), *in.Value)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, secretWire{Name: sec.Name, CreatedAt: spoke.FormatTime(sec.CreatedAt), UpdatedAt: spoke.FormatTime(sec.UpdatedAt)})
+}
+
+func (s *Server) listSecrets(w http.ResponseWriter, r *http.Request) {
+	if err := require(r, "automation"); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	list, err := s.Secrets.ListSecrets(r.Context(), account(r))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	out := []secretWire{}
+	for _, sec := range list {
+		out = append(out, secretWire{Name: sec.Name, CreatedAt: spoke.FormatTime(sec.CreatedAt), UpdatedAt: spoke.FormatTime(sec.UpdatedAt)})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"results": out})
+}
+
+func (s *Server) deleteSecret(w http.ResponseWriter, r *http.Request) {
+	if err := require(r, "automation"); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if err := s.Secrets.DeleteSecret(r.Context(), account(r), r.PathValue("name")); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeNoContent(w)
+}

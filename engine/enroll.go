@@ -1,0 +1,144 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/spokehq/spoke"
+	"github.com/spokehq/spoke/flow"
+)
+
+// Trigger evaluates, for a record write, the LIST_BASED criteria of the
+// enabled flows of its type, and returns the flows the record starts to
+// meet. A write made by a flow never enrolls the record in that same flow,
+// so a flow's own writes cannot loop it.
+func (e *Engine) Trigger(ch spoke.RecordChange) []spoke.EnrollmentTrigger {
+	e.init()
+	ctx := context.Background()
+	flows, err := e.cache.listBased(ctx, ch.AccountID, ch.ObjectType)
+	if err != nil || len(flows) == 0 {
+		if err != nil {
+			e.Logger.Error("load flow triggers", "err", err)
+		}
+		return nil
+	}
+	defs, err := e.definitions(ctx, ch.AccountID, ch.ObjectType)
+	if err != nil {
+		e.Logger.Error("load property definitions for triggers", "err", err)
+		return nil
+	}
+	t, _ := spoke.LookupObjectType(ch.ObjectType)
+	var out []spoke.EnrollmentTrigger
+	for _, f := range flows {
+		if ch.Source.Type == spoke.SourceAutomation && ch.Source.ID == f.ID {
+			continue
+		}
+		after, err := flow.Evaluate(f.EnrollmentCriteria.ListFilterBranch, values(t, ch.RecordID, ch.After), defs)
+		if err != nil || !after {
+			continue
+		}
+		if ch.Before != nil {
+			before, err := flow.Evaluate(f.EnrollmentCriteria.ListFilterBranch, values(t, ch.RecordID, ch.Before), defs)
+			if err != nil || before {
+				continue // it met the criteria already: no new enrollment
+			}
+		}
+		out = append(out, spoke.EnrollmentTrigger{FlowID: f.ID, RevisionID: f.RevisionID, ReEnroll: f.EnrollmentCriteria.ShouldReEnroll})
+	}
+	return out
+}
+
+// values reads a record's properties for filter evaluation.
+func values(t spoke.ObjectType, id int64, props map[string]string) func(string) (string, bool) {
+	return func(name string) (string, bool) {
+		if name == spoke.PropObjectID {
+			return strconv.FormatInt(id, 10), true
+		}
+		v, ok := props[name]
+		return v, ok && v != ""
+	}
+}
+
+// Enroll enrolls the given records in an enabled flow.
+func (e *Engine) Enroll(ctx context.Context, account int64, flowID string, ids []int64) (*spoke.EnrollResult, error) {
+	e.init()
+	f, t, err := e.enrollable(ctx, account, flowID)
+	if err != nil {
+		return nil, err
+	}
+	return e.Store.Enroll(ctx, account, f, t.Name, ids, reEnroll(f))
+}
+
+func reEnroll(f *spoke.Flow) bool {
+	return f.EnrollmentCriteria != nil && f.EnrollmentCriteria.ShouldReEnroll
+}
+
+func (e *Engine) enrollable(ctx context.Context, account int64, flowID string) (*spoke.Flow, spoke.ObjectType, error) {
+	f, err := e.Flows.GetFlow(ctx, account, flowID)
+	if err != nil {
+		return nil, spoke.ObjectType{}, err
+	}
+	if !f.IsEnabled {
+		return nil, spoke.ObjectType{}, spoke.Invalidf("Flow %s is not enabled; only enabled flows enroll records. Set isEnabled to true first.", flowID)
+	}
+	t, ok := spoke.LookupObjectType(f.ObjectTypeID)
+	if !ok {
+		return nil, spoke.ObjectType{}, spoke.Invalidf("Flow %s has an unsupported objectTypeId %s.", flowID, f.ObjectTypeID)
+	}
+	return f, t, nil
+}
+
+// EnrollAllMatching enrolls every live record that meets the flow's
+// LIST_BASED criteria now (every record, for a MANUAL flow).
+func (e *Engine) EnrollAllMatching(ctx context.Context, account int64, flowID string) (*spoke.EnrollResult, error) {
+	e.init()
+	f, t, err := e.enrollable(ctx, account, flowID)
+	if err != nil {
+		return nil, err
+	}
+	var criteria *spoke.FilterBranch
+	if f.EnrollmentCriteria != nil && f.EnrollmentCriteria.Type == spoke.EnrollListBased {
+		criteria = f.EnrollmentCriteria.ListFilterBranch
+	}
+	defs, err := e.definitions(ctx, account, t.Name)
+	if err != nil {
+		return nil, err
+	}
+	total := &spoke.EnrollResult{Enrolled: []int64{}, Skipped: map[int64]string{}}
+	var after int64
+	const page = 1000
+	for {
+		recs, more, err := e.Records.ListRecords(ctx, account, t.Name, spoke.ListOptions{Limit: page, After: after})
+		if err != nil {
+			return nil, fmt.Errorf("list %s: %w", t.Name, err)
+		}
+		ids := make([]int64, 0, len(recs))
+		for _, r := range recs {
+			after = r.ID
+			if criteria != nil {
+				ok, err := flow.Evaluate(criteria, func(n string) (string, bool) { return r.Value(t, n) }, defs)
+				if err != nil {
+					return nil, spoke.Invalidf("Flow %s criteria cannot be evaluated: %v", flowID, err)
+				}
+				if !ok {
+					continue
+				}
+			}
+			ids = append(ids, r.ID)
+		}
+		if len(ids) > 0 {
+			res, err := e.Store.Enroll(ctx, account, f, t.Name, ids, reEnroll(f))
+			if err != nil {
+				return nil, err
+			}
+			total.Enrolled = append(total.Enrolled, res.Enrolled...)
+			for id, why := range res.Skipped {
+				total.Skipped[id] = why
+			}
+		}
+		if !more {
+			return total, nil
+		}
+	}
+}

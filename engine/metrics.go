@@ -1,0 +1,65 @@
+package engine
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/spokehq/spoke"
+)
+
+// Metrics are the engine's Prometheus metrics.
+type Metrics struct {
+	Executions *prometheus.CounterVec
+	Duration   *prometheus.HistogramVec
+	QueueDepth prometheus.GaugeFunc
+}
+
+// NewMetrics registers the engine's metrics with reg. Queue depth is read
+// from the store when scraped.
+func NewMetrics(reg prometheus.Registerer, store spoke.EngineStore) *Metrics {
+	m := &Metrics{
+		Executions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "spoke_action_executions_total",
+			Help: "Workflow action executions by action type, status and runtime.",
+		}, []string{"action_type", "status", "runtime"}),
+		Duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "spoke_action_duration_seconds",
+			Help:    "Duration of workflow action executions.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 20},
+		}, []string{"action_type", "runtime"}),
+	}
+	m.QueueDepth = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "spoke_enrollments_due",
+		Help: "Active enrollments that are due and not claimed by a runner.",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		n, err := store.QueueDepth(ctx, time.Now())
+		if err != nil {
+			return -1
+		}
+		return float64(n)
+	})
+	reg.MustRegister(m.Executions, m.Duration, m.QueueDepth)
+	return m
+}
+
+func runtimeLabel(x *spoke.Execution) string {
+	if x.Runtime == "" {
+		return "none"
+	}
+	for i := 0; i < len(x.Runtime); i++ {
+		if x.Runtime[i] == ' ' {
+			return x.Runtime[:i]
+		}
+	}
+	return x.Runtime
+}
+
+func (m *Metrics) observe(x *spoke.Execution) {
+	rt := runtimeLabel(x)
+	m.Executions.WithLabelValues(x.ActionType, x.Status, rt).Inc()
+	m.Duration.WithLabelValues(x.ActionType, rt).Observe(x.DurationMs / 1000)
+}

@@ -1,0 +1,193 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/spokehq/spoke"
+)
+
+// flowCache keeps flow revisions (immutable, so cached forever) and, per
+// account and object type, the enabled flows with LIST_BASED criteria that
+// triggers evaluate.
+type flowCache struct {
+	engine *Engine
+
+	mu        sync.RWMutex
+	revisions map[string]*spoke.Flow
+	triggers  map[triggerKey][]*spoke.Flow
+}
+
+type triggerKey struct {
+	account int64
+	typ     string
+}
+
+func (c *flowCache) revision(ctx context.Context, account int64, flowID, revision string) (*spoke.Flow, error) {
+	key := fmt.Sprintf("%d/%s/%s", account, flowID, revision)
+	c.mu.RLock()
+	f, ok := c.revisions[key]
+	c.mu.RUnlock()
+	if ok {
+		return f, nil
+	}
+	f, err := c.engine.Flows.GetFlowRevision(ctx, account, flowID, revision)
+	if err != nil {
+		return nil, fmt.Errorf("load flow %s revision %s: %w", flowID, revision, err)
+	}
+	c.mu.Lock()
+	if c.revisions == nil {
+		c.revisions = map[string]*spoke.Flow{}
+	}
+	c.revisions[key] = f
+	c.mu.Unlock()
+	return f, nil
+}
+
+// listBased returns the enabled LIST_BASED flows of an object type.
+func (c *flowCache) listBased(ctx context.Context, account int64, objectType string) ([]*spoke.Flow, error) {
+	k := triggerKey{account, objectType}
+	c.mu.RLock()
+	flows, ok := c.triggers[k]
+	c.mu.RUnlock()
+	if ok {
+		return flows, nil
+	}
+	all, err := c.engine.Flows.EnabledFlows(ctx, account, objectType)
+	if err != nil {
+		return nil, err
+	}
+	flows = flows[:0]
+	for _, f := range all {
+		if f.EnrollmentCriteria != nil && f.EnrollmentCriteria.Type == spoke.EnrollListBased && f.EnrollmentCriteria.ListFilterBranch != nil {
+			flows = append(flows, f)
+		}
+	}
+	c.mu.Lock()
+	if c.triggers == nil {
+		c.triggers = map[triggerKey][]*spoke.Flow{}
+	}
+	c.triggers[k] = flows
+	c.mu.Unlock()
+	return flows, nil
+}
+
+// FlowsChanged drops the cached trigger lists; call it after a flow is
+// created, replaced or deleted.
+func (e *Engine) FlowsChanged() {
+	e.init()
+	e.cache.mu.Lock()
+	e.cache.triggers = nil
+	e.cache.mu.Unlock()
+}
+
+// limiter applies actions' configured rate limits: a fixed window of
+// Executions per unit, in memory.
+type limiter struct {
+	mu      sync.Mutex
+	buckets map[string]*bucket
+}
+
+type bucket struct {
+	start time.Time
+	used  int
+}
+
+// take uses one execution of the limit at now, or returns how long to wait
+// for the next window.
+func (l *limiter) take(key string, rl spoke.RateLimit, now time.Time) time.Duration {
+	units := map[string]time.Duration{"SECOND": time.Second, "SECONDS": time.Second, "MINUTE": time.Minute, "MINUTES": time.Minute, "HOUR": time.Hour, "HOURS": time.Hour}
+	window, ok := units[rl.Per]
+	if !ok || rl.Executions <= 0 {
+		return 0
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.buckets[key]
+	if b == nil || now.Sub(b.start) >= window {
+		b = &bucket{start: now.Truncate(window)}
+		l.buckets[key] = b
+	}
+	if b.used < rl.Executions {
+		b.used++
+		return 0
+	}
+	return b.start.Add(window).Sub(now)
+}
+
+// quotaCache counts custom code executions per account and month in
+// memory, loaded from the store once per period and re-read every few
+// seconds so a raised limit takes effect.
+type quotaCache struct {
+	mu       sync.Mutex
+	accounts map[int64]*quotaState
+}
+
+type quotaState struct {
+	period string
+	used   int64
+	limit  int64
+	loaded time.Time
+}
+
+func periodOf(t time.Time) string { return t.UTC().Format("2006-01") }
+
+// nextPeriod is the start of the month after t's.
+func nextPeriod(t time.Time) time.Time {
+	y, m, _ := t.UTC().Date()
+	return time.Date(y, m+1, 1, 0, 0, 0, 0, time.UTC)
+}
+
+// check returns 0 when the account may run custom code now, or how long to
+// wait: until the month turns, re-checking every minute in case the limit
+// is raised.
+func (q *quotaCache) check(ctx context.Context, e *Engine, account int64, now time.Time) (time.Duration, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.accounts == nil {
+		q.accounts = map[int64]*quotaState{}
+	}
+	s := q.accounts[account]
+	p := periodOf(now)
+	if s == nil || s.period != p || now.Sub(s.loaded) > 5*time.Second {
+		u, err := e.Store.Usage(ctx, account, p)
+		if err != nil {
+			return 0, err
+		}
+		used := u.Executions
+		if s != nil && s.period == p && s.used > used {
+			used = s.used // counted in memory, not yet committed
+		}
+		s = &quotaState{period: p, used: used, limit: u.Limit, loaded: now}
+		q.accounts[account] = s
+	}
+	if s.limit < 0 || s.used < s.limit {
+		s.used++ // reserve; the commit makes it durable
+		return 0, nil
+	}
+	wait := nextPeriod(now).Sub(now)
+	if wait > time.Minute {
+		wait = time.Minute
+	}
+	return wait, nil
+}
+
+// add is called after commit; reservations already counted the use.
+func (q *quotaCache) add(account int64, n int64) {}
+
+// forget drops the cached state of an account, after its limit changed.
+func (q *quotaCache) forget(account int64) {
+	q.mu.Lock()
+	delete(q.accounts, account)
+	q.mu.Unlock()
+}
+
+// CodeLimitChanged makes the engine re-read an account's quota and wakes
+// the runners.
+func (e *Engine) CodeLimitChanged(account int64) {
+	e.init()
+	e.quota.forget(account)
+	e.Wake()
+}

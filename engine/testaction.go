@@ -1,0 +1,82 @@
+package engine
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/spokehq/spoke"
+)
+
+// TestAction runs one action of a flow against a record, as HubSpot's "Test
+// action" does. With dryRun nothing is written: the writes are returned.
+// Without it the writes are made, with source AUTOMATION_PLATFORM. Quotas
+// and rate limits do not apply, and no enrollment is created.
+func (e *Engine) TestAction(ctx context.Context, account int64, flowID, actionID string, objectID int64, dryRun bool) (*spoke.TestResult, error) {
+	e.init()
+	f, err := e.Flows.GetFlow(ctx, account, flowID)
+	if err != nil {
+		return nil, err
+	}
+	act := f.ActionByID(actionID)
+	if act == nil {
+		return nil, spoke.NotFoundf("Flow %s has no action %s.", flowID, actionID)
+	}
+	t, ok := spoke.LookupObjectType(f.ObjectTypeID)
+	if !ok {
+		return nil, spoke.Invalidf("Flow %s has an unsupported objectTypeId %s.", flowID, f.ObjectTypeID)
+	}
+	id := strconv.FormatInt(objectID, 10)
+	recs, err := e.Records.GetRecords(ctx, account, t.Name, []string{id}, spoke.ReadOptions{})
+	if err != nil {
+		return nil, err
+	}
+	rec := recs[id]
+	if rec == nil {
+		return nil, &spoke.Error{Code: spoke.ENOTFOUND, Category: "OBJECT_NOT_FOUND", Message: "Object not found.  objectId are usually numeric.", Context: map[string][]string{"id": {id}}}
+	}
+	en := &spoke.Enrollment{AccountID: account, FlowID: f.ID, RevisionID: f.RevisionID, ObjectType: t.Name, ObjectID: objectID,
+		Status: spoke.EnrollmentActive, CurrentAction: actionID, Attempt: 1, Outputs: map[string]map[string]string{}}
+	if dryRun && act.Type == spoke.ActionWebhook {
+		return &spoke.TestResult{Status: "SUCCESS", OutputFields: map[string]any{}, Writes: map[string]string{}, DryRun: true, NextActionID: next(act.Connection),
+			Logs: "dry run: the webhook to " + act.WebhookURL + " was not sent\n"}, nil
+	}
+	o := e.run(ctx, f, act, en, rec)
+	res := &spoke.TestResult{Status: "SUCCESS", OutputFields: map[string]any{}, Writes: map[string]string{}, DryRun: dryRun, NextActionID: o.next}
+	if x := o.exec; x != nil {
+		res.Logs, res.DurationMs, res.MemoryBytes = x.Logs, x.DurationMs, x.MemoryBytes
+		if x.Runtime != "" {
+			name, version, _ := cut(x.Runtime)
+			res.Runtime = &spoke.TestRuntime{Name: name, Version: version}
+		}
+	}
+	for k, v := range o.outputs {
+		res.OutputFields[k] = v
+	}
+	if o.err != nil {
+		res.Status, res.Error = "ERROR", o.err
+		return res, nil
+	}
+	for k, v := range o.writes {
+		res.Writes[k] = v
+	}
+	if !dryRun && len(o.writes) > 0 {
+		out, err := e.Records.WriteRecords(ctx, account, t.Name, spoke.WriteUpdate, []spoke.RecordInput{{ID: id, Properties: o.writes}},
+			spoke.WriteSource{Type: spoke.SourceAutomation, ID: f.ID, EnrollmentID: "test"})
+		if err != nil {
+			return nil, err
+		}
+		if out[0].Err != nil {
+			res.Status, res.Error = "ERROR", &spoke.ActionError{Type: "WRITE_FAILED", Message: out[0].Err.Message}
+		}
+	}
+	return res, nil
+}
+
+func cut(s string) (string, string, bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == ' ' {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, "", false
+}
