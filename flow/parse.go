@@ -1,0 +1,422 @@
+// Package flow holds the pure logic of HubSpot automation v4 flows: parsing
+// a create or PUT body into a spoke.Flow with HubSpot's defaults, validating
+// a flow before it is saved, evaluating filter trees against a record and
+// coercing custom code outputs to their declared types. It touches no
+// database; what it needs to know about an account (properties, secrets)
+// it asks a Checker.
+package flow
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/spokehq/spoke"
+)
+
+// Flow types and the object types each accepts.
+var objectTypesOf = map[string][]string{
+	"CONTACT_FLOW":  {"0-1"},
+	"PLATFORM_FLOW": {"0-1", "0-2", "0-3", "0-5"},
+}
+
+var flowTypes = []string{"WORKFLOW", "ACTION_SET", "UNKNOWN"}
+
+// readOnlyKeys are set by the server on every response and never stored in
+// the document.
+var readOnlyKeys = []string{"id", "revisionId", "createdAt", "updatedAt"}
+
+// flowDoc decodes the top level of a flow with the actions left raw, so
+// each action is decoded alone and its errors can name it.
+type flowDoc struct {
+	spoke.Flow
+	Actions []json.RawMessage `json:"actions"`
+}
+
+// Parse decodes a flow create or PUT body into a spoke.Flow. It fills
+// HubSpot's defaults (timeWindows, blockedDates, customProperties,
+// dataSources, and for CONTACT_FLOW suppressionListIds and
+// canEnrollFromSalesforce), sets the read-only crmObjectCreationStatus
+// ("COMPLETE") and nextAvailableActionId (the largest numeric actionId plus
+// one), defaults startActionId to the first action, and rewrites the edge
+// type "GO-TO" to "GOTO". f.Raw is the document to store: every field the
+// caller sent, unknown ones included, with the typed fields merged back in
+// and without id, revisionId, createdAt and updatedAt (which the store sets;
+// f.ID and f.RevisionID keep what the body said).
+//
+// Malformed JSON, a wrong JSON type, a missing required field (type,
+// objectTypeId, flowType, isEnabled, actions) or a bad value of one of them
+// gives an EINVALID *spoke.Error that says where.
+func Parse(body []byte) (*spoke.Flow, error) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, spoke.Invalidf("The request body is empty; send a flow as a JSON object.")
+	}
+	if depth(body) > MaxDepth {
+		return nil, spoke.Invalidf("Invalid flow: the JSON is nested more than %d levels deep.", MaxDepth)
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(body, &top); err != nil {
+		return nil, jsonError("the flow", body, err)
+	}
+	if top == nil {
+		return nil, spoke.Invalidf("Invalid flow: the body must be a JSON object, not null.")
+	}
+	var doc flowDoc
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, jsonError("the flow", body, err)
+	}
+	f := doc.Flow
+	f.Actions = make([]spoke.Action, len(doc.Actions))
+	for i, raw := range doc.Actions {
+		where := fmt.Sprintf("actions[%d]", i)
+		if id := peekActionID(raw); id != "" {
+			where = fmt.Sprintf("actions[%d] (actionId %s)", i, strconv.Quote(id))
+		}
+		if t := firstByte(raw); t != '{' {
+			return nil, spoke.Invalidf("Invalid flow: %s must be an object.", where)
+		}
+		if err := json.Unmarshal(raw, &f.Actions[i]); err != nil {
+			return nil, jsonError(where, raw, err)
+		}
+	}
+
+	var missing []string
+	for _, k := range []string{"type", "objectTypeId", "flowType", "isEnabled", "actions"} {
+		if v, ok := top[k]; !ok || string(bytes.TrimSpace(v)) == "null" {
+			missing = append(missing, k)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, spoke.Invalidf("Invalid flow: missing required field(s): %s.", strings.Join(missing, ", "))
+	}
+	allowed, ok := objectTypesOf[f.Type]
+	if !ok {
+		return nil, spoke.Invalidf("Invalid flow: type %s is not one of CONTACT_FLOW, PLATFORM_FLOW.", strconv.Quote(f.Type))
+	}
+	if !contains(allowed, f.ObjectTypeID) {
+		return nil, spoke.Invalidf("Invalid flow: objectTypeId %s is not allowed for a %s (use %s).", strconv.Quote(f.ObjectTypeID), f.Type, strings.Join(allowed, ", "))
+	}
+	if !contains(flowTypes, f.FlowType) {
+		return nil, spoke.Invalidf("Invalid flow: flowType %s is not one of %s.", strconv.Quote(f.FlowType), strings.Join(flowTypes, ", "))
+	}
+
+	// Normalizations of the typed flow.
+	for i := range f.Actions {
+		forEachConnection(&f.Actions[i], func(c *spoke.Connection) {
+			if c.EdgeType == "GO-TO" {
+				c.EdgeType = "GOTO"
+			}
+		})
+		var sh struct {
+			ListBranches []struct {
+				FilterBranch *boundsBranch `json:"filterBranch"`
+			} `json:"listBranches"`
+		}
+		if json.Unmarshal(doc.Actions[i], &sh) == nil && len(sh.ListBranches) == len(f.Actions[i].ListBranches) {
+			for j, lb := range sh.ListBranches {
+				setBounds(f.Actions[i].ListBranches[j].FilterBranch, lb.FilterBranch)
+			}
+		}
+	}
+	if f.EnrollmentCriteria != nil {
+		var sh struct {
+			EnrollmentCriteria *struct {
+				ListFilterBranch *boundsBranch `json:"listFilterBranch"`
+			} `json:"enrollmentCriteria"`
+		}
+		if json.Unmarshal(body, &sh) == nil && sh.EnrollmentCriteria != nil {
+			setBounds(f.EnrollmentCriteria.ListFilterBranch, sh.EnrollmentCriteria.ListFilterBranch)
+		}
+	}
+	if f.StartActionID == "" && len(f.Actions) > 0 {
+		f.StartActionID = f.Actions[0].ActionID
+	}
+	f.NextAvailableActionID = nextActionID(f.Actions)
+
+	// The stored document: what was sent, typed fields merged back in,
+	// defaults and read-only fields set.
+	typed, err := json.Marshal(&f)
+	if err != nil {
+		return nil, spoke.Invalidf("Invalid flow: %v", err)
+	}
+	merged, err := mergeJSON(json.RawMessage(body), typed)
+	if err != nil {
+		return nil, spoke.Invalidf("Invalid flow: %v", err)
+	}
+	var out map[string]json.RawMessage
+	if err := json.Unmarshal(merged, &out); err != nil {
+		return nil, spoke.Invalidf("Invalid flow: %v", err)
+	}
+	for _, k := range readOnlyKeys {
+		delete(out, k)
+	}
+	defaults := map[string]string{"timeWindows": "[]", "blockedDates": "[]", "customProperties": "{}", "dataSources": "[]"}
+	if f.Type == "CONTACT_FLOW" {
+		defaults["suppressionListIds"] = "[]"
+		defaults["canEnrollFromSalesforce"] = "false"
+	}
+	for k, v := range defaults {
+		if cur, ok := out[k]; !ok || string(bytes.TrimSpace(cur)) == "null" {
+			out[k] = json.RawMessage(v)
+		}
+	}
+	out["crmObjectCreationStatus"] = json.RawMessage(`"COMPLETE"`)
+	out["nextAvailableActionId"] = mustJSON(f.NextAvailableActionID)
+	if f.StartActionID != "" {
+		out["startActionId"] = mustJSON(f.StartActionID)
+	}
+	f.Raw, err = marshalNoEscape(out)
+	if err != nil {
+		return nil, spoke.Invalidf("Invalid flow: %v", err)
+	}
+	return &f, nil
+}
+
+// MaxDepth is the deepest nesting of JSON objects and arrays Parse
+// accepts; real flows stay far below it, and it bounds the cost of
+// merging the typed fields back into the document.
+const MaxDepth = 100
+
+// depth returns the deepest nesting of objects and arrays in a JSON text
+// (strings are skipped; the text need not be valid).
+func depth(b []byte) int {
+	d, max := 0, 0
+	inString, escaped := false, false
+	for _, c := range b {
+		switch {
+		case inString:
+			if escaped {
+				escaped = false
+			} else if c == '\\' {
+				escaped = true
+			} else if c == '"' {
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			d++
+			if d > max {
+				max = d
+			}
+		case c == '}' || c == ']':
+			d--
+		}
+	}
+	return max
+}
+
+// forEachConnection calls fn on every outgoing connection of a.
+func forEachConnection(a *spoke.Action, fn func(*spoke.Connection)) {
+	if a.Connection != nil {
+		fn(a.Connection)
+	}
+	for i := range a.StaticBranches {
+		if c := a.StaticBranches[i].Connection; c != nil {
+			fn(c)
+		}
+	}
+	for i := range a.ListBranches {
+		if c := a.ListBranches[i].Connection; c != nil {
+			fn(c)
+		}
+	}
+	if a.DefaultBranch != nil {
+		fn(a.DefaultBranch)
+	}
+}
+
+// boundsBranch mirrors a filter tree for the fields spoke.Operation has no
+// place for: the lowerBound and upperBound of ranged NUMBER filters.
+type boundsBranch struct {
+	Filters []struct {
+		Operation struct {
+			LowerBound json.RawMessage `json:"lowerBound"`
+			UpperBound json.RawMessage `json:"upperBound"`
+		} `json:"operation"`
+	} `json:"filters"`
+	FilterBranches []boundsBranch `json:"filterBranches"`
+}
+
+// setBounds copies lowerBound/upperBound into Values (when Values is empty)
+// on the typed tree, so Evaluate finds them. The document keeps what was
+// sent.
+func setBounds(b *spoke.FilterBranch, sh *boundsBranch) {
+	if b == nil || sh == nil || len(sh.Filters) != len(b.Filters) || len(sh.FilterBranches) != len(b.FilterBranches) {
+		return
+	}
+	for i, f := range sh.Filters {
+		op := &b.Filters[i].Operation
+		lo, hi := f.Operation.LowerBound, f.Operation.UpperBound
+		if len(op.Values) == 0 && len(lo) > 0 && len(hi) > 0 && string(lo) != "null" && string(hi) != "null" {
+			op.Values = []json.RawMessage{lo, hi}
+		}
+	}
+	for i := range sh.FilterBranches {
+		setBounds(&b.FilterBranches[i], &sh.FilterBranches[i])
+	}
+}
+
+func nextActionID(actions []spoke.Action) string {
+	var max int64
+	for _, a := range actions {
+		if n, err := strconv.ParseInt(a.ActionID, 10, 64); err == nil && n > max {
+			max = n
+		}
+	}
+	return strconv.FormatInt(max+1, 10)
+}
+
+func peekActionID(raw json.RawMessage) string {
+	var p struct {
+		ActionID any `json:"actionId"`
+	}
+	if json.Unmarshal(raw, &p) != nil || p.ActionID == nil {
+		return ""
+	}
+	switch v := p.ActionID.(type) {
+	case string:
+		return v
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	return ""
+}
+
+func firstByte(b []byte) byte {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 {
+		return 0
+	}
+	return b[0]
+}
+
+// mergeJSON returns raw with the values of typed written over it: objects
+// merge key by key, but only keys present in raw are taken from typed (so
+// no zero values appear that the caller did not send, and unknown keys
+// stay); arrays of the same length merge element by element; anything else
+// is typed's value.
+func mergeJSON(raw, typed json.RawMessage) (json.RawMessage, error) {
+	switch {
+	case firstByte(raw) == '{' && firstByte(typed) == '{':
+		var r, t map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(typed, &t); err != nil {
+			return nil, err
+		}
+		for k, rv := range r {
+			tv, ok := t[k]
+			if !ok {
+				continue
+			}
+			m, err := mergeJSON(rv, tv)
+			if err != nil {
+				return nil, err
+			}
+			r[k] = m
+		}
+		return marshalNoEscape(r)
+	case firstByte(raw) == '[' && firstByte(typed) == '[':
+		var r, t []json.RawMessage
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(typed, &t); err != nil {
+			return nil, err
+		}
+		if len(r) != len(t) {
+			return typed, nil
+		}
+		for i := range r {
+			m, err := mergeJSON(r[i], t[i])
+			if err != nil {
+				return nil, err
+			}
+			r[i] = m
+		}
+		return marshalNoEscape(r)
+	case firstByte(typed) == 'n' && firstByte(raw) != 'n':
+		// A typed nil for a value that was sent (for example "" that the
+		// struct omits) keeps what was sent.
+		return raw, nil
+	}
+	return typed, nil
+}
+
+func marshalNoEscape(v any) (json.RawMessage, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return json.RawMessage(bytes.TrimRight(buf.Bytes(), "\n")), nil
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, _ := marshalNoEscape(v)
+	return b
+}
+
+// jsonError turns a decoding error into an EINVALID error naming where.
+func jsonError(where string, body []byte, err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		line, col := position(body, syn.Offset)
+		return spoke.Invalidf("Invalid JSON in %s at line %d, column %d: %s.", where, line, col, syn.Error())
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			return spoke.Invalidf("Invalid flow: %s must be %s, not %s.", where, jsonKind(typ.Type.String()), typ.Value)
+		}
+		return spoke.Invalidf("Invalid flow: %s: %s must be %s, not %s.", where, field, jsonKind(typ.Type.String()), typ.Value)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return spoke.Invalidf("Invalid JSON in %s: it ends early.", where)
+	}
+	return spoke.Invalidf("Invalid JSON in %s: %v.", where, err)
+}
+
+func jsonKind(goType string) string {
+	switch {
+	case strings.HasPrefix(goType, "[]"):
+		return "an array"
+	case strings.HasPrefix(goType, "map"), strings.HasPrefix(goType, "struct"), strings.Contains(goType, "."):
+		return "an object"
+	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "float"):
+		return "a number"
+	case goType == "bool":
+		return "a boolean"
+	case goType == "string":
+		return "a string"
+	}
+	return "a " + goType
+}
+
+func position(body []byte, off int64) (line, col int) {
+	line, col = 1, 1
+	for i := int64(0); i < off-1 && i < int64(len(body)); i++ {
+		if body[i] == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+	}
+	return line, col
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
