@@ -20,6 +20,8 @@ const (
 	MaxFilterGroups  = 25
 	MaxGroupFilters  = 25
 	MaxSearchQuery   = 3000
+	MaxFilterValues  = 1000  // values of one IN or NOT_IN filter
+	MaxFilterArgs    = 10000 // values of all filters; SQLite binds at most 32766
 	DefaultPageLimit = 10
 )
 
@@ -225,6 +227,9 @@ func (db *DB) filterSQL(t spoke.ObjectType, defs map[string]*propertyDef, f spok
 		if len(vals) == 0 {
 			return "", nil, spoke.Invalidf("Filter %s on %s needs a non-empty values list.", op, f.PropertyName)
 		}
+		if len(vals) > MaxFilterValues {
+			return "", nil, spoke.Invalidf("Filter %s on %s has %d values (at most %d).", op, f.PropertyName, len(vals), MaxFilterValues)
+		}
 		args := make([]any, len(vals))
 		for i, v := range vals {
 			if args[i], err = c.arg(f.PropertyName, v); err != nil {
@@ -289,6 +294,9 @@ func (db *DB) SearchRecords(ctx context.Context, account int64, objectType strin
 		if len(conds) > 0 {
 			groups = append(groups, "("+strings.Join(conds, " AND ")+")")
 		}
+	}
+	if len(args) > MaxFilterArgs {
+		return nil, spoke.Invalidf("The filters hold %d values in all (at most %d).", len(args), MaxFilterArgs)
 	}
 	if len(groups) > 0 {
 		where = append(where, "("+strings.Join(groups, " OR ")+")")
