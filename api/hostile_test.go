@@ -13,6 +13,8 @@ func TestHostileInputs(t *testing.T) {
 	e := setup(t)
 	id := e.createContact("hostile@example.com")
 	deep := strings.Repeat("[", 20000) + strings.Repeat("]", 20000)
+	manyValues := `"1"` + strings.Repeat(`,"1"`, 40000)
+	manyProps := `"email"` + strings.Repeat(`,"p"`, 40000)
 	cases := []struct{ method, path, body string }{
 		{"GET", "/crm/v3/objects/contacts/", ""},
 		{"GET", "/crm/v3/objects/contacts/" + id + "/", ""},
@@ -56,6 +58,11 @@ func TestHostileInputs(t *testing.T) {
 		{"POST", "/crm/v3/objects/contacts/search", `{"sorts":[null]}`},
 		{"POST", "/crm/v3/objects/contacts/search", `{"sorts":[{"propertyName":"hs_object_id","direction":null}]}`},
 		{"POST", "/crm/v3/objects/contacts/search", `{"query":"\u0000%_"}`},
+		{"POST", "/crm/v3/objects/contacts/search", `{"filterGroups":[{"filters":[{"propertyName":"hs_object_id","operator":"IN","values":[` + manyValues + `]}]}]}`},
+		{"POST", "/crm/v3/objects/contacts/search", `{"filterGroups":[{"filters":[{"propertyName":"email","operator":"NOT_IN","values":[` + manyValues + `]}]}]}`},
+		{"POST", "/crm/v3/objects/contacts/search", `{"properties":[` + manyProps + `]}`},
+		{"POST", "/crm/v3/objects/contacts/batch/read", `{"inputs":[{"id":"1"}],"properties":[` + manyProps + `],"propertiesWithHistory":[` + manyProps + `]}`},
+		{"GET", "/crm/v3/objects/contacts?propertiesWithHistory=" + strings.Repeat("p,", 30000), ""},
 		{"POST", "/crm/v3/objects/contacts/search", `{"after":"99999999999999999999"}`},
 		{"POST", "/crm/v3/objects/contacts/search", `{"after":9223372036854775807}`},
 		{"POST", "/crm/v3/objects/contacts/search", `{"after":1.5,"limit":1e2}`},

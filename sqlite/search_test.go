@@ -276,6 +276,8 @@ func TestSearchErrors(t *testing.T) {
 		{"negative limit", "contacts", spoke.SearchRequest{Limit: -1}, "limit"},
 		{"negative after", "contacts", spoke.SearchRequest{After: -1}, "after"},
 		{"too many groups", "contacts", spoke.SearchRequest{FilterGroups: many}, "filterGroups"},
+		{"too many IN values", "contacts", spoke.SearchRequest{FilterGroups: []spoke.FilterGroup{{Filters: []spoke.Filter{{PropertyName: "tier", Operator: "IN", Values: make([]string, MaxFilterValues+1)}}}}}, "values"},
+		{"too many values in all", "contacts", spoke.SearchRequest{FilterGroups: manyValueGroups()}, "values"},
 		{"query too long", "contacts", spoke.SearchRequest{Query: strings.Repeat("q", MaxSearchQuery+1)}, "query"},
 	}
 	for _, tc := range tests {
@@ -311,4 +313,14 @@ func TestContainsToken(t *testing.T) {
 			t.Errorf("containsToken(%q, %q) = %v, want %v", tc.value, tc.pattern, got, tc.want)
 		}
 	}
+}
+
+// manyValueGroups returns filter groups holding more than MaxFilterArgs
+// values in all, each filter within MaxFilterValues.
+func manyValueGroups() []spoke.FilterGroup {
+	var groups []spoke.FilterGroup
+	for n := 0; n <= MaxFilterArgs; n += MaxFilterValues {
+		groups = append(groups, spoke.FilterGroup{Filters: []spoke.Filter{{PropertyName: "score", Operator: "NOT_IN", Values: strings.Split(strings.Repeat("1,", MaxFilterValues-1)+"1", ",")}}})
+	}
+	return groups
 }
