@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/spokehq/spoke"
+	"github.com/spokehq/spoke/flow"
 )
 
 // MaxBodyBytes is the largest request body accepted; larger ones get 413.
@@ -31,6 +32,9 @@ type Server struct {
 	Tokens       spoke.TokenService
 	// Flows stores workflows (automation v4).
 	Flows spoke.FlowService
+	// FlowChecker answers flow validation's questions about properties
+	// and secrets; nil checks neither.
+	FlowChecker flow.Checker
 	// Engine, EngineStore and Secrets serve enrollment, executions, usage,
 	// test runs and secrets; nil leaves those routes out.
 	Engine      Workflows
@@ -57,6 +61,7 @@ func (s *Server) Handler() http.Handler {
 	s.routeObjects(mux)
 	s.routeProperties(mux)
 	s.routeAssociations(mux)
+	s.routeFlows(mux)
 	s.routeEngine(mux)
 	if s.Metrics != nil {
 		mux.Handle("GET /metrics", s.Metrics)

@@ -1,0 +1,277 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/spokehq/spoke"
+	"github.com/spokehq/spoke/flow"
+)
+
+// routeFlows serves the automation v4 flows API (reference §5.1).
+func (s *Server) routeFlows(mux *http.ServeMux) {
+	if s.Flows == nil {
+		return
+	}
+	mux.HandleFunc("GET /automation/v4/flows", s.listFlows)
+	mux.HandleFunc("POST /automation/v4/flows", s.createFlow)
+	mux.HandleFunc("POST /automation/v4/flows/batch/read", s.batchReadFlows)
+	mux.HandleFunc("GET /automation/v4/flows/{flowId}", s.getFlow)
+	mux.HandleFunc("PUT /automation/v4/flows/{flowId}", s.updateFlow)
+	mux.HandleFunc("DELETE /automation/v4/flows/{flowId}", s.deleteFlow)
+}
+
+// flowToWire is ApiFlow: the stored document with the read-only id,
+// revisionId, createdAt and updatedAt.
+func flowToWire(f *spoke.Flow) (map[string]json.RawMessage, error) {
+	m := map[string]json.RawMessage{}
+	if len(f.Raw) > 0 {
+		if err := json.Unmarshal(f.Raw, &m); err != nil {
+			return nil, err
+		}
+	}
+	set := func(k, v string) { m[k], _ = json.Marshal(v) }
+	set("id", f.ID)
+	set("revisionId", f.RevisionID)
+	set("createdAt", spoke.FormatTime(f.CreatedAt))
+	set("updatedAt", spoke.FormatTime(f.UpdatedAt))
+	return m, nil
+}
+
+// flowListing is ApiFlowListing, the short form in lists.
+type flowListing struct {
+	ID           string `json:"id"`
+	IsEnabled    bool   `json:"isEnabled"`
+	FlowType     string `json:"flowType"`
+	ObjectTypeID string `json:"objectTypeId"`
+	RevisionID   string `json:"revisionId"`
+	CreatedAt    string `json:"createdAt"`
+	UpdatedAt    string `json:"updatedAt"`
+	Name         string `json:"name,omitempty"`
+	UUID         string `json:"uuid,omitempty"`
+}
+
+func flowToListing(f *spoke.Flow) flowListing {
+	var extra struct {
+		UUID string `json:"uuid"`
+	}
+	_ = json.Unmarshal(f.Raw, &extra)
+	return flowListing{ID: f.ID, IsEnabled: f.IsEnabled, FlowType: f.FlowType, ObjectTypeID: f.ObjectTypeID, RevisionID: f.RevisionID,
+		CreatedAt: spoke.FormatTime(f.CreatedAt), UpdatedAt: spoke.FormatTime(f.UpdatedAt), Name: f.Name, UUID: extra.UUID}
+}
+
+func (s *Server) writeFlow(w http.ResponseWriter, r *http.Request, status int, f *spoke.Flow) {
+	out, err := flowToWire(f)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, status, out)
+}
+
+// permissive answers yes to every question; it stands in when the server
+// has no FlowChecker, so the rest of validation still runs.
+type permissive struct{}
+
+func (permissive) PropertyExists(context.Context, int64, string, string) (bool, error) { return true, nil }
+func (permissive) SecretExists(context.Context, int64, string) (bool, error)           { return true, nil }
+
+// parseFlow reads, parses and validates a flow body.
+func (s *Server) parseFlow(r *http.Request) (*spoke.Flow, error) {
+	var body json.RawMessage
+	if err := decode(r, &body); err != nil {
+		return nil, err
+	}
+	return flow.Parse(body)
+}
+
+func (s *Server) validateFlow(r *http.Request, f *spoke.Flow) error {
+	var c flow.Checker = permissive{}
+	if s.FlowChecker != nil {
+		c = s.FlowChecker
+	}
+	return flow.Validate(r.Context(), account(r), f, c)
+}
+
+func (s *Server) flowsChanged() {
+	if s.Engine != nil {
+		s.Engine.FlowsChanged()
+	}
+}
+
+func (s *Server) listFlows(w http.ResponseWriter, r *http.Request) {
+	if err := require(r, "automation"); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	limit, err := intParam(r, "limit", 100, 1, 100)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	after := r.URL.Query().Get("after")
+	if after != "" {
+		if n, err := strconv.ParseInt(after, 10, 64); err != nil || n < 0 {
+			writeError(w, r, spoke.Invalidf("Query parameter after must be the cursor from paging.next.after, got %q.", after))
+			return
+		}
+	}
+	flows, more, err := s.Flows.ListFlows(r.Context(), account(r), after, limit)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	type paging struct {
+		Next map[string]string `json:"next"`
+	}
+	out := struct {
+		Results []flowListing `json:"results"`
+		Paging  *paging       `json:"paging,omitempty"`
+	}{Results: make([]flowListing, 0, len(flows))}
+	for _, f := range flows {
+		out.Results = append(out.Results, flowToListing(f))
+	}
+	if more && len(flows) > 0 {
+		next := flows[len(flows)-1].ID
+		q := r.URL.Query()
+		q.Set("after", next)
+		out.Paging = &paging{Next: map[string]string{"after": next, "link": r.URL.Path + "?" + q.Encode()}}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) createFlow(w http.ResponseWriter, r *http.Request) {
+	if err := require(r, "automation"); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	f, err := s.parseFlow(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if err := s.validateFlow(r, f); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	f.ID, f.RevisionID = "", ""
+	created, err := s.Flows.CreateFlow(r.Context(), account(r), f)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	s.flowsChanged()
+	s.writeFlow(w, r, http.StatusCreated, created)
+}
+
+func (s *Server) getFlow(w http.ResponseWriter, r *http.Request) {
+	if err := require(r, "automation"); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	f, err := s.Flows.GetFlow(r.Context(), account(r), r.PathValue("flowId"))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	s.writeFlow(w, r, http.StatusOK, f)
+}
+
+func (s *Server) updateFlow(w http.ResponseWriter, r *http.Request) {
+	if err := require(r, "automation"); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	id := r.PathValue("flowId")
+	f, err := s.parseFlow(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if _, err := s.Flows.GetFlow(r.Context(), account(r), id); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if err := s.validateFlow(r, f); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	f.ID = id
+	updated, err := s.Flows.UpdateFlow(r.Context(), account(r), f)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	s.flowsChanged()
+	s.writeFlow(w, r, http.StatusOK, updated)
+}
+
+func (s *Server) deleteFlow(w http.ResponseWriter, r *http.Request) {
+	if err := require(r, "automation"); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if err := s.Flows.DeleteFlow(r.Context(), account(r), r.PathValue("flowId")); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	s.flowsChanged()
+	writeNoContent(w)
+}
+
+func (s *Server) batchReadFlows(w http.ResponseWriter, r *http.Request) {
+	started := time.Now()
+	if err := require(r, "automation"); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	var in struct {
+		Inputs []struct {
+			Type   string     `json:"type"`
+			FlowID flexString `json:"flowId"`
+		} `json:"inputs"`
+	}
+	if err := decode(r, &in); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if err := checkBatchSize(len(in.Inputs)); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	for i, input := range in.Inputs {
+		if input.Type != "" && input.Type != "FLOW_ID" {
+			writeError(w, r, spoke.Invalidf("inputs[%d].type %q is not supported; use FLOW_ID.", i, input.Type))
+			return
+		}
+		if input.FlowID == "" {
+			writeError(w, r, spoke.Invalidf("inputs[%d].flowId is required.", i))
+			return
+		}
+	}
+	results := []map[string]json.RawMessage{}
+	var errs []standardErr
+	for _, input := range in.Inputs {
+		f, err := s.Flows.GetFlow(r.Context(), account(r), string(input.FlowID))
+		if spoke.ErrorCode(err) == spoke.ENOTFOUND {
+			e := &spoke.Error{Code: spoke.ENOTFOUND, Category: "OBJECT_NOT_FOUND",
+				Message: "Flow " + string(input.FlowID) + " does not exist.", Context: map[string][]string{"flowId": {string(input.FlowID)}}}
+			errs = append(errs, toStandardErr(e))
+			continue
+		}
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		m, err := flowToWire(f)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		results = append(results, m)
+	}
+	writeBatch(w, http.StatusOK, started, results, errs)
+}
