@@ -76,8 +76,10 @@ func (s *Server) writeFlow(w http.ResponseWriter, r *http.Request, status int, f
 // has no FlowChecker, so the rest of validation still runs.
 type permissive struct{}
 
-func (permissive) PropertyExists(context.Context, int64, string, string) (bool, error) { return true, nil }
-func (permissive) SecretExists(context.Context, int64, string) (bool, error)           { return true, nil }
+func (permissive) PropertyExists(context.Context, int64, string, string) (bool, error) {
+	return true, nil
+}
+func (permissive) SecretExists(context.Context, int64, string) (bool, error) { return true, nil }
 
 // parseFlow reads, parses and validates a flow body.
 func (s *Server) parseFlow(r *http.Request) (*spoke.Flow, error) {
