@@ -62,7 +62,7 @@ func serve(ctx context.Context, logger *slog.Logger, addr, dir string, demo bool
 			return fmt.Errorf("seed demo data: %w", err)
 		}
 	}
-	srv := &api.Server{Records: db, Properties: db, Associations: db, Tokens: db, Logger: logger, PortalID: acct}
+	srv := &api.Server{Records: db, Properties: db, Associations: db, Tokens: db, Flows: db, FlowChecker: db, Logger: logger, PortalID: acct}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
