@@ -85,6 +85,9 @@ func (e *Engine) finish(en *spoke.Enrollment, act *spoke.Action, o *outcome, now
 	if x := o.exec; x != nil {
 		x.EnrollmentID, x.AccountID, x.FlowID, x.ObjectID = en.ID, en.AccountID, en.FlowID, en.ObjectID
 		x.ActionID, x.ActionType, x.Attempt = act.ActionID, actionKind(act), en.Attempt
+		if o.err != nil {
+			x.Status, x.Error = "ERROR", o.err
+		}
 	}
 	switch {
 	case o.err != nil && o.retryable:
