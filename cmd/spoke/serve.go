@@ -10,10 +10,18 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spokehq/spoke"
+
 	"github.com/spokehq/spoke/api"
+	"github.com/spokehq/spoke/engine"
+	"github.com/spokehq/spoke/sandbox"
+	"github.com/spokehq/spoke/sandbox/egress"
 	"github.com/spokehq/spoke/sqlite"
 )
 
@@ -26,6 +34,8 @@ func serveCommand(ctx context.Context, args []string) int {
 	dir := fs.String("data", "./spoke-data", "data `DIR` holding the SQLite database")
 	demo := fs.Bool("demo", false, "add a few demo records when the database has none")
 	verbose := fs.Bool("v", false, "log every request")
+	var allow multiFlag
+	fs.Var(&allow, "allow-host", "`HOST:PORT` that code and webhooks may reach even if it is loopback or private (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -34,14 +44,14 @@ func serveCommand(ctx context.Context, args []string) int {
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	if err := serve(ctx, logger, *addr, *dir, *demo); err != nil {
+	if err := serve(ctx, logger, *addr, *dir, *demo, allow); err != nil {
 		logger.Error("serve failed", "err", err)
 		return 1
 	}
 	return 0
 }
 
-func serve(ctx context.Context, logger *slog.Logger, addr, dir string, demo bool) error {
+func serve(ctx context.Context, logger *slog.Logger, addr, dir string, demo bool, allowHosts []string) error {
 	db, err := sqlite.Open(ctx, dir)
 	if err != nil {
 		return err
@@ -62,13 +72,50 @@ func serve(ctx context.Context, logger *slog.Logger, addr, dir string, demo bool
 			return fmt.Errorf("seed demo data: %w", err)
 		}
 	}
-	srv := &api.Server{Records: db, Properties: db, Associations: db, Tokens: db, Flows: db, FlowChecker: db, Logger: logger, PortalID: acct}
+	key, err := sqlite.LoadSecretKey(dir)
+	if err != nil {
+		return err
+	}
+	if err := db.SetSecretKey(key); err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	url := "http://" + ln.Addr().String()
+
+	// The code sandbox reaches Spoke's own API at the listening address.
+	var code engine.Invoker
+	pool, err := sandbox.NewPool(sandbox.Config{APIURL: url, AllowHosts: allowHosts, Logger: logger})
+	if err != nil {
+		logger.Error("custom code is unavailable; run scripts/setup.sh (make setup) to install bubblewrap and the runtimes", "err", err)
+		code = unavailableCode{err}
+	} else {
+		defer pool.Close()
+		code = pool
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	apiHost := strings.TrimPrefix(url, "http://")
+	eng := &engine.Engine{Store: db, Flows: db, Records: db, Properties: db, Secrets: db, Code: code, Logger: logger,
+		HTTP: engine.WebhookClient(egress.New(egress.Config{SpokeAPI: apiHost, Allow: allowHosts, Logger: logger}))}
+	eng.Metrics = engine.NewMetrics(reg, db)
+	db.SetTrigger(eng.Trigger, eng.Wake)
+
+	srv := &api.Server{Records: db, Properties: db, Associations: db, Tokens: db, Flows: db, FlowChecker: db,
+		Engine: eng, EngineStore: db, Secrets: db, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+		Logger: logger, PortalID: acct}
+	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	engCtx, stopEngine := context.WithCancel(context.Background())
+	engDone := make(chan error, 1)
+	go func() { engDone <- eng.Run(engCtx) }()
+	defer func() {
+		stopEngine()
+		if err := <-engDone; err != nil {
+			logger.Error("engine stopped", "err", err)
+		}
+	}()
 	logger.Info("spoke listening", "url", url, "data", db.Path(), "portalId", acct)
 	fmt.Printf("Spoke is listening on %s (data in %s)\n", url, dir)
 	switch {
@@ -93,6 +140,13 @@ func serve(ctx context.Context, logger *slog.Logger, addr, dir string, demo bool
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// unavailableCode fails custom code when the sandbox could not start.
+type unavailableCode struct{ err error }
+
+func (u unavailableCode) Invoke(context.Context, sandbox.Invocation) (sandbox.Result, error) {
+	return sandbox.Result{}, fmt.Errorf("the code sandbox is unavailable: %w", u.err)
 }
 
 // bootstrap creates the default account and makes sure an admin token
