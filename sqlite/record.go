@@ -358,6 +358,7 @@ func (db *DB) writeRecords(ctx context.Context, s session, account int64, object
 	}
 	results := make([]spoke.WriteResult, len(inputs))
 	valid := make([]map[string]string, len(inputs))
+	idValues := make([]string, len(inputs)) // upserts: idProperty value of a created record
 	lookups := make([]lookupFunc, len(inputs))
 	for i, in := range inputs {
 		props, verr := validateProperties(t, defs, in.Properties)
@@ -383,12 +384,13 @@ func (db *DB) writeRecords(ctx context.Context, s session, account int64, object
 			return nil, false, err
 		}
 		if mode == spoke.WriteUpsert && in.IDProperty != "" && in.IDProperty != spoke.PropObjectID {
+			// A record the upsert creates gets the id as its value; one it
+			// finds keeps its own (the id may differ in case).
 			if _, set := props[in.IDProperty]; !set {
-				props[in.IDProperty] = in.ID
 				if v, verr := defs[in.IDProperty].NormalizeValue(in.ID); verr != nil {
 					results[i].Err = ValidationError([]*spoke.ValueError{verr})
 				} else {
-					props[in.IDProperty] = v
+					idValues[i] = v
 				}
 			}
 		}
@@ -416,6 +418,9 @@ func (db *DB) writeRecords(ctx context.Context, s session, account int64, object
 				}
 			}
 			if cur == nil {
+				if idValues[i] != "" {
+					valid[i][in.IDProperty] = idValues[i]
+				}
 				r, err := w.create(valid[i], in.Associations)
 				if err != nil {
 					var e *spoke.Error
