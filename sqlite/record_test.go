@@ -285,6 +285,13 @@ func TestUpsert(t *testing.T) {
 	if res[0].New || res[0].Record.ID != id || res[0].Record.Properties["firstname"] != "Two" {
 		t.Fatalf("second upsert = %+v", res[0])
 	}
+	// Matching by email does not rewrite the email (its case) or its history.
+	if got := res[0].Record.Properties["email"]; got != "up@example.com" {
+		t.Errorf("upsert matched by UP@example.com changed the email to %q", got)
+	}
+	if h := get(t, db, acct, "contacts", strconv.FormatInt(id, 10), spoke.ReadOptions{WithHistory: []string{"email"}}).History["email"]; len(h) != 1 {
+		t.Errorf("email history after upserts = %+v", h)
+	}
 	if !res[1].New || res[1].Record.ID == id {
 		t.Fatalf("upsert of another email = %+v", res[1])
 	}
