@@ -130,15 +130,19 @@ func (db *DB) ListAssociations(ctx context.Context, account int64, fromType stri
 	if err != nil {
 		return nil, false, err
 	}
-	if _, err := spoke.ObjectTypeFor(fromType); err != nil {
+	ft, err := spoke.ObjectTypeFor(fromType)
+	if err != nil {
 		return nil, false, err
 	}
+	// Associations are stored by record id only; the from record must be
+	// of fromType, or a contact's links would list as a company's.
 	rows, err := db.read.QueryContext(ctx, `SELECT a.to_id, a.category, a.type_id, a.label FROM associations a
 		JOIN records r ON r.id = a.to_id AND r.archived = 0
+		JOIN records f ON f.id = a.from_id AND f.object_type = ?
 		WHERE a.account_id = ? AND a.from_id = ? AND a.to_type = ? AND a.to_id > ?
 		  AND a.to_id IN (SELECT DISTINCT x.to_id FROM associations x JOIN records xr ON xr.id = x.to_id AND xr.archived = 0
 		    WHERE x.account_id = ? AND x.from_id = ? AND x.to_type = ? AND x.to_id > ? ORDER BY x.to_id LIMIT ?)
-		ORDER BY a.to_id, a.category, a.type_id`, account, fromID, tt.Name, after, account, fromID, tt.Name, after, limit+1)
+		ORDER BY a.to_id, a.category, a.type_id`, ft.Name, account, fromID, tt.Name, after, account, fromID, tt.Name, after, limit+1)
 	if err != nil {
 		return nil, false, fmt.Errorf("list associations: %w", err)
 	}
