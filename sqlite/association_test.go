@@ -56,6 +56,11 @@ func TestAssociations(t *testing.T) {
 		t.Fatalf("reverse after primary = %+v", rev)
 	}
 
+	// The from record must be of the from type.
+	if wrong, _, err := db.ListAssociations(ctx, acct, "deals", contact.ID, "companies", 0, 10); err != nil || len(wrong) != 0 {
+		t.Fatalf("a contact's companies listed as a deal's: %+v %v", wrong, err)
+	}
+
 	// Default type.
 	types, err := db.Associate(ctx, acct, "deals", deal.ID, "contacts", contact.ID, nil)
 	if err != nil || len(types) != 1 || types[0].TypeID != 3 || types[0].Category != spoke.CategoryHubSpot {
