@@ -181,6 +181,16 @@ func (db *DB) RemoveAssociations(ctx context.Context, account int64, fromType st
 		return err
 	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
+		// Links are stored by record id: with the wrong from type only one
+		// direction would match and be removed, so check the types first.
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM records WHERE account_id = ? AND ((id = ? AND object_type = ?) OR (id = ? AND object_type = ?))`,
+			account, fromID, ft.Name, toID, tt.Name).Scan(&n); err != nil {
+			return err
+		}
+		if n != 2 && !(n == 1 && fromID == toID && ft.Name == tt.Name) {
+			return nil
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM associations WHERE account_id = ? AND from_id = ? AND to_type = ? AND to_id = ?`, account, fromID, tt.Name, toID); err != nil {
 			return err
 		}
