@@ -105,6 +105,17 @@ func TestAssociations(t *testing.T) {
 		}
 	}
 
+	// Removing with the wrong from type removes nothing (not one direction).
+	if err := db.RemoveAssociations(ctx, acct, "contacts", deal.ID, "companies", company.ID); err != nil {
+		t.Fatal(err)
+	}
+	if fwd, _, _ := db.ListAssociations(ctx, acct, "deals", deal.ID, "companies", 0, 10); len(fwd) != 1 {
+		t.Fatalf("deal->companies after a mistyped remove = %+v", fwd)
+	}
+	if rev, _, _ := db.ListAssociations(ctx, acct, "companies", company.ID, "deals", 0, 10); len(rev) != 1 {
+		t.Fatalf("company->deals after a mistyped remove = %+v", rev)
+	}
+
 	// Remove deletes both directions.
 	if err := db.RemoveAssociations(ctx, acct, "companies", company.ID, "contacts", contact.ID); err != nil {
 		t.Fatal(err)
