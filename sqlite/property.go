@@ -21,6 +21,7 @@ func (db *DB) definitions(ctx context.Context, account int64, objectType string)
 	key := propKey{account, objectType}
 	db.mu.RLock()
 	defs, ok := db.props[key]
+	gen := db.propGen
 	db.mu.RUnlock()
 	if ok {
 		return defs, nil
@@ -41,7 +42,9 @@ func (db *DB) definitions(ctx context.Context, account int64, objectType string)
 		defs[p.Name] = p
 	}
 	db.mu.Lock()
-	db.props[key] = defs
+	if db.propGen == gen {
+		db.props[key] = defs
+	}
 	db.mu.Unlock()
 	return defs, nil
 }
@@ -49,6 +52,7 @@ func (db *DB) definitions(ctx context.Context, account int64, objectType string)
 func (db *DB) forgetDefinitions(account int64, objectType string) {
 	db.mu.Lock()
 	delete(db.props, propKey{account, objectType})
+	db.propGen++
 	db.mu.Unlock()
 }
 
@@ -76,6 +80,15 @@ func (db *DB) customProperties(ctx context.Context, q queryer, account int64, ob
 		out = append(out, &p)
 	}
 	return out, rows.Err()
+}
+
+// Definitions implements spoke.PropertyService.
+func (db *DB) Definitions(ctx context.Context, account int64, objectType string) (map[string]*spoke.Property, error) {
+	t, err := spoke.ObjectTypeFor(objectType)
+	if err != nil {
+		return nil, err
+	}
+	return db.definitions(ctx, account, t.Name)
 }
 
 // ListProperties implements spoke.PropertyService.

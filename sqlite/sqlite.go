@@ -36,6 +36,9 @@ type DB struct {
 
 	mu    sync.RWMutex
 	props map[propKey]map[string]*propertyDef // cache of property definitions
+	// propGen counts forgetDefinitions calls, so that a load that raced
+	// with a change does not cache what it read.
+	propGen uint64
 
 	secrets cipher.AEAD // encrypts secrets; see SetSecretKey
 
