@@ -22,6 +22,7 @@ func (s *Server) routeFlows(mux *http.ServeMux) {
 	mux.HandleFunc("GET /automation/v4/flows/{flowId}", s.getFlow)
 	mux.HandleFunc("PUT /automation/v4/flows/{flowId}", s.updateFlow)
 	mux.HandleFunc("DELETE /automation/v4/flows/{flowId}", s.deleteFlow)
+	mux.HandleFunc("GET /automation/v4/flows/{flowId}/revisions/{revisionId}", s.getFlowRevision)
 }
 
 // flowToWire is ApiFlow: the stored document with the read-only id,
@@ -175,6 +176,22 @@ func (s *Server) getFlow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f, err := s.Flows.GetFlow(r.Context(), account(r), r.PathValue("flowId"))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	s.writeFlow(w, r, http.StatusOK, f)
+}
+
+// getFlowRevision serves one saved revision (2026-09-beta's
+// /flows/{flowId}/revisions/{revisionId}); revisions of deleted flows stay
+// readable.
+func (s *Server) getFlowRevision(w http.ResponseWriter, r *http.Request) {
+	if err := require(r, "automation"); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	f, err := s.Flows.GetFlowRevision(r.Context(), account(r), r.PathValue("flowId"), r.PathValue("revisionId"))
 	if err != nil {
 		writeError(w, r, err)
 		return

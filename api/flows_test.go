@@ -124,6 +124,11 @@ func TestFlowsLifecycle(t *testing.T) {
 	g = e.do("GET", "/automation/v4/flows/"+id, "")
 	expect(t, e.do("PUT", "/automation/v4/flows/"+id, string(g.body)), 200, "", `"revisionId":"3"`)
 
+	// Every revision stays readable.
+	r1 := e.do("GET", "/automation/v4/flows/"+id+"/revisions/1", "")
+	expect(t, r1, 200, "", `"revisionId":"1"`, `"name":"Normalize zip"`)
+	expect(t, e.do("GET", "/automation/v4/flows/"+id+"/revisions/9", ""), 404, "OBJECT_NOT_FOUND")
+
 	// List: only the listing fields.
 	l := e.do("GET", "/automation/v4/flows", "")
 	expect(t, l, 200, "")
@@ -159,6 +164,7 @@ func TestFlowsLifecycle(t *testing.T) {
 	expect(t, e.do("GET", "/automation/v4/flows/"+id, ""), 404, "OBJECT_NOT_FOUND")
 	expect(t, e.do("DELETE", "/automation/v4/flows/"+id, ""), 404, "OBJECT_NOT_FOUND")
 	expect(t, e.do("PUT", "/automation/v4/flows/"+id, put), 404, "OBJECT_NOT_FOUND")
+	expect(t, e.do("GET", "/automation/v4/flows/"+id+"/revisions/2", ""), 200, "", `"name":"Renamed"`)
 }
 
 // expectMessage is expect with substrings of the decoded error message.

@@ -394,3 +394,30 @@ func TestParseDeepNesting(t *testing.T) {
 		t.Errorf("depth = %d, want 2", d)
 	}
 }
+
+func TestValidateMessages(t *testing.T) {
+	t.Parallel()
+	// Unknown start: FIELD_DATA order is not judged, so only the start is
+	// reported.
+	f := mustParse(t, flowWith(codeAction("1", "2", `{"name":"zip","type":"STRING"}`)+`,{"type":"SINGLE_CONNECTION","actionId":"2","actionTypeId":"0-5","fields":{"property_name":"zip","value":{"type":"FIELD_DATA","actionId":"1","dataKey":"zip"}}}`, `,"startActionId":"9"`))
+	err := Validate(context.Background(), 1, f, checker)
+	if msg := spoke.ErrorMessage(err); !strings.Contains(msg, `startActionId "9"`) || strings.Contains(msg, "before") {
+		t.Errorf("message %q", msg)
+	}
+	// A cycle names its path.
+	f = mustParse(t, flowWith(delay("1", "2")+","+delay("2", "3")+","+delay("3", "2")))
+	err = Validate(context.Background(), 1, f, checker)
+	if msg := spoke.ErrorMessage(err); !strings.Contains(msg, `action "3": connects back to "2"`) || !strings.Contains(msg, "2 → 3 → 2") {
+		t.Errorf("cycle message %q", msg)
+	}
+	// Many problems: capped.
+	var actions []string
+	for i := 1; i <= 30; i++ {
+		actions = append(actions, `{"type":"NOPE","actionId":"`+strings.Repeat("a", i)+`"}`)
+	}
+	f = mustParse(t, flowWith(strings.Join(actions, ",")))
+	err = Validate(context.Background(), 1, f, checker)
+	if msg := spoke.ErrorMessage(err); !strings.Contains(msg, "more)") {
+		t.Errorf("long message not capped: %d chars", len(msg))
+	}
+}

@@ -91,6 +91,9 @@ type validator struct {
 	// before[a] is the set of actions from which a can be reached over
 	// STANDARD edges: the actions that run before it.
 	before map[string]map[string]bool
+	// ordered is false when the graph has no valid start, so "runs
+	// before" cannot be judged.
+	ordered bool
 	// propCache remembers property lookups.
 	propCache map[string]bool
 }
@@ -250,6 +253,7 @@ func (v *validator) graph() {
 			visit(id)
 		}
 	}
+	v.ordered = true
 	// before[x]: actions with a STANDARD path to x (reverse reachability).
 	preds := map[string][]string{}
 	for id, a := range v.byID {
@@ -321,7 +325,7 @@ func (v *validator) value(a *spoke.Action, where string, val *spoke.Value) error
 			v.p.add(a.ActionID, "%s: FIELD_DATA refers to action %s, which does not exist", where, strconv.Quote(val.ActionID))
 		case src.Type != spoke.ActionCustomCode:
 			v.p.add(a.ActionID, "%s: FIELD_DATA refers to action %s, which is a %s, not a CUSTOM_CODE action", where, strconv.Quote(val.ActionID), src.Type)
-		case !v.before[a.ActionID][val.ActionID]:
+		case v.ordered && !v.before[a.ActionID][val.ActionID]:
 			v.p.add(a.ActionID, "%s: FIELD_DATA refers to action %s, which does not run before this one", where, strconv.Quote(val.ActionID))
 		default:
 			found := false
