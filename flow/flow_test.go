@@ -187,6 +187,15 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
+func TestParseNumericIDs(t *testing.T) {
+	t.Parallel()
+	f := mustParse(t, `{"id":12,"revisionId":3,"startActionId":1,"type":"CONTACT_FLOW","flowType":"WORKFLOW","isEnabled":false,"objectTypeId":"0-1",
+		"actions":[{"type":"SINGLE_CONNECTION","actionId":"1","actionTypeId":"0-1","fields":{"delta":1,"time_unit":"DAYS"}}]}`)
+	if f.ID != "12" || f.RevisionID != "3" || f.StartActionID != "1" || !strings.Contains(string(f.Raw), `"startActionId":"1"`) {
+		t.Fatalf("numeric ids: %+v %s", f, f.Raw)
+	}
+}
+
 func TestParseBounds(t *testing.T) {
 	t.Parallel()
 	f := mustParse(t, `{"type":"PLATFORM_FLOW","flowType":"WORKFLOW","isEnabled":false,"objectTypeId":"0-3","actions":[],

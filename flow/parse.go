@@ -60,14 +60,33 @@ func Parse(body []byte) (*spoke.Flow, error) {
 	}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(body, &top); err != nil {
-		return nil, jsonError("the flow", body, err)
+		return nil, jsonError("", body, err)
 	}
 	if top == nil {
 		return nil, spoke.Invalidf("Invalid flow: the body must be a JSON object, not null.")
 	}
+	// Ids given as numbers (a client that parsed a GET) are taken as
+	// their decimal strings.
+	changed := false
+	for _, k := range []string{"id", "revisionId", "startActionId", "nextAvailableActionId"} {
+		var n json.Number
+		if v, ok := top[k]; ok && firstByte(v) != '"' && json.Unmarshal(v, &n) == nil {
+			if _, err := n.Int64(); err == nil {
+				top[k] = mustJSON(n.String())
+				changed = true
+			}
+		}
+	}
+	if changed {
+		b, err := marshalNoEscape(top)
+		if err != nil {
+			return nil, spoke.Invalidf("Invalid flow: %v", err)
+		}
+		body = b
+	}
 	var doc flowDoc
 	if err := json.Unmarshal(body, &doc); err != nil {
-		return nil, jsonError("the flow", body, err)
+		return nil, jsonError("", body, err)
 	}
 	f := doc.Flow
 	f.Actions = make([]spoke.Action, len(doc.Actions))
@@ -371,15 +390,26 @@ func jsonError(where string, body []byte, err error) error {
 	switch {
 	case errors.As(err, &syn):
 		line, col := position(body, syn.Offset)
+		if where == "" {
+			return spoke.Invalidf("Invalid JSON at line %d, column %d: %s.", line, col, syn.Error())
+		}
 		return spoke.Invalidf("Invalid JSON in %s at line %d, column %d: %s.", where, line, col, syn.Error())
 	case errors.As(err, &typ):
-		field := typ.Field
-		if field == "" {
-			return spoke.Invalidf("Invalid flow: %s must be %s, not %s.", where, jsonKind(typ.Type.String()), typ.Value)
+		field, kind := typ.Field, jsonKind(typ.Type.String())
+		switch {
+		case where == "" && field == "":
+			return spoke.Invalidf("Invalid flow: the body must be %s, not %s.", kind, typ.Value)
+		case where == "":
+			return spoke.Invalidf("Invalid flow: %s must be %s, not %s.", field, kind, typ.Value)
+		case field == "":
+			return spoke.Invalidf("Invalid flow: %s must be %s, not %s.", where, kind, typ.Value)
 		}
-		return spoke.Invalidf("Invalid flow: %s: %s must be %s, not %s.", where, field, jsonKind(typ.Type.String()), typ.Value)
+		return spoke.Invalidf("Invalid flow: %s: %s must be %s, not %s.", where, field, kind, typ.Value)
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return spoke.Invalidf("Invalid JSON in %s: it ends early.", where)
+		return spoke.Invalidf("Invalid JSON: it ends early.")
+	}
+	if where == "" {
+		return spoke.Invalidf("Invalid JSON: %v.", err)
 	}
 	return spoke.Invalidf("Invalid JSON in %s: %v.", where, err)
 }
