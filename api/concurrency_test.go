@@ -17,7 +17,7 @@ func TestConcurrentRequests(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	company := e.do("POST", "/crm/v3/objects/companies", `{"properties":{"name":"Acme"}}`).json(t)["id"].(string)
-	const workers, rounds = 16, 15
+	const workers, rounds = 12, 10
 	var wg sync.WaitGroup
 	errs := make(chan string, workers*rounds*4)
 	send := func(method, path, body string) int {
