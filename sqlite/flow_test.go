@@ -214,3 +214,45 @@ func TestPropertyExists(t *testing.T) {
 		}
 	}
 }
+
+// TestFlowConcurrentUpdates races PUTs of the same revision: exactly one
+// wins, the others conflict, and no revision is lost or doubled.
+func TestFlowConcurrentUpdates(t *testing.T) {
+	t.Parallel()
+	db, acct := setup(t)
+	ctx := context.Background()
+	created, err := db.CreateFlow(ctx, acct, parseFlow(t, flowBody("race", "0-1", false)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 8
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		f := parseFlow(t, flowBody("racer", "0-1", true))
+		f.ID, f.RevisionID = created.ID, "1"
+		go func() {
+			_, err := db.UpdateFlow(ctx, acct, f)
+			errs <- err
+		}()
+	}
+	wins := 0
+	for i := 0; i < n; i++ {
+		switch err := <-errs; spoke.ErrorCode(err) {
+		case "":
+			wins++
+		case spoke.ECONFLICT:
+		default:
+			t.Errorf("UpdateFlow: %v", err)
+		}
+	}
+	if wins != 1 {
+		t.Errorf("%d updates won, want 1", wins)
+	}
+	cur, err := db.GetFlow(ctx, acct, created.ID)
+	if err != nil || cur.RevisionID != "2" {
+		t.Fatalf("current = %v, %v", cur, err)
+	}
+	if _, err := db.GetFlowRevision(ctx, acct, created.ID, "3"); spoke.ErrorCode(err) != spoke.ENOTFOUND {
+		t.Errorf("revision 3 exists: %v", err)
+	}
+}
