@@ -22,6 +22,7 @@ const (
 	MaxSearchQuery   = 3000
 	MaxFilterValues  = 1000  // values of one IN or NOT_IN filter
 	MaxFilterArgs    = 10000 // values of all filters; SQLite binds at most 32766
+	MaxSorts         = 10    // HubSpot takes one; SQLite allows some hundreds of ORDER BY terms
 	DefaultPageLimit = 10
 )
 
@@ -272,6 +273,8 @@ func (db *DB) SearchRecords(ctx context.Context, account int64, objectType strin
 		return nil, spoke.Invalidf("after must not be negative.")
 	case len(req.FilterGroups) > MaxFilterGroups:
 		return nil, spoke.Invalidf("Too many filterGroups: %d (at most %d).", len(req.FilterGroups), MaxFilterGroups)
+	case len(req.Sorts) > MaxSorts:
+		return nil, spoke.Invalidf("Too many sorts: %d (at most %d).", len(req.Sorts), MaxSorts)
 	case len(req.Query) > MaxSearchQuery:
 		return nil, spoke.Invalidf("query is %d characters long (at most %d).", len(req.Query), MaxSearchQuery)
 	}
