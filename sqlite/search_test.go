@@ -278,6 +278,7 @@ func TestSearchErrors(t *testing.T) {
 		{"too many groups", "contacts", spoke.SearchRequest{FilterGroups: many}, "filterGroups"},
 		{"too many IN values", "contacts", spoke.SearchRequest{FilterGroups: []spoke.FilterGroup{{Filters: []spoke.Filter{{PropertyName: "tier", Operator: "IN", Values: make([]string, MaxFilterValues+1)}}}}}, "values"},
 		{"too many values in all", "contacts", spoke.SearchRequest{FilterGroups: manyValueGroups()}, "values"},
+		{"too many sorts", "contacts", spoke.SearchRequest{Sorts: make([]spoke.Sort, MaxSorts+1)}, "sorts"},
 		{"query too long", "contacts", spoke.SearchRequest{Query: strings.Repeat("q", MaxSearchQuery+1)}, "query"},
 	}
 	for _, tc := range tests {
