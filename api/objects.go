@@ -106,14 +106,24 @@ func (s *Server) associationsOf(r *http.Request, recs []*spoke.Record, types []s
 	if len(types) == 0 || len(recs) == 0 {
 		return nil, nil
 	}
+	// Resolve and dedupe the types once: "companies,0-2,company" is one
+	// type, and a repeated one must not multiply the queries.
+	var targets []spoke.ObjectType
+	seen := map[string]bool{}
+	for _, tn := range types {
+		tt, ok := spoke.LookupObjectType(tn)
+		if !ok {
+			return nil, spoke.Invalidf("Unknown association object type %q.", tn)
+		}
+		if !seen[tt.Name] {
+			seen[tt.Name] = true
+			targets = append(targets, tt)
+		}
+	}
 	out := make(map[int64]map[string]*assocCollection, len(recs))
 	for _, rec := range recs {
 		from, _ := spoke.LookupObjectType(rec.ObjectType)
-		for _, tn := range types {
-			tt, ok := spoke.LookupObjectType(tn)
-			if !ok {
-				return nil, spoke.Invalidf("Unknown association object type %q.", tn)
-			}
+		for _, tt := range targets {
 			assocs, _, err := s.Associations.ListAssociations(r.Context(), account(r), rec.ObjectType, rec.ID, tt.Name, 0, 500)
 			if err != nil {
 				return nil, err
