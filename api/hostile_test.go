@@ -30,6 +30,7 @@ func TestHostileInputs(t *testing.T) {
 		{"GET", "/crm/v3/objects/contacts?after=9223372036854775807", ""},
 		{"GET", "/crm/v3/objects/contacts?properties=%00&propertiesWithHistory=email,%00", ""},
 		{"GET", "/crm/v3/objects/contacts/" + id + "?idProperty=hs_object_id&associations=companies,deals", ""},
+		{"GET", "/crm/v3/objects/contacts?limit=100&associations=" + strings.Repeat("companies,0-2,", 3000), ""},
 		{"GET", "/crm/v3/objects/contacts/x%27%20OR%201=1?idProperty=email", ""},
 		{"POST", "/crm/v3/objects/contacts", deep},
 		{"POST", "/crm/v3/objects/contacts", `{"properties":{"firstname":"\u0000\ud800"}}`},
