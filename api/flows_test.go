@@ -301,3 +301,77 @@ func TestFlowsBadJSON(t *testing.T) {
 		t.Errorf("400 has no context.actionId: %v", m)
 	}
 }
+
+// TestFlowsMutationsNever500 replaces every value of a valid flow, one at
+// a time, with a value of each JSON type: every answer is 201 or a 400
+// envelope, never a 5xx (send fails the test on those).
+func TestFlowsMutationsNever500(t *testing.T) {
+	t.Parallel()
+	e := setupFlows(t)
+	var base any
+	if err := json.Unmarshal([]byte(flowExample), &base); err != nil {
+		t.Fatal(err)
+	}
+	replacements := []any{nil, 0.0, -1.5, "", "x", true, []any{}, map[string]any{}, []any{"1"}}
+	var paths [][]any
+	var walk func(v any, path []any)
+	walk = func(v any, path []any) {
+		if len(path) > 0 {
+			paths = append(paths, append([]any(nil), path...))
+		}
+		switch x := v.(type) {
+		case map[string]any:
+			for k, c := range x {
+				walk(c, append(path, k))
+			}
+		case []any:
+			for i, c := range x {
+				walk(c, append(path, i))
+			}
+		}
+	}
+	walk(base, nil)
+	statuses := map[int]int{}
+	for _, p := range paths {
+		for _, rep := range replacements {
+			var doc any
+			_ = json.Unmarshal([]byte(flowExample), &doc)
+			cur := doc
+			for i, step := range p {
+				last := i == len(p)-1
+				switch c := cur.(type) {
+				case map[string]any:
+					if last {
+						c[step.(string)] = rep
+					} else {
+						cur = c[step.(string)]
+					}
+				case []any:
+					if last {
+						c[step.(int)] = rep
+					} else {
+						cur = c[step.(int)]
+					}
+				}
+			}
+			body, _ := json.Marshal(doc)
+			r := e.do("POST", "/automation/v4/flows", string(body))
+			statuses[r.status]++
+			if r.status == 201 && testing.Verbose() {
+				t.Logf("accepted %v = %#v", p, rep)
+			}
+			if r.status != 201 && r.status != 400 {
+				t.Errorf("path %v = %#v: status %d: %s", p, rep, r.status, r.body)
+			}
+			if r.status == 400 {
+				if m := r.json(t); m["category"] != "VALIDATION_ERROR" || m["message"] == "" {
+					t.Errorf("path %v = %#v: %s", p, rep, r.body)
+				}
+			}
+		}
+	}
+	if statuses[400] == 0 || statuses[201] == 0 {
+		t.Errorf("statuses %v", statuses)
+	}
+	t.Logf("%d mutations: %v", len(paths)*len(replacements), statuses)
+}

@@ -170,6 +170,11 @@ func TestParseErrors(t *testing.T) {
 		{"action not object", base(`,"actions":[1]`), []string{"actions[0]", "object"}},
 		{"action wrong type", base(`,"actions":[{"actionId":"4","type":"CUSTOM_CODE","runtime":7}]`), []string{`actions[0] (actionId "4")`, "runtime", "string"}},
 		{"nested wrong type", base(`,"actions":[{"actionId":"4","type":"CUSTOM_CODE","inputFields":[{"name":"a","value":{"type":"STATIC_VALUE","staticValue":{}}}]}]`), []string{`actionId "4"`, "staticValue"}},
+		{"timeWindows object", base(`,"actions":[],"timeWindows":{}`), []string{"timeWindows", "array"}},
+		{"customProperties array", base(`,"actions":[],"customProperties":[]`), []string{"customProperties", "object"}},
+		{"customProperties values", base(`,"actions":[],"customProperties":{"a":1}`), []string{"customProperties", "strings"}},
+		{"suppressionListIds strings", base(`,"actions":[],"suppressionListIds":["a"]`), []string{"suppressionListIds"}},
+		{"canEnrollFromSalesforce string", base(`,"actions":[],"canEnrollFromSalesforce":"no"`), []string{"canEnrollFromSalesforce", "boolean"}},
 		{"criteria wrong type", base(`,"actions":[],"enrollmentCriteria":[]`), []string{"enrollmentCriteria"}},
 	}
 	for _, tc := range cases {

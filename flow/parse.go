@@ -65,6 +65,9 @@ func Parse(body []byte) (*spoke.Flow, error) {
 	if top == nil {
 		return nil, spoke.Invalidf("Invalid flow: the body must be a JSON object, not null.")
 	}
+	if err := checkKinds(top); err != nil {
+		return nil, err
+	}
 	// Ids given as numbers (a client that parsed a GET) are taken as
 	// their decimal strings.
 	changed := false
@@ -193,6 +196,50 @@ func Parse(body []byte) (*spoke.Flow, error) {
 		return nil, spoke.Invalidf("Invalid flow: %v", err)
 	}
 	return &f, nil
+}
+
+// topKinds are the JSON kinds of top-level fields Spoke stores without
+// interpreting; a wrong kind is refused as HubSpot refuses it.
+var topKinds = map[string]byte{
+	"timeWindows": '[', "blockedDates": '[', "dataSources": '[', "suppressionListIds": '[',
+	"customProperties": '{', "canEnrollFromSalesforce": 'b', "uuid": '"', "description": '"',
+}
+
+func checkKinds(top map[string]json.RawMessage) error {
+	for k, want := range topKinds {
+		v, ok := top[k]
+		if !ok || firstByte(v) == 'n' {
+			continue
+		}
+		got := firstByte(v)
+		if got == 't' || got == 'f' {
+			got = 'b'
+		}
+		if got != want {
+			kind := map[byte]string{'[': "an array", '{': "an object", 'b': "a boolean", '"': "a string"}[want]
+			return spoke.Invalidf("Invalid flow: %s must be %s, not %s.", k, kind, truncate(string(v), 40))
+		}
+	}
+	if v, ok := top["customProperties"]; ok && firstByte(v) == '{' {
+		var m map[string]string
+		if err := json.Unmarshal(v, &m); err != nil {
+			return spoke.Invalidf("Invalid flow: customProperties must map names to strings.")
+		}
+	}
+	if v, ok := top["suppressionListIds"]; ok && firstByte(v) == '[' {
+		var ids []int64
+		if err := json.Unmarshal(v, &ids); err != nil {
+			return spoke.Invalidf("Invalid flow: suppressionListIds must be an array of integer list ids.")
+		}
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
 }
 
 // MaxDepth is the deepest nesting of JSON objects and arrays Parse
