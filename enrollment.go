@@ -78,16 +78,18 @@ type Execution struct {
 	Runtime      string
 }
 
-// Step is the outcome of running the current action of an enrollment: the
-// enrollment's new state, the property writes the action made to the
-// enrolled record, and its execution log. A store commits a step whole.
+// Step is the outcome of running one or more consecutive actions of an
+// enrollment: the enrollment's new state (its checkpoint), the property
+// writes the actions made to the enrolled record, and their execution
+// logs. A store commits a step whole, so the writes and the checkpoint
+// never part.
 type Step struct {
 	Enrollment *Enrollment
 	Writes     map[string]string
-	Execution  *Execution
-	// CodeExecution is true when the step ran custom code, which counts
+	Executions []*Execution
+	// CodeExecutions counts the custom code runs of the step, which count
 	// against the monthly quota.
-	CodeExecution bool
+	CodeExecutions int
 }
 
 // EnrollResult says what an enrollment request did with each record.
@@ -128,6 +130,9 @@ type EngineStore interface {
 	// Enroll enrolls records in a flow revision, skipping those that are
 	// enrolled already (or ever, unless reEnroll) with a reason.
 	Enroll(ctx context.Context, account int64, f *Flow, objectType string, ids []int64, reEnroll bool) (*EnrollResult, error)
+	// EnrollKnown is Enroll for ids just read as live records of
+	// objectType; it skips checking that each exists.
+	EnrollKnown(ctx context.Context, account int64, f *Flow, objectType string, ids []int64, reEnroll bool) (*EnrollResult, error)
 	// Claim leases up to limit active enrollments due at now, so a crash
 	// leaves them to be claimed again once the lease ends.
 	Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*Enrollment, error)

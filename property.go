@@ -98,6 +98,9 @@ type PropertyService interface {
 	// ListProperties returns the properties of objectType: live ones, or
 	// archived ones when archived is true.
 	ListProperties(ctx context.Context, account int64, objectType string, archived bool) ([]*Property, error)
+	// Definitions returns the live properties of objectType keyed by name.
+	// The map is shared: callers must not modify it.
+	Definitions(ctx context.Context, account int64, objectType string) (map[string]*Property, error)
 	// GetProperty returns one property or ENOTFOUND.
 	GetProperty(ctx context.Context, account int64, objectType, name string) (*Property, error)
 	// CreateProperty validates and stores p. ECONFLICT if the name exists.

@@ -81,7 +81,7 @@ func (e *Engine) init() {
 			e.CodeConcurrency = 16
 		}
 		if e.Poll <= 0 {
-			e.Poll = 250 * time.Millisecond
+			e.Poll = 100 * time.Millisecond
 		}
 		if e.HTTP == nil {
 			e.HTTP = &http.Client{Timeout: 20 * time.Second}
@@ -130,6 +130,9 @@ func (e *Engine) runner(ctx context.Context) {
 		n, err := e.RunOnce(ctx)
 		if err != nil && ctx.Err() == nil {
 			e.Logger.Error("engine round failed", "err", err)
+		}
+		if n >= e.BatchSize {
+			e.Wake() // a full batch: there may be more for an idle runner
 		}
 		if n > 0 {
 			continue
@@ -182,16 +185,16 @@ func (e *Engine) round(ctx context.Context, batch []*spoke.Enrollment) []*spoke.
 	for i, en := range batch {
 		f, err := e.cache.revision(ctx, en.AccountID, en.FlowID, en.RevisionID)
 		if err != nil {
-			steps[i] = e.fail(en, nil, "FLOW_UNAVAILABLE", err.Error())
+			steps[i] = e.failStep(&spoke.Step{Enrollment: en}, &spoke.ActionError{Type: "FLOW_UNAVAILABLE", Message: err.Error()}, e.Now())
 			continue
 		}
 		rec := records[en.ObjectID]
 		if rec == nil {
-			steps[i] = e.fail(en, nil, "OBJECT_NOT_FOUND", "The enrolled record no longer exists or was archived.")
+			steps[i] = e.failStep(&spoke.Step{Enrollment: en}, &spoke.ActionError{Type: "OBJECT_NOT_FOUND", Message: "The enrolled record no longer exists or was archived."}, e.Now())
 			continue
 		}
 		act := e.currentAction(f, en)
-		if act != nil && act.Type == spoke.ActionCustomCode || act != nil && act.Type == spoke.ActionWebhook {
+		if act != nil && external(act) {
 			wg.Add(1)
 			sem <- struct{}{}
 			go func(i int) {
@@ -242,11 +245,10 @@ func (e *Engine) loadRecords(ctx context.Context, batch []*spoke.Enrollment) map
 
 func (e *Engine) afterCommit(steps []*spoke.Step) {
 	for _, st := range steps {
-		if st.CodeExecution {
-			e.quota.add(st.Enrollment.AccountID, 1)
-		}
-		if e.Metrics != nil && st.Execution != nil {
-			e.Metrics.observe(st.Execution)
+		if e.Metrics != nil {
+			for _, x := range st.Executions {
+				e.Metrics.observe(x)
+			}
 		}
 	}
 }

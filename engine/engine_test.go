@@ -44,13 +44,19 @@ func (m *memFlows) get(id string) (*spoke.Flow, error) {
 func (m *memFlows) ListFlows(context.Context, int64, string, int) ([]*spoke.Flow, bool, error) {
 	return nil, false, nil
 }
-func (m *memFlows) GetFlow(_ context.Context, _ int64, id string) (*spoke.Flow, error) { return m.get(id) }
+func (m *memFlows) GetFlow(_ context.Context, _ int64, id string) (*spoke.Flow, error) {
+	return m.get(id)
+}
 func (m *memFlows) GetFlowRevision(_ context.Context, _ int64, id, _ string) (*spoke.Flow, error) {
 	return m.get(id)
 }
-func (m *memFlows) CreateFlow(context.Context, int64, *spoke.Flow) (*spoke.Flow, error) { return nil, nil }
-func (m *memFlows) UpdateFlow(context.Context, int64, *spoke.Flow) (*spoke.Flow, error) { return nil, nil }
-func (m *memFlows) DeleteFlow(context.Context, int64, string) error                     { return nil }
+func (m *memFlows) CreateFlow(context.Context, int64, *spoke.Flow) (*spoke.Flow, error) {
+	return nil, nil
+}
+func (m *memFlows) UpdateFlow(context.Context, int64, *spoke.Flow) (*spoke.Flow, error) {
+	return nil, nil
+}
+func (m *memFlows) DeleteFlow(context.Context, int64, string) error { return nil }
 func (m *memFlows) EnabledFlows(_ context.Context, _ int64, typ string) ([]*spoke.Flow, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -128,7 +128,7 @@ func (e *Engine) EnrollAllMatching(ctx context.Context, account int64, flowID st
 			ids = append(ids, r.ID)
 		}
 		if len(ids) > 0 {
-			res, err := e.Store.Enroll(ctx, account, f, t.Name, ids, reEnroll(f))
+			res, err := e.Store.EnrollKnown(ctx, account, f, t.Name, ids, reEnroll(f))
 			if err != nil {
 				return nil, err
 			}

@@ -174,9 +174,6 @@ func (q *quotaCache) check(ctx context.Context, e *Engine, account int64, now ti
 	return wait, nil
 }
 
-// add is called after commit; reservations already counted the use.
-func (q *quotaCache) add(account int64, n int64) {}
-
 // forget drops the cached state of an account, after its limit changed.
 func (q *quotaCache) forget(account int64) {
 	q.mu.Lock()

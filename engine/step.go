@@ -49,45 +49,94 @@ type outcome struct {
 	code       bool // ran custom code (counts against the quota)
 }
 
-// step runs the current action of an enrollment and returns the step to
-// commit. With test set, the quota and rate limits are not applied.
-func (e *Engine) step(ctx context.Context, f *spoke.Flow, en *spoke.Enrollment, rec *spoke.Record, test bool) *spoke.Step {
-	now := e.Now()
-	act := e.currentAction(f, en)
-	if act == nil {
-		if en.CurrentAction == "" && f.StartActionID == "" {
-			return e.complete(en, nil, now)
-		}
-		return e.fail(en, nil, "ACTION_NOT_FOUND", fmt.Sprintf("Action %q does not exist in revision %s of flow %s.", en.CurrentAction, f.RevisionID, f.ID))
-	}
-	en.CurrentAction = act.ActionID
-	if !test {
-		if act.RateLimit != nil {
-			if wait := e.limiter.take(f.ID+"/"+act.ActionID, *act.RateLimit, now); wait > 0 {
-				return e.wait(en, wait, spoke.WaitRateLimit, now)
-			}
-		}
-		if act.Type == spoke.ActionCustomCode {
-			if wait, err := e.quota.check(ctx, e, en.AccountID, now); err != nil {
-				return e.fail(en, nil, "QUOTA_UNAVAILABLE", err.Error())
-			} else if wait > 0 {
-				return e.wait(en, wait, spoke.WaitQuota, now)
-			}
-		}
-	}
-	o := e.run(ctx, f, act, en, rec)
-	return e.finish(en, act, o, now)
+// maxActionsPerStep bounds how many actions one enrollment runs before its
+// checkpoint, so a GOTO loop cannot hold a runner.
+const maxActionsPerStep = 32
+
+// external reports whether an action reaches outside Spoke (custom code,
+// webhooks). A step runs at most one, so its result is checkpointed before
+// the next one starts.
+func external(a *spoke.Action) bool {
+	return a.Type == spoke.ActionCustomCode || a.Type == spoke.ActionWebhook
 }
 
-// finish turns an action's outcome into the enrollment's next state.
-func (e *Engine) finish(en *spoke.Enrollment, act *spoke.Action, o *outcome, now time.Time) *spoke.Step {
-	st := &spoke.Step{Enrollment: en, Writes: o.writes, Execution: o.exec, CodeExecution: o.code}
+// step runs the current action of an enrollment and the actions after it
+// until the enrollment waits, ends, or would start a second external
+// action, and returns the step to commit. Later actions see the earlier
+// actions' writes. With test set, quotas and rate limits do not apply.
+func (e *Engine) step(ctx context.Context, f *spoke.Flow, en *spoke.Enrollment, rec *spoke.Record, test bool) *spoke.Step {
+	st := &spoke.Step{Enrollment: en}
+	rec = cloneRecord(rec)
+	ran, externals := 0, 0
+	for ran < maxActionsPerStep {
+		now := e.Now()
+		act := e.currentAction(f, en)
+		if act == nil {
+			if en.CurrentAction == "" && f.StartActionID == "" {
+				return e.complete(st, now)
+			}
+			return e.failStep(st, &spoke.ActionError{Type: "ACTION_NOT_FOUND",
+				Message: fmt.Sprintf("Action %q does not exist in revision %s of flow %s.", en.CurrentAction, f.RevisionID, f.ID)}, now)
+		}
+		en.CurrentAction = act.ActionID
+		if external(act) && externals > 0 {
+			return st
+		}
+		if !test {
+			if act.RateLimit != nil {
+				if wait := e.limiter.take(f.ID+"/"+act.ActionID, *act.RateLimit, now); wait > 0 {
+					return e.wait(st, wait, spoke.WaitRateLimit, now)
+				}
+			}
+			if act.Type == spoke.ActionCustomCode {
+				if wait, err := e.quota.check(ctx, e, en.AccountID, now); err != nil {
+					return e.failStep(st, &spoke.ActionError{Type: "QUOTA_UNAVAILABLE", Message: err.Error()}, now)
+				} else if wait > 0 {
+					return e.wait(st, wait, spoke.WaitQuota, now)
+				}
+			}
+		}
+		o := e.run(ctx, f, act, en, rec)
+		e.finish(st, act, o, now)
+		ran++
+		if external(act) {
+			externals++
+		}
+		if o.err == nil {
+			for k, v := range o.writes {
+				rec.Properties[k] = v
+			}
+		}
+		if en.Status != spoke.EnrollmentActive || en.RunAt.After(now) {
+			return st
+		}
+	}
+	return st
+}
+
+func cloneRecord(r *spoke.Record) *spoke.Record {
+	c := *r
+	c.Properties = make(map[string]string, len(r.Properties)+2)
+	for k, v := range r.Properties {
+		c.Properties[k] = v
+	}
+	return &c
+}
+
+// finish applies an action's outcome to the step: its execution log, its
+// writes, and the enrollment's next state.
+func (e *Engine) finish(st *spoke.Step, act *spoke.Action, o *outcome, now time.Time) {
+	en := st.Enrollment
+	if o.code {
+		st.CodeExecutions++
+	}
 	if x := o.exec; x != nil {
 		x.EnrollmentID, x.AccountID, x.FlowID, x.ObjectID = en.ID, en.AccountID, en.FlowID, en.ObjectID
 		x.ActionID, x.ActionType, x.Attempt = act.ActionID, actionKind(act), en.Attempt
 		if o.err != nil {
 			x.Status, x.Error = "ERROR", o.err
 		}
+		st.Executions = append(st.Executions, x)
 	}
 	switch {
 	case o.err != nil && o.retryable:
@@ -96,15 +145,25 @@ func (e *Engine) finish(en *spoke.Enrollment, act *spoke.Action, o *outcome, now
 		}
 		if now.Sub(en.FirstFailureAt) >= RetryWindow {
 			o.err.Message = fmt.Sprintf("%s (gave up after retrying for %s)", o.err.Message, RetryWindow)
-			return e.failStep(st, o.err, now)
+			e.failStep(st, o.err, now)
+			return
 		}
 		delay := RetryDelay(en.Attempt)
 		en.Attempt++
 		en.Error = o.err
 		en.RunAt, en.WaitReason = now.Add(delay), spoke.WaitRetry
-		return st
+		return
 	case o.err != nil:
-		return e.failStep(st, o.err, now)
+		e.failStep(st, o.err, now)
+		return
+	}
+	if len(o.writes) > 0 {
+		if st.Writes == nil {
+			st.Writes = map[string]string{}
+		}
+		for k, v := range o.writes {
+			st.Writes[k] = v
+		}
 	}
 	if o.outputs != nil {
 		if en.Outputs == nil {
@@ -113,42 +172,30 @@ func (e *Engine) finish(en *spoke.Enrollment, act *spoke.Action, o *outcome, now
 		en.Outputs[act.ActionID] = o.outputs
 	}
 	en.Attempt, en.FirstFailureAt, en.Error = 1, time.Time{}, nil
-	if o.next == "" && o.wait == 0 {
-		en.Status, en.CurrentAction, en.WaitReason, en.CompletedAt = spoke.EnrollmentCompleted, "", spoke.WaitNone, now
-		en.RunAt = now
-		return st
-	}
-	if o.next == "" { // a delay at the end of a path: nothing left to wait for
-		en.Status, en.CurrentAction, en.WaitReason, en.CompletedAt = spoke.EnrollmentCompleted, "", spoke.WaitNone, now
-		return st
+	if o.next == "" { // the path ends (after a final delay there is nothing to wait for)
+		e.complete(st, now)
+		return
 	}
 	en.CurrentAction, en.RunAt, en.WaitReason = o.next, now.Add(o.wait), o.waitReason
-	return st
 }
 
+// failStep stops the enrollment at its current action. Writes of earlier
+// actions of the step stand: those actions succeeded.
 func (e *Engine) failStep(st *spoke.Step, err *spoke.ActionError, now time.Time) *spoke.Step {
 	en := st.Enrollment
 	en.Status, en.Error, en.WaitReason, en.CompletedAt = spoke.EnrollmentFailed, err, spoke.WaitNone, now
-	st.Writes = nil
-	if st.Execution != nil {
-		st.Execution.Status, st.Execution.Error = "ERROR", err
-	}
 	return st
 }
 
-func (e *Engine) fail(en *spoke.Enrollment, act *spoke.Action, typ, msg string) *spoke.Step {
-	st := &spoke.Step{Enrollment: en}
-	return e.failStep(st, &spoke.ActionError{Type: typ, Message: msg}, e.Now())
+func (e *Engine) complete(st *spoke.Step, now time.Time) *spoke.Step {
+	en := st.Enrollment
+	en.Status, en.CurrentAction, en.WaitReason, en.CompletedAt, en.RunAt = spoke.EnrollmentCompleted, "", spoke.WaitNone, now, now
+	return st
 }
 
-func (e *Engine) complete(en *spoke.Enrollment, act *spoke.Action, now time.Time) *spoke.Step {
-	en.Status, en.CurrentAction, en.WaitReason, en.CompletedAt = spoke.EnrollmentCompleted, "", spoke.WaitNone, now
-	return &spoke.Step{Enrollment: en}
-}
-
-func (e *Engine) wait(en *spoke.Enrollment, d time.Duration, reason string, now time.Time) *spoke.Step {
-	en.RunAt, en.WaitReason = now.Add(d), reason
-	return &spoke.Step{Enrollment: en}
+func (e *Engine) wait(st *spoke.Step, d time.Duration, reason string, now time.Time) *spoke.Step {
+	st.Enrollment.RunAt, st.Enrollment.WaitReason = now.Add(d), reason
+	return st
 }
 
 func actionKind(a *spoke.Action) string {
@@ -269,15 +316,7 @@ func (e *Engine) resolve(v *spoke.Value, en *spoke.Enrollment, rec *spoke.Record
 }
 
 func (e *Engine) definitions(ctx context.Context, account int64, objectType string) (map[string]*spoke.Property, error) {
-	props, err := e.Properties.ListProperties(ctx, account, objectType, false)
-	if err != nil {
-		return nil, err
-	}
-	defs := make(map[string]*spoke.Property, len(props))
-	for _, p := range props {
-		defs[p.Name] = p
-	}
-	return defs, nil
+	return e.Properties.Definitions(ctx, account, objectType)
 }
 
 func (e *Engine) setProperty(ctx context.Context, act *spoke.Action, en *spoke.Enrollment, rec *spoke.Record, t spoke.ObjectType, o *outcome) {

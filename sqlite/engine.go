@@ -55,11 +55,13 @@ func (w *writer) trigger(id int64, before, after map[string]string) error {
 	return nil
 }
 
+// Enrollment inserts that skip a record in the flow now (or ever, without
+// re-enrollment) in the same statement.
 const (
-	qActiveEnrollment = `SELECT count(*) FROM enrollments WHERE flow_id = ? AND object_id = ? AND status = 'ACTIVE'`
-	qAnyEnrollment    = `SELECT count(*) FROM enrollments WHERE flow_id = ? AND object_id = ?`
-	qInsertEnrollment = `INSERT INTO enrollments (account_id, flow_id, revision_id, object_type, object_id, status, current_action, run_at, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, 'ACTIVE', '', ?, ?, ?)`
+	qEnrollIfNotActive = `INSERT INTO enrollments (account_id, flow_id, revision_id, object_type, object_id, status, current_action, run_at, created_at, updated_at)
+		SELECT ?, ?, ?, ?, ?, 'ACTIVE', '', ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM enrollments WHERE flow_id = ? AND object_id = ? AND status = 'ACTIVE')`
+	qEnrollIfNever = `INSERT INTO enrollments (account_id, flow_id, revision_id, object_type, object_id, status, current_action, run_at, created_at, updated_at)
+		SELECT ?, ?, ?, ?, ?, 'ACTIVE', '', ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM enrollments WHERE flow_id = ? AND object_id = ?)`
 )
 
 // Skip reasons of enrollment requests.
@@ -71,33 +73,51 @@ const (
 
 // enrollTx enrolls one record unless it is in the flow now, or was before
 // and reEnroll is off. The first action is resolved by the engine when it
-// runs (current_action '' means the flow's start action).
+// runs (current_action ” means the flow's start action).
 func enrollTx(ctx context.Context, s session, account int64, flowID, revision, objectType string, objectID int64, reEnroll bool, now int64) (bool, string, error) {
-	q := qActiveEnrollment
-	reason := SkipActive
+	q, reason := qEnrollIfNotActive, SkipActive
 	if !reEnroll {
-		q, reason = qAnyEnrollment, SkipNoReEnroll
+		q, reason = qEnrollIfNever, SkipNoReEnroll
 	}
-	var n int
-	if err := s.QueryRowContext(ctx, q, flowID, objectID).Scan(&n); err != nil {
-		return false, "", fmt.Errorf("check enrollment: %w", err)
-	}
-	if n > 0 {
-		return false, reason, nil
-	}
-	if _, err := s.ExecContext(ctx, qInsertEnrollment, account, flowID, revision, objectType, objectID, now, now, now); err != nil {
+	res, err := s.ExecContext(ctx, q, account, flowID, revision, objectType, objectID, now, now, now, flowID, objectID)
+	if err != nil {
 		return false, "", fmt.Errorf("enroll %d in flow %s: %w", objectID, flowID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return false, reason, err
 	}
 	return true, "", nil
 }
 
 // Enroll implements spoke.EngineStore.
 func (db *DB) Enroll(ctx context.Context, account int64, f *spoke.Flow, objectType string, ids []int64, reEnroll bool) (*spoke.EnrollResult, error) {
+	return db.enroll(ctx, account, f, objectType, ids, reEnroll, false)
+}
+
+// EnrollKnown is Enroll for ids just read as live records of objectType,
+// which skips checking each one.
+func (db *DB) EnrollKnown(ctx context.Context, account int64, f *spoke.Flow, objectType string, ids []int64, reEnroll bool) (*spoke.EnrollResult, error) {
+	return db.enroll(ctx, account, f, objectType, ids, reEnroll, true)
+}
+
+func (db *DB) enroll(ctx context.Context, account int64, f *spoke.Flow, objectType string, ids []int64, reEnroll, known bool) (*spoke.EnrollResult, error) {
 	res := &spoke.EnrollResult{Enrolled: []int64{}, Skipped: map[int64]string{}}
 	now := db.nowMs()
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		s := db.txSession(tx)
 		for _, id := range ids {
+			if known {
+				ok, reason, err := enrollTx(ctx, s, account, f.ID, f.RevisionID, objectType, id, reEnroll, now)
+				if err != nil {
+					return err
+				}
+				if ok {
+					res.Enrolled = append(res.Enrolled, id)
+				} else {
+					res.Skipped[id] = reason
+				}
+				continue
+			}
 			typ, err := recordType(ctx, s, account, id)
 			if err != nil || typ != objectType {
 				if err != nil && spoke.ErrorCode(err) != spoke.ENOTFOUND {
@@ -199,7 +219,7 @@ const (
 )
 
 func init() {
-	writeQueries = append(writeQueries, qActiveEnrollment, qAnyEnrollment, qInsertEnrollment, qCheckpoint, qExecution, qUsage)
+	writeQueries = append(writeQueries, qEnrollIfNotActive, qEnrollIfNever, qCheckpoint, qExecution, qUsage)
 }
 
 // Period returns the quota period (YYYY-MM, UTC) of t.
@@ -251,19 +271,20 @@ func (db *DB) Commit(ctx context.Context, steps []*spoke.Step) error {
 					// became invalid): the action fails instead.
 					e.Status, e.WaitReason, e.CompletedAt = spoke.EnrollmentFailed, spoke.WaitNone, now
 					e.Error = &spoke.ActionError{Type: "WRITE_FAILED", Message: res[0].Err.Message}
-					if st.Execution != nil {
-						st.Execution.Status, st.Execution.Error = "ERROR", e.Error
+					if n := len(st.Executions); n > 0 {
+						st.Executions[n-1].Status, st.Executions[n-1].Error = "ERROR", e.Error
 					}
 				}
 			}
 			if err := db.checkpoint(ctx, s, st, now); err != nil {
 				return err
 			}
-			if st.CodeExecution {
-				usage[e.AccountID]++
-			}
+			usage[e.AccountID] += int64(st.CodeExecutions)
 		}
 		for acct, n := range usage {
+			if n == 0 {
+				continue
+			}
 			if _, err := s.ExecContext(ctx, qUsage, acct, Period(now), n); err != nil {
 				return fmt.Errorf("count usage: %w", err)
 			}
@@ -306,7 +327,7 @@ func (db *DB) checkpoint(ctx context.Context, s session, st *spoke.Step, now tim
 		firstFail, errJSON, now.UnixMilli(), completed, lease, e.ID); err != nil {
 		return fmt.Errorf("checkpoint enrollment %d: %w", e.ID, err)
 	}
-	if x := st.Execution; x != nil {
+	for _, x := range st.Executions {
 		inputs, err := jsonOrNil(x.Inputs)
 		if err != nil {
 			return err

@@ -28,7 +28,8 @@ func init() {
 	benchSuites["crm"] = benchCRM
 }
 
-// benchSuites maps `spoke bench NAME` to a benchmark suite.
+// benchSuites maps `spoke bench NAME` to a benchmark suite. Set
+// SPOKE_CPUPROFILE=FILE to profile a run.
 var benchSuites = map[string]func(ctx context.Context, args []string) int{}
 
 func benchCommand(ctx context.Context, args []string) int {
@@ -41,6 +42,16 @@ func benchCommand(ctx context.Context, args []string) int {
 		fmt.Fprintf(os.Stderr, "usage: spoke bench SUITE [flags]\nsuites: %s\n", strings.Join(names, ", "))
 		return 2
 	}
+	if path := os.Getenv("SPOKE_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "spoke bench:", err)
+			return 1
+		}
+		defer f.Close()
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	return benchSuites[args[0]](ctx, args[1:])
 }
 
@@ -51,19 +62,8 @@ func benchCRM(ctx context.Context, args []string) int {
 	n := fs.Int("contacts", 100000, "contacts to load with batch upsert")
 	conc := fs.Int("concurrency", 4, "concurrent clients for the batch upsert")
 	samples := fs.Int("samples", 3000, "requests per latency measurement")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to `FILE`")
 	if err := fs.Parse(args); err != nil {
 		return 2
-	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "spoke bench crm:", err)
-			return 1
-		}
-		defer f.Close()
-		pprof.StartCPUProfile(f)
-		defer pprof.StopCPUProfile()
 	}
 	if err := runBenchCRM(ctx, *n, *conc, *samples); err != nil {
 		fmt.Fprintln(os.Stderr, "spoke bench crm:", err)

@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/spokehq/spoke"
+	"github.com/spokehq/spoke/engine"
+	"github.com/spokehq/spoke/flow"
+	"github.com/spokehq/spoke/sandbox"
+	"github.com/spokehq/spoke/sqlite"
+)
+
+func init() { benchSuites["engine"] = benchEngine }
+
+// benchFlow is the benchmark's four-action flow: Node custom code computes
+// a score from three inputs, set property from its output, a branch on the
+// score, and a second set property on the high branch. It is LIST_BASED on
+// hs_lead_status = NEW, so an update that sets it enrolls the record.
+const benchFlow = `{"name":"bench","type":"CONTACT_FLOW","objectTypeId":"0-1","flowType":"WORKFLOW","isEnabled":true,
+ "enrollmentCriteria":{"type":"LIST_BASED","shouldReEnroll":false,"unEnrollObjectsNotMeetingCriteria":false,"reEnrollmentTriggersFilterBranches":[],
+  "listFilterBranch":{"filterBranchType":"OR","filterBranchOperator":"OR","filters":[],"filterBranches":[{"filterBranchType":"AND","filterBranchOperator":"AND","filterBranches":[],
+   "filters":[{"filterType":"PROPERTY","property":"hs_lead_status","operation":{"operationType":"ENUMERATION","operator":"IS_ANY_OF","values":["NEW"],"includeObjectsWithNoValueSet":false}}]}]}},
+ "actions":[
+  {"type":"CUSTOM_CODE","actionId":"1","runtime":"NODE20X","secretNames":[],
+   "sourceCode":"exports.main = async (event, callback) => { const f = event.inputFields; callback({outputFields: {score: (f.firstname || '').length * 3 + (f.lastname || '').length * 2 + Number(f.employees || 0)}}); };",
+   "inputFields":[{"name":"firstname","value":{"type":"OBJECT_PROPERTY","propertyName":"firstname"}},{"name":"lastname","value":{"type":"OBJECT_PROPERTY","propertyName":"lastname"}},
+    {"name":"employees","value":{"type":"OBJECT_PROPERTY","propertyName":"employees"}}],
+   "outputFields":[{"name":"score","type":"NUMBER"}],"connection":{"edgeType":"STANDARD","nextActionId":"2"}},
+  {"type":"SINGLE_CONNECTION","actionId":"2","actionTypeId":"0-5","actionTypeVersion":0,"fields":{"property_name":"score","value":{"type":"FIELD_DATA","actionId":"1","dataKey":"score"}},
+   "connection":{"edgeType":"STANDARD","nextActionId":"3"}},
+  {"type":"LIST_BRANCH","actionId":"3","defaultBranchName":"low","listBranches":[{"branchName":"high","filterBranch":{"filterBranchType":"AND","filterBranches":[],
+    "filters":[{"filterType":"PROPERTY","property":"score","operation":{"operationType":"NUMBER","operator":"IS_GREATER_THAN","value":50,"includeObjectsWithNoValueSet":false}}]},
+    "connection":{"edgeType":"STANDARD","nextActionId":"4"}}]},
+  {"type":"SINGLE_CONNECTION","actionId":"4","actionTypeId":"0-5","actionTypeVersion":0,"fields":{"property_name":"lifecyclestage","value":{"type":"STATIC_VALUE","staticValue":"salesqualifiedlead"}}}
+ ]}`
+
+func benchEngine(ctx context.Context, args []string) int {
+	fs := flag.NewFlagSet("bench engine", flag.ContinueOnError)
+	n := fs.Int("contacts", 100000, "contacts to enroll with allMatching")
+	samples := fs.Int("samples", 200, "single-record updates to time from write to completion")
+	runners := fs.Int("runners", 2, "engine runners")
+	batch := fs.Int("batch", 512, "enrollments a runner claims at once")
+	codeConc := fs.Int("code-concurrency", 32, "concurrent custom code invocations per runner")
+	workers := fs.Int("workers", 0, "sandbox workers (0: the pool's default)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if err := runBenchEngine(ctx, *n, *samples, *runners, *batch, *codeConc, *workers); err != nil {
+		fmt.Fprintln(os.Stderr, "spoke bench engine:", err)
+		return 1
+	}
+	return 0
+}
+
+func runBenchEngine(ctx context.Context, n, samples, runners, batch, codeConc, workers int) error {
+	dir, err := os.MkdirTemp("", "spoke-bench-engine-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	db, err := sqlite.Open(ctx, dir)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.SetSecretKey(make([]byte, 32)); err != nil {
+		return err
+	}
+	acct, _, err := db.DefaultAccount(ctx)
+	if err != nil {
+		return err
+	}
+	if err := db.SetCodeLimit(ctx, acct, -1); err != nil {
+		return err
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	pool, err := sandbox.NewPool(sandbox.Config{APIURL: "http://127.0.0.1:9", MaxWorkers: workers, Logger: quiet})
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	eng := &engine.Engine{Store: db, Flows: db, Records: db, Properties: db, Secrets: db, Code: pool, Logger: quiet,
+		Runners: runners, BatchSize: batch, CodeConcurrency: codeConc}
+	db.SetTrigger(eng.Trigger, eng.Wake)
+
+	for _, p := range []*spoke.Property{
+		{ObjectType: "contacts", Name: "score", Label: "Score", Type: spoke.TypeNumber, GroupName: "contactinformation"},
+		{ObjectType: "contacts", Name: "employees", Label: "Employees", Type: spoke.TypeNumber, GroupName: "contactinformation"},
+	} {
+		if _, err := db.CreateProperty(ctx, acct, p); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("# spoke bench engine: %d contacts, %d runners x batch %d, code concurrency %d, %s\n\n", n, runners, batch, codeConc, time.Now().UTC().Format(time.RFC3339))
+	load := time.Now()
+	src := spoke.WriteSource{Type: spoke.SourceImport, ID: "bench"}
+	for from := 0; from < n; from += 100 {
+		inputs := make([]spoke.RecordInput, 0, 100)
+		for i := from; i < from+100 && i < n; i++ {
+			inputs = append(inputs, spoke.RecordInput{Properties: map[string]string{"email": fmt.Sprintf("c%d@bench.example", i),
+				"firstname": fmt.Sprintf("F%d", i%97), "lastname": "Bench", "employees": strconv.Itoa(i % 60), "hs_lead_status": "NEW"}})
+		}
+		if _, err := db.WriteRecords(ctx, acct, "contacts", spoke.WriteCreate, inputs, src); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("| measurement | result |\n|---|---|\n")
+	fmt.Printf("| load %d contacts (store only, before the flow exists) | %s |\n", n, time.Since(load).Round(time.Millisecond))
+
+	f, err := flow.Parse([]byte(benchFlow))
+	if err != nil {
+		return err
+	}
+	f, err = db.CreateFlow(ctx, acct, f)
+	if err != nil {
+		return err
+	}
+	eng.FlowsChanged()
+	// Warm the pool with one invocation so the bulk run measures steady state.
+	if _, err := eng.TestAction(ctx, acct, f.ID, "1", 1, true); err != nil {
+		return err
+	}
+
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	done := make(chan error, 1)
+	go func() { done <- eng.Run(runCtx) }()
+
+	start := time.Now()
+	res, err := eng.EnrollAllMatching(ctx, acct, f.ID)
+	if err != nil {
+		return err
+	}
+	enrolled := time.Since(start)
+	if len(res.Enrolled) != n {
+		return fmt.Errorf("enrolled %d of %d", len(res.Enrolled), n)
+	}
+	for {
+		var active, failed int
+		if err := db.ReadDB().QueryRowContext(ctx, `SELECT count(*) FILTER (WHERE status = 'ACTIVE'), count(*) FILTER (WHERE status = 'FAILED') FROM enrollments WHERE flow_id = ?`, f.ID).Scan(&active, &failed); err != nil {
+			return err
+		}
+		if failed > 0 {
+			return fmt.Errorf("%d enrollments failed", failed)
+		}
+		if active == 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	total := time.Since(start)
+	fmt.Printf("| enroll %d with allMatching (evaluate criteria, insert enrollments) | %s |\n", n, enrolled.Round(time.Millisecond))
+	fmt.Printf("| allMatching to all %d completed (4 actions each, Node custom code) | %s, **%.0f enrollments/s** |\n", n, total.Round(time.Millisecond), float64(n)/total.Seconds())
+
+	// Latency from one record's update (it starts to meet the criteria) to
+	// its enrollment's completion, one record at a time.
+	lat := make([]time.Duration, 0, samples)
+	for i := 0; i < samples; i++ {
+		res, err := db.WriteRecords(ctx, acct, "contacts", spoke.WriteCreate, []spoke.RecordInput{{Properties: map[string]string{
+			"email": fmt.Sprintf("late%d@bench.example", i), "firstname": "Late", "lastname": "Bench", "employees": "40"}}}, src)
+		if err != nil || res[0].Err != nil {
+			return fmt.Errorf("create: %v %v", err, res[0].Err)
+		}
+		id := strconv.FormatInt(res[0].Record.ID, 10)
+		t0 := time.Now()
+		if _, err := db.WriteRecords(ctx, acct, "contacts", spoke.WriteUpdate, []spoke.RecordInput{{ID: id, Properties: map[string]string{"hs_lead_status": "NEW"}}}, src); err != nil {
+			return err
+		}
+		for {
+			var status string
+			err := db.ReadDB().QueryRowContext(ctx, `SELECT status FROM enrollments WHERE flow_id = ? AND object_id = ?`, f.ID, res[0].Record.ID).Scan(&status)
+			if err == nil && status == spoke.EnrollmentCompleted {
+				break
+			}
+			if err == nil && status == spoke.EnrollmentFailed {
+				return fmt.Errorf("enrollment of %s failed", id)
+			}
+			time.Sleep(200 * time.Microsecond)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	fmt.Printf("| record update to enrollment completed, p50 / p99 (%d samples, idle engine) | **%s** / %s |\n", samples, ms(pct(lat, .5)), ms(pct(lat, .99)))
+	stop()
+	<-done
+	return nil
+}
