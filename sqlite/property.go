@@ -141,7 +141,7 @@ func (db *DB) CreateProperty(ctx context.Context, account int64, p *spoke.Proper
 		return nil, err
 	}
 	for _, b := range spoke.BuiltinProperties(t) {
-		if b.Name == p.Name {
+		if b.Name == p.Name || t.IsComputedProperty(p.Name) {
 			return nil, spoke.Errorf(spoke.ECONFLICT, "A property named '%s' already exists.", p.Name)
 		}
 	}
