@@ -207,6 +207,13 @@ func TestPropertyCRUD(t *testing.T) {
 			t.Errorf("create %s: %v, want %s", b.Name, err, want)
 		}
 	}
+	// Computed names of the other types are reserved too: they could never be written.
+	if _, err := db.CreateProperty(ctx, acct, &spoke.Property{ObjectType: "contacts", Name: "hs_lastmodifieddate", Label: "x", Type: "string", GroupName: "contactinformation"}); code(err) != spoke.ECONFLICT {
+		t.Errorf("create hs_lastmodifieddate on contacts: %v", err)
+	}
+	if _, err := db.CreateProperty(ctx, acct, &spoke.Property{ObjectType: "deals", Name: "lastmodifieddate", Label: "x", Type: "string", GroupName: "dealinformation"}); code(err) != spoke.ECONFLICT {
+		t.Errorf("create lastmodifieddate on deals: %v", err)
+	}
 	if _, err := db.CreateProperty(ctx, acct, &spoke.Property{ObjectType: "widgets", Name: "x", Label: "x", Type: "string", GroupName: "g"}); code(err) != spoke.EINVALID {
 		t.Errorf("create on unknown type: %v", err)
 	}
