@@ -609,3 +609,11 @@ func TestTestActionDryRun(t *testing.T) {
 		t.Fatalf("test without dryRun did not write: %q", got)
 	}
 }
+
+func TestExecutionInputsAreRedacted(t *testing.T) {
+	t.Parallel()
+	got := redactInputs(map[string]any{"a": "key=s3cr3t!", "b": nil, "c": "plain"}, map[string]string{"API_KEY": "s3cr3t!"})
+	if got["a"] != "key=[REDACTED]" || got["b"] != nil || got["c"] != "plain" {
+		t.Errorf("redacted = %v", got)
+	}
+}

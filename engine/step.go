@@ -394,12 +394,12 @@ func (e *Engine) runCode(ctx context.Context, f *spoke.Flow, act *spoke.Action, 
 		}
 		inputs[in.Name] = v
 	}
-	o.exec.Inputs = inputs
 	secrets, err := e.Secrets.SecretValues(ctx, en.AccountID, act.SecretNames)
 	if err != nil {
 		o.err = &spoke.ActionError{Type: "SECRET_NOT_FOUND", Message: spoke.ErrorMessage(err)}
 		return
 	}
+	o.exec.Inputs = redactInputs(inputs, secrets)
 	actionID, _ := strconv.ParseInt(act.ActionID, 10, 64)
 	inv := sandbox.Invocation{
 		Runtime:   act.Runtime,
@@ -473,4 +473,22 @@ func typeOutputs(declared []spoke.OutputField, got map[string]any) (map[string]s
 		out[name] = v
 	}
 	return out, warnings, nil
+}
+
+// redactInputs copies inputs for the execution log with every secret value
+// replaced by [REDACTED].
+func redactInputs(inputs map[string]any, secrets map[string]string) map[string]any {
+	out := make(map[string]any, len(inputs))
+	for k, v := range inputs {
+		if str, ok := v.(string); ok {
+			for _, sec := range secrets {
+				if sec != "" {
+					str = strings.ReplaceAll(str, sec, "[REDACTED]")
+				}
+			}
+			v = str
+		}
+		out[k] = v
+	}
+	return out
 }
