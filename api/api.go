@@ -143,8 +143,9 @@ func cleanPath(p string) string {
 
 func (s *Server) authenticate(r *http.Request) (*spoke.Token, error) {
 	h := r.Header.Get("Authorization")
-	secret, ok := strings.CutPrefix(h, "Bearer ")
-	if !ok || strings.TrimSpace(secret) == "" {
+	// The scheme is case-insensitive (RFC 9110): "bearer x" is fine.
+	scheme, secret, ok := strings.Cut(strings.TrimSpace(h), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(secret) == "" {
 		return nil, spoke.Errorf(spoke.EUNAUTHORIZED, "Authentication credentials not found. This API supports OAuth 2.0 authentication and private app access tokens: send Authorization: Bearer TOKEN.")
 	}
 	secret = strings.TrimSpace(secret)
