@@ -292,6 +292,14 @@ func TestAuth(t *testing.T) {
 	req.Header.Set("Authorization", "Basic "+adminToken)
 	expect(t, e.send(req), 401, "INVALID_AUTHENTICATION")
 
+	// The scheme is case-insensitive.
+	req, _ = http.NewRequest("GET", e.url+"/crm/v3/objects/contacts/"+id, nil)
+	req.Header.Set("Authorization", "bearer  "+adminToken)
+	expect(t, e.send(req), 200, "")
+	req, _ = http.NewRequest("GET", e.url+"/crm/v3/objects/contacts/"+id, nil)
+	req.Header.Set("Authorization", "Bearer")
+	expect(t, e.send(req), 401, "INVALID_AUTHENTICATION")
+
 	// The read-only token reads contacts, nothing else.
 	expect(t, e.doAs(e.readOnly, "GET", "/crm/v3/objects/contacts/"+id, ""), 200, "")
 	expect(t, e.doAs(e.readOnly, "POST", "/crm/v3/objects/contacts/search", "{}"), 200, "")
