@@ -238,6 +238,9 @@ func (p *Property) NormalizeValue(v string) (string, *ValueError) {
 			return bad("INVALID_DATE", "%s is not a valid date; use YYYY-MM-DD or epoch milliseconds at midnight UTC.", quoteShort(v))
 		}
 		t := time.UnixMilli(ms).UTC()
+		if t.Year() < 0 || t.Year() > 9999 {
+			return bad("INVALID_DATE", "%s is out of range: dates run from year 0 to 9999.", quoteShort(v))
+		}
 		if t.Truncate(24*time.Hour) != t {
 			return bad("INVALID_DATE", "%s is at %s UTC, not midnight!", v, t.Format("15:04:05.000"))
 		}
@@ -246,6 +249,10 @@ func (p *Property) NormalizeValue(v string) (string, *ValueError) {
 		t, ok := ParseTime(v)
 		if !ok {
 			return bad("INVALID_DATETIME", "%s is not a valid datetime; use ISO 8601 or epoch milliseconds.", quoteShort(v))
+		}
+		// Stored datetimes compare as strings, which needs four-digit years.
+		if t.Year() < 0 || t.Year() > 9999 {
+			return bad("INVALID_DATETIME", "%s is out of range: datetimes run from year 0 to 9999.", quoteShort(v))
 		}
 		return FormatTime(t), nil
 	case TypeEnumeration:
