@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spokehq/spoke"
@@ -212,14 +213,23 @@ func (db *DB) ReleaseLeases(ctx context.Context) error {
 const (
 	qCheckpoint = `UPDATE enrollments SET status = ?, current_action = ?, outputs = ?, run_at = ?, wait_reason = ?, attempt = ?,
 		first_failure_at = ?, error = ?, updated_at = ?, completed_at = ?, lease_until = ? WHERE id = ?`
-	qExecution = `INSERT INTO executions (enrollment_id, account_id, flow_id, object_id, action_id, action_type, attempt, status, started_at,
-		duration_ms, memory_bytes, inputs, outputs, logs, error, runtime) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qUsage = `INSERT INTO code_usage (account_id, period, executions) VALUES (?, ?, ?)
 		ON CONFLICT (account_id, period) DO UPDATE SET executions = executions + excluded.executions`
 )
 
 func init() {
-	writeQueries = append(writeQueries, qEnrollIfNotActive, qEnrollIfNever, qCheckpoint, qExecution, qUsage)
+	writeQueries = append(writeQueries, qEnrollIfNotActive, qEnrollIfNever, qCheckpoint, qUsage)
+	for _, n := range historyChunks {
+		writeQueries = append(writeQueries, executionInsert(n))
+	}
+}
+
+const executionCols = 16
+
+func executionInsert(rows int) string {
+	return `INSERT INTO executions (enrollment_id, account_id, flow_id, object_id, action_id, action_type, attempt, status, started_at,
+		duration_ms, memory_bytes, inputs, outputs, logs, error, runtime) VALUES ` +
+		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?),", rows), ",")
 }
 
 // Period returns the quota period (YYYY-MM, UTC) of t.
@@ -250,6 +260,7 @@ func (db *DB) Commit(ctx context.Context, steps []*spoke.Step) error {
 	now := db.Now()
 	usage := map[int64]int64{}
 	var enrolled bool
+	var execRows []any
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		s := db.txSession(tx)
 		for _, st := range steps {
@@ -276,10 +287,15 @@ func (db *DB) Commit(ctx context.Context, steps []*spoke.Step) error {
 					}
 				}
 			}
-			if err := db.checkpoint(ctx, s, st, now); err != nil {
+			rows, err := db.checkpoint(ctx, s, st, now)
+			if err != nil {
 				return err
 			}
+			execRows = append(execRows, rows...)
 			usage[e.AccountID] += int64(st.CodeExecutions)
+		}
+		if err := insertRows(ctx, s, executionInsert, executionCols, execRows); err != nil {
+			return fmt.Errorf("log executions: %w", err)
 		}
 		for acct, n := range usage {
 			if n == 0 {
@@ -297,18 +313,20 @@ func (db *DB) Commit(ctx context.Context, steps []*spoke.Step) error {
 	return err
 }
 
-func (db *DB) checkpoint(ctx context.Context, s session, st *spoke.Step, now time.Time) error {
+// checkpoint writes an enrollment's new state and returns the rows of its
+// execution logs, for Commit to insert together.
+func (db *DB) checkpoint(ctx context.Context, s session, st *spoke.Step, now time.Time) ([]any, error) {
 	e := st.Enrollment
 	outputs, err := json.Marshal(e.Outputs)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if e.Outputs == nil {
 		outputs = []byte("{}")
 	}
 	errJSON, err := jsonOrNil(e.Error)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var firstFail, completed int64
 	if !e.FirstFailureAt.IsZero() {
@@ -325,27 +343,26 @@ func (db *DB) checkpoint(ctx context.Context, s session, st *spoke.Step, now tim
 	}
 	if _, err := s.ExecContext(ctx, qCheckpoint, e.Status, e.CurrentAction, string(outputs), e.RunAt.UnixMilli(), e.WaitReason, e.Attempt,
 		firstFail, errJSON, now.UnixMilli(), completed, lease, e.ID); err != nil {
-		return fmt.Errorf("checkpoint enrollment %d: %w", e.ID, err)
+		return nil, fmt.Errorf("checkpoint enrollment %d: %w", e.ID, err)
 	}
+	var rows []any
 	for _, x := range st.Executions {
 		inputs, err := jsonOrNil(x.Inputs)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		outs, err := jsonOrNil(x.Outputs)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		xerr, err := jsonOrNil(x.Error)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if _, err := s.ExecContext(ctx, qExecution, e.ID, e.AccountID, e.FlowID, e.ObjectID, x.ActionID, x.ActionType, x.Attempt, x.Status,
-			x.StartedAt.UnixMilli(), x.DurationMs, x.MemoryBytes, inputs, outs, x.Logs, xerr, x.Runtime); err != nil {
-			return fmt.Errorf("log execution of enrollment %d: %w", e.ID, err)
-		}
+		rows = append(rows, e.ID, e.AccountID, e.FlowID, e.ObjectID, x.ActionID, x.ActionType, x.Attempt, x.Status,
+			x.StartedAt.UnixMilli(), x.DurationMs, x.MemoryBytes, inputs, outs, x.Logs, xerr, x.Runtime)
 	}
-	return nil
+	return rows, nil
 }
 
 // ListEnrollments implements spoke.EngineStore.

@@ -677,8 +677,8 @@ func (w *writer) history(id int64, props map[string]string) error {
 	return nil
 }
 
-// historyChunks are the row counts of the prepared multi-row history
-// inserts, largest first.
+// historyChunks are the row counts of the prepared multi-row inserts
+// (history, executions), largest first.
 var historyChunks = []int{32, 8, 1}
 
 const historyCols = 6
@@ -688,22 +688,30 @@ func historyInsert(rows int) string {
 		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?),", rows), ",")
 }
 
-// flush writes the queued history rows in as few statements as the
-// prepared chunk sizes allow.
+// flush writes the queued history rows.
 func (w *writer) flush() error {
-	rows := w.pending
+	if err := insertRows(w.ctx, w.s, historyInsert, historyCols, w.pending); err != nil {
+		return fmt.Errorf("record property history: %w", err)
+	}
+	w.pending = w.pending[:0]
+	return nil
+}
+
+// insertRows inserts rows (cols values each) with the multi-row INSERTs
+// that insert(n) builds, in as few statements as the prepared chunk sizes
+// (historyChunks) allow.
+func insertRows(ctx context.Context, s session, insert func(rows int) string, cols int, rows []any) error {
 	for len(rows) > 0 {
 		for _, n := range historyChunks {
-			if len(rows) >= n*historyCols {
-				if _, err := w.s.ExecContext(w.ctx, historyInsert(n), rows[:n*historyCols]...); err != nil {
-					return fmt.Errorf("record property history: %w", err)
+			if len(rows) >= n*cols {
+				if _, err := s.ExecContext(ctx, insert(n), rows[:n*cols]...); err != nil {
+					return err
 				}
-				rows = rows[n*historyCols:]
+				rows = rows[n*cols:]
 				break
 			}
 		}
 	}
-	w.pending = w.pending[:0]
 	return nil
 }
 
