@@ -49,11 +49,11 @@ func TestResolve(t *testing.T) {
 		{"100.64.0.1:80", nil, egress.RuleSpecialPurpose},
 		{"[::ffff:127.0.0.1]:80", nil, egress.RuleLoopback},
 		{"93.184.216.34:443", nil, ""},
-		{"127.0.0.1:8080", nil, ""},                      // Spoke's API
+		{"127.0.0.1:8080", nil, ""},                     // Spoke's API
 		{"127.0.0.1:8080", []string{"example.com"}, ""}, // Spoke's API despite the allowlist
-		{"10.1.2.3:5432", nil, ""},                       // operator-allowed
-		{"localhost:9000", nil, ""},                      // operator-allowed by name
-		{"10.1.2.3:5433", nil, egress.RulePrivate},       // other port
+		{"10.1.2.3:5432", nil, ""},                      // operator-allowed
+		{"localhost:9000", nil, ""},                     // operator-allowed by name
+		{"10.1.2.3:5433", nil, egress.RulePrivate},      // other port
 		{"93.184.216.34:443", []string{"example.com"}, egress.RuleAccountAllowlist},
 		{"10.1.2.3:5432", []string{"example.com"}, egress.RuleAccountAllowlist},
 		{"93.184.216.34:443", []string{"93.184.216.34"}, ""},
