@@ -162,8 +162,15 @@ func (db *DB) CreateProperty(ctx context.Context, account int64, p *spoke.Proper
 			return err
 		}
 		def, _ := json.Marshal(p)
-		_, err = tx.ExecContext(ctx, `INSERT INTO properties (account_id, object_type, name, definition) VALUES (?, ?, ?, ?)`, account, t.Name, p.Name, def)
-		return err
+		if _, err := tx.ExecContext(ctx, `INSERT INTO properties (account_id, object_type, name, definition) VALUES (?, ?, ?, ?)`, account, t.Name, p.Name, def); err != nil {
+			return err
+		}
+		if q := valueIndexSQL(t.Name, p); q != "" {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return fmt.Errorf("index property %s: %w", p.Name, err)
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -231,8 +238,15 @@ func (db *DB) UpdateProperty(ctx context.Context, account int64, objectType, nam
 			return err
 		}
 		def, _ := json.Marshal(&p)
-		_, err := tx.ExecContext(ctx, `UPDATE properties SET definition = ? WHERE account_id = ? AND object_type = ? AND name = ?`, def, account, t.Name, name)
-		return err
+		if _, err := tx.ExecContext(ctx, `UPDATE properties SET definition = ? WHERE account_id = ? AND object_type = ? AND name = ?`, def, account, t.Name, name); err != nil {
+			return err
+		}
+		if q := valueIndexSQL(t.Name, &p); q != "" {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return fmt.Errorf("index property %s: %w", name, err)
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err

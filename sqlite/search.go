@@ -135,10 +135,10 @@ func (db *DB) column(t spoke.ObjectType, defs map[string]*propertyDef, name stri
 			Message: fmt.Sprintf("There was a problem with the request. Property \"%s\" does not exist on %s.", name, t.Name),
 			Context: map[string][]string{"propertyName": {name}}}
 	}
-	c := column{expr: "json_extract(properties, '" + strings.ReplaceAll(jsonPath(name), "'", "''") + "')", kind: kindText, prop: p}
+	c := column{expr: valueExpr(name), kind: kindText, prop: p}
 	switch p.Type {
 	case spoke.TypeNumber:
-		c.expr, c.kind = "CAST("+c.expr+" AS REAL)", kindNumber
+		c.expr, c.kind = numberExpr(name), kindNumber
 	case spoke.TypeDate, spoke.TypeDateTime:
 		c.kind = kindSorted
 	}
@@ -278,8 +278,10 @@ func (db *DB) SearchRecords(ctx context.Context, account int64, objectType strin
 	case len(req.Query) > MaxSearchQuery:
 		return nil, spoke.Invalidf("query is %d characters long (at most %d).", len(req.Query), MaxSearchQuery)
 	}
-	where := []string{"account_id = ?", "object_type = ?", "archived = 0"}
-	args := []any{account, t.Name}
+	// The object type is a literal (from a fixed set), so SQLite can use the
+	// partial expression indexes of valueIndexSQL.
+	where := []string{"account_id = ?", "object_type = '" + t.Name + "'", "archived = 0"}
+	args := []any{account}
 	var groups []string
 	for gi, g := range req.FilterGroups {
 		if len(g.Filters) > MaxGroupFilters {
@@ -349,4 +351,48 @@ func (db *DB) SearchRecords(ctx context.Context, account int64, objectType strin
 		res.Next = next
 	}
 	return res, nil
+}
+
+// valueExpr is the SQL expression of a property's stored value.
+func valueExpr(name string) string {
+	return "json_extract(properties, '" + strings.ReplaceAll(jsonPath(name), "'", "''") + "')"
+}
+
+// numberExpr is the SQL expression of a number property's value.
+func numberExpr(name string) string { return "CAST(" + valueExpr(name) + " AS REAL)" }
+
+// valueIndexSQL returns the statement creating the partial expression
+// index that serves range filters and sorts on a number, date or datetime
+// property, or "" for other types. Search queries spell the same
+// expressions and the object type as a literal, so the planner matches
+// them.
+func valueIndexSQL(objectType string, p *spoke.Property) string {
+	var expr string
+	switch p.Type {
+	case spoke.TypeNumber:
+		expr = numberExpr(p.Name)
+	case spoke.TypeDate, spoke.TypeDateTime:
+		expr = valueExpr(p.Name)
+	default:
+		return ""
+	}
+	return fmt.Sprintf(`CREATE INDEX IF NOT EXISTS "records_%s_%s" ON records (account_id, %s) WHERE object_type = '%s' AND archived = 0`,
+		objectType, p.Name, expr, objectType)
+}
+
+// ensureValueIndexes creates the value indexes of the built-in properties.
+func (db *DB) ensureValueIndexes(ctx context.Context) error {
+	for _, t := range spoke.ObjectTypes {
+		for _, p := range spoke.BuiltinProperties(t) {
+			if p.ReadOnlyValue {
+				continue // computed: columns of their own
+			}
+			if q := valueIndexSQL(t.Name, p); q != "" {
+				if _, err := db.write.ExecContext(ctx, q); err != nil {
+					return fmt.Errorf("index %s.%s: %w", t.Name, p.Name, err)
+				}
+			}
+		}
+	}
+	return nil
 }

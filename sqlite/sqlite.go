@@ -89,6 +89,10 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := db.ensureValueIndexes(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if err := db.prepareWrites(ctx); err != nil {
 		db.Close()
 		return nil, err
