@@ -337,7 +337,7 @@ func (p *Pool) refillLocked(spec *runtimeSpec) {
 		p.bg.Add(1)
 		go func() {
 			defer p.bg.Done()
-			w, err := p.startWorker(spec, mem)
+			w, err := p.startWorker(spec, mem, true)
 			p.mu.Lock()
 			defer p.mu.Unlock()
 			p.starting[spec]--
@@ -469,7 +469,8 @@ func (p *Pool) acquire(ctx context.Context, spec *runtimeSpec, key string, memMB
 			if ws := p.spares[spec]; len(ws) > 0 {
 				w := ws[len(ws)-1]
 				p.spares[spec] = ws[:len(ws)-1]
-				p.refillLocked(spec)
+				// The replacement starts once this invocation is done
+				// (see Invoke), so that it does not compete for the CPU.
 				p.mu.Unlock()
 				if w.alive() {
 					return w, nil
@@ -482,7 +483,7 @@ func (p *Pool) acquire(ctx context.Context, spec *runtimeSpec, key string, memMB
 			p.total++
 			p.memUsed += memMB
 			p.mu.Unlock()
-			w, err := p.startWorker(spec, memMB)
+			w, err := p.startWorker(spec, memMB, false)
 			if err != nil {
 				p.mu.Lock()
 				p.total--
@@ -501,7 +502,11 @@ func (p *Pool) acquire(ctx context.Context, spec *runtimeSpec, key string, memMB
 		if victim := p.evictLocked(); victim != nil {
 			p.mu.Unlock()
 			victim.kill()
-			victim.cleanup()
+			p.bg.Add(1)
+			go func() {
+				defer p.bg.Done()
+				victim.cleanup()
+			}()
 			continue
 		}
 		ch := p.changed
@@ -629,6 +634,9 @@ func (p *Pool) Invoke(ctx context.Context, inv Invocation) (Result, error) {
 	}
 	res, healthy, err := p.run(ctx, w, spec, key, &inv, timeout, start)
 	p.release(w, healthy && err == nil)
+	p.mu.Lock()
+	p.refillLocked(spec)
+	p.mu.Unlock()
 	return res, err
 }
 

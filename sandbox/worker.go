@@ -124,20 +124,22 @@ func pipePair(hostReads bool) (host, child *os.File, err error) {
 
 // startWorker starts a sandboxed interpreter and waits until its bootstrap
 // is ready.
-func (p *Pool) startWorker(spec *runtimeSpec, memMB int) (w *worker, err error) {
+//
+// Spare workers preload the configured libraries; a worker started for a
+// waiting invocation does not, since its code loads what it needs.
+func (p *Pool) startWorker(spec *runtimeSpec, memMB int, spare bool) (_ *worker, err error) {
 	id := int(p.workerSeq.Add(1))
-	w = &worker{
+	w := &worker{
 		id: id, spec: spec, memMB: memMB,
 		tail:   &tailBuffer{max: 16 << 10},
 		msgs:   make(chan workerMsg, 1),
 		exited: make(chan struct{}),
 		dir:    filepath.Join(p.dir, "w"+strconv.Itoa(id)),
 	}
-	self := w
 	defer func() {
 		if err != nil {
-			self.kill()
-			self.cleanup()
+			w.kill()
+			w.cleanup()
 		}
 	}()
 	if err := os.Mkdir(w.dir, 0o755); err != nil {
@@ -182,7 +184,7 @@ func (p *Pool) startWorker(spec *runtimeSpec, memMB int) (w *worker, err error) 
 	w.in, w.outFile = inHost, outHost
 	w.out = bufio.NewReaderSize(outHost, 64<<10)
 
-	args := p.bwrapArgs(w, spec, memMB, sock)
+	args := p.bwrapArgs(w, spec, memMB, sock, spare)
 	var cmd *exec.Cmd
 	if w.cg != nil {
 		// Join the cgroups before bwrap starts, so that every process of
@@ -223,21 +225,32 @@ func (p *Pool) startWorker(spec *runtimeSpec, memMB int) (w *worker, err error) 
 
 	timer := time.NewTimer(p.cfg.StartTimeout)
 	defer timer.Stop()
-	select {
-	case m, ok := <-w.msgs:
-		if !ok || m.Op != "ready" {
-			<-w.exited
-			return nil, fmt.Errorf("sandbox: %s worker did not start: %s", spec.name, strings.TrimSpace(w.tail.String()))
+	var early strings.Builder // what the bootstrap logged before it was ready
+	for {
+		select {
+		case m, ok := <-w.msgs:
+			if ok && m.Op == "log" {
+				early.WriteString(m.Text)
+				continue
+			}
+			if !ok || m.Op != "ready" {
+				<-w.exited
+				return nil, fmt.Errorf("sandbox: %s worker did not start: %s", spec.name, strings.TrimSpace(early.String()+w.tail.String()))
+			}
+			w.version = m.Version
+			return w, nil
+		case <-timer.C:
+			return nil, fmt.Errorf("sandbox: %s worker did not start within %s: %s", spec.name, p.cfg.StartTimeout, strings.TrimSpace(early.String()+w.tail.String()))
 		}
-		w.version = m.Version
-		return w, nil
-	case <-timer.C:
-		return nil, fmt.Errorf("sandbox: %s worker did not start within %s: %s", spec.name, p.cfg.StartTimeout, strings.TrimSpace(w.tail.String()))
 	}
 }
 
 // bwrapArgs builds the bubblewrap command line for a worker.
-func (p *Pool) bwrapArgs(w *worker, spec *runtimeSpec, memMB int, sock string) []string {
+func (p *Pool) bwrapArgs(w *worker, spec *runtimeSpec, memMB int, sock string, spare bool) []string {
+	nodePreload, pythonPreload := p.cfg.NodePreload, p.cfg.PythonPreload
+	if !spare {
+		nodePreload, pythonPreload = nil, nil
+	}
 	a := []string{
 		"--unshare-all", "--die-with-parent", "--new-session", "--clearenv", "--cap-drop", "ALL",
 		"--hostname", "sandbox",
@@ -272,13 +285,13 @@ func (p *Pool) bwrapArgs(w *worker, spec *runtimeSpec, memMB int, sock string) [
 	)
 	switch spec.lang {
 	case langNode:
-		opts, _ := json.Marshal(map[string]any{"apiURL": p.cfg.APIURL, "preload": p.cfg.NodePreload})
+		opts, _ := json.Marshal(map[string]any{"apiURL": p.cfg.APIURL, "preload": nodePreload})
 		a = append(a, spec.binary,
 			"--max-old-space-size="+strconv.Itoa(memMB),
 			"--disable-proto=delete",
 			"/opt/spoke/"+spec.bootstrap, string(opts))
 	case langPython:
-		o := map[string]any{"apiURL": p.cfg.APIURL, "preload": p.cfg.PythonPreload}
+		o := map[string]any{"apiURL": p.cfg.APIURL, "preload": pythonPreload}
 		if p.cgroups == nil {
 			// Without a memory cgroup, cap the address space instead. It
 			// counts reservations, not use, so allow some headroom.

@@ -216,7 +216,7 @@ def _patch_requests():
     requests.adapters.HTTPAdapter.send = patched_send
 
 
-for lib in opts.get("preload", []):
+for lib in opts.get("preload") or []:
     try:
         __import__(lib)
     except Exception:
