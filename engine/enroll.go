@@ -67,7 +67,21 @@ func (e *Engine) Enroll(ctx context.Context, account int64, flowID string, ids [
 	if err != nil {
 		return nil, err
 	}
-	return e.Store.Enroll(ctx, account, f, t.Name, ids, reEnroll(f))
+	return e.Store.Enroll(ctx, account, f, t.Name, dedupe(ids), reEnroll(f))
+}
+
+// dedupe drops repeated ids, keeping the first of each, so a record listed
+// twice is enrolled once and not also reported as skipped.
+func dedupe(ids []int64) []int64 {
+	seen := make(map[int64]bool, len(ids))
+	out := make([]int64, 0, len(ids))
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 func reEnroll(f *spoke.Flow) bool {
