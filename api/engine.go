@@ -310,6 +310,9 @@ func (s *Server) setUsageLimit(w http.ResponseWriter, r *http.Request) {
 	}
 	limit := int64(-1)
 	switch {
+	case in.Unlimited && in.Limit != nil:
+		writeError(w, r, spoke.Invalidf("Give either \"limit\": N or \"unlimited\": true, not both."))
+		return
 	case in.Unlimited:
 	case in.Limit == nil:
 		writeError(w, r, spoke.Invalidf("Give \"limit\": N (executions per month) or \"unlimited\": true."))
