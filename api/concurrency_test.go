@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -56,8 +57,9 @@ func TestConcurrentRequests(t *testing.T) {
 	go func() { wg.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(40 * time.Second):
-		t.Fatal("concurrent requests did not finish in 40s: deadlock?")
+	case <-time.After(2 * time.Minute): // generous: -race on a loaded machine is slow
+		buf := make([]byte, 1<<20)
+		t.Fatalf("concurrent requests did not finish in 2m: deadlock?\n%s", buf[:runtime.Stack(buf, true)])
 	}
 	close(errs)
 	for err := range errs {
