@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spokehq/spoke"
 )
@@ -88,8 +89,8 @@ func (db *DB) PutSecret(ctx context.Context, account int64, name, value string) 
 	if value == "" {
 		return nil, spoke.Invalidf("A secret needs a non-empty value.")
 	}
-	if len(value) > MaxSecretValue {
-		return nil, spoke.Invalidf("Secret values are limited to %d characters; this one has %d.", MaxSecretValue, len(value))
+	if n := utf8.RuneCountInString(value); n > MaxSecretValue {
+		return nil, spoke.Invalidf("Secret values are limited to %d characters; this one has %d.", MaxSecretValue, n)
 	}
 	gcm, err := db.cipher()
 	if err != nil {
