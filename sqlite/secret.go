@@ -89,6 +89,12 @@ func (db *DB) PutSecret(ctx context.Context, account int64, name, value string) 
 	if value == "" {
 		return nil, spoke.Invalidf("A secret needs a non-empty value.")
 	}
+	if strings.ContainsRune(value, 0) {
+		// Code reads secrets from environment variables, which end at a NUL:
+		// Node would see a truncated value (and log it unredacted), Python
+		// would fail to start the code.
+		return nil, spoke.Invalidf("A secret value cannot contain a NUL character (\\u0000); secrets become environment variables.")
+	}
 	if n := utf8.RuneCountInString(value); n > MaxSecretValue {
 		return nil, spoke.Invalidf("Secret values are limited to %d characters; this one has %d.", MaxSecretValue, n)
 	}
