@@ -81,6 +81,11 @@ type Config struct {
 	PythonPreload []string
 	// Bwrap is the bubblewrap binary. Default: bwrap on PATH.
 	Bwrap string
+	// NoCgroups turns off the per-worker cgroup v1 memory and pids limits
+	// even where they are available; memory is then limited by RSS polling,
+	// Node's heap limit and Python's address-space limit, and the number of
+	// processes only by the memory limit. It exists to test that fallback.
+	NoCgroups bool
 	// Logger receives worker and egress events. Default: slog.Default().
 	Logger *slog.Logger
 }
@@ -221,8 +226,10 @@ func NewPool(cfg Config) (*Pool, error) {
 		}
 	}
 	p.proxy = egress.New(egress.Config{SpokeAPI: apiHost, Allow: cfg.AllowHosts, Resolver: cfg.Resolver, Logger: p.log})
-	p.cgroups = newCgroups()
-	if p.cgroups == nil {
+	if !cfg.NoCgroups {
+		p.cgroups = newCgroups()
+	}
+	if p.cgroups == nil && !cfg.NoCgroups {
 		p.log.Warn("sandbox: cgroup v1 memory/pids controllers unavailable; using interpreter limits and RSS polling")
 	}
 	for _, name := range cfg.SpareRuntimes {

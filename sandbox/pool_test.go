@@ -87,3 +87,36 @@ func TestInvokeContextCancelled(t *testing.T) {
 		t.Fatalf("cancel took %v", d)
 	}
 }
+
+// TestMemoryLimitWithoutCgroups checks the fallback used where cgroup v1
+// controllers are not writable: Node's heap limit, Python's address-space
+// limit and RSS polling.
+func TestMemoryLimitWithoutCgroups(t *testing.T) {
+	t.Parallel()
+	p, err := sandbox.NewPool(sandbox.Config{NoCgroups: true, SpareWorkers: -1, MaxWorkers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	tests := []struct{ name, runtime, code string }{
+		{"node heap", "NODE20X", `exports.main = async () => { const a = []; for (;;) a.push({ x: Math.random(), s: 'p'.repeat(32) + Math.random() }); };`},
+		{"node buffer", "NODE20X", `exports.main = async () => { const b = Buffer.alloc(1 << 30, 1); return { outputFields: { n: b.length } }; };`},
+		{"python", "PYTHON39", "def main(event):\n    b = bytearray(1 << 30)\n    return {'outputFields': {'n': len(b)}}\n"},
+		{"python list", "PYTHON39", "def main(event):\n    a = []\n    while True:\n        a.append('x' * 1000 + str(len(a)))\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := p.Invoke(context.Background(), sandbox.Invocation{Runtime: tt.runtime, Code: tt.code, Version: version(t), Timeout: 15 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantError(t, res, sandbox.ErrMemoryLimit, "")
+		})
+	}
+	// The pool still works afterwards.
+	res, err := p.Invoke(context.Background(), sandbox.Invocation{Runtime: "NODE20X", Code: `exports.main = async () => ({ outputFields: { ok: true } });`, Version: version(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantSuccess(t, res)
+}

@@ -288,7 +288,6 @@ func (p *Pool) bwrapArgs(w *worker, spec *runtimeSpec, memMB int, sock string, s
 		opts, _ := json.Marshal(map[string]any{"apiURL": p.cfg.APIURL, "preload": nodePreload})
 		a = append(a, spec.binary,
 			"--max-old-space-size="+strconv.Itoa(memMB),
-			"--disable-proto=delete",
 			"/opt/spoke/"+spec.bootstrap, string(opts))
 	case langPython:
 		o := map[string]any{"apiURL": p.cfg.APIURL, "preload": pythonPreload}

@@ -7,11 +7,14 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
+installed() {
+	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
+}
+
 need_apt=()
-command -v bwrap >/dev/null 2>&1 || need_apt+=(bubblewrap)
-/usr/bin/python3 -c 'import requests' >/dev/null 2>&1 || need_apt+=(python3-requests)
-/usr/bin/python3 -c 'import pandas' >/dev/null 2>&1 || need_apt+=(python3-pandas)
-/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1 || need_apt+=(python3-numpy)
+for pkg in bubblewrap python3 python3-requests python3-pandas python3-numpy; do
+	installed "$pkg" || need_apt+=("$pkg")
+done
 if [ ! -x /usr/bin/node ] || [ ! -x /usr/bin/npm ]; then
 	echo "setup-sandbox: /usr/bin/node and /usr/bin/npm (Node.js 20) are required" >&2
 	exit 1
