@@ -88,6 +88,7 @@ type worker struct {
 	egress  *egress.Listener
 	msgs    chan workerMsg
 	exited  chan struct{}
+	dead    chan struct{} // closed by kill; stops readLoop from blocking
 	nextID  uint64
 
 	// Set when the worker is bound to an action version.
@@ -134,6 +135,7 @@ func (p *Pool) startWorker(spec *runtimeSpec, memMB int, spare bool) (_ *worker,
 		tail:   &tailBuffer{max: 16 << 10},
 		msgs:   make(chan workerMsg, 1),
 		exited: make(chan struct{}),
+		dead:   make(chan struct{}),
 		dir:    filepath.Join(p.dir, "w"+strconv.Itoa(id)),
 	}
 	defer func() {
@@ -324,7 +326,11 @@ func (w *worker) readLoop() {
 			w.kill()
 			return
 		}
-		w.msgs <- m
+		select {
+		case w.msgs <- m:
+		case <-w.dead:
+			return
+		}
 	}
 }
 
@@ -371,6 +377,7 @@ func (w *worker) alive() bool {
 // kill stops the worker's whole sandbox.
 func (w *worker) kill() {
 	w.killOnce.Do(func() {
+		close(w.dead)
 		if w.cmd != nil && w.cmd.Process != nil {
 			syscall.Kill(-w.cmd.Process.Pid, syscall.SIGKILL)
 			w.cmd.Process.Kill()
