@@ -221,11 +221,12 @@ func next(c *spoke.Connection) string {
 // run executes one action.
 func (e *Engine) run(ctx context.Context, f *spoke.Flow, act *spoke.Action, en *spoke.Enrollment, rec *spoke.Record) *outcome {
 	start := e.Now()
+	began := time.Now() // durations are measured on the real clock, not e.Now
 	o := &outcome{next: next(act.Connection)}
 	o.exec = &spoke.Execution{StartedAt: start, Status: "SUCCESS"}
 	defer func() {
 		if o.exec != nil && o.exec.DurationMs == 0 {
-			o.exec.DurationMs = float64(time.Since(start).Microseconds()) / 1000
+			o.exec.DurationMs = float64(time.Since(began).Microseconds()) / 1000
 		}
 	}()
 	t, _ := spoke.LookupObjectType(rec.ObjectType)
