@@ -1,0 +1,568 @@
+package engine_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/spokehq/spoke"
+	"github.com/spokehq/spoke/api"
+	"github.com/spokehq/spoke/engine"
+	"github.com/spokehq/spoke/sandbox"
+	"github.com/spokehq/spoke/sandbox/egress"
+	"github.com/spokehq/spoke/sqlite"
+)
+
+// These tests run flows end to end: the HTTP API, the SQLite store, the
+// engine's runners and the real code sandbox (bubblewrap; see
+// scripts/setup-sandbox.sh), with an injectable clock for retries.
+
+const itToken = "integration-admin-token"
+
+type itClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *itClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *itClock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+type itEnv struct {
+	t     *testing.T
+	url   string
+	db    *sqlite.DB
+	eng   *engine.Engine
+	clock *itClock
+	acct  int64
+	// hook receives webhooks and is allowed by the egress proxy; denied
+	// has the same handler but is not.
+	hook, denied *httptest.Server
+	hooks        *hookLog
+}
+
+// hookLog records the webhooks received.
+type hookLog struct {
+	mu     sync.Mutex
+	bodies []map[string]any
+}
+
+func setupIntegration(t *testing.T) *itEnv {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	// The clock runs an hour behind, frozen, so nothing depends on the
+	// real time except what should (durations).
+	ck := &itClock{now: time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)}
+	db.Now = ck.Now
+	acct, _, err := db.DefaultAccount(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.StoreToken(ctx, acct, "admin", itToken, nil, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetSecretKey(make([]byte, 32)); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []*spoke.Property{
+		{Name: "n", Type: "number", FieldType: "number"},
+		{Name: "score", Type: "number", FieldType: "number"},
+		{Name: "domain_out", Type: "string", FieldType: "text"},
+		{Name: "vip", Type: "bool", FieldType: "booleancheckbox", Options: []spoke.Option{{Label: "Yes", Value: "true"}, {Label: "No", Value: "false"}}},
+		{Name: "tier", Type: "enumeration", FieldType: "select", Options: []spoke.Option{{Label: "Gold", Value: "gold"}, {Label: "Silver", Value: "silver"}}},
+	} {
+		p.ObjectType, p.Label, p.GroupName = "contacts", p.Name, "contactinformation"
+		if _, err := db.CreateProperty(ctx, acct, p); err != nil {
+			t.Fatalf("create property %s: %v", p.Name, err)
+		}
+	}
+
+	e := &itEnv{t: t, db: db, clock: ck, acct: acct, hooks: &hookLog{}}
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body map[string]any
+		json.NewDecoder(r.Body).Decode(&body)
+		body["_method"], body["_query"], body["_contentType"] = r.Method, r.URL.RawQuery, r.Header.Get("Content-Type")
+		e.hooks.mu.Lock()
+		e.hooks.bodies = append(e.hooks.bodies, body)
+		e.hooks.mu.Unlock()
+		w.Write([]byte(`{"ok":true}`))
+	})
+	e.hook = httptest.NewServer(handler)
+	e.denied = httptest.NewServer(handler)
+	t.Cleanup(e.hook.Close)
+	t.Cleanup(e.denied.Close)
+
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	eng := &engine.Engine{Store: db, Flows: db, Records: db, Properties: db, Secrets: db, Logger: logger, Now: ck.Now, Poll: 10 * time.Millisecond,
+		HTTP: engine.WebhookClient(egress.New(egress.Config{Allow: []string{strings.TrimPrefix(e.hook.URL, "http://")}, Logger: logger}))}
+	db.SetTrigger(eng.Trigger, eng.Wake)
+	srv := &api.Server{Records: db, Properties: db, Associations: db, Tokens: db, Flows: db, FlowChecker: db,
+		Engine: eng, EngineStore: db, Secrets: db, PortalID: acct, Logger: logger}
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	e.url = ts.URL
+
+	pool, err := sandbox.NewPool(sandbox.Config{APIURL: ts.URL, SpareWorkers: -1, MaxWorkers: 6, Logger: logger})
+	if err != nil {
+		t.Fatalf("NewPool: %v (run scripts/setup-sandbox.sh)", err)
+	}
+	t.Cleanup(func() { pool.Close() })
+	eng.Code = pool
+	e.eng = eng
+
+	runCtx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		eng.Run(runCtx)
+	}()
+	t.Cleanup(func() {
+		stop()
+		<-done
+	})
+	return e
+}
+
+func (e *itEnv) do(method, path string, body any) (int, map[string]any) {
+	e.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		s, ok := body.(string)
+		if !ok {
+			b, _ := json.Marshal(body)
+			s = string(b)
+		}
+		rd = strings.NewReader(s)
+	}
+	req, _ := http.NewRequest(method, e.url+path, rd)
+	req.Header.Set("Authorization", "Bearer "+itToken)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	var m map[string]any
+	if len(b) > 0 {
+		if err := json.Unmarshal(b, &m); err != nil {
+			e.t.Fatalf("%s %s: %d %q", method, path, res.StatusCode, b)
+		}
+	}
+	if res.StatusCode >= 500 {
+		e.t.Fatalf("%s %s: %d %s", method, path, res.StatusCode, b)
+	}
+	return res.StatusCode, m
+}
+
+func (e *itEnv) must(status int, method, path string, body any) map[string]any {
+	e.t.Helper()
+	got, m := e.do(method, path, body)
+	if got != status {
+		e.t.Fatalf("%s %s: %d, want %d: %v", method, path, got, status, m)
+	}
+	return m
+}
+
+func (e *itEnv) createFlow(actions string, criteria string) string {
+	e.t.Helper()
+	if criteria == "" {
+		criteria = `{"type":"MANUAL","shouldReEnroll":false}`
+	}
+	body := `{"name":"it","type":"CONTACT_FLOW","objectTypeId":"0-1","flowType":"WORKFLOW","isEnabled":true,"enrollmentCriteria":` + criteria + `,"actions":` + actions + `}`
+	return e.must(201, "POST", "/automation/v4/flows", body)["id"].(string)
+}
+
+func (e *itEnv) contact(props map[string]string) string {
+	e.t.Helper()
+	return e.must(201, "POST", "/crm/v3/objects/contacts", map[string]any{"properties": props})["id"].(string)
+}
+
+func (e *itEnv) enroll(flowID string, ids ...string) {
+	e.t.Helper()
+	m := e.must(202, "POST", "/automation/v4/flows/"+flowID+"/enrollments", map[string]any{"objectIds": ids})
+	if got := fmt.Sprint(m["enrolled"]); got != fmt.Sprint(ids) {
+		e.t.Fatalf("enrolled %v, want %v: %v", got, ids, m)
+	}
+}
+
+// waitEnrollment polls the flow's enrollments until the record's last one
+// satisfies done, and returns it.
+func (e *itEnv) waitEnrollment(flowID, objectID string, done func(map[string]any) bool) map[string]any {
+	e.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	var last map[string]any
+	for time.Now().Before(deadline) {
+		m := e.must(200, "GET", "/automation/v4/flows/"+flowID+"/enrollments", nil)
+		for _, r := range m["results"].([]any) {
+			if en := r.(map[string]any); en["objectId"] == objectID {
+				last = en
+			}
+		}
+		if last != nil && done(last) {
+			return last
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	e.t.Fatalf("flow %s, record %s: enrollment never got there; last %v", flowID, objectID, last)
+	return nil
+}
+
+func finished(en map[string]any) bool { return en["status"] != "ACTIVE" }
+
+func (e *itEnv) executions(flowID, query string) []map[string]any {
+	e.t.Helper()
+	m := e.must(200, "GET", "/automation/v4/flows/"+flowID+"/executions?"+query, nil)
+	var out []map[string]any
+	for _, r := range m["results"].([]any) {
+		out = append(out, r.(map[string]any))
+	}
+	return out
+}
+
+func (e *itEnv) properties(id string, names ...string) map[string]any {
+	e.t.Helper()
+	m := e.must(200, "GET", "/crm/v3/objects/contacts/"+id+"?properties="+strings.Join(names, ",")+"&propertiesWithHistory="+strings.Join(names, ","), nil)
+	return m
+}
+
+func setProp(id, next, name, value string) string {
+	conn := ""
+	if next != "" {
+		conn = `,"connection":{"edgeType":"STANDARD","nextActionId":"` + next + `"}`
+	}
+	return `{"type":"SINGLE_CONNECTION","actionId":"` + id + `","actionTypeId":"0-5","actionTypeVersion":0,"fields":{"property_name":"` + name + `","value":` + value + `}` + conn + `}`
+}
+
+func fieldData(action, key string) string {
+	return `{"type":"FIELD_DATA","actionId":"` + action + `","dataKey":"` + key + `"}`
+}
+
+func codeAction(id, next, runtime, source, secrets, inputs, outputs string) string {
+	src, _ := json.Marshal(source)
+	conn := ""
+	if next != "" {
+		conn = `,"connection":{"edgeType":"STANDARD","nextActionId":"` + next + `"}`
+	}
+	return `{"type":"CUSTOM_CODE","actionId":"` + id + `","runtime":"` + runtime + `","sourceCode":` + string(src) + `,"secretNames":` + secrets +
+		`,"inputFields":` + inputs + `,"outputFields":` + outputs + conn + `}`
+}
+
+func TestIntegrationRealSandbox(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the code sandbox")
+	}
+	e := setupIntegration(t)
+	t.Run("node secret, typed outputs, write back", func(t *testing.T) {
+		t.Parallel()
+		e := *e
+		e.t = t
+		testNodeSecretFlow(&e)
+	})
+	t.Run("python", func(t *testing.T) {
+		t.Parallel()
+		e := *e
+		e.t = t
+		testPythonFlow(&e)
+	})
+	t.Run("uncaught error", func(t *testing.T) {
+		t.Parallel()
+		e := *e
+		e.t = t
+		testThrowingCode(&e)
+	})
+	t.Run("webhook", func(t *testing.T) {
+		t.Parallel()
+		e := *e
+		e.t = t
+		testWebhook(&e)
+	})
+	t.Run("list based trigger", func(t *testing.T) {
+		t.Parallel()
+		e := *e
+		e.t = t
+		testListBasedTrigger(&e)
+	})
+	// The retry test moves the shared clock, so it runs alone, before the
+	// parallel subtests are released.
+	t.Run("rate limited", func(t *testing.T) {
+		e := *e
+		e.t = t
+		testRateLimitedRetry(&e)
+	})
+}
+
+const secretValue = "sk-live-0123456789abcdef"
+
+func testNodeSecretFlow(e *itEnv) {
+	t := e.t
+	e.must(200, "PUT", "/automation/v4/secrets/API_TOKEN", map[string]string{"value": secretValue})
+	code := `
+exports.main = async (event, callback) => {
+  const tok = process.env.API_TOKEN;
+  console.log('calling with ' + tok);
+  console.log('echo is', event.inputFields.echo);
+  const n = Number(event.inputFields.n);
+  callback({ outputFields: {
+    hasToken: tok === '` + secretValue + `',
+    tokenLength: tok.length,
+    domain: event.inputFields.email.split('@')[1],
+    tier: n > 5 ? 'gold' : 'silver',
+    undeclared: 'dropped',
+  } });
+};`
+	actions := `[` + codeAction("1", "2", "NODE20X", code, `["API_TOKEN"]`,
+		`[{"name":"email","value":{"type":"OBJECT_PROPERTY","propertyName":"email"}},{"name":"n","value":{"type":"OBJECT_PROPERTY","propertyName":"n"}},
+		  {"name":"echo","value":{"type":"STATIC_VALUE","staticValue":"Bearer `+secretValue+`"}}]`,
+		`[{"name":"hasToken","type":"BOOL"},{"name":"tokenLength","type":"NUMBER"},{"name":"domain","type":"STRING"},
+		  {"name":"tier","type":"ENUMERATION","options":["gold","silver"]}]`) + `,` +
+		setProp("2", "3", "domain_out", fieldData("1", "domain")) + `,` +
+		setProp("3", "4", "score", fieldData("1", "tokenLength")) + `,` +
+		setProp("4", "5", "tier", fieldData("1", "tier")) + `,` +
+		setProp("5", "", "vip", fieldData("1", "hasToken")) + `]`
+	flowID := e.createFlow(actions, "")
+	id := e.contact(map[string]string{"email": "ada@engines.example", "n": "8"})
+	e.enroll(flowID, id)
+	en := e.waitEnrollment(flowID, id, finished)
+	if en["status"] != "COMPLETED" {
+		t.Fatalf("enrollment %v", en)
+	}
+	rec := e.properties(id, "domain_out", "score", "tier", "vip")
+	props := rec["properties"].(map[string]any)
+	if props["domain_out"] != "engines.example" || props["score"] != fmt.Sprint(len(secretValue)) || props["tier"] != "gold" || props["vip"] != "true" {
+		t.Errorf("written back: %v", props)
+	}
+	hist := rec["propertiesWithHistory"].(map[string]any)["domain_out"].([]any)
+	if h := hist[0].(map[string]any); h["sourceType"] != "AUTOMATION_PLATFORM" || h["sourceId"] != flowID {
+		t.Errorf("history of domain_out: %v", hist)
+	}
+	xs := e.executions(flowID, "actionId=1")
+	if len(xs) != 1 {
+		t.Fatalf("code executions %v", xs)
+	}
+	x := xs[0]
+	logs, _ := x["logs"].(string)
+	raw, _ := json.Marshal(x)
+	if strings.Contains(string(raw), secretValue) {
+		t.Errorf("the secret appears in the execution: %s", raw)
+	}
+	if !strings.Contains(logs, "calling with [REDACTED]") || !strings.Contains(logs, "undeclared") {
+		t.Errorf("logs %q", logs)
+	}
+	in := x["inputs"].(map[string]any)
+	if in["echo"] != "Bearer [REDACTED]" || in["email"] != "ada@engines.example" || in["n"] != "8" {
+		t.Errorf("inputs %v", in)
+	}
+	out := x["outputs"].(map[string]any)
+	if out["hasToken"] != "true" || out["tokenLength"] != fmt.Sprint(len(secretValue)) || out["tier"] != "gold" || out["undeclared"] != nil {
+		t.Errorf("outputs %v", out)
+	}
+	if rt, _ := x["runtime"].(string); !strings.HasPrefix(rt, "NODE20X") {
+		t.Errorf("runtime %q", x["runtime"])
+	}
+	if d, _ := x["durationMs"].(float64); d <= 0 || d > 20000 {
+		t.Errorf("code durationMs %v", x["durationMs"])
+	}
+	if m, _ := x["memoryBytes"].(float64); m < 0 {
+		t.Errorf("memoryBytes %v", x["memoryBytes"])
+	}
+	// Non-code actions take well under a second, whatever the engine's
+	// clock says.
+	for _, x := range e.executions(flowID, "actionId=2") {
+		if d, _ := x["durationMs"].(float64); d < 0 || d > 1000 {
+			t.Errorf("set property durationMs %v", x["durationMs"])
+		}
+	}
+}
+
+func testPythonFlow(e *itEnv) {
+	t := e.t
+	code := `
+def main(event):
+    n = float(event["inputFields"]["n"])
+    print("tripling", n)
+    return {"outputFields": {"score": n * 3, "kind": event["object"]["objectType"]}}
+`
+	actions := `[` + codeAction("1", "2", "PYTHON39", code, `[]`, `[{"name":"n","value":{"type":"OBJECT_PROPERTY","propertyName":"n"}}]`,
+		`[{"name":"score","type":"NUMBER"},{"name":"kind","type":"STRING"}]`) + `,` +
+		setProp("2", "3", "score", fieldData("1", "score")) + `,` +
+		setProp("3", "", "jobtitle", fieldData("1", "kind")) + `]`
+	flowID := e.createFlow(actions, "")
+	id := e.contact(map[string]string{"email": "py@example.com", "n": "4.5"})
+	e.enroll(flowID, id)
+	if en := e.waitEnrollment(flowID, id, finished); en["status"] != "COMPLETED" {
+		t.Fatalf("enrollment %v", en)
+	}
+	props := e.properties(id, "score", "jobtitle")["properties"].(map[string]any)
+	if props["score"] != "13.5" || props["jobtitle"] != "CONTACT" {
+		t.Errorf("python wrote %v", props)
+	}
+	x := e.executions(flowID, "actionId=1")[0]
+	if !strings.Contains(x["logs"].(string), "tripling 4.5") || !strings.HasPrefix(x["runtime"].(string), "PYTHON39") {
+		t.Errorf("python execution %v", x)
+	}
+}
+
+func testThrowingCode(e *itEnv) {
+	t := e.t
+	code := `
+exports.main = async (event, callback) => {
+  console.log('about to fail');
+  throw new Error('kaboom in custom code');
+};`
+	actions := `[` + codeAction("1", "2", "NODE20X", code, `[]`, `[]`, `[]`) + `,` +
+		setProp("2", "", "jobtitle", `{"type":"STATIC_VALUE","staticValue":"should not happen"}`) + `]`
+	flowID := e.createFlow(actions, "")
+	id := e.contact(map[string]string{"email": "boom@example.com"})
+	e.enroll(flowID, id)
+	en := e.waitEnrollment(flowID, id, finished)
+	errObj, _ := en["error"].(map[string]any)
+	if en["status"] != "FAILED" || errObj["type"] != "UNCAUGHT_ERROR" || !strings.Contains(fmt.Sprint(errObj["message"]), "kaboom") || en["currentActionId"] != "1" {
+		t.Fatalf("enrollment %v", en)
+	}
+	xs := e.executions(flowID, "status=ERROR")
+	if len(xs) != 1 || xs[0]["actionId"] != "1" || !strings.Contains(xs[0]["logs"].(string), "about to fail") {
+		t.Fatalf("failed executions %v", xs)
+	}
+	if xe, _ := xs[0]["error"].(map[string]any); xe["type"] != "UNCAUGHT_ERROR" || !strings.Contains(fmt.Sprint(xe["stack"]), "kaboom") {
+		t.Errorf("execution error %v", xs[0]["error"])
+	}
+	if len(e.executions(flowID, "actionId=2")) != 0 {
+		t.Error("the action after the failure ran")
+	}
+	if p := e.properties(id, "jobtitle")["properties"].(map[string]any); p["jobtitle"] != nil && p["jobtitle"] != "" {
+		t.Errorf("jobtitle %v", p["jobtitle"])
+	}
+}
+
+func testRateLimitedRetry(e *itEnv) {
+	t := e.t
+	code := `
+exports.main = async (event, callback) => {
+  console.log('calling the API');
+  const err = new Error('Request failed with status code 429');
+  err.isAxiosError = true;
+  err.response = { status: 429, headers: { 'retry-after': '10' }, data: { message: 'You have reached your secondly limit.' } };
+  throw err;
+};`
+	actions := `[` + codeAction("1", "", "NODE20X", code, `[]`, `[]`, `[]`) + `]`
+	flowID := e.createFlow(actions, "")
+	id := e.contact(map[string]string{"email": "limited@example.com"})
+	start := e.clock.Now()
+	e.enroll(flowID, id)
+	en := e.waitEnrollment(flowID, id, func(en map[string]any) bool { return en["attempt"] == float64(2) || finished(en) })
+	errObj, _ := en["error"].(map[string]any)
+	if en["status"] != "ACTIVE" || en["waitReason"] != "RETRY" || errObj["type"] != "RATE_LIMITED" || en["nextRunAt"] != spoke.FormatTime(start.Add(time.Minute)) {
+		t.Fatalf("after the first 429: %v", en)
+	}
+	// Nothing happens until the minute has passed.
+	time.Sleep(100 * time.Millisecond)
+	if n := len(e.executions(flowID, "")); n != 1 {
+		t.Fatalf("%d executions before the retry is due", n)
+	}
+	e.clock.Add(time.Minute)
+	e.eng.Wake()
+	en = e.waitEnrollment(flowID, id, func(en map[string]any) bool { return en["attempt"] == float64(3) || finished(en) })
+	if en["status"] != "ACTIVE" || en["waitReason"] != "RETRY" || en["nextRunAt"] != spoke.FormatTime(start.Add(3*time.Minute)) {
+		t.Fatalf("after the second 429: %v", en)
+	}
+	xs := e.executions(flowID, "")
+	if len(xs) != 2 || xs[0]["attempt"] != float64(1) || xs[1]["attempt"] != float64(2) || xs[1]["status"] != "ERROR" ||
+		!strings.Contains(xs[1]["logs"].(string), "calling the API") {
+		t.Fatalf("executions %v", xs)
+	}
+}
+
+func testWebhook(e *itEnv) {
+	t := e.t
+	hook := func(url string) string {
+		return `{"type":"WEBHOOK","actionId":"1","webhookUrl":"` + url + `/hook?static=1","method":"POST",
+		  "queryParams":[{"name":"email","value":{"type":"OBJECT_PROPERTY","propertyName":"email"}}],
+		  "connection":{"edgeType":"STANDARD","nextActionId":"2"}}`
+	}
+	ok := e.createFlow(`[`+hook(e.hook.URL)+`,`+setProp("2", "", "jobtitle", `{"type":"STATIC_VALUE","staticValue":"hooked"}`)+`]`, "")
+	denied := e.createFlow(`[`+hook(e.denied.URL)+`,`+setProp("2", "", "jobtitle", `{"type":"STATIC_VALUE","staticValue":"hooked"}`)+`]`, "")
+	id := e.contact(map[string]string{"email": "hook@example.com", "firstname": "Hook"})
+	e.enroll(ok, id)
+	e.enroll(denied, id)
+
+	if en := e.waitEnrollment(ok, id, finished); en["status"] != "COMPLETED" {
+		t.Fatalf("allowed webhook enrollment %v", en)
+	}
+	en := e.waitEnrollment(denied, id, finished)
+	if errObj, _ := en["error"].(map[string]any); en["status"] != "FAILED" || errObj["type"] != "EGRESS_DENIED" {
+		t.Fatalf("denied webhook enrollment %v", en)
+	}
+	if p := e.properties(id, "jobtitle")["properties"].(map[string]any); p["jobtitle"] != "hooked" {
+		t.Errorf("jobtitle %v", p["jobtitle"])
+	}
+	e.hooks.mu.Lock()
+	bodies := append([]map[string]any(nil), e.hooks.bodies...)
+	e.hooks.mu.Unlock()
+	if len(bodies) != 1 {
+		t.Fatalf("webhooks received: %v", bodies)
+	}
+	b := bodies[0]
+	props, _ := b["properties"].(map[string]any)
+	origin, _ := b["origin"].(map[string]any)
+	if b["_method"] != "POST" || b["_contentType"] != "application/json" || b["objectId"] != json.Number(id) && fmt.Sprint(b["objectId"]) != id ||
+		b["objectType"] != "CONTACT" || props["email"] != "hook@example.com" || props["firstname"] != "Hook" || props["hs_object_id"] != id ||
+		origin["flowId"] != ok || origin["actionId"] != "1" {
+		t.Errorf("webhook body %v", b)
+	}
+	if q := fmt.Sprint(b["_query"]); !strings.Contains(q, "static=1") || !strings.Contains(q, "email=hook%40example.com") {
+		t.Errorf("webhook query %q", q)
+	}
+	xs := e.executions(ok, "actionId=1")
+	if len(xs) != 1 || xs[0]["actionType"] != "WEBHOOK" || !strings.Contains(fmt.Sprint(xs[0]["logs"]), "-> 200") {
+		t.Errorf("webhook execution %v", xs)
+	}
+}
+
+func testListBasedTrigger(e *itEnv) {
+	t := e.t
+	criteria := `{"type":"LIST_BASED","shouldReEnroll":false,"listFilterBranch":{"filterBranchType":"OR","filters":[],"filterBranches":[
+	  {"filterBranchType":"AND","filterBranches":[],"filters":[
+	    {"filterType":"PROPERTY","property":"lifecyclestage","operation":{"operationType":"ENUMERATION","operator":"IS_ANY_OF","values":["evangelist"]}},
+	    {"filterType":"PROPERTY","property":"n","operation":{"operationType":"NUMBER","operator":"IS_GREATER_THAN","value":100}}]}]}}`
+	flowID := e.createFlow(`[`+setProp("1", "", "domain_out", `{"type":"OBJECT_PROPERTY","propertyName":"email"}`)+`]`, criteria)
+	yes := e.contact(map[string]string{"email": "fan@example.com", "lifecyclestage": "evangelist", "n": "101"})
+	no := e.contact(map[string]string{"email": "meh@example.com", "lifecyclestage": "evangelist", "n": "100"})
+	en := e.waitEnrollment(flowID, yes, finished)
+	if en["status"] != "COMPLETED" {
+		t.Fatalf("enrollment %v", en)
+	}
+	if p := e.properties(yes, "domain_out")["properties"].(map[string]any); p["domain_out"] != "fan@example.com" {
+		t.Errorf("domain_out %v", p)
+	}
+	// The other contact starts to meet the criteria on an update.
+	e.must(200, "PATCH", "/crm/v3/objects/contacts/"+no, map[string]any{"properties": map[string]string{"n": "150"}})
+	if en := e.waitEnrollment(flowID, no, finished); en["status"] != "COMPLETED" {
+		t.Fatalf("enrollment after update %v", en)
+	}
+	m := e.must(200, "GET", "/automation/v4/flows/"+flowID+"/enrollments", nil)
+	if n := len(m["results"].([]any)); n != 2 {
+		t.Errorf("%d enrollments, want 2", n)
+	}
+}
