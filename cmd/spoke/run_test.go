@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -93,6 +96,41 @@ func TestRunCommand(t *testing.T) {
 			}
 			if tt.check != nil {
 				tt.check(t, out)
+			}
+		})
+	}
+}
+
+// TestRunHubSpotSamples runs HubSpot's sample code, unchanged, through
+// spoke run against a stand-in for Spoke's API.
+func TestRunHubSpotSamples(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer pat-sample" || !strings.HasPrefix(r.URL.Path, "/crm/v3/objects/contacts/42") {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"id":"42","properties":{"phone":"+1 555 0100","email":"ada@example.com"},"createdAt":"2026-01-01T00:00:00Z","updatedAt":"2026-01-01T00:00:00Z","archived":false}`)
+	}))
+	t.Cleanup(srv.Close) // not defer: the subtests run in parallel after this function returns
+	for _, file := range []string{"hubspot-sample.js", "hubspot-sample.py"} {
+		t.Run(file, func(t *testing.T) {
+			t.Parallel()
+			var stdout, stderr bytes.Buffer
+			code := runMain(context.Background(), []string{filepath.Join("..", "..", "sandbox", "testdata", file),
+				"--api-url", srv.URL, "--secret", "secretName=pat-sample", "--object-id", "42", "--input", "email=ada@example.com"}, &stdout, &stderr)
+			if code != 0 {
+				t.Fatalf("exit %d\n%s\n%s", code, stdout.String(), stderr.String())
+			}
+			var out struct {
+				OutputFields map[string]any `json:"outputFields"`
+			}
+			if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
+				t.Fatal(err)
+			}
+			if out.OutputFields["phone"] != "+1 555 0100" {
+				t.Fatalf("outputs %v", out.OutputFields)
 			}
 		})
 	}
