@@ -108,6 +108,10 @@ type RecordChange struct {
 	Before map[string]string
 	After  map[string]string
 	Source WriteSource
+	// CreatedAt is the record's creation time, UpdatedAt its update time
+	// after the write and BeforeUpdatedAt before it (zero for a new
+	// record): criteria on createdate and lastmodifieddate read them.
+	CreatedAt, UpdatedAt, BeforeUpdatedAt time.Time
 }
 
 // EnrollmentTrigger names a flow a changed record must enroll in.

@@ -3,7 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
-	"strconv"
+	"time"
 
 	"github.com/spokehq/spoke"
 	"github.com/spokehq/spoke/flow"
@@ -34,12 +34,12 @@ func (e *Engine) Trigger(ch spoke.RecordChange) []spoke.EnrollmentTrigger {
 		if ch.Source.Type == spoke.SourceAutomation && ch.Source.ID == f.ID {
 			continue
 		}
-		after, err := flow.Evaluate(f.EnrollmentCriteria.ListFilterBranch, values(t, ch.RecordID, ch.After), defs)
+		after, err := flow.Evaluate(f.EnrollmentCriteria.ListFilterBranch, values(t, ch.RecordID, ch.After, ch.CreatedAt, ch.UpdatedAt), defs)
 		if err != nil || !after {
 			continue
 		}
 		if ch.Before != nil {
-			before, err := flow.Evaluate(f.EnrollmentCriteria.ListFilterBranch, values(t, ch.RecordID, ch.Before), defs)
+			before, err := flow.Evaluate(f.EnrollmentCriteria.ListFilterBranch, values(t, ch.RecordID, ch.Before, ch.CreatedAt, ch.BeforeUpdatedAt), defs)
 			if err != nil || before {
 				continue // it met the criteria already: no new enrollment
 			}
@@ -49,13 +49,13 @@ func (e *Engine) Trigger(ch spoke.RecordChange) []spoke.EnrollmentTrigger {
 	return out
 }
 
-// values reads a record's properties for filter evaluation.
-func values(t spoke.ObjectType, id int64, props map[string]string) func(string) (string, bool) {
+// values reads a record's properties for filter evaluation, the computed
+// ones (hs_object_id, createdate, lastmodifieddate) included, as
+// Record.Value does for allMatching and branches.
+func values(t spoke.ObjectType, id int64, props map[string]string, created, updated time.Time) func(string) (string, bool) {
+	rec := &spoke.Record{ID: id, ObjectType: t.Name, Properties: props, CreatedAt: created, UpdatedAt: updated}
 	return func(name string) (string, bool) {
-		if name == spoke.PropObjectID {
-			return strconv.FormatInt(id, 10), true
-		}
-		v, ok := props[name]
+		v, ok := rec.Value(t, name)
 		return v, ok && v != ""
 	}
 }

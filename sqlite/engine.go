@@ -40,13 +40,19 @@ func (db *DB) notifyEnrolled() {
 }
 
 // trigger enrolls a just-written record in the flows whose criteria it
-// started to meet, inside the write's transaction.
-func (w *writer) trigger(id int64, before, after map[string]string) error {
+// started to meet, inside the write's transaction. before is the record
+// before the write, nil for a new one.
+func (w *writer) trigger(id int64, before *spoke.Record, after map[string]string) error {
 	fn, _ := w.db.hooks()
 	if fn == nil {
 		return nil
 	}
-	for _, t := range fn(spoke.RecordChange{AccountID: w.account, ObjectType: w.t.Name, RecordID: id, Before: before, After: after, Source: w.src}) {
+	now := time.UnixMilli(w.now).UTC()
+	ch := spoke.RecordChange{AccountID: w.account, ObjectType: w.t.Name, RecordID: id, After: after, Source: w.src, CreatedAt: now, UpdatedAt: now}
+	if before != nil {
+		ch.Before, ch.CreatedAt, ch.BeforeUpdatedAt = before.Properties, before.CreatedAt, before.UpdatedAt
+	}
+	for _, t := range fn(ch) {
 		ok, _, err := enrollTx(w.ctx, w.s, w.account, t.FlowID, t.RevisionID, w.t.Name, id, t.ReEnroll, w.now)
 		if err != nil {
 			return err

@@ -655,7 +655,7 @@ func (w *writer) update(cur *spoke.Record, props map[string]string) (*spoke.Reco
 		return nil, err
 	}
 	if len(changed) > 0 {
-		if err := w.trigger(cur.ID, cur.Properties, next); err != nil {
+		if err := w.trigger(cur.ID, cur, next); err != nil {
 			return nil, err
 		}
 	}
