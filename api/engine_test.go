@@ -629,3 +629,31 @@ func TestSecretReachesCodeRedacted(t *testing.T) {
 		t.Errorf("enrollment without its secret: %v", list[1])
 	}
 }
+
+// Criteria on the properties every record has without storing them
+// (createdate, hs_object_id, lastmodifieddate) work for records created
+// and updated through the API as they do for allMatching.
+func TestListBasedComputedProperties(t *testing.T) {
+	t.Parallel()
+	e := setupEngine(t)
+	known := func(p string) string {
+		return `{"filterType":"PROPERTY","property":"` + p + `","operation":{"operationType":"ALL_PROPERTY","operator":"IS_KNOWN"}}`
+	}
+	criteria := `{"type":"LIST_BASED","shouldReEnroll":false,"listFilterBranch":{"filterBranchType":"OR","filters":[],
+	  "filterBranches":[{"filterBranchType":"AND","filterBranches":[],"filters":[` + known("createdate") + `,` + known("lastmodifieddate") + `,` + known("hs_object_id") + `,
+	  {"filterType":"PROPERTY","property":"firstname","operation":{"operationType":"STRING","operator":"IS_EQUAL_TO","value":"Go"}}]}]}}`
+	id := e.createFlow(`{"name":"c","type":"CONTACT_FLOW","objectTypeId":"0-1","flowType":"WORKFLOW","isEnabled":true,"enrollmentCriteria":` + criteria + `,
+	  "actions":[{"type":"SINGLE_CONNECTION","actionId":"1","actionTypeId":"0-5","actionTypeVersion":0,
+	   "fields":{"property_name":"jobtitle","value":{"type":"STATIC_VALUE","staticValue":"triggered"}}}]}`)
+	created := e.contactWith(`{"email":"a@example.com","firstname":"Go"}`)
+	updated := e.contactWith(`{"email":"b@example.com","firstname":"Stop"}`)
+	expect(t, e.do("PATCH", "/crm/v3/objects/contacts/"+updated, `{"properties":{"firstname":"Go"}}`), 200, "")
+	e.drain()
+	list, _ := results(t, e.do("GET", "/automation/v4/flows/"+id+"/enrollments", ""))
+	if len(list) != 2 || list[0]["objectId"] != created || list[1]["objectId"] != updated {
+		t.Fatalf("enrollments %v", list)
+	}
+	if e.property(created, "jobtitle") != "triggered" || e.property(updated, "jobtitle") != "triggered" {
+		t.Error("the flow did not run")
+	}
+}
