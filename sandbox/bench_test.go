@@ -166,7 +166,7 @@ def main(event):
 	inv := sandbox.Invocation{Runtime: sandbox.RuntimePython, Code: code, Version: "pandas", Event: event()}
 	t0 := time.Now()
 	mustInvoke(b, p, inv)
-	b.ReportMetric(float64(time.Since(t0).Microseconds())/1000, "first-ms")
+	first := time.Since(t0)
 	lat := make(latencies, 0, b.N)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -176,4 +176,6 @@ def main(event):
 	}
 	b.StopTimer()
 	lat.report(b)
+	// The first invocation starts a worker and imports pandas.
+	b.ReportMetric(float64(first.Microseconds())/1000, "first-ms")
 }
