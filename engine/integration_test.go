@@ -304,12 +304,34 @@ func TestIntegrationRealSandbox(t *testing.T) {
 		e.t = t
 		testListBasedTrigger(&e)
 	})
-	// The retry test moves the shared clock, so it runs alone, before the
-	// parallel subtests are released.
+	t.Run("chained code and branch", func(t *testing.T) {
+		t.Parallel()
+		e := *e
+		e.t = t
+		testChainedCode(&e)
+	})
+	t.Run("wrong output type", func(t *testing.T) {
+		t.Parallel()
+		e := *e
+		e.t = t
+		testWrongOutputType(&e)
+	})
+	// These move the shared clock or the account's quota, so they run
+	// alone, before the parallel subtests are released.
 	t.Run("rate limited", func(t *testing.T) {
 		e := *e
 		e.t = t
 		testRateLimitedRetry(&e)
+	})
+	t.Run("quota", func(t *testing.T) {
+		e := *e
+		e.t = t
+		testQuota(&e)
+	})
+	t.Run("delay", func(t *testing.T) {
+		e := *e
+		e.t = t
+		testDelay(&e)
 	})
 }
 
@@ -386,6 +408,13 @@ exports.main = async (event, callback) => {
 	}
 	if m, _ := x["memoryBytes"].(float64); m < 0 {
 		t.Errorf("memoryBytes %v", x["memoryBytes"])
+	}
+	// Testing the action runs the code on the record without writing.
+	test := e.must(200, "POST", "/automation/v4/flows/"+flowID+"/actions/1/test", map[string]any{"objectId": id})
+	raw, _ = json.Marshal(test)
+	if test["status"] != "SUCCESS" || test["outputFields"].(map[string]any)["domain"] != "engines.example" || strings.Contains(string(raw), secretValue) ||
+		!strings.Contains(fmt.Sprint(test["logs"]), "calling with [REDACTED]") {
+		t.Errorf("test action %s", raw)
 	}
 	// Non-code actions take well under a second, whatever the engine's
 	// clock says.
@@ -564,5 +593,116 @@ func testListBasedTrigger(e *itEnv) {
 	m := e.must(200, "GET", "/automation/v4/flows/"+flowID+"/enrollments", nil)
 	if n := len(m["results"].([]any)); n != 2 {
 		t.Errorf("%d enrollments, want 2", n)
+	}
+}
+
+func testChainedCode(e *itEnv) {
+	t := e.t
+	first := `exports.main = async (event, callback) => callback({ outputFields: { doubled: Number(event.inputFields.n) * 2 } });`
+	second := `
+exports.main = async (event) => {
+  const v = event.inputFields.doubled;
+  return { outputFields: { label: typeof v + ':' + v, big: Number(v) > 10 } };
+};`
+	actions := `[` +
+		codeAction("1", "2", "NODE20X", first, `[]`, `[{"name":"n","value":{"type":"OBJECT_PROPERTY","propertyName":"n"}}]`, `[{"name":"doubled","type":"NUMBER"}]`) + `,` +
+		codeAction("2", "3", "NODE20X", second, `[]`, `[{"name":"doubled","value":`+fieldData("1", "doubled")+`}]`, `[{"name":"label","type":"STRING"},{"name":"big","type":"BOOL"}]`) + `,` +
+		setProp("3", "4", "score", fieldData("1", "doubled")) + `,` +
+		`{"type":"LIST_BRANCH","actionId":"4","listBranches":[{"branchName":"big","filterBranch":{"filterBranchType":"AND","filterBranches":[],
+		   "filters":[{"filterType":"PROPERTY","property":"score","operation":{"operationType":"NUMBER","operator":"IS_GREATER_THAN","value":10}}]},
+		   "connection":{"edgeType":"STANDARD","nextActionId":"5"}}],"defaultBranchName":"small","defaultBranch":{"edgeType":"STANDARD","nextActionId":"6"}},` +
+		setProp("5", "", "jobtitle", fieldData("2", "label")) + `,` +
+		setProp("6", "", "jobtitle", `{"type":"STATIC_VALUE","staticValue":"small"}`) + `]`
+	flowID := e.createFlow(actions, "")
+	big := e.contact(map[string]string{"email": "big@example.com", "n": "6"})
+	small := e.contact(map[string]string{"email": "small@example.com", "n": "2"})
+	e.enroll(flowID, big, small)
+	for _, c := range []struct{ id, score, title string }{{big, "12", "string:12"}, {small, "4", "small"}} {
+		if en := e.waitEnrollment(flowID, c.id, finished); en["status"] != "COMPLETED" {
+			t.Fatalf("enrollment %v", en)
+		}
+		p := e.properties(c.id, "score", "jobtitle")["properties"].(map[string]any)
+		if p["score"] != c.score || p["jobtitle"] != c.title {
+			t.Errorf("record %s: %v, want score %s jobtitle %s", c.id, p, c.score, c.title)
+		}
+	}
+	if xs := e.executions(flowID, "actionId=4&objectId="+big); len(xs) != 1 || xs[0]["outputs"].(map[string]any)["branch"] != "big" {
+		t.Errorf("branch execution %v", xs)
+	}
+}
+
+func testWrongOutputType(e *itEnv) {
+	t := e.t
+	code := `exports.main = async (event, callback) => callback({ outputFields: { amount: 'not a number' } });`
+	actions := `[` + codeAction("1", "2", "NODE20X", code, `[]`, `[]`, `[{"name":"amount","type":"NUMBER"}]`) + `,` +
+		setProp("2", "", "score", fieldData("1", "amount")) + `]`
+	flowID := e.createFlow(actions, "")
+	id := e.contact(map[string]string{"email": "wrongtype@example.com"})
+	e.enroll(flowID, id)
+	en := e.waitEnrollment(flowID, id, finished)
+	if errObj, _ := en["error"].(map[string]any); en["status"] != "FAILED" || errObj["type"] != "INVALID_OUTPUT" || !strings.Contains(fmt.Sprint(errObj["message"]), "amount") {
+		t.Fatalf("enrollment %v", en)
+	}
+}
+
+func testQuota(e *itEnv) {
+	t := e.t
+	code := `exports.main = async (event, callback) => callback({ outputFields: { ok: true } });`
+	flowID := e.createFlow(`[`+codeAction("1", "2", "NODE20X", code, `[]`, `[]`, `[{"name":"ok","type":"BOOL"}]`)+`,`+
+		setProp("2", "", "vip", fieldData("1", "ok"))+`]`, "")
+	before := e.must(200, "GET", "/automation/v4/usage", nil)["customCodeExecutions"].(float64)
+	e.must(200, "PUT", "/automation/v4/usage/limit", map[string]any{"limit": before + 1})
+	defer e.must(200, "PUT", "/automation/v4/usage/limit", map[string]any{"limit": spoke.DefaultCodeLimit})
+	a := e.contact(map[string]string{"email": "quota-a@example.com"})
+	b := e.contact(map[string]string{"email": "quota-b@example.com"})
+	e.enroll(flowID, a, b)
+	var done, waiting string
+	deadline := time.Now().Add(30 * time.Second)
+	for (done == "" || waiting == "") && time.Now().Before(deadline) {
+		done, waiting = "", ""
+		for _, r := range e.must(200, "GET", "/automation/v4/flows/"+flowID+"/enrollments", nil)["results"].([]any) {
+			en := r.(map[string]any)
+			switch {
+			case en["status"] == "COMPLETED":
+				done = en["objectId"].(string)
+			case en["waitReason"] == "QUOTA":
+				waiting = en["objectId"].(string)
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if done == "" || waiting == "" {
+		t.Fatalf("with one execution left: completed %q, waiting on the quota %q", done, waiting)
+	}
+	u := e.must(200, "GET", "/automation/v4/usage", nil)
+	if u["customCodeExecutions"] != before+1 || u["limit"] != before+1 {
+		t.Errorf("usage %v", u)
+	}
+	// Raising the limit resumes the waiting enrollment at once.
+	e.must(200, "PUT", "/automation/v4/usage/limit", map[string]any{"unlimited": true})
+	if en := e.waitEnrollment(flowID, waiting, finished); en["status"] != "COMPLETED" {
+		t.Fatalf("after raising the limit: %v", en)
+	}
+}
+
+func testDelay(e *itEnv) {
+	t := e.t
+	actions := `[{"type":"SINGLE_CONNECTION","actionId":"1","actionTypeId":"0-1","actionTypeVersion":0,"fields":{"delta":"2","time_unit":"HOURS"},
+	  "connection":{"edgeType":"STANDARD","nextActionId":"2"}},` + setProp("2", "", "jobtitle", `{"type":"STATIC_VALUE","staticValue":"later"}`) + `]`
+	flowID := e.createFlow(actions, "")
+	id := e.contact(map[string]string{"email": "delay@example.com"})
+	start := e.clock.Now()
+	e.enroll(flowID, id)
+	en := e.waitEnrollment(flowID, id, func(en map[string]any) bool { return en["waitReason"] == "DELAY" || finished(en) })
+	if en["currentActionId"] != "2" || en["nextRunAt"] != spoke.FormatTime(start.Add(2*time.Hour)) {
+		t.Fatalf("delayed enrollment %v", en)
+	}
+	e.clock.Add(2 * time.Hour)
+	e.eng.Wake()
+	if en := e.waitEnrollment(flowID, id, finished); en["status"] != "COMPLETED" {
+		t.Fatalf("after the delay %v", en)
+	}
+	if p := e.properties(id, "jobtitle")["properties"].(map[string]any); p["jobtitle"] != "later" {
+		t.Errorf("jobtitle %v", p)
 	}
 }
