@@ -199,7 +199,8 @@ func NewPool(cfg Config) (*Pool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: runtime dir: %w", err)
 	}
-	os.Chmod(dir, 0o755)
+	// MkdirTemp made dir 0700: only Spoke (and bwrap, as the same user) can
+	// reach the bootstraps and the workers' egress sockets.
 	p.dir = dir
 	if err := os.WriteFile(filepath.Join(dir, nodeSpec.bootstrap), nodeBootstrap, 0o644); err != nil {
 		os.RemoveAll(dir)

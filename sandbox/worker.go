@@ -144,7 +144,7 @@ func (p *Pool) startWorker(spec *runtimeSpec, memMB int, spare bool) (_ *worker,
 			w.cleanup()
 		}
 	}()
-	if err := os.Mkdir(w.dir, 0o755); err != nil {
+	if err := os.Mkdir(w.dir, 0o700); err != nil {
 		return nil, fmt.Errorf("sandbox: worker dir: %w", err)
 	}
 	sock := filepath.Join(w.dir, "egress.sock")
@@ -152,7 +152,7 @@ func (p *Pool) startWorker(spec *runtimeSpec, memMB int, spare bool) (_ *worker,
 	if err != nil {
 		return nil, err
 	}
-	os.Chmod(sock, 0o666)
+	os.Chmod(sock, 0o600)
 
 	if p.cgroups != nil {
 		w.cg, err = p.cgroups.create(id, int64(memMB)<<20, p.cfg.PidsLimit)

@@ -153,9 +153,10 @@ type Listener struct {
 	done  bool
 }
 
-// Listen starts serving the proxy with pol on a new Unix socket at path. The
-// socket is made connectable by any user, since it is the sandbox's only way
-// out. Close the returned Listener to stop it and every tunnel it carries.
+// Listen starts serving the proxy with pol on a new Unix socket at path.
+// The caller decides who may connect to it (the socket's mode and its
+// directory's). Close the returned Listener to stop it and every tunnel it
+// carries.
 func (p *Proxy) Listen(path string, pol Policy) (*Listener, error) {
 	ln, err := net.Listen("unix", path)
 	if err != nil {

@@ -196,16 +196,13 @@ PROXY_ENV["SPOKE_API_URL"] = opts.get("apiURL", "")
 PROXY_ENV["OPENBLAS_NUM_THREADS"] = "1"
 PROXY_ENV["OMP_NUM_THREADS"] = "1"
 
-def _patch_requests():
+def _patch_adapters(adapters):
     # A plain-HTTP request refused by the egress proxy comes back as a 403
     # from the proxy; make requests raise a clear error for it, as it does
     # for refused HTTPS tunnels.
-    try:
-        import requests.adapters
-        import requests.exceptions
-    except Exception:
-        return
-    send = requests.adapters.HTTPAdapter.send
+    import requests.exceptions
+
+    send = adapters.HTTPAdapter.send
 
     def patched_send(self, request, *args, **kwargs):
         resp = send(self, request, *args, **kwargs)
@@ -213,7 +210,34 @@ def _patch_requests():
             raise requests.exceptions.ConnectionError(resp.text.strip(), request=request, response=resp)
         return resp
 
-    requests.adapters.HTTPAdapter.send = patched_send
+    adapters.HTTPAdapter.send = patched_send
+
+
+class _RequestsHook:
+    """Patches requests.adapters when (and only if) the code imports it, so
+    that workers that never use requests do not pay for importing it."""
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname != "requests.adapters":
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is None:
+                continue
+            exec_module = spec.loader.exec_module
+
+            def patched_exec(module, exec_module=exec_module):
+                exec_module(module)
+                _patch_adapters(module)
+
+            spec.loader.exec_module = patched_exec
+            return spec
+        return None
+
+
+sys.meta_path.insert(0, _RequestsHook())
 
 
 for lib in opts.get("preload") or []:
@@ -221,7 +245,6 @@ for lib in opts.get("preload") or []:
         __import__(lib)
     except Exception:
         pass
-_patch_requests()
 
 
 # ---- invocations ------------------------------------------------------------
