@@ -47,6 +47,9 @@ type outcome struct {
 	err        *spoke.ActionError
 	retryable  bool
 	code       bool // ran custom code (counts against the quota)
+	// rawOutputs are custom code's outputFields as the code returned them,
+	// for test runs, which answer as `spoke run` does.
+	rawOutputs map[string]any
 }
 
 // maxActionsPerStep bounds how many actions one enrollment runs before its
@@ -427,6 +430,7 @@ func (e *Engine) runCode(ctx context.Context, f *spoke.Flow, act *spoke.Action, 
 		o.retryable = res.Retryable()
 		return
 	}
+	o.rawOutputs = res.OutputFields
 	outputs, warnings, aerr := typeOutputs(act.OutputFields, res.OutputFields)
 	if len(warnings) > 0 {
 		o.exec.Logs += strings.Join(warnings, "\n") + "\n"

@@ -49,7 +49,9 @@ func (e *Engine) TestAction(ctx context.Context, account int64, flowID, actionID
 			res.Runtime = &spoke.TestRuntime{Name: name, Version: version}
 		}
 	}
-	for k, v := range o.outputs {
+	// The outputs as the code returned them, as `spoke run` prints them
+	// (the typed values are what later actions would see).
+	for k, v := range o.rawOutputs {
 		res.OutputFields[k] = v
 	}
 	if o.err != nil {
