@@ -457,7 +457,7 @@ func TestTestActionRoute(t *testing.T) {
 	r = e.do("POST", path+"1/test", `{"objectId":`+a+`,"dryRun":true}`)
 	expect(t, r, 200, "")
 	m = r.json(t)
-	if m["status"] != "SUCCESS" || m["outputFields"].(map[string]any)["score"] != "42" || m["logs"] != "INFO ran\n" || m["nextActionId"] != "2" {
+	if m["status"] != "SUCCESS" || m["outputFields"].(map[string]any)["score"] != float64(42) || m["logs"] != "INFO ran\n" || m["nextActionId"] != "2" {
 		t.Fatalf("code test answer %s", r.body)
 	}
 	if rt, _ := m["runtime"].(map[string]any); rt["name"] != "nodejs" || rt["version"] != "20.0.0" {

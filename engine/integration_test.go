@@ -413,6 +413,7 @@ exports.main = async (event, callback) => {
 	test := e.must(200, "POST", "/automation/v4/flows/"+flowID+"/actions/1/test", map[string]any{"objectId": id})
 	raw, _ = json.Marshal(test)
 	if test["status"] != "SUCCESS" || test["outputFields"].(map[string]any)["domain"] != "engines.example" || strings.Contains(string(raw), secretValue) ||
+		test["outputFields"].(map[string]any)["tokenLength"] != float64(len(secretValue)) || test["outputFields"].(map[string]any)["hasToken"] != true ||
 		!strings.Contains(fmt.Sprint(test["logs"]), "calling with [REDACTED]") {
 		t.Errorf("test action %s", raw)
 	}
@@ -642,6 +643,12 @@ func testWrongOutputType(e *itEnv) {
 	en := e.waitEnrollment(flowID, id, finished)
 	if errObj, _ := en["error"].(map[string]any); en["status"] != "FAILED" || errObj["type"] != "INVALID_OUTPUT" || !strings.Contains(fmt.Sprint(errObj["message"]), "amount") {
 		t.Fatalf("enrollment %v", en)
+	}
+	// A test run shows what the code returned, and why it does not fit.
+	test := e.must(200, "POST", "/automation/v4/flows/"+flowID+"/actions/1/test", map[string]any{"objectId": id})
+	if errObj, _ := test["error"].(map[string]any); test["status"] != "ERROR" || errObj["type"] != "INVALID_OUTPUT" ||
+		test["outputFields"].(map[string]any)["amount"] != "not a number" {
+		t.Errorf("test action %v", test)
 	}
 }
 
