@@ -430,7 +430,7 @@ func (e *Engine) runCode(ctx context.Context, f *spoke.Flow, act *spoke.Action, 
 		o.retryable = res.Retryable()
 		return
 	}
-	o.rawOutputs = res.OutputFields
+	o.rawOutputs = redactInputs(res.OutputFields, secrets)
 	outputs, warnings, aerr := typeOutputs(act.OutputFields, res.OutputFields)
 	if len(warnings) > 0 {
 		o.exec.Logs += strings.Join(warnings, "\n") + "\n"
@@ -444,7 +444,8 @@ func (e *Engine) runCode(ctx context.Context, f *spoke.Flow, act *spoke.Action, 
 	for k, v := range outputs {
 		typed[k] = v
 	}
-	o.exec.Outputs = typed
+	// Later actions get the values; the execution log never shows a secret.
+	o.exec.Outputs = redactInputs(typed, secrets)
 }
 
 // typeOutputs checks custom code outputs against the declared output
@@ -480,8 +481,8 @@ func typeOutputs(declared []spoke.OutputField, got map[string]any) (map[string]s
 	return out, warnings, nil
 }
 
-// redactInputs copies inputs for the execution log with every secret value
-// replaced by [REDACTED].
+// redactInputs copies inputs (or outputs) for the execution log with every
+// secret value in a string replaced by [REDACTED].
 func redactInputs(inputs map[string]any, secrets map[string]string) map[string]any {
 	out := make(map[string]any, len(inputs))
 	for k, v := range inputs {
