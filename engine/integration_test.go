@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/spokehq/spoke"
 	"github.com/spokehq/spoke/api"
 	"github.com/spokehq/spoke/engine"
@@ -117,8 +120,10 @@ func setupIntegration(t *testing.T) *itEnv {
 	eng := &engine.Engine{Store: db, Flows: db, Records: db, Properties: db, Secrets: db, Logger: logger, Now: ck.Now, Poll: 10 * time.Millisecond,
 		HTTP: engine.WebhookClient(egress.New(egress.Config{Allow: []string{strings.TrimPrefix(e.hook.URL, "http://")}, Logger: logger}))}
 	db.SetTrigger(eng.Trigger, eng.Wake)
+	reg := prometheus.NewRegistry()
+	eng.Metrics = engine.NewMetrics(reg, db)
 	srv := &api.Server{Records: db, Properties: db, Associations: db, Tokens: db, Flows: db, FlowChecker: db,
-		Engine: eng, EngineStore: db, Secrets: db, PortalID: acct, Logger: logger}
+		Engine: eng, EngineStore: db, Secrets: db, PortalID: acct, Logger: logger, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})}
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	e.url = ts.URL
@@ -274,65 +279,59 @@ func TestIntegrationRealSandbox(t *testing.T) {
 		t.Skip("starts the code sandbox")
 	}
 	e := setupIntegration(t)
-	t.Run("node secret, typed outputs, write back", func(t *testing.T) {
-		t.Parallel()
-		e := *e
-		e.t = t
-		testNodeSecretFlow(&e)
-	})
-	t.Run("python", func(t *testing.T) {
-		t.Parallel()
-		e := *e
-		e.t = t
-		testPythonFlow(&e)
-	})
-	t.Run("uncaught error", func(t *testing.T) {
-		t.Parallel()
-		e := *e
-		e.t = t
-		testThrowingCode(&e)
-	})
-	t.Run("webhook", func(t *testing.T) {
-		t.Parallel()
-		e := *e
-		e.t = t
-		testWebhook(&e)
-	})
-	t.Run("list based trigger", func(t *testing.T) {
-		t.Parallel()
-		e := *e
-		e.t = t
-		testListBasedTrigger(&e)
-	})
-	t.Run("chained code and branch", func(t *testing.T) {
-		t.Parallel()
-		e := *e
-		e.t = t
-		testChainedCode(&e)
-	})
-	t.Run("wrong output type", func(t *testing.T) {
-		t.Parallel()
-		e := *e
-		e.t = t
-		testWrongOutputType(&e)
-	})
+	sub := func(name string, parallel bool, fn func(*itEnv)) {
+		t.Run(name, func(t *testing.T) {
+			if parallel {
+				t.Parallel()
+			}
+			e := *e
+			e.t = t
+			fn(&e)
+		})
+	}
 	// These move the shared clock or the account's quota, so they run
-	// alone, before the parallel subtests are released.
-	t.Run("rate limited", func(t *testing.T) {
-		e := *e
-		e.t = t
-		testRateLimitedRetry(&e)
+	// alone, first.
+	sub("rate limited", false, testRateLimitedRetry)
+	sub("quota", false, testQuota)
+	sub("delay", false, testDelay)
+	t.Run("parallel", func(t *testing.T) {
+		sub := func(name string, fn func(*itEnv)) {
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				e := *e
+				e.t = t
+				fn(&e)
+			})
+		}
+		sub("node secret, typed outputs, write back", testNodeSecretFlow)
+		sub("python", testPythonFlow)
+		sub("uncaught error", testThrowingCode)
+		sub("webhook", testWebhook)
+		sub("list based trigger", testListBasedTrigger)
+		sub("chained code and branch", testChainedCode)
+		sub("wrong output type", testWrongOutputType)
 	})
-	t.Run("quota", func(t *testing.T) {
-		e := *e
-		e.t = t
-		testQuota(&e)
-	})
-	t.Run("delay", func(t *testing.T) {
-		e := *e
-		e.t = t
-		testDelay(&e)
-	})
+	// Every execution was counted in the Prometheus metrics.
+	req, _ := http.NewRequest("GET", e.url+"/metrics", nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, want := range []string{
+		`spoke_action_executions_total{action_type="CUSTOM_CODE",runtime="NODE20X",status="SUCCESS"}`,
+		`spoke_action_executions_total{action_type="CUSTOM_CODE",runtime="NODE20X",status="ERROR"}`,
+		`spoke_action_executions_total{action_type="CUSTOM_CODE",runtime="PYTHON39",status="SUCCESS"} 1`,
+		`spoke_action_executions_total{action_type="WEBHOOK",runtime="none",status="SUCCESS"} 1`,
+		`spoke_action_executions_total{action_type="SET_PROPERTY",runtime="none",status="SUCCESS"}`,
+		`spoke_action_duration_seconds_bucket{action_type="CUSTOM_CODE",runtime="PYTHON39",le="+Inf"} 1`,
+		"\nspoke_enrollments_due ",
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics has no %s", want)
+		}
+	}
 }
 
 const secretValue = "sk-live-0123456789abcdef"
