@@ -119,6 +119,7 @@ type Pool struct {
 	total     int // workers counted against MaxWorkers
 	memUsed   int // MiB counted against MaxMemoryMB
 	idle      map[string][]*worker
+	busy      map[*worker]struct{}
 	spares    map[*runtimeSpec][]*worker
 	starting  map[*runtimeSpec]int
 	changed   chan struct{} // closed and replaced whenever capacity frees up
@@ -174,6 +175,7 @@ func NewPool(cfg Config) (*Pool, error) {
 		cfg:      cfg,
 		log:      cfg.Logger,
 		idle:     map[string][]*worker{},
+		busy:     map[*worker]struct{}{},
 		spares:   map[*runtimeSpec][]*worker{},
 		starting: map[*runtimeSpec]int{},
 		changed:  make(chan struct{}),
@@ -276,7 +278,8 @@ func findNodeModules() string {
 }
 
 // Close stops every worker and the egress proxy and removes the runtime
-// directory. Invocations in flight fail. It is safe to call more than once.
+// directory. Invocations in flight return [ErrClosed]. It is safe to call
+// more than once.
 func (p *Pool) Close() error {
 	p.mu.Lock()
 	if p.closed {
@@ -294,8 +297,15 @@ func (p *Pool) Close() error {
 	}
 	p.idle = map[string][]*worker{}
 	p.spares = map[*runtimeSpec][]*worker{}
+	var busy []*worker
+	for w := range p.busy {
+		busy = append(busy, w)
+	}
 	p.notifyLocked()
 	p.mu.Unlock()
+	for _, w := range busy {
+		w.kill() // its Invoke returns ErrClosed and discards it
+	}
 	for _, w := range all {
 		w.kill()
 	}
@@ -508,9 +518,9 @@ func (p *Pool) acquire(ctx context.Context, spec *runtimeSpec, key string, memMB
 		// Full: evict the least recently used idle worker of another
 		// binding, or a spare of another runtime, and try again.
 		if victim := p.evictLocked(); victim != nil {
+			p.bg.Add(1) // under the lock: Close cannot be waiting yet
 			p.mu.Unlock()
 			victim.kill()
-			p.bg.Add(1)
 			go func() {
 				defer p.bg.Done()
 				victim.cleanup()
@@ -593,8 +603,15 @@ func (p *Pool) discard(w *worker) {
 	p.total--
 	p.memUsed -= w.memMB
 	p.notifyLocked()
+	closed := p.closed
+	if !closed {
+		p.bg.Add(1) // under the lock: Close cannot be waiting yet
+	}
 	p.mu.Unlock()
-	p.bg.Add(1)
+	if closed {
+		w.cleanup()
+		return
+	}
 	go func() {
 		defer p.bg.Done()
 		w.cleanup()
@@ -640,7 +657,22 @@ func (p *Pool) Invoke(ctx context.Context, inv Invocation) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		p.discard(w)
+		return Result{}, ErrClosed
+	}
+	p.busy[w] = struct{}{}
+	p.mu.Unlock()
 	res, healthy, err := p.run(ctx, w, spec, key, &inv, timeout, start)
+	p.mu.Lock()
+	delete(p.busy, w)
+	closed := p.closed
+	p.mu.Unlock()
+	if closed && err == nil && res.Status == StatusError && res.Error != nil && res.Error.Type == ErrRuntimeCrash {
+		err = ErrClosed
+	}
 	p.release(w, healthy && err == nil)
 	p.mu.Lock()
 	p.refillLocked(spec)

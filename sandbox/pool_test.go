@@ -120,3 +120,28 @@ func TestMemoryLimitWithoutCgroups(t *testing.T) {
 	}
 	wantSuccess(t, res)
 }
+
+// TestCloseStopsInvocationsInFlight checks that Close ends running code.
+func TestCloseStopsInvocationsInFlight(t *testing.T) {
+	t.Parallel()
+	p, err := sandbox.NewPool(sandbox.Config{SpareWorkers: -1, MaxWorkers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		_, err := p.Invoke(context.Background(), sandbox.Invocation{Runtime: "NODE20X", Code: `exports.main = async () => { for (;;) {} };`, Timeout: time.Minute})
+		errc <- err
+	}()
+	waitFor(t, "the worker to start", func() bool { return p.Stats().Workers == 1 })
+	time.Sleep(300 * time.Millisecond)
+	p.Close()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, sandbox.ErrClosed) {
+			t.Fatalf("Invoke returned %v, want ErrClosed", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Invoke still running 10 s after Close")
+	}
+}
