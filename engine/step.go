@@ -376,8 +376,15 @@ func delayOf(act *spoke.Action) (time.Duration, *spoke.ActionError) {
 	if !ok || n <= 0 {
 		return 0, &spoke.ActionError{Type: "INVALID_ACTION", Message: "A delay needs fields.delta > 0 and fields.time_unit of SECONDS, MINUTES, HOURS, DAYS or WEEKS."}
 	}
-	return time.Duration(n * float64(u)), nil
+	if d := n * float64(u); d < float64(MaxDelay) {
+		return time.Duration(d), nil
+	}
+	return MaxDelay, nil
 }
+
+// MaxDelay is the longest delay; longer ones (which would overflow
+// time.Duration into a negative wait that runs at once) are cut to it.
+const MaxDelay = 200 * 365 * 24 * time.Hour
 
 // objectTypeName is the event's objectType: CONTACT, COMPANY, DEAL, TICKET.
 func objectTypeName(t spoke.ObjectType) string { return strings.ToUpper(t.Singular) }
