@@ -166,6 +166,30 @@ exports.main = async (event, callback) => {
   const r = await axios.post(process.env.ECHO + '/hook', { id: event.object.objectId });
   callback({ outputFields: { body: r.data, status: r.status } });
 };`, map[string]any{"body": "hello POST /hook", "status": float64(200)}},
+		{"axios with its own keep-alive agent", "NODE20X", `
+const axios = require('axios');
+const http = require('http');
+const agent = new http.Agent({ keepAlive: true });
+exports.main = async () => {
+  const a = await axios.get(process.env.ECHO + '/k1', { httpAgent: agent });
+  const b = await axios.get(process.env.ECHO + '/k2', { httpAgent: agent });
+  return { outputFields: { body: a.data + ' ' + b.data } };
+};`, map[string]any{"body": "hello GET /k1 hello GET /k2"}},
+		{"https through the tunnel, global and keep-alive agents", "NODE20X", `
+const https = require('https');
+const get = (url, agent) => new Promise((resolve, reject) => https.get(url, { agent, rejectUnauthorized: false }, (r) => {
+  let body = ''; r.on('data', (d) => body += d); r.on('end', () => resolve(body));
+}).on('error', reject));
+const keep = new https.Agent({ keepAlive: true, rejectUnauthorized: false });
+exports.main = async () => ({ outputFields: { body: [await get(process.env.ECHO_TLS + '/t1'), await get(process.env.ECHO_TLS + '/t2', keep), await get(process.env.ECHO_TLS + '/t3', keep)].join(' ') } });`,
+			map[string]any{"body": "hello GET /t1 hello GET /t2 hello GET /t3"}},
+		{"requests over https", "PYTHON39", `
+import os, requests, urllib3
+urllib3.disable_warnings()
+def main(event):
+    r = requests.get(os.environ["ECHO_TLS"] + "/pt", verify=False)
+    return {"outputFields": {"body": r.text}}
+`, map[string]any{"body": "hello GET /pt"}},
 		{"fetch and lodash", "NODE20X", `
 const _ = require('lodash');
 exports.main = async (event) => {
@@ -203,7 +227,7 @@ def main(event):
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			res := run(t, tt.runtime, tt.code, func(inv *sandbox.Invocation) {
-				inv.Secrets = map[string]string{"ECHO": echo.URL}
+				inv.Secrets = map[string]string{"ECHO": echo.URL, "ECHO_TLS": echoTLS.URL}
 				inv.Timeout = 20 * time.Second
 			})
 			wantSuccess(t, res)

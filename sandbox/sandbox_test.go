@@ -26,10 +26,12 @@ var (
 	// echo is a tiny HTTP server standing in for the outside world. The
 	// pool's operator allowlist lets sandboxes reach it.
 	echo *httptest.Server
+	// echoTLS is the same over HTTPS, with a certificate nobody trusts.
+	echoTLS *httptest.Server
 )
 
 func TestMain(m *testing.M) {
-	echo = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/429":
 			w.WriteHeader(http.StatusTooManyRequests)
@@ -38,8 +40,11 @@ func TestMain(m *testing.M) {
 		default:
 			fmt.Fprintf(w, "hello %s %s", r.Method, r.URL.Path)
 		}
-	}))
+	})
+	echo = httptest.NewServer(handler)
+	echoTLS = httptest.NewTLSServer(handler)
 	code := m.Run()
+	echoTLS.Close()
 	if shared != nil {
 		shared.Close()
 	}
@@ -54,7 +59,7 @@ func pool(t testing.TB) *sandbox.Pool {
 	sharedOnce.Do(func() {
 		shared, sharedErr = sandbox.NewPool(sandbox.Config{
 			APIURL:      "http://127.0.0.1:9", // unused by these tests
-			AllowHosts:  []string{strings.TrimPrefix(echo.URL, "http://")},
+			AllowHosts:  []string{strings.TrimPrefix(echo.URL, "http://"), strings.TrimPrefix(echoTLS.URL, "https://")},
 			MaxWorkers:  8,
 			IdleTimeout: time.Minute,
 		})

@@ -210,6 +210,12 @@ class TunnelTLSAgent extends https.Agent {
   }
 }
 
+// Every agent tunnels, including agents that libraries create themselves
+// (aws-sdk, googleapis, user code's keep-alive agents): patch the
+// prototypes, and replace the global agents with ones that do not keep
+// connections alive, so that idle sockets never hold the event loop open.
+http.Agent.prototype.createConnection = TunnelAgent.prototype.createConnection;
+https.Agent.prototype.createConnection = TunnelTLSAgent.prototype.createConnection;
 http.globalAgent = new TunnelAgent({ keepAlive: false });
 https.globalAgent = new TunnelTLSAgent({ keepAlive: false });
 
