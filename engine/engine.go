@@ -11,6 +11,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -186,6 +187,13 @@ func (e *Engine) round(ctx context.Context, batch []*spoke.Enrollment) []*spoke.
 		f, err := e.cache.revision(ctx, en.AccountID, en.FlowID, en.RevisionID)
 		if err != nil {
 			steps[i] = e.failStep(&spoke.Step{Enrollment: en}, &spoke.ActionError{Type: "FLOW_UNAVAILABLE", Message: err.Error()}, e.Now())
+			continue
+		}
+		if gone, err := e.cache.isDeleted(ctx, en.AccountID, en.FlowID); err != nil {
+			e.Logger.Error("check whether a flow was deleted", "flowId", en.FlowID, "err", err)
+		} else if gone {
+			steps[i] = e.failStep(&spoke.Step{Enrollment: en}, &spoke.ActionError{Type: "FLOW_DELETED",
+				Message: fmt.Sprintf("Flow %s was deleted; its enrollments stop.", en.FlowID)}, e.Now())
 			continue
 		}
 		rec := records[en.ObjectID]

@@ -18,6 +18,10 @@ type flowCache struct {
 	mu        sync.RWMutex
 	revisions map[string]*spoke.Flow
 	triggers  map[triggerKey][]*spoke.Flow
+	// deleted says, per account/flow, whether the flow was deleted; gen
+	// counts FlowsChanged calls, so a load that raced with one is not kept.
+	deleted map[string]bool
+	gen     uint64
 }
 
 type triggerKey struct {
@@ -44,6 +48,36 @@ func (c *flowCache) revision(ctx context.Context, account int64, flowID, revisio
 	c.revisions[key] = f
 	c.mu.Unlock()
 	return f, nil
+}
+
+// isDeleted reports whether a flow was deleted (its revisions can still be
+// read, but its enrollments must stop).
+func (c *flowCache) isDeleted(ctx context.Context, account int64, flowID string) (bool, error) {
+	key := fmt.Sprintf("%d/%s", account, flowID)
+	c.mu.RLock()
+	gone, ok := c.deleted[key]
+	gen := c.gen
+	c.mu.RUnlock()
+	if ok {
+		return gone, nil
+	}
+	_, err := c.engine.Flows.GetFlow(ctx, account, flowID)
+	switch {
+	case err == nil:
+	case spoke.ErrorCode(err) == spoke.ENOTFOUND:
+		gone = true
+	default:
+		return false, err
+	}
+	c.mu.Lock()
+	if c.gen == gen {
+		if c.deleted == nil {
+			c.deleted = map[string]bool{}
+		}
+		c.deleted[key] = gone
+	}
+	c.mu.Unlock()
+	return gone, nil
 }
 
 // listBased returns the enabled LIST_BASED flows of an object type.
@@ -79,7 +113,8 @@ func (c *flowCache) listBased(ctx context.Context, account int64, objectType str
 func (e *Engine) FlowsChanged() {
 	e.init()
 	e.cache.mu.Lock()
-	e.cache.triggers = nil
+	e.cache.triggers, e.cache.deleted = nil, nil
+	e.cache.gen++
 	e.cache.mu.Unlock()
 }
 
