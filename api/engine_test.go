@@ -657,3 +657,25 @@ func TestListBasedComputedProperties(t *testing.T) {
 		t.Error("the flow did not run")
 	}
 }
+
+// Deleting a flow stops its enrollments: they do not go on writing to
+// records from a flow no one can see any more.
+func TestDeletedFlowStopsItsEnrollments(t *testing.T) {
+	t.Parallel()
+	e := setupEngine(t)
+	id := e.createFlow(scoreFlowJSON(true, ""))
+	a := e.contactWith(`{"email":"a@example.com","n":"4"}`)
+	expect(t, e.do("POST", "/automation/v4/flows/"+id+"/enrollments", `{"objectIds":[`+a+`]}`), 202, "")
+	expect(t, e.do("DELETE", "/automation/v4/flows/"+id, ""), 204, "")
+	e.drain()
+	if got := e.property(a, "jobtitle"); got != "" {
+		t.Errorf("the deleted flow wrote jobtitle %q", got)
+	}
+	if n := e.code.calls.Load(); n != 0 {
+		t.Errorf("the deleted flow ran its code %d times", n)
+	}
+	list, _, err := e.db.ListEnrollments(context.Background(), 1, id, 0, 10)
+	if err != nil || len(list) != 1 || list[0].Status != spoke.EnrollmentFailed || list[0].Error == nil || list[0].Error.Type != "FLOW_DELETED" {
+		t.Fatalf("enrollment of the deleted flow: %v %+v", err, list)
+	}
+}
