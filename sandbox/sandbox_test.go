@@ -37,6 +37,8 @@ func TestMain(m *testing.M) {
 			w.WriteHeader(http.StatusTooManyRequests)
 		case "/503":
 			w.WriteHeader(http.StatusServiceUnavailable)
+		case "/404":
+			w.WriteHeader(http.StatusNotFound)
 		default:
 			fmt.Fprintf(w, "hello %s %s", r.Method, r.URL.Path)
 		}
@@ -286,6 +288,11 @@ exports.main = async () => { throw new RateLimitError('slow down'); };`, sandbox
 exports.main = async () => { try { await axios.get(process.env.ECHO + '/429'); } catch (err) { throw err; } };`, sandbox.ErrRateLimited, "429", 0},
 		{"node axios 503 rethrown", "NODE20X", `const axios = require('axios');
 exports.main = async () => { await axios.post(process.env.ECHO + '/503', { a: 1 }); };`, sandbox.ErrRateLimited, "503", 0},
+		{"node wrapped 503 (cause)", "NODE20X", `const axios = require('axios');
+exports.main = async () => { try { await axios.get(process.env.ECHO + '/503'); } catch (err) { throw new Error('sync failed', { cause: err }); } };`, sandbox.ErrRateLimited, "sync failed", 0},
+		{"python raise from 503", "PYTHON39", "import os, requests\ndef main(event):\n    try:\n        requests.get(os.environ['ECHO'] + '/503').raise_for_status()\n    except requests.HTTPError as e:\n        raise RuntimeError('sync failed') from e\n", sandbox.ErrRateLimited, "sync failed", 0},
+		{"node 404 is not retried", "NODE20X", `const axios = require('axios');
+exports.main = async () => { await axios.get(process.env.ECHO + '/404'); };`, sandbox.ErrUncaught, "", 0},
 		{"python requests 429", "PYTHON39", "import os, requests\ndef main(event):\n    r = requests.get(os.environ['ECHO'] + '/429')\n    r.raise_for_status()\n", sandbox.ErrRateLimited, "429", 0},
 		{"node egress denied", "NODE20X", `exports.main = async () => { await fetch('http://10.0.0.1/'); };`, sandbox.ErrEgressDenied, "10.0.0.1", 0},
 		{"python egress denied", "PYTHON39", "import requests\ndef main(event):\n    requests.get('http://169.254.169.254/latest/meta-data/')\n", sandbox.ErrEgressDenied, "EGRESS_DENIED", 0},

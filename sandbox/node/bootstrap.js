@@ -317,8 +317,7 @@ function chainHas(e, pred) {
 }
 
 function classify(e) {
-  const s = statusOf(e);
-  if (s === 429 || s >= 500) return 'RATE_LIMITED';
+  if (chainHas(e, (x) => { const s = statusOf(x); return s === 429 || s >= 500; })) return 'RATE_LIMITED';
   if (chainHas(e, (x) => typeof x === 'object' && /rate.?limit/i.test(String(x.name || '') + ' ' + String(x.code || '')))) return 'RATE_LIMITED';
   if (chainHas(e, (x) => typeof x === 'object' && (x.code === 'EGRESS_DENIED' || /EGRESS_DENIED/.test(String(x.message || ''))))) return 'EGRESS_DENIED';
   if (chainHas(e, (x) => typeof x === 'object' && (x.code === 'ENETUNREACH' || x.code === 'EHOSTUNREACH'))) return 'EGRESS_DENIED';

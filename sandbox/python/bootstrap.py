@@ -279,9 +279,10 @@ def _chain(e):
 def classify(e):
     if isinstance(e, MemoryError):
         return "MEMORY_LIMIT"
-    s = _status_of(e)
-    if s == 429 or s >= 500:
-        return "RATE_LIMITED"
+    for x in _chain(e):
+        s = _status_of(x)
+        if s == 429 or s >= 500:
+            return "RATE_LIMITED"
     for x in _chain(e):
         if "ratelimit" in type(x).__name__.lower().replace("_", ""):
             return "RATE_LIMITED"
