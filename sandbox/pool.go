@@ -443,6 +443,7 @@ func bindingKey(spec *runtimeSpec, inv *Invocation, memMB int) string {
 	w(inv.Code)
 	w(inv.AccountID)
 	w(strconv.Itoa(memMB))
+	w(strconv.Itoa(len(inv.Secrets)))
 	names := make([]string, 0, len(inv.Secrets))
 	for k := range inv.Secrets {
 		names = append(names, k)
@@ -452,6 +453,7 @@ func bindingKey(spec *runtimeSpec, inv *Invocation, memMB int) string {
 		w(k)
 		w(inv.Secrets[k])
 	}
+	w(strconv.Itoa(len(inv.EgressAllowlist)))
 	allow := append([]string(nil), inv.EgressAllowlist...)
 	sort.Strings(allow)
 	for _, a := range allow {
