@@ -145,3 +145,36 @@ func TestCloseStopsInvocationsInFlight(t *testing.T) {
 		t.Fatal("Invoke still running 10 s after Close")
 	}
 }
+
+// TestWarmWorkersPerSecretSet checks that a warm worker never serves an
+// invocation with other secrets or another allowlist.
+func TestWarmWorkersPerSecretSet(t *testing.T) {
+	t.Parallel()
+	code := `let n = 0; exports.main = async () => ({ outputFields: { n: ++n, s: process.env.S || '' } });`
+	v := version(t)
+	call := func(secrets map[string]string, allow []string) (float64, string) {
+		res, err := pool(t).Invoke(context.Background(), sandbox.Invocation{Runtime: "NODE20X", Code: code, Version: v, Secrets: secrets, EgressAllowlist: allow})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantSuccess(t, res)
+		return res.OutputFields["n"].(float64), res.OutputFields["s"].(string)
+	}
+	steps := []struct {
+		secrets map[string]string
+		allow   []string
+		n       float64
+		s       string
+	}{
+		{map[string]string{"S": "alpha"}, nil, 1, "alpha"},
+		{map[string]string{"S": "alpha"}, nil, 2, "alpha"},
+		{map[string]string{"S": "beta"}, nil, 1, "beta"},
+		{nil, nil, 1, ""},
+		{nil, []string{"S", "alpha"}, 1, ""},
+	}
+	for i, st := range steps {
+		if n, s := call(st.secrets, st.allow); n != st.n || s != st.s {
+			t.Fatalf("step %d: n=%v s=%q, want n=%v s=%q", i, n, s, st.n, st.s)
+		}
+	}
+}
