@@ -94,6 +94,9 @@ func setupIntegration(t *testing.T) *itEnv {
 		{Name: "domain_out", Type: "string", FieldType: "text"},
 		{Name: "vip", Type: "bool", FieldType: "booleancheckbox", Options: []spoke.Option{{Label: "Yes", Value: "true"}, {Label: "No", Value: "false"}}},
 		{Name: "tier", Type: "enumeration", FieldType: "select", Options: []spoke.Option{{Label: "Gold", Value: "gold"}, {Label: "Silver", Value: "silver"}}},
+		{Name: "seen_at", Type: "datetime", FieldType: "date"},
+		{Name: "renewal", Type: "date", FieldType: "date"},
+		{Name: "hotline", Type: "phone_number", FieldType: "phonenumber"},
 	} {
 		p.ObjectType, p.Label, p.GroupName = "contacts", p.Name, "contactinformation"
 		if _, err := db.CreateProperty(ctx, acct, p); err != nil {
@@ -310,6 +313,7 @@ func TestIntegrationRealSandbox(t *testing.T) {
 		sub("list based trigger", testListBasedTrigger)
 		sub("chained code and branch", testChainedCode)
 		sub("wrong output type", testWrongOutputType)
+		sub("dates and phone outputs", testDateOutputs)
 	})
 	// Every execution was counted in the Prometheus metrics.
 	req, _ := http.NewRequest("GET", e.url+"/metrics", nil)
@@ -711,5 +715,37 @@ func testDelay(e *itEnv) {
 	}
 	if p := e.properties(id, "jobtitle")["properties"].(map[string]any); p["jobtitle"] != "later" {
 		t.Errorf("jobtitle %v", p)
+	}
+}
+
+func testDateOutputs(e *itEnv) {
+	t := e.t
+	code := `
+exports.main = async (event, callback) => callback({ outputFields: {
+  seen: Date.UTC(2026, 2, 10, 12, 30, 0),
+  seenIso: '2026-03-11T08:00:00+02:00',
+  day: '2026-03-10',
+  dayMs: Date.UTC(2026, 11, 31),
+  phone: '+1 (555) 010-0000',
+} });`
+	actions := `[` + codeAction("1", "2", "NODE20X", code, `[]`, `[]`,
+		`[{"name":"seen","type":"DATETIME"},{"name":"seenIso","type":"DATETIME"},{"name":"day","type":"DATE"},{"name":"dayMs","type":"DATE"},{"name":"phone","type":"PHONE_NUMBER"}]`) + `,` +
+		setProp("2", "3", "seen_at", fieldData("1", "seen")) + `,` +
+		setProp("3", "4", "renewal", fieldData("1", "dayMs")) + `,` +
+		setProp("4", "", "hotline", fieldData("1", "phone")) + `]`
+	flowID := e.createFlow(actions, "")
+	id := e.contact(map[string]string{"email": "dates@example.com"})
+	e.enroll(flowID, id)
+	if en := e.waitEnrollment(flowID, id, finished); en["status"] != "COMPLETED" {
+		t.Fatalf("enrollment %v", en)
+	}
+	out := e.executions(flowID, "actionId=1")[0]["outputs"].(map[string]any)
+	if out["seen"] != "2026-03-10T12:30:00.000Z" || out["seenIso"] != "2026-03-11T06:00:00.000Z" || out["day"] != "2026-03-10" ||
+		out["dayMs"] != "2026-12-31" || out["phone"] != "+1 (555) 010-0000" {
+		t.Errorf("typed outputs %v", out)
+	}
+	p := e.properties(id, "seen_at", "renewal", "hotline")["properties"].(map[string]any)
+	if p["seen_at"] != "2026-03-10T12:30:00Z" && p["seen_at"] != "2026-03-10T12:30:00.000Z" || p["renewal"] != "2026-12-31" || p["hotline"] != "+1 (555) 010-0000" {
+		t.Errorf("written %v", p)
 	}
 }
