@@ -343,6 +343,7 @@ const secretValue = "sk-live-0123456789abcdef"
 func testNodeSecretFlow(e *itEnv) {
 	t := e.t
 	e.must(200, "PUT", "/automation/v4/secrets/API_TOKEN", map[string]string{"value": secretValue})
+	e.must(200, "PUT", "/automation/v4/secrets/NOT_GRANTED", map[string]string{"value": "other-secret-value"})
 	code := `
 exports.main = async (event, callback) => {
   const tok = process.env.API_TOKEN;
@@ -356,13 +357,14 @@ exports.main = async (event, callback) => {
     tier: n > 5 ? 'gold' : 'silver',
     undeclared: 'dropped',
     leaked: 'oops ' + tok,
+    notGranted: String(process.env.NOT_GRANTED),
   } });
 };`
 	actions := `[` + codeAction("1", "2", "NODE20X", code, `["API_TOKEN"]`,
 		`[{"name":"email","value":{"type":"OBJECT_PROPERTY","propertyName":"email"}},{"name":"n","value":{"type":"OBJECT_PROPERTY","propertyName":"n"}},
 		  {"name":"echo","value":{"type":"STATIC_VALUE","staticValue":"Bearer `+secretValue+`"}}]`,
 		`[{"name":"hasToken","type":"BOOL"},{"name":"tokenLength","type":"NUMBER"},{"name":"domain","type":"STRING"},
-		  {"name":"tier","type":"ENUMERATION","options":["gold","silver"]},{"name":"leaked","type":"STRING"}]`) + `,` +
+		  {"name":"tier","type":"ENUMERATION","options":["gold","silver"]},{"name":"leaked","type":"STRING"},{"name":"notGranted","type":"STRING"}]`) + `,` +
 		setProp("2", "3", "domain_out", fieldData("1", "domain")) + `,` +
 		setProp("3", "4", "score", fieldData("1", "tokenLength")) + `,` +
 		setProp("4", "5", "tier", fieldData("1", "tier")) + `,` +
@@ -401,7 +403,7 @@ exports.main = async (event, callback) => {
 		t.Errorf("inputs %v", in)
 	}
 	out := x["outputs"].(map[string]any)
-	if out["hasToken"] != "true" || out["leaked"] != "oops [REDACTED]" || out["tokenLength"] != fmt.Sprint(len(secretValue)) || out["tier"] != "gold" || out["undeclared"] != nil {
+	if out["hasToken"] != "true" || out["leaked"] != "oops [REDACTED]" || out["notGranted"] != "undefined" || out["tokenLength"] != fmt.Sprint(len(secretValue)) || out["tier"] != "gold" || out["undeclared"] != nil {
 		t.Errorf("outputs %v", out)
 	}
 	if rt, _ := x["runtime"].(string); !strings.HasPrefix(rt, "NODE20X") {
