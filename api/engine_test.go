@@ -679,3 +679,20 @@ func TestDeletedFlowStopsItsEnrollments(t *testing.T) {
 		t.Fatalf("enrollment of the deleted flow: %v %+v", err, list)
 	}
 }
+
+// A property sent empty counts as unset for allMatching as it does for
+// triggers.
+func TestAllMatchingEmptyIsUnknown(t *testing.T) {
+	t.Parallel()
+	e := setupEngine(t)
+	empty := e.contactWith(`{"email":"empty@example.com","firstname":""}`)
+	named := e.contactWith(`{"email":"named@example.com","firstname":"Ada"}`)
+	criteria := `{"type":"LIST_BASED","shouldReEnroll":false,"listFilterBranch":{"filterBranchType":"OR","filters":[],
+	  "filterBranches":[{"filterBranchType":"AND","filterBranches":[],"filters":[{"filterType":"PROPERTY","property":"firstname","operation":{"operationType":"ALL_PROPERTY","operator":"IS_UNKNOWN"}}]}]}}`
+	id := e.createFlow(`{"name":"c","type":"CONTACT_FLOW","objectTypeId":"0-1","flowType":"WORKFLOW","isEnabled":true,"enrollmentCriteria":` + criteria + `,
+	  "actions":[{"type":"SINGLE_CONNECTION","actionId":"1","actionTypeId":"0-5","actionTypeVersion":0,
+	   "fields":{"property_name":"jobtitle","value":{"type":"STATIC_VALUE","staticValue":"anonymous"}}}]}`)
+	r := e.do("POST", "/automation/v4/flows/"+id+"/enrollments", `{"allMatching":true}`)
+	expect(t, r, 202, "", `"enrolled":["`+empty+`"]`)
+	_ = named // not enrolled: the list above is exact
+}
