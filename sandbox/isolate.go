@@ -130,6 +130,8 @@ func newCgroups() *cgroups {
 		memRoot:  filepath.Join("/sys/fs/cgroup/memory", mp, name),
 		pidsRoot: filepath.Join("/sys/fs/cgroup/pids", pp, name),
 	}
+	removeStale(filepath.Dir(cg.memRoot))
+	removeStale(filepath.Dir(cg.pidsRoot))
 	if err := os.MkdirAll(cg.memRoot, 0o755); err != nil {
 		return nil
 	}
@@ -142,6 +144,32 @@ func newCgroups() *cgroups {
 		return nil
 	}
 	return cg
+}
+
+// removeStale removes the (empty) cgroups left by Spoke processes that no
+// longer exist, for example after a crash.
+func removeStale(parent string) {
+	dirs, _ := filepath.Glob(filepath.Join(parent, "spoke-sandbox-*"))
+	for _, d := range dirs {
+		f := strings.Split(filepath.Base(d), "-")
+		if len(f) < 3 {
+			continue
+		}
+		pid, err := strconv.Atoi(f[2])
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		if _, err := os.Stat("/proc/" + f[2]); err == nil {
+			continue
+		}
+		subs, _ := filepath.Glob(filepath.Join(d, "w*"))
+		for _, sub := range subs {
+			if st, err := os.Stat(sub); err == nil && st.IsDir() {
+				os.Remove(sub)
+			}
+		}
+		os.Remove(d)
+	}
 }
 
 func (c *cgroups) close() {
