@@ -696,3 +696,37 @@ func TestAllMatchingEmptyIsUnknown(t *testing.T) {
 	expect(t, r, 202, "", `"enrolled":["`+empty+`"]`)
 	_ = named // not enrolled: the list above is exact
 }
+
+// A flow write the store refuses (an email another contact has) fails that
+// enrollment only; the others of the batch complete.
+func TestFlowWriteConflictFailsOneEnrollment(t *testing.T) {
+	t.Parallel()
+	e := setupEngine(t)
+	e.contactWith(`{"email":"taken@example.com"}`)
+	id := e.createFlow(`{"name":"c","type":"CONTACT_FLOW","objectTypeId":"0-1","flowType":"WORKFLOW","isEnabled":true,"enrollmentCriteria":{"type":"MANUAL","shouldReEnroll":false},
+	  "actions":[{"type":"SINGLE_CONNECTION","actionId":"1","actionTypeId":"0-5","actionTypeVersion":0,
+	   "fields":{"property_name":"jobtitle","value":{"type":"STATIC_VALUE","staticValue":"set"}},"connection":{"edgeType":"STANDARD","nextActionId":"2"}},
+	   {"type":"SINGLE_CONNECTION","actionId":"2","actionTypeId":"0-5","actionTypeVersion":0,
+	   "fields":{"property_name":"email","value":{"type":"OBJECT_PROPERTY","propertyName":"firstname"}}}]}`)
+	bad := e.contactWith(`{"email":"bad@example.com","firstname":"taken@example.com"}`)
+	good := e.contactWith(`{"email":"good@example.com","firstname":"free@example.com"}`)
+	expect(t, e.do("POST", "/automation/v4/flows/"+id+"/enrollments", `{"objectIds":[`+bad+`,`+good+`]}`), 202, "")
+	e.drain()
+	list, _ := results(t, e.do("GET", "/automation/v4/flows/"+id+"/enrollments", ""))
+	if len(list) != 2 || list[0]["status"] != "FAILED" || list[1]["status"] != "COMPLETED" {
+		t.Fatalf("enrollments %v", list)
+	}
+	if errObj, _ := list[0]["error"].(map[string]any); errObj["type"] != "WRITE_FAILED" {
+		t.Errorf("error %v", list[0]["error"])
+	}
+	if e.property(good, "email") != "free@example.com" || e.property(good, "jobtitle") != "set" {
+		t.Errorf("good record not written")
+	}
+	if e.property(bad, "email") != "bad@example.com" {
+		t.Errorf("bad record's email changed")
+	}
+	xs, _ := results(t, e.do("GET", "/automation/v4/flows/"+id+"/executions?objectId="+bad, ""))
+	if len(xs) != 2 || xs[1]["status"] != "ERROR" {
+		t.Errorf("executions of the failed enrollment %v", xs)
+	}
+}
