@@ -18,8 +18,9 @@ type flowCache struct {
 	mu        sync.RWMutex
 	revisions map[string]*spoke.Flow
 	triggers  map[triggerKey][]*spoke.Flow
-	// deleted says, per account/flow, whether the flow was deleted; gen
-	// counts FlowsChanged calls, so a load that raced with one is not kept.
+	// deleted says, per account/flow, whether the flow was deleted. gen
+	// counts FlowsChanged calls, so a load (of triggers or deleted) that
+	// raced with one is not kept.
 	deleted map[string]bool
 	gen     uint64
 }
@@ -85,6 +86,7 @@ func (c *flowCache) listBased(ctx context.Context, account int64, objectType str
 	k := triggerKey{account, objectType}
 	c.mu.RLock()
 	flows, ok := c.triggers[k]
+	gen := c.gen
 	c.mu.RUnlock()
 	if ok {
 		return flows, nil
@@ -100,10 +102,12 @@ func (c *flowCache) listBased(ctx context.Context, account int64, objectType str
 		}
 	}
 	c.mu.Lock()
-	if c.triggers == nil {
-		c.triggers = map[triggerKey][]*spoke.Flow{}
+	if c.gen == gen { // no flow changed while loading: the list is current
+		if c.triggers == nil {
+			c.triggers = map[triggerKey][]*spoke.Flow{}
+		}
+		c.triggers[k] = flows
 	}
-	c.triggers[k] = flows
 	c.mu.Unlock()
 	return flows, nil
 }
