@@ -434,13 +434,15 @@ exports.main = async (event, callback) => {
 
 func testPythonFlow(e *itEnv) {
 	t := e.t
+	e.must(200, "PUT", "/automation/v4/secrets/PY_TOKEN", map[string]string{"value": "py-secret-98765"})
 	code := `
+import os
 def main(event):
     n = float(event["inputFields"]["n"])
-    print("tripling", n)
+    print("tripling", n, "with", os.environ["PY_TOKEN"])
     return {"outputFields": {"score": n * 3, "kind": event["object"]["objectType"]}}
 `
-	actions := `[` + codeAction("1", "2", "PYTHON39", code, `[]`, `[{"name":"n","value":{"type":"OBJECT_PROPERTY","propertyName":"n"}}]`,
+	actions := `[` + codeAction("1", "2", "PYTHON39", code, `["PY_TOKEN"]`, `[{"name":"n","value":{"type":"OBJECT_PROPERTY","propertyName":"n"}}]`,
 		`[{"name":"score","type":"NUMBER"},{"name":"kind","type":"STRING"}]`) + `,` +
 		setProp("2", "3", "score", fieldData("1", "score")) + `,` +
 		setProp("3", "", "jobtitle", fieldData("1", "kind")) + `]`
@@ -455,7 +457,7 @@ def main(event):
 		t.Errorf("python wrote %v", props)
 	}
 	x := e.executions(flowID, "actionId=1")[0]
-	if !strings.Contains(x["logs"].(string), "tripling 4.5") || !strings.HasPrefix(x["runtime"].(string), "PYTHON39") {
+	if !strings.Contains(x["logs"].(string), "tripling 4.5 with [REDACTED]") || !strings.HasPrefix(x["runtime"].(string), "PYTHON39") {
 		t.Errorf("python execution %v", x)
 	}
 }
