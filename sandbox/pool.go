@@ -120,6 +120,7 @@ type Pool struct {
 	memUsed   int // MiB counted against MaxMemoryMB
 	idle      map[string][]*worker
 	busy      map[*worker]struct{}
+	inflight  sync.WaitGroup // Invoke calls; Close waits for them
 	spares    map[*runtimeSpec][]*worker
 	starting  map[*runtimeSpec]int
 	changed   chan struct{} // closed and replaced whenever capacity frees up
@@ -312,6 +313,7 @@ func (p *Pool) Close() error {
 	for _, w := range all {
 		w.cleanup()
 	}
+	p.inflight.Wait()
 	p.bg.Wait()
 	if p.cgroups != nil {
 		p.cgroups.close()
@@ -655,6 +657,14 @@ func (p *Pool) Invoke(ctx context.Context, inv Invocation) (Result, error) {
 		return Result{}, fmt.Errorf("sandbox: memory limit %d MB is over the pool's %d MB", memMB, p.cfg.MaxMemoryMB)
 	}
 	key := bindingKey(spec, &inv, memMB)
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return Result{}, ErrClosed
+	}
+	p.inflight.Add(1) // under the lock: Close cannot be waiting yet
+	p.mu.Unlock()
+	defer p.inflight.Done()
 	w, err := p.acquire(ctx, spec, key, memMB)
 	if err != nil {
 		return Result{}, err
