@@ -178,3 +178,35 @@ func TestWarmWorkersPerSecretSet(t *testing.T) {
 		}
 	}
 }
+
+// TestHandlerStyles checks the less common handler shapes.
+func TestHandlerStyles(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, runtime, code string
+		want                map[string]any
+	}{
+		{"node sync return", "NODE20X", `exports.main = (event) => ({ outputFields: { id: event.object.objectId } });`, map[string]any{"id": float64(789)}},
+		{"node async return, no outputs", "NODE20X", `exports.main = async (event) => { await new Promise(r => setTimeout(r, 5)); };`, map[string]any{}},
+		{"node callback without outputFields", "NODE20X", `exports.main = async (event, callback) => callback({});`, map[string]any{}},
+		{"node module.exports", "NODE20X", `module.exports = { main: async () => ({ outputFields: { ok: true } }) };`, map[string]any{"ok": true}},
+		{"python async main", "PYTHON39", "import asyncio\nasync def main(event):\n    await asyncio.sleep(0.01)\n    return {'outputFields': {'id': event['object']['objectId']}}\n", map[string]any{"id": float64(789)}},
+		{"python returns None", "PYTHON39", "def main(event):\n    print('side effect only')\n", map[string]any{}},
+		{"python numpy outputs", "PYTHON39", "import numpy as np\ndef main(event):\n    return {'outputFields': {'n': np.int64(3), 'x': np.float64(1.5)}}\n", map[string]any{"n": float64(3), "x": 1.5}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			res := run(t, tt.runtime, tt.code, nil)
+			wantSuccess(t, res)
+			if len(res.OutputFields) != len(tt.want) {
+				t.Fatalf("outputs %v, want %v", res.OutputFields, tt.want)
+			}
+			for k, v := range tt.want {
+				if res.OutputFields[k] != v {
+					t.Errorf("%s = %#v, want %#v", k, res.OutputFields[k], v)
+				}
+			}
+		})
+	}
+}
