@@ -50,8 +50,9 @@ def main(event):
 		{name: "node writes outside /tmp", runtime: "NODE20X", code: `const fs = require('fs');
 exports.main = async () => {
   const probe = (p) => { try { fs.writeFileSync(p, 'x'); return 'WROTE'; } catch (e) { return e.code; } };
-  return { outputFields: { usr: probe('/usr/evil'), root: probe('/evil'), opt: probe('/opt/spoke/node_modules/evil'), tmp: probe('/tmp/ok') } };
-};`, want: map[string]any{"usr": "EROFS", "root": "EROFS", "opt": "EROFS", "tmp": "WROTE"}},
+  return { outputFields: { usr: probe('/usr/evil'), root: probe('/evil'), opt: probe('/opt/spoke/node_modules/evil'), dev: probe('/dev/evil'),
+    sock: probe('/run/spoke/evil'), tmp: probe('/tmp/ok') } };
+};`, want: map[string]any{"usr": "EROFS", "root": "EROFS", "opt": "EROFS", "dev": "EROFS", "sock": "EROFS", "tmp": "WROTE"}},
 		{name: "node fills /tmp", runtime: "NODE20X", code: `const fs = require('fs');
 exports.main = async () => {
   const chunk = Buffer.alloc(1 << 20);

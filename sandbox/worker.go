@@ -267,6 +267,7 @@ func (p *Pool) bwrapArgs(w *worker, spec *runtimeSpec, memMB int, sock string, s
 		"--ro-bind-try", "/etc/alternatives", "/etc/alternatives",
 		"--proc", "/proc",
 		"--dev", "/dev",
+		"--size", strconv.Itoa(p.cfg.TmpSizeMB << 20), "--tmpfs", "/dev/shm",
 		"--size", strconv.Itoa(p.cfg.TmpSizeMB << 20), "--tmpfs", "/tmp",
 		"--dir", "/run/spoke",
 		"--bind", sock, "/run/spoke/egress.sock",
@@ -282,6 +283,7 @@ func (p *Pool) bwrapArgs(w *worker, spec *runtimeSpec, memMB int, sock string, s
 		"--setenv", "PATH", "/usr/bin:/bin",
 		"--setenv", "LANG", "C.UTF-8",
 		"--seccomp", "5",
+		"--remount-ro", "/dev",
 		"--remount-ro", "/",
 		"--",
 	)
