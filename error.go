@@ -7,15 +7,14 @@ import (
 
 // Error codes. Each maps to exactly one HTTP status in package api.
 const (
-	ECONFLICT     = "conflict"      // 409: a unique value is taken, or a stale revision.
-	EINTERNAL     = "internal"      // 500: a bug or an unavailable dependency.
-	EINVALID      = "invalid"       // 400: the input is malformed or fails validation.
-	ENOTFOUND     = "not_found"     // 404: the named thing does not exist.
-	EUNAUTHORIZED = "unauthorized"  // 401: no or unknown credentials.
-	EFORBIDDEN    = "forbidden"     // 403: credentials lack a scope.
-	ETOOLARGE     = "too_large"     // 413: the request body is over the limit.
-	ERATELIMITED  = "rate_limited"  // 429: a limit was reached; try again later.
-	EUNSUPPORTED  = "not_supported" // 415/405-style refusals surface as 400 with this code.
+	ECONFLICT     = "conflict"     // 409: a unique value is taken, or a stale revision.
+	EINTERNAL     = "internal"     // 500: a bug or an unavailable dependency.
+	EINVALID      = "invalid"      // 400: the input is malformed or fails validation.
+	ENOTFOUND     = "not_found"    // 404: the named thing does not exist.
+	EUNAUTHORIZED = "unauthorized" // 401: no or unknown credentials.
+	EFORBIDDEN    = "forbidden"    // 403: credentials lack a scope.
+	ETOOLARGE     = "too_large"    // 413: the request body is over the limit.
+	ERATELIMITED  = "rate_limited" // 429: a limit was reached; try again later.
 )
 
 // Error is Spoke's application error. Code says what kind of failure it is,
@@ -58,7 +57,7 @@ func defaultCategory(code string) string {
 	switch code {
 	case ECONFLICT:
 		return "CONFLICT"
-	case EINVALID, EUNSUPPORTED:
+	case EINVALID:
 		return "VALIDATION_ERROR"
 	case ENOTFOUND:
 		return "OBJECT_NOT_FOUND"

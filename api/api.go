@@ -43,9 +43,6 @@ type Server struct {
 	// Metrics serves /metrics (Prometheus) without authentication.
 	Metrics http.Handler
 	Logger  *slog.Logger
-	// PortalID is the default account's id, reported in responses that
-	// name the portal.
-	PortalID int64
 
 	tokens sync.Map // secret → *spoke.Token; tokens are never revoked while running
 	mux    *http.ServeMux

@@ -75,7 +75,7 @@ func setupEngine(t *testing.T) *engineEnv {
 	eng := &engine.Engine{Store: db, Flows: db, Records: db, Properties: db, Secrets: db, Code: code, Logger: logger}
 	db.SetTrigger(eng.Trigger, eng.Wake)
 	srv := &Server{Records: db, Properties: db, Associations: db, Tokens: db, Flows: db, FlowChecker: db,
-		Engine: eng, EngineStore: db, Secrets: db, PortalID: acct, Logger: logger}
+		Engine: eng, EngineStore: db, Secrets: db, Logger: logger}
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {
 		ts.Close()

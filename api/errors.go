@@ -24,7 +24,6 @@ var statusOf = map[string]int{
 	spoke.EFORBIDDEN:    http.StatusForbidden,
 	spoke.ETOOLARGE:     http.StatusRequestEntityTooLarge,
 	spoke.ERATELIMITED:  http.StatusTooManyRequests,
-	spoke.EUNSUPPORTED:  http.StatusBadRequest,
 }
 
 // errorBody is HubSpot's error envelope.

@@ -126,7 +126,7 @@ func setupIntegration(t *testing.T) *itEnv {
 	reg := prometheus.NewRegistry()
 	eng.Metrics = engine.NewMetrics(reg, db)
 	srv := &api.Server{Records: db, Properties: db, Associations: db, Tokens: db, Flows: db, FlowChecker: db,
-		Engine: eng, EngineStore: db, Secrets: db, PortalID: acct, Logger: logger, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})}
+		Engine: eng, EngineStore: db, Secrets: db, Logger: logger, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})}
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	e.url = ts.URL

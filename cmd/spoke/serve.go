@@ -105,7 +105,7 @@ func serve(ctx context.Context, logger *slog.Logger, addr, dir string, demo bool
 
 	srv := &api.Server{Records: db, Properties: db, Associations: db, Tokens: db, Flows: db, FlowChecker: db,
 		Engine: eng, EngineStore: db, Secrets: db, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
-		Logger: logger, PortalID: acct}
+		Logger: logger}
 	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	engCtx, stopEngine := context.WithCancel(context.Background())
 	engDone := make(chan error, 1)
