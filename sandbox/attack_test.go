@@ -53,6 +53,12 @@ exports.main = async () => {
   return { outputFields: { usr: probe('/usr/evil'), root: probe('/evil'), opt: probe('/opt/spoke/node_modules/evil'), dev: probe('/dev/evil'),
     sock: probe('/run/spoke/evil'), tmp: probe('/tmp/ok') } };
 };`, want: map[string]any{"usr": "EROFS", "root": "EROFS", "opt": "EROFS", "dev": "EROFS", "sock": "EROFS", "tmp": "WROTE"}},
+		{name: "node host sysctls", runtime: "NODE20X", code: `const fs = require('fs');
+exports.main = async () => {
+  // access(2) only: nothing is written even if the check were to fail.
+  const w = (p) => { try { fs.accessSync(p, fs.constants.W_OK); return 'WRITABLE'; } catch (e) { return 'NO'; } };
+  return { outputFields: { drop: w('/proc/sys/vm/drop_caches'), core: w('/proc/sys/kernel/core_pattern'), sysrq: w('/proc/sysrq-trigger') } };
+};`, want: map[string]any{"drop": "NO", "core": "NO", "sysrq": "NO"}},
 		{name: "node fills /tmp", runtime: "NODE20X", code: `const fs = require('fs');
 exports.main = async () => {
   const chunk = Buffer.alloc(1 << 20);

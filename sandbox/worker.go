@@ -266,6 +266,9 @@ func (p *Pool) bwrapArgs(w *worker, spec *runtimeSpec, memMB int, sock string, s
 		"--ro-bind-try", "/etc/localtime", "/etc/localtime",
 		"--ro-bind-try", "/etc/alternatives", "/etc/alternatives",
 		"--proc", "/proc",
+		// The sandbox's root maps to the host's root (without capabilities),
+		// and sysctl writes are checked against that uid alone: hide them.
+		"--tmpfs", "/proc/sys",
 		"--dev", "/dev",
 		"--size", strconv.Itoa(p.cfg.TmpSizeMB << 20), "--tmpfs", "/dev/shm",
 		"--size", strconv.Itoa(p.cfg.TmpSizeMB << 20), "--tmpfs", "/tmp",
@@ -284,6 +287,7 @@ func (p *Pool) bwrapArgs(w *worker, spec *runtimeSpec, memMB int, sock string, s
 		"--setenv", "LANG", "C.UTF-8",
 		"--seccomp", "5",
 		"--remount-ro", "/dev",
+		"--remount-ro", "/proc/sys",
 		"--remount-ro", "/",
 		"--",
 	)
