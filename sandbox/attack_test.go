@@ -23,6 +23,10 @@ func TestAttacks(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	uid := float64(pool(t).Stats().SandboxUID)
+	if uid == 0 {
+		t.Logf("sandboxed code runs as root without capabilities (setpriv missing or node_modules not readable by others)")
+	}
 	tests := []struct {
 		name, runtime, code string
 		// Either the outputs must equal want...
@@ -53,6 +57,11 @@ exports.main = async () => {
   return { outputFields: { usr: probe('/usr/evil'), root: probe('/evil'), opt: probe('/opt/spoke/node_modules/evil'), dev: probe('/dev/evil'),
     sock: probe('/run/spoke/evil'), tmp: probe('/tmp/ok') } };
 };`, want: map[string]any{"usr": "EROFS", "root": "EROFS", "opt": "EROFS", "dev": "EROFS", "sock": "EROFS", "tmp": "WROTE"}},
+		{name: "node identity", runtime: "NODE20X", code: `const fs = require('fs');
+exports.main = async () => {
+  const st = fs.readFileSync('/proc/self/status', 'utf8');
+  return { outputFields: { uid: process.getuid(), capEff: /CapEff:\s*(\w+)/.exec(st)[1], noNewPrivs: /NoNewPrivs:\s*(\d)/.exec(st)[1], seccomp: /Seccomp:\s*(\d)/.exec(st)[1] } };
+};`, want: map[string]any{"uid": uid, "capEff": "0000000000000000", "noNewPrivs": "1", "seccomp": "2"}},
 		{name: "node host sysctls", runtime: "NODE20X", code: `const fs = require('fs');
 exports.main = async () => {
   // access(2) only: nothing is written even if the check were to fail.

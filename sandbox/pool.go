@@ -81,6 +81,13 @@ type Config struct {
 	PythonPreload []string
 	// Bwrap is the bubblewrap binary. Default: bwrap on PATH.
 	Bwrap string
+	// SandboxUID is the host user ID the sandboxed code runs as. Default
+	// (zero): 65534 (nobody), when setpriv is installed and the Node
+	// libraries' directory is reachable by other users; otherwise, and when
+	// negative, the code runs as the host's root user inside its user
+	// namespace (still with no capabilities, a seccomp filter and /proc/sys
+	// hidden). A warning is logged when the default cannot be honoured.
+	SandboxUID int
 	// NoCgroups turns off the per-worker cgroup v1 memory and pids limits
 	// even where they are available; memory is then limited by RSS polling,
 	// Node's heap limit and Python's address-space limit, and the number of
@@ -100,6 +107,9 @@ type Stats struct {
 	Spares int
 	// Started counts workers started since the pool was created.
 	Started int64
+	// SandboxUID is the host user ID sandboxed code runs as (0: root,
+	// without capabilities; see Config.SandboxUID).
+	SandboxUID int
 }
 
 // Pool runs invocations in sandboxed, warm worker processes. It is safe for
@@ -110,6 +120,8 @@ type Pool struct {
 	dir         string
 	bwrap       string
 	nodeModules string
+	setpriv     []string // command prefix dropping to the sandbox user, or nil
+	uid         int      // the sandbox user, or -1 for root
 	proxy       *egress.Proxy
 	cgroups     *cgroups
 	workerSeq   atomic.Int64
@@ -198,12 +210,31 @@ func NewPool(cfg Config) (*Pool, error) {
 	if p.nodeModules == "" {
 		p.nodeModules = findNodeModules()
 	}
+	p.uid = -1
+	if cfg.SandboxUID >= 0 {
+		uid := cfg.SandboxUID
+		if uid == 0 {
+			uid = 65534
+		}
+		setpriv, err := exec.LookPath("setpriv")
+		switch {
+		case err != nil:
+			p.log.Warn("sandbox: setpriv not found; sandboxed code runs as root without capabilities")
+		case p.nodeModules != "" && !reachableByOthers(p.nodeModules):
+			p.log.Warn("sandbox: the Node libraries are not readable by other users; sandboxed code runs as root without capabilities", "dir", p.nodeModules)
+		default:
+			p.uid = uid
+			id := strconv.Itoa(uid)
+			p.setpriv = []string{setpriv, "--reuid=" + id, "--regid=" + id, "--clear-groups", "--"}
+		}
+	}
 	dir, err := os.MkdirTemp("", "spoke-sandbox-")
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: runtime dir: %w", err)
 	}
-	// MkdirTemp made dir 0700: only Spoke (and bwrap, as the same user) can
-	// reach the bootstraps and the workers' egress sockets.
+	// Others may traverse (bwrap runs as the sandbox user) but not list the
+	// directory; each worker's socket is owned by the sandbox user.
+	os.Chmod(dir, 0o711)
 	p.dir = dir
 	if err := os.WriteFile(filepath.Join(dir, nodeSpec.bootstrap), nodeBootstrap, 0o644); err != nil {
 		os.RemoveAll(dir)
@@ -249,6 +280,28 @@ func NewPool(cfg Config) (*Pool, error) {
 	p.bg.Add(1)
 	go p.janitor()
 	return p, nil
+}
+
+// reachableByOthers reports whether users other than the owner can reach
+// and read dir: every ancestor must be searchable by others.
+func reachableByOthers(dir string) bool {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return false
+	}
+	st, err := os.Stat(abs)
+	if err != nil || st.Mode().Perm()&0o005 != 0o005 {
+		return false
+	}
+	for d := filepath.Dir(abs); ; d = filepath.Dir(d) {
+		st, err := os.Stat(d)
+		if err != nil || st.Mode().Perm()&0o001 == 0 {
+			return false
+		}
+		if filepath.Dir(d) == d {
+			return true
+		}
+	}
 }
 
 // findNodeModules looks for sandbox/node/node_modules.
@@ -325,7 +378,7 @@ func (p *Pool) Close() error {
 func (p *Pool) Stats() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	s := Stats{Workers: p.total, Started: p.workerSeq.Load()}
+	s := Stats{Workers: p.total, Started: p.workerSeq.Load(), SandboxUID: max(p.uid, 0)}
 	for _, ws := range p.idle {
 		s.Idle += len(ws)
 	}

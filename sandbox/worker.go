@@ -144,7 +144,7 @@ func (p *Pool) startWorker(spec *runtimeSpec, memMB int, spare bool) (_ *worker,
 			w.cleanup()
 		}
 	}()
-	if err := os.Mkdir(w.dir, 0o700); err != nil {
+	if err := os.Mkdir(w.dir, 0o711); err != nil {
 		return nil, fmt.Errorf("sandbox: worker dir: %w", err)
 	}
 	sock := filepath.Join(w.dir, "egress.sock")
@@ -153,6 +153,11 @@ func (p *Pool) startWorker(spec *runtimeSpec, memMB int, spare bool) (_ *worker,
 		return nil, err
 	}
 	os.Chmod(sock, 0o600)
+	if p.uid >= 0 {
+		if err := os.Chown(sock, p.uid, p.uid); err != nil {
+			return nil, fmt.Errorf("sandbox: egress socket: %w", err)
+		}
+	}
 
 	if p.cgroups != nil {
 		w.cg, err = p.cgroups.create(id, int64(memMB)<<20, p.cfg.PidsLimit)
@@ -192,8 +197,11 @@ func (p *Pool) startWorker(spec *runtimeSpec, memMB int, spare bool) (_ *worker,
 		// Join the cgroups before bwrap starts, so that every process of
 		// the sandbox is accounted from its first instruction.
 		files := w.cg.procsFiles()
-		shArgs := append([]string{"-c", `echo $$ > "$1" && echo $$ > "$2" && shift 2 && exec "$@"`, "sh", files[0], files[1], p.bwrap}, args...)
+		shArgs := append([]string{"-c", `echo $$ > "$1" && echo $$ > "$2" && shift 2 && exec "$@"`, "sh", files[0], files[1]}, p.setpriv...)
+		shArgs = append(append(shArgs, p.bwrap), args...)
 		cmd = exec.Command("/bin/sh", shArgs...)
+	} else if len(p.setpriv) > 0 {
+		cmd = exec.Command(p.setpriv[0], append(append(append([]string(nil), p.setpriv[1:]...), p.bwrap), args...)...)
 	} else {
 		cmd = exec.Command(p.bwrap, args...)
 	}
