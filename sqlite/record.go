@@ -100,8 +100,8 @@ func (db *DB) getByIDs(ctx context.Context, account int64, t spoke.ObjectType, i
 	for len(nums) > 0 {
 		part := nums[:min(chunk, len(nums))]
 		nums = nums[len(part):]
-		rows, err := db.read.QueryContext(ctx, `SELECT `+recordColumns+` FROM records WHERE account_id = ? AND object_type = ? AND archived = ? AND id IN (`+placeholders(len(part))+`)`,
-			append([]any{account, t.Name, archived}, part...)...)
+		rows, err := db.read.QueryContext(ctx, `SELECT `+recordColumns+` FROM records WHERE account_id = ? AND `+typeFilter(t.Name, archived)+` AND id IN (`+placeholders(len(part))+`)`,
+			append([]any{account}, part...)...)
 		if err != nil {
 			return fmt.Errorf("read %s: %w", t.Name, err)
 		}
@@ -118,19 +118,46 @@ func (db *DB) getByIDs(ctx context.Context, account int64, t spoke.ObjectType, i
 	return nil
 }
 
+// typeFilter spells the object type and archived flag of a records query
+// as literals (the type comes from a fixed set). SQLite checks partial
+// indexes (the unique email index, the value indexes) against such terms;
+// spelled as parameters, every new binding would make it re-plan the
+// statement.
+func typeFilter(objectType string, archived bool) string {
+	a := "0"
+	if archived {
+		a = "1"
+	}
+	return `object_type = '` + objectType + `' AND archived = ` + a
+}
+
+// lookupSQL selects one record of a type by a condition.
+func lookupSQL(objectType string, archived bool, where string) string {
+	return `SELECT ` + recordColumns + ` FROM records WHERE account_id = ? AND ` + typeFilter(objectType, archived) + ` AND ` + where + ` LIMIT 1`
+}
+
+// uniqueOwnerSQL finds the live record of a type that holds a unique value.
+func uniqueOwnerSQL(objectType string) string {
+	return `SELECT id FROM records WHERE account_id = ? AND ` + typeFilter(objectType, false) + ` AND unique_value = ? AND id != ?`
+}
+
 // Statements of the write path, prepared when the store opens.
 const (
-	lookupBase   = `SELECT ` + recordColumns + ` FROM records WHERE account_id = ? AND object_type = ? AND archived = ? AND `
 	byID         = `id = ?`
 	byUnique     = `unique_value = ? ORDER BY id DESC`
-	qUniqueOwner = `SELECT id FROM records WHERE account_id = ? AND object_type = ? AND unique_value = ? AND archived = 0 AND id != ?`
 	qInsert      = `INSERT INTO records (account_id, object_type, unique_value, properties, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`
 	qUpdate      = `UPDATE records SET properties = ?, unique_value = ?, updated_at = ? WHERE id = ?`
 	qRecordType  = `SELECT object_type FROM records WHERE account_id = ? AND id = ? AND archived = 0`
 	qLink        = `INSERT OR IGNORE INTO associations (account_id, from_id, to_type, to_id, category, type_id, label) VALUES (?, ?, ?, ?, ?, ?, ?)`
 )
 
-var writeQueries = []string{lookupBase + byID + ` LIMIT 1`, lookupBase + byUnique + ` LIMIT 1`, qUniqueOwner, qInsert, qUpdate, qRecordType, qLink,
+func init() {
+	for _, t := range spoke.ObjectTypes {
+		writeQueries = append(writeQueries, lookupSQL(t.Name, false, byID), lookupSQL(t.Name, false, byUnique), uniqueOwnerSQL(t.Name))
+	}
+}
+
+var writeQueries = []string{qInsert, qUpdate, qRecordType, qLink,
 	historyInsert(32), historyInsert(8), historyInsert(1)}
 
 // lookupFunc finds one record by an identifier, or returns nil.
@@ -138,8 +165,8 @@ type lookupFunc func(ctx context.Context, q queryer, id string, archived bool) (
 
 // idLookup returns how to find a record of t by id or by a unique property.
 func (db *DB) idLookup(ctx context.Context, account int64, t spoke.ObjectType, idProperty string) (lookupFunc, error) {
-	one := func(q queryer, where string, args ...any) (*spoke.Record, error) {
-		r, err := scanRecord(q.QueryRowContext(ctx, lookupBase+where+` LIMIT 1`, args...))
+	one := func(q queryer, archived bool, where string, args ...any) (*spoke.Record, error) {
+		r, err := scanRecord(q.QueryRowContext(ctx, lookupSQL(t.Name, archived, where), args...))
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, nil
 		}
@@ -155,11 +182,11 @@ func (db *DB) idLookup(ctx context.Context, account int64, t spoke.ObjectType, i
 			if err != nil || n <= 0 {
 				return nil, nil
 			}
-			return one(q, byID, account, t.Name, archived, n)
+			return one(q, archived, byID, account, n)
 		}, nil
 	case idProperty == t.UniqueProperty:
 		return func(ctx context.Context, q queryer, id string, archived bool) (*spoke.Record, error) {
-			return one(q, byUnique, account, t.Name, archived, strings.ToLower(id))
+			return one(q, archived, byUnique, account, strings.ToLower(id))
 		}, nil
 	}
 	defs, err := db.definitions(ctx, account, t.Name)
@@ -174,7 +201,7 @@ func (db *DB) idLookup(ctx context.Context, account int64, t spoke.ObjectType, i
 		return nil, spoke.Invalidf("idProperty %s is not a unique property of %s; use hs_object_id%s or a property with hasUniqueValue.", idProperty, t.Name, map[bool]string{true: ", " + t.UniqueProperty}[t.UniqueProperty != ""])
 	}
 	return func(ctx context.Context, q queryer, id string, archived bool) (*spoke.Record, error) {
-		return one(q, `json_extract(properties, ?) = ?`, account, t.Name, archived, jsonPath(idProperty), id)
+		return one(q, archived, `json_extract(properties, ?) = ?`, account, jsonPath(idProperty), id)
 	}, nil
 }
 
@@ -187,8 +214,8 @@ func (db *DB) ListRecords(ctx context.Context, account int64, objectType string,
 		return nil, false, err
 	}
 	rows, err := db.read.QueryContext(ctx, `SELECT `+recordColumns+` FROM records
-		WHERE account_id = ? AND object_type = ? AND archived = ? AND id > ? ORDER BY id LIMIT ?`,
-		account, t.Name, opts.Archived, opts.After, opts.Limit+1)
+		WHERE account_id = ? AND `+typeFilter(t.Name, opts.Archived)+` AND id > ? ORDER BY id LIMIT ?`,
+		account, opts.After, opts.Limit+1)
 	if err != nil {
 		return nil, false, fmt.Errorf("list %s: %w", t.Name, err)
 	}
@@ -531,8 +558,7 @@ func (w *writer) checkUnique(uv any, self int64) error {
 		return nil
 	}
 	var other int64
-	err := w.s.QueryRowContext(w.ctx, qUniqueOwner,
-		w.account, w.t.Name, uv, self).Scan(&other)
+	err := w.s.QueryRowContext(w.ctx, uniqueOwnerSQL(w.t.Name), w.account, uv, self).Scan(&other)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	}
@@ -553,8 +579,8 @@ func (w *writer) checkCustomUnique(props map[string]string, self int64) error {
 			continue
 		}
 		var other int64
-		err := w.s.QueryRowContext(w.ctx, `SELECT id FROM records WHERE account_id = ? AND object_type = ? AND archived = 0 AND id != ? AND json_extract(properties, ?) = ? LIMIT 1`,
-			w.account, w.t.Name, self, jsonPath(name), v).Scan(&other)
+		err := w.s.QueryRowContext(w.ctx, `SELECT id FROM records WHERE account_id = ? AND `+typeFilter(w.t.Name, false)+` AND id != ? AND json_extract(properties, ?) = ? LIMIT 1`,
+			w.account, self, jsonPath(name), v).Scan(&other)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		}
