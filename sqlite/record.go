@@ -143,12 +143,12 @@ func uniqueOwnerSQL(objectType string) string {
 
 // Statements of the write path, prepared when the store opens.
 const (
-	byID         = `id = ?`
-	byUnique     = `unique_value = ? ORDER BY id DESC`
-	qInsert      = `INSERT INTO records (account_id, object_type, unique_value, properties, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`
-	qUpdate      = `UPDATE records SET properties = ?, unique_value = ?, updated_at = ? WHERE id = ?`
-	qRecordType  = `SELECT object_type FROM records WHERE account_id = ? AND id = ? AND archived = 0`
-	qLink        = `INSERT OR IGNORE INTO associations (account_id, from_id, to_type, to_id, category, type_id, label) VALUES (?, ?, ?, ?, ?, ?, ?)`
+	byID        = `id = ?`
+	byUnique    = `unique_value = ? ORDER BY id DESC`
+	qInsert     = `INSERT INTO records (account_id, object_type, unique_value, properties, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`
+	qUpdate     = `UPDATE records SET properties = ?, unique_value = ?, updated_at = ? WHERE id = ?`
+	qRecordType = `SELECT object_type FROM records WHERE account_id = ? AND id = ? AND archived = 0`
+	qLink       = `INSERT OR IGNORE INTO associations (account_id, from_id, to_type, to_id, category, type_id, label) VALUES (?, ?, ?, ?, ?, ?, ?)`
 )
 
 func init() {
