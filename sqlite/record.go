@@ -20,11 +20,16 @@ import (
 const recordColumns = `id, object_type, properties, created_at, updated_at, archived, archived_at`
 
 func scanRecord(s interface{ Scan(...any) error }) (*spoke.Record, error) {
+	return scanRecordWith(s)
+}
+
+// scanRecordWith scans recordColumns followed by extra columns.
+func scanRecordWith(s interface{ Scan(...any) error }, extra ...any) (*spoke.Record, error) {
 	var r spoke.Record
 	var props string
 	var created, updated int64
 	var archivedAt sql.NullInt64
-	if err := s.Scan(&r.ID, &r.ObjectType, &props, &created, &updated, &r.Archived, &archivedAt); err != nil {
+	if err := s.Scan(append([]any{&r.ID, &r.ObjectType, &props, &created, &updated, &r.Archived, &archivedAt}, extra...)...); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(props), &r.Properties); err != nil {
@@ -467,14 +472,44 @@ func (db *DB) writeRecords(ctx context.Context, s session, account int64, object
 	}
 	w := &writer{db: db, ctx: ctx, s: s, account: account, t: t, src: src, now: db.nowMs(), defs: defs}
 	err = func() error {
+		// Batches that address records by their unique value (upsert by
+		// email) read them all with one query instead of one per input.
+		var byUnique map[string]*spoke.Record
+		if mode != spoke.WriteCreate && t.UniqueProperty != "" {
+			var keys []string
+			for i, in := range inputs {
+				if results[i].Err == nil && in.IDProperty == t.UniqueProperty {
+					keys = append(keys, strings.ToLower(in.ID))
+				}
+			}
+			if len(keys) > 1 {
+				if byUnique, err = w.recordsByUnique(keys); err != nil {
+					return err
+				}
+			}
+		}
+		remember := func(old, r *spoke.Record) {
+			if byUnique == nil {
+				return
+			}
+			if old != nil {
+				if uv, ok := w.uniqueValue(old.Properties).(string); ok {
+					delete(byUnique, uv)
+				}
+			}
+			if uv, ok := w.uniqueValue(r.Properties).(string); ok {
+				byUnique[uv] = r
+			}
+		}
 		for i, in := range inputs {
 			if results[i].Err != nil {
 				continue
 			}
 			var cur *spoke.Record
 			if mode != spoke.WriteCreate {
-				cur, err = lookups[i](ctx, w.s, in.ID, false)
-				if err != nil {
+				if byUnique != nil && in.IDProperty == t.UniqueProperty {
+					cur = byUnique[strings.ToLower(in.ID)]
+				} else if cur, err = lookups[i](ctx, w.s, in.ID, false); err != nil {
 					return err
 				}
 				if cur == nil && mode == spoke.WriteUpdate {
@@ -504,6 +539,7 @@ func (db *DB) writeRecords(ctx context.Context, s session, account int64, object
 					return err
 				}
 				results[i] = spoke.WriteResult{Record: r, New: true}
+				remember(nil, r)
 				continue
 			}
 			r, err := w.update(cur, valid[i])
@@ -516,6 +552,7 @@ func (db *DB) writeRecords(ctx context.Context, s session, account int64, object
 				return err
 			}
 			results[i] = spoke.WriteResult{Record: r}
+			remember(cur, r)
 		}
 		return w.flush()
 	}()
@@ -523,6 +560,34 @@ func (db *DB) writeRecords(ctx context.Context, s session, account int64, object
 		return nil, false, err
 	}
 	return results, w.enrolled, nil
+}
+
+// recordsByUnique reads the live records holding the given unique values
+// (lower-cased), keyed by them.
+func (w *writer) recordsByUnique(keys []string) (map[string]*spoke.Record, error) {
+	out := make(map[string]*spoke.Record, len(keys))
+	for len(keys) > 0 {
+		part := keys[:min(500, len(keys))]
+		keys = keys[len(part):]
+		rows, err := w.s.QueryContext(w.ctx, `SELECT `+recordColumns+`, unique_value FROM records INDEXED BY records_unique_value WHERE account_id = ? AND `+typeFilter(w.t.Name, false)+
+			` AND unique_value IS NOT NULL AND unique_value IN (`+placeholders(len(part))+`)`, append([]any{w.account}, stringsToAny(part)...)...)
+		if err != nil {
+			return nil, fmt.Errorf("read %s by %s: %w", w.t.Name, w.t.UniqueProperty, err)
+		}
+		for rows.Next() {
+			var uv string
+			r, err := scanRecordWith(rows, &uv)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[uv] = r
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // writer performs record writes inside one transaction.

@@ -331,15 +331,16 @@ func (db *DB) SearchRecords(ctx context.Context, account int64, objectType strin
 	}
 	order = append(order, "id ASC")
 
+	from := "records" + valueIndexHint(t, defs, req.FilterGroups)
 	var total int
-	if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM records WHERE `+cond, args...).Scan(&total); err != nil {
+	if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM `+from+` WHERE `+cond, args...).Scan(&total); err != nil {
 		return nil, fmt.Errorf("count %s: %w", t.Name, err)
 	}
 	res := &spoke.SearchResult{Total: total}
 	if req.After >= total {
 		return res, nil
 	}
-	rows, err := db.read.QueryContext(ctx, `SELECT `+recordColumns+` FROM records WHERE `+cond+` ORDER BY `+strings.Join(order, ", ")+` LIMIT ? OFFSET ?`,
+	rows, err := db.read.QueryContext(ctx, `SELECT `+recordColumns+` FROM `+from+` WHERE `+cond+` ORDER BY `+strings.Join(order, ", ")+` LIMIT ? OFFSET ?`,
 		append(args, req.Limit, req.After)...)
 	if err != nil {
 		return nil, fmt.Errorf("search %s: %w", t.Name, err)
@@ -351,6 +352,35 @@ func (db *DB) SearchRecords(ctx context.Context, account int64, objectType strin
 		res.Next = next
 	}
 	return res, nil
+}
+
+// valueIndexHint names the value index a search should use: SQLite has no
+// statistics here, so it would guess that "account_id = ? AND object_type
+// = ..." finds a few rows and walk a whole object type instead of the
+// range. The hint applies to a single filter group with a comparison on a
+// number, date or datetime property.
+func valueIndexHint(t spoke.ObjectType, defs map[string]*propertyDef, groups []spoke.FilterGroup) string {
+	if len(groups) != 1 {
+		return ""
+	}
+	for _, f := range groups[0].Filters {
+		switch strings.ToUpper(f.Operator) {
+		case "EQ", "LT", "LTE", "GT", "GTE", "BETWEEN":
+		default:
+			continue
+		}
+		p, ok := defs[f.PropertyName]
+		if !ok || p.ReadOnlyValue || t.IsComputedProperty(p.Name) || valueIndexSQL(t.Name, p) == "" {
+			continue
+		}
+		return ` INDEXED BY "` + valueIndexName(t.Name, p.Name) + `"`
+	}
+	return ""
+}
+
+// valueIndexName is the name of a property's value index.
+func valueIndexName(objectType, property string) string {
+	return "records_value_" + objectType + "_" + property
 }
 
 // valueExpr is the SQL expression of a property's stored value.
@@ -376,8 +406,11 @@ func valueIndexSQL(objectType string, p *spoke.Property) string {
 	default:
 		return ""
 	}
-	return fmt.Sprintf(`CREATE INDEX IF NOT EXISTS "records_%s_%s" ON records (account_id, %s) WHERE object_type = '%s' AND archived = 0`,
-		objectType, p.Name, expr, objectType)
+	// The value comes first: with account_id first, SQLite (without
+	// statistics) takes these indexes for any "account_id = ?" query and
+	// scans a whole object type.
+	return fmt.Sprintf(`CREATE INDEX IF NOT EXISTS "%s" ON records (%s) WHERE object_type = '%s' AND archived = 0`,
+		valueIndexName(objectType, p.Name), expr, objectType)
 }
 
 // ensureValueIndexes creates the value indexes of the built-in properties.
