@@ -180,6 +180,12 @@ func (c *cgroups) close() {
 // workerCgroup is one worker's memory and pids cgroup.
 type workerCgroup struct {
 	mem, pids string
+
+	// peak is memory.max_usage_in_bytes, kept open: it is read and reset
+	// around every invocation, and opening it each time cost more than the
+	// invocation itself.
+	peakOnce sync.Once
+	peak     *os.File
 }
 
 func (c *cgroups) create(id int, memBytes int64, pidsMax int) (*workerCgroup, error) {
@@ -212,13 +218,20 @@ func (w *workerCgroup) procsFiles() []string {
 
 // peakAndReset returns the peak memory since the last call and resets it.
 func (w *workerCgroup) peakAndReset() int64 {
-	b, err := os.ReadFile(filepath.Join(w.mem, "memory.max_usage_in_bytes"))
-	if err != nil {
+	w.peakOnce.Do(func() {
+		w.peak, _ = os.OpenFile(filepath.Join(w.mem, "memory.max_usage_in_bytes"), os.O_RDWR, 0)
+	})
+	if w.peak == nil {
 		return 0
 	}
-	n, _ := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
-	os.WriteFile(filepath.Join(w.mem, "memory.max_usage_in_bytes"), []byte("0"), 0)
-	return n
+	var buf [32]byte
+	n, err := w.peak.ReadAt(buf[:], 0)
+	if n == 0 && err != nil {
+		return 0
+	}
+	v, _ := strconv.ParseInt(strings.TrimSpace(string(buf[:n])), 10, 64)
+	w.peak.WriteAt([]byte("0"), 0)
+	return v
 }
 
 // oomKilled reports whether the kernel's OOM killer acted in this cgroup,
@@ -251,6 +264,9 @@ func (w *workerCgroup) killAll() {
 }
 
 func (w *workerCgroup) remove() {
+	if w.peak != nil {
+		w.peak.Close()
+	}
 	os.Remove(w.mem)
 	os.Remove(w.pids)
 }
