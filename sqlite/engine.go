@@ -96,6 +96,63 @@ func enrollTx(ctx context.Context, s session, account int64, flowID, revision, o
 	return true, "", nil
 }
 
+const enrollmentCols = 8
+
+func enrollmentInsert(rows int) string {
+	return `INSERT INTO enrollments (account_id, flow_id, revision_id, object_type, object_id, status, current_action, run_at, created_at, updated_at) VALUES ` +
+		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, 'ACTIVE', '', ?, ?, ?),", rows), ",")
+}
+
+// enrollMany enrolls many known records at once: one query finds the ones
+// in the flow already, and multi-row inserts add the rest.
+func enrollMany(ctx context.Context, s session, account int64, f *spoke.Flow, objectType string, ids []int64, reEnroll bool, now int64, res *spoke.EnrollResult) error {
+	active := map[int64]bool{}
+	for rest := ids; len(rest) > 0; {
+		part := rest[:min(500, len(rest))]
+		rest = rest[len(part):]
+		args := []any{f.ID}
+		for _, id := range part {
+			args = append(args, id)
+		}
+		rows, err := s.QueryContext(ctx, `SELECT object_id, status = 'ACTIVE' FROM enrollments WHERE flow_id = ? AND object_id IN (`+placeholders(len(part))+`)`, args...)
+		if err != nil {
+			return fmt.Errorf("find enrollments: %w", err)
+		}
+		for rows.Next() {
+			var id int64
+			var isActive bool
+			if err := rows.Scan(&id, &isActive); err != nil {
+				rows.Close()
+				return err
+			}
+			active[id] = active[id] || isActive
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+	}
+	var rows []any
+	for _, id := range ids {
+		if isActive, enrolled := active[id]; enrolled {
+			switch {
+			case isActive:
+				res.Skipped[id] = SkipActive
+				continue
+			case !reEnroll:
+				res.Skipped[id] = SkipNoReEnroll
+				continue
+			}
+		}
+		active[id] = true // a repeated id enrolls once
+		rows = append(rows, account, f.ID, f.RevisionID, objectType, id, now, now, now)
+		res.Enrolled = append(res.Enrolled, id)
+	}
+	if err := insertRows(ctx, s, enrollmentInsert, enrollmentCols, rows); err != nil {
+		return fmt.Errorf("enroll in flow %s: %w", f.ID, err)
+	}
+	return nil
+}
+
 // Enroll implements spoke.EngineStore.
 func (db *DB) Enroll(ctx context.Context, account int64, f *spoke.Flow, objectType string, ids []int64, reEnroll bool) (*spoke.EnrollResult, error) {
 	return db.enroll(ctx, account, f, objectType, ids, reEnroll, false)
@@ -112,19 +169,10 @@ func (db *DB) enroll(ctx context.Context, account int64, f *spoke.Flow, objectTy
 	now := db.nowMs()
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		s := db.txSession(tx)
+		if known {
+			return enrollMany(ctx, s, account, f, objectType, ids, reEnroll, now, res)
+		}
 		for _, id := range ids {
-			if known {
-				ok, reason, err := enrollTx(ctx, s, account, f.ID, f.RevisionID, objectType, id, reEnroll, now)
-				if err != nil {
-					return err
-				}
-				if ok {
-					res.Enrolled = append(res.Enrolled, id)
-				} else {
-					res.Skipped[id] = reason
-				}
-				continue
-			}
 			typ, err := recordType(ctx, s, account, id)
 			if err != nil || typ != objectType {
 				if err != nil && spoke.ErrorCode(err) != spoke.ENOTFOUND {
@@ -226,7 +274,7 @@ const (
 func init() {
 	writeQueries = append(writeQueries, qEnrollIfNotActive, qEnrollIfNever, qCheckpoint, qUsage)
 	for _, n := range historyChunks {
-		writeQueries = append(writeQueries, executionInsert(n))
+		writeQueries = append(writeQueries, executionInsert(n), enrollmentInsert(n))
 	}
 }
 
