@@ -139,7 +139,6 @@ type Pool struct {
 	bg        sync.WaitGroup
 	stop      chan struct{}
 	versions  map[*runtimeSpec]string
-	statStart int64
 }
 
 // NewPool checks that bubblewrap is available, prepares the runtime
