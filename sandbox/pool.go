@@ -126,19 +126,19 @@ type Pool struct {
 	cgroups     *cgroups
 	workerSeq   atomic.Int64
 
-	mu        sync.Mutex
-	closed    bool
-	total     int // workers counted against MaxWorkers
-	memUsed   int // MiB counted against MaxMemoryMB
-	idle      map[string][]*worker
-	busy      map[*worker]struct{}
-	inflight  sync.WaitGroup // Invoke calls; Close waits for them
-	spares    map[*runtimeSpec][]*worker
-	starting  map[*runtimeSpec]int
-	changed   chan struct{} // closed and replaced whenever capacity frees up
-	bg        sync.WaitGroup
-	stop      chan struct{}
-	versions  map[*runtimeSpec]string
+	mu       sync.Mutex
+	closed   bool
+	total    int // workers counted against MaxWorkers
+	memUsed  int // MiB counted against MaxMemoryMB
+	idle     map[string][]*worker
+	busy     map[*worker]struct{}
+	inflight sync.WaitGroup // Invoke calls; Close waits for them
+	spares   map[*runtimeSpec][]*worker
+	starting map[*runtimeSpec]int
+	changed  chan struct{} // closed and replaced whenever capacity frees up
+	bg       sync.WaitGroup
+	stop     chan struct{}
+	versions map[*runtimeSpec]string
 }
 
 // NewPool checks that bubblewrap is available, prepares the runtime
