@@ -171,6 +171,9 @@ type ExecutionQuery struct {
 	Limit    int
 }
 
+// Period returns the quota period of t: its month in UTC, as YYYY-MM.
+func Period(t time.Time) string { return t.UTC().Format("2006-01") }
+
 // DefaultCodeLimit is the default monthly limit of custom code executions
 // per account.
 const DefaultCodeLimit = 100000

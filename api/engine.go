@@ -272,14 +272,12 @@ func (s *Server) testAction(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, res)
 }
 
-func usagePeriod(t time.Time) string { return t.UTC().Format("2006-01") }
-
 func (s *Server) usage(w http.ResponseWriter, r *http.Request) {
 	if err := require(r, "automation"); err != nil {
 		writeError(w, r, err)
 		return
 	}
-	u, err := s.EngineStore.Usage(r.Context(), account(r), usagePeriod(time.Now()))
+	u, err := s.EngineStore.Usage(r.Context(), account(r), spoke.Period(time.Now()))
 	if err != nil {
 		writeError(w, r, err)
 		return

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -262,7 +263,7 @@ func TestListBasedFlowRunsToCompletion(t *testing.T) {
 	if err != nil || len(execs) != 2 {
 		t.Fatalf("executions: %v %d", err, len(execs))
 	}
-	if execs[0].Outputs["extra"] != nil || !contains(execs[0].Logs, "not declared") {
+	if execs[0].Outputs["extra"] != nil || !strings.Contains(execs[0].Logs, "not declared") {
 		t.Errorf("undeclared output not dropped with a warning: %+v", execs[0])
 	}
 	// Re-meeting the criteria does not re-enroll (shouldReEnroll false), and
@@ -279,19 +280,6 @@ func TestListBasedFlowRunsToCompletion(t *testing.T) {
 	if n := len(b.enrollments(t, "7")); n != 2 {
 		t.Errorf("enrollments after re-meeting criteria = %d, want 2", n)
 	}
-}
-
-func contains(s, sub string) bool {
-	return len(s) >= len(sub) && (s == sub || len(sub) == 0 || indexOf(s, sub) >= 0)
-}
-
-func indexOf(s, sub string) int {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return i
-		}
-	}
-	return -1
 }
 
 func TestReEnrollment(t *testing.T) {
@@ -432,7 +420,7 @@ func TestWrongOutputTypeFailsNamingTheField(t *testing.T) {
 	b.contact(t, map[string]string{"n": "1"})
 	b.drain(t)
 	e := b.enrollments(t, "12")[0]
-	if e.Status != spoke.EnrollmentFailed || e.Error.Type != "INVALID_OUTPUT" || !contains(e.Error.Message, "score") {
+	if e.Status != spoke.EnrollmentFailed || e.Error.Type != "INVALID_OUTPUT" || !strings.Contains(e.Error.Message, "score") {
 		t.Fatalf("enrollment = %+v", e.Error)
 	}
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -50,12 +51,8 @@ func runtimeLabel(x *spoke.Execution) string {
 	if x.Runtime == "" {
 		return "none"
 	}
-	for i := 0; i < len(x.Runtime); i++ {
-		if x.Runtime[i] == ' ' {
-			return x.Runtime[:i]
-		}
-	}
-	return x.Runtime
+	name, _, _ := strings.Cut(x.Runtime, " ")
+	return name
 }
 
 func (m *Metrics) observe(x *spoke.Execution) {

@@ -171,8 +171,6 @@ type quotaState struct {
 	loaded time.Time
 }
 
-func periodOf(t time.Time) string { return t.UTC().Format("2006-01") }
-
 // nextPeriod is the start of the month after t's.
 func nextPeriod(t time.Time) time.Time {
 	y, m, _ := t.UTC().Date()
@@ -189,7 +187,7 @@ func (q *quotaCache) check(ctx context.Context, e *Engine, account int64, now ti
 		q.accounts = map[int64]*quotaState{}
 	}
 	s := q.accounts[account]
-	p := periodOf(now)
+	p := spoke.Period(now)
 	if s == nil || s.period != p || now.Sub(s.loaded) > 5*time.Second {
 		u, err := e.Store.Usage(ctx, account, p)
 		if err != nil {

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"strconv"
+	"strings"
 
 	"github.com/spokehq/spoke"
 )
@@ -45,7 +46,7 @@ func (e *Engine) TestAction(ctx context.Context, account int64, flowID, actionID
 	if x := o.exec; x != nil {
 		res.Logs, res.DurationMs, res.MemoryBytes = x.Logs, x.DurationMs, x.MemoryBytes
 		if x.Runtime != "" {
-			name, version, _ := cut(x.Runtime)
+			name, version, _ := strings.Cut(x.Runtime, " ")
 			res.Runtime = &spoke.TestRuntime{Name: name, Version: version}
 		}
 	}
@@ -72,13 +73,4 @@ func (e *Engine) TestAction(ctx context.Context, account int64, flowID, actionID
 		}
 	}
 	return res, nil
-}
-
-func cut(s string) (string, string, bool) {
-	for i := 0; i < len(s); i++ {
-		if s[i] == ' ' {
-			return s[:i], s[i+1:], true
-		}
-	}
-	return s, "", false
 }

@@ -286,9 +286,6 @@ func executionInsert(rows int) string {
 		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?),", rows), ",")
 }
 
-// Period returns the quota period (YYYY-MM, UTC) of t.
-func Period(t time.Time) string { return t.UTC().Format("2006-01") }
-
 func jsonOrNil(v any) (any, error) {
 	switch x := v.(type) {
 	case nil:
@@ -355,7 +352,7 @@ func (db *DB) Commit(ctx context.Context, steps []*spoke.Step) error {
 			if n == 0 {
 				continue
 			}
-			if _, err := s.ExecContext(ctx, qUsage, acct, Period(now), n); err != nil {
+			if _, err := s.ExecContext(ctx, qUsage, acct, spoke.Period(now), n); err != nil {
 				return fmt.Errorf("count usage: %w", err)
 			}
 		}
