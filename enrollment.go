@@ -85,6 +85,10 @@ type Execution struct {
 // never part.
 type Step struct {
 	Enrollment *Enrollment
+	// Record is the enrolled record as the step read it. The store writes
+	// Writes over it if the record has not changed since, and over a fresh
+	// read otherwise.
+	Record     *Record
 	Writes     map[string]string
 	Executions []*Execution
 	// CodeExecutions counts the custom code runs of the step, which count

@@ -26,6 +26,9 @@ type Record struct {
 	UpdatedAt  time.Time
 	Archived   bool
 	ArchivedAt time.Time
+	// Version counts the record's writes. A store uses it to update a
+	// copy read earlier only if nothing wrote the record since.
+	Version int64
 	// History holds, for properties asked for with propertiesWithHistory,
 	// every value the property had, newest first.
 	History map[string][]PropertyValue

@@ -68,8 +68,8 @@ func external(a *spoke.Action) bool {
 // action, and returns the step to commit. Later actions see the earlier
 // actions' writes. With test set, quotas and rate limits do not apply.
 func (e *Engine) step(ctx context.Context, f *spoke.Flow, en *spoke.Enrollment, rec *spoke.Record, test bool) *spoke.Step {
-	st := &spoke.Step{Enrollment: en}
-	rec = cloneRecord(rec)
+	st := &spoke.Step{Enrollment: en, Record: rec}
+	rec = cloneRecord(rec) // the actions see their own writes; st.Record stays as read
 	ran, externals := 0, 0
 	for ran < maxActionsPerStep {
 		now := e.Now()

@@ -306,44 +306,48 @@ func jsonOrNil(v any) (any, error) {
 	return string(b), nil
 }
 
-// Commit implements spoke.EngineStore.
+// Commit implements spoke.EngineStore. The rows of the checkpoints and
+// execution logs are encoded before the transaction begins, so the writer
+// is held only for the writes themselves.
 func (db *DB) Commit(ctx context.Context, steps []*spoke.Step) error {
 	now := db.Now()
 	usage := map[int64]int64{}
+	rows := make([]stepRows, len(steps))
+	for i, st := range steps {
+		if err := rows[i].encode(st, now); err != nil {
+			return err
+		}
+		usage[st.Enrollment.AccountID] += int64(st.CodeExecutions)
+	}
 	var enrolled bool
-	var execRows []any
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		s := db.txSession(tx)
-		for _, st := range steps {
+		var execRows []any
+		for i, st := range steps {
 			e := st.Enrollment
 			if len(st.Writes) > 0 {
-				src := spoke.WriteSource{Type: spoke.SourceAutomation, ID: e.FlowID, EnrollmentID: strconv.FormatInt(e.ID, 10)}
-				res, more, err := db.writeRecords(ctx, s, e.AccountID, e.ObjectType, spoke.WriteUpdate,
-					[]spoke.RecordInput{{ID: strconv.FormatInt(e.ObjectID, 10), Properties: st.Writes}}, src)
+				failed, more, err := db.writeStep(ctx, s, st)
 				if err != nil {
-					var se *spoke.Error
-					if !errors.As(err, &se) {
-						return err
-					}
-					res = []spoke.WriteResult{{Err: se}}
+					return err
 				}
 				enrolled = enrolled || more
-				if res[0].Err != nil {
+				if failed != nil {
 					// The write failed (the record was archived, or a value
 					// became invalid): the action fails instead.
 					e.Status, e.WaitReason, e.CompletedAt = spoke.EnrollmentFailed, spoke.WaitNone, now
-					e.Error = &spoke.ActionError{Type: "WRITE_FAILED", Message: res[0].Err.Message}
+					e.Error = &spoke.ActionError{Type: "WRITE_FAILED", Message: failed.Message}
 					if n := len(st.Executions); n > 0 {
 						st.Executions[n-1].Status, st.Executions[n-1].Error = "ERROR", e.Error
 					}
+					if err := rows[i].encode(st, now); err != nil {
+						return err
+					}
 				}
 			}
-			rows, err := db.checkpoint(ctx, s, st, now)
-			if err != nil {
-				return err
+			if _, err := s.ExecContext(ctx, qCheckpoint, rows[i].checkpoint...); err != nil {
+				return fmt.Errorf("checkpoint enrollment %d: %w", e.ID, err)
 			}
-			execRows = append(execRows, rows...)
-			usage[e.AccountID] += int64(st.CodeExecutions)
+			execRows = append(execRows, rows[i].executions...)
 		}
 		if err := insertRows(ctx, s, executionInsert, executionCols, execRows); err != nil {
 			return fmt.Errorf("log executions: %w", err)
@@ -364,20 +368,48 @@ func (db *DB) Commit(ctx context.Context, steps []*spoke.Step) error {
 	return err
 }
 
-// checkpoint writes an enrollment's new state and returns the rows of its
-// execution logs, for Commit to insert together.
-func (db *DB) checkpoint(ctx context.Context, s session, st *spoke.Step, now time.Time) ([]any, error) {
+// writeStep writes a step's property changes to its record with the
+// engine's source. It returns the error that refused the write, if one
+// did, and whether the write enrolled the record in a flow.
+func (db *DB) writeStep(ctx context.Context, s session, st *spoke.Step) (*spoke.Error, bool, error) {
 	e := st.Enrollment
-	outputs, err := json.Marshal(e.Outputs)
-	if err != nil {
-		return nil, err
+	id := strconv.FormatInt(e.ObjectID, 10)
+	src := spoke.WriteSource{Type: spoke.SourceAutomation, ID: e.FlowID, EnrollmentID: strconv.FormatInt(e.ID, 10)}
+	var known map[string]*spoke.Record
+	if st.Record != nil && st.Record.ID == e.ObjectID {
+		known = map[string]*spoke.Record{id: st.Record}
 	}
-	if e.Outputs == nil {
-		outputs = []byte("{}")
+	res, more, err := db.writeRecords(ctx, s, e.AccountID, e.ObjectType, spoke.WriteUpdate,
+		[]spoke.RecordInput{{ID: id, Properties: st.Writes}}, src, known)
+	var se *spoke.Error
+	switch {
+	case errors.As(err, &se):
+		return se, more, nil
+	case err != nil:
+		return nil, more, err
+	}
+	return res[0].Err, more, nil
+}
+
+// stepRows are a step's encoded checkpoint and execution-log rows.
+type stepRows struct {
+	checkpoint []any
+	executions []any
+}
+
+// encode fills the rows from the step's enrollment and executions.
+func (r *stepRows) encode(st *spoke.Step, now time.Time) error {
+	e := st.Enrollment
+	outputs := []byte("{}")
+	if e.Outputs != nil {
+		var err error
+		if outputs, err = json.Marshal(e.Outputs); err != nil {
+			return fmt.Errorf("encode outputs of enrollment %d: %w", e.ID, err)
+		}
 	}
 	errJSON, err := jsonOrNil(e.Error)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	var firstFail, completed int64
 	if !e.FirstFailureAt.IsZero() {
@@ -392,28 +424,26 @@ func (db *DB) checkpoint(ctx context.Context, s session, st *spoke.Step, now tim
 	if e.Status == spoke.EnrollmentActive && !e.RunAt.After(now) {
 		lease = now.Add(time.Minute).UnixMilli()
 	}
-	if _, err := s.ExecContext(ctx, qCheckpoint, e.Status, e.CurrentAction, string(outputs), e.RunAt.UnixMilli(), e.WaitReason, e.Attempt,
-		firstFail, errJSON, now.UnixMilli(), completed, lease, e.ID); err != nil {
-		return nil, fmt.Errorf("checkpoint enrollment %d: %w", e.ID, err)
-	}
-	var rows []any
+	r.checkpoint = []any{e.Status, e.CurrentAction, string(outputs), e.RunAt.UnixMilli(), e.WaitReason, e.Attempt,
+		firstFail, errJSON, now.UnixMilli(), completed, lease, e.ID}
+	r.executions = r.executions[:0]
 	for _, x := range st.Executions {
 		inputs, err := jsonOrNil(x.Inputs)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		outs, err := jsonOrNil(x.Outputs)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		xerr, err := jsonOrNil(x.Error)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		rows = append(rows, e.ID, e.AccountID, e.FlowID, e.ObjectID, x.ActionID, x.ActionType, x.Attempt, x.Status,
+		r.executions = append(r.executions, e.ID, e.AccountID, e.FlowID, e.ObjectID, x.ActionID, x.ActionType, x.Attempt, x.Status,
 			x.StartedAt.UnixMilli(), x.DurationMs, x.MemoryBytes, inputs, outs, x.Logs, xerr, x.Runtime)
 	}
-	return rows, nil
+	return nil
 }
 
 // ListEnrollments implements spoke.EngineStore.

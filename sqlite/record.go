@@ -17,7 +17,7 @@ import (
 	"github.com/spokehq/spoke"
 )
 
-const recordColumns = `id, object_type, properties, created_at, updated_at, archived, archived_at`
+const recordColumns = `id, object_type, properties, created_at, updated_at, archived, archived_at, version`
 
 func scanRecord(s interface{ Scan(...any) error }) (*spoke.Record, error) {
 	return scanRecordWith(s)
@@ -29,7 +29,7 @@ func scanRecordWith(s interface{ Scan(...any) error }, extra ...any) (*spoke.Rec
 	var props string
 	var created, updated int64
 	var archivedAt sql.NullInt64
-	if err := s.Scan(append([]any{&r.ID, &r.ObjectType, &props, &created, &updated, &r.Archived, &archivedAt}, extra...)...); err != nil {
+	if err := s.Scan(append([]any{&r.ID, &r.ObjectType, &props, &created, &updated, &r.Archived, &archivedAt, &r.Version}, extra...)...); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(props), &r.Properties); err != nil {
@@ -148,12 +148,19 @@ func uniqueOwnerSQL(objectType string) string {
 
 // Statements of the write path, prepared when the store opens.
 const (
-	byID        = `id = ?`
-	byUnique    = `unique_value = ? ORDER BY id DESC`
-	qInsert     = `INSERT INTO records (account_id, object_type, unique_value, properties, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`
-	qUpdate     = `UPDATE records SET properties = ?, unique_value = ?, updated_at = ? WHERE id = ?`
-	qRecordType = `SELECT object_type FROM records WHERE account_id = ? AND id = ? AND archived = 0`
-	qLink       = `INSERT OR IGNORE INTO associations (account_id, from_id, to_type, to_id, category, type_id, label) VALUES (?, ?, ?, ?, ?, ?, ?)`
+	byID     = `id = ?`
+	byUnique = `unique_value = ? ORDER BY id DESC`
+	qInsert  = `INSERT INTO records (account_id, object_type, unique_value, properties, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`
+	qUpdate  = `UPDATE records SET properties = ?, unique_value = ?, updated_at = ?, version = version + 1 WHERE id = ?`
+	// qUpdateProps leaves unique_value alone, which spares SQLite
+	// rewriting its index entry.
+	qUpdateProps = `UPDATE records SET properties = ?, updated_at = ?, version = version + 1 WHERE id = ?`
+	// The If variants update a record only if it is live and unchanged
+	// since it was read (at the version given).
+	qUpdateIf      = qUpdate + ` AND version = ? AND archived = 0`
+	qUpdatePropsIf = qUpdateProps + ` AND version = ? AND archived = 0`
+	qRecordType    = `SELECT object_type FROM records WHERE account_id = ? AND id = ? AND archived = 0`
+	qLink          = `INSERT OR IGNORE INTO associations (account_id, from_id, to_type, to_id, category, type_id, label) VALUES (?, ?, ?, ?, ?, ?, ?)`
 )
 
 func init() {
@@ -162,7 +169,7 @@ func init() {
 	}
 }
 
-var writeQueries = []string{qInsert, qUpdate, qRecordType, qLink,
+var writeQueries = []string{qInsert, qUpdate, qUpdateProps, qUpdateIf, qUpdatePropsIf, qRecordType, qLink,
 	historyInsert(32), historyInsert(8), historyInsert(1)}
 
 // lookupFunc finds one record by an identifier, or returns nil.
@@ -408,7 +415,7 @@ func (db *DB) WriteRecords(ctx context.Context, account int64, objectType string
 	var enrolled bool
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		results, enrolled, err = db.writeRecords(ctx, db.txSession(tx), account, objectType, mode, inputs, src)
+		results, enrolled, err = db.writeRecords(ctx, db.txSession(tx), account, objectType, mode, inputs, src, nil)
 		return err
 	})
 	if err != nil {
@@ -422,7 +429,11 @@ func (db *DB) WriteRecords(ctx context.Context, account int64, objectType string
 
 // writeRecords is WriteRecords inside the transaction of s. It reports
 // whether the writes enrolled records in flows.
-func (db *DB) writeRecords(ctx context.Context, s session, account int64, objectType string, mode spoke.WriteMode, inputs []spoke.RecordInput, src spoke.WriteSource) ([]spoke.WriteResult, bool, error) {
+//
+// known holds, by input id, records the caller read earlier (the engine's
+// round): an update writes over such a copy if the record has not changed
+// since, which spares reading it again, and reads it again otherwise.
+func (db *DB) writeRecords(ctx context.Context, s session, account int64, objectType string, mode spoke.WriteMode, inputs []spoke.RecordInput, src spoke.WriteSource, known map[string]*spoke.Record) ([]spoke.WriteResult, bool, error) {
 	t, err := spoke.ObjectTypeFor(objectType)
 	if err != nil {
 		return nil, false, err
@@ -506,6 +517,22 @@ func (db *DB) writeRecords(ctx context.Context, s session, account int64, object
 				continue
 			}
 			var cur *spoke.Record
+			if k := known[in.ID]; k != nil && mode == spoke.WriteUpdate {
+				r, err := w.update(k, valid[i], true)
+				if err == nil {
+					results[i] = spoke.WriteResult{Record: r}
+					continue
+				}
+				if !errors.Is(err, errStale) {
+					var e *spoke.Error
+					if errors.As(err, &e) {
+						results[i].Err = e
+						continue
+					}
+					return err
+				}
+				// Changed since it was read: read it again below.
+			}
 			if mode != spoke.WriteCreate {
 				if byUnique != nil && in.IDProperty == t.UniqueProperty {
 					cur = byUnique[strings.ToLower(in.ID)]
@@ -542,7 +569,7 @@ func (db *DB) writeRecords(ctx context.Context, s session, account int64, object
 				remember(nil, r)
 				continue
 			}
-			r, err := w.update(cur, valid[i])
+			r, err := w.update(cur, valid[i], false)
 			if err != nil {
 				var e *spoke.Error
 				if errors.As(err, &e) {
@@ -708,7 +735,14 @@ func (w *writer) create(props map[string]string, assocs []spoke.AssociationInput
 	return r, nil
 }
 
-func (w *writer) update(cur *spoke.Record, props map[string]string) (*spoke.Record, error) {
+// errStale reports that a record changed after the copy an update was
+// given was read.
+var errStale = errors.New("record changed since it was read")
+
+// update writes props over cur. With ifUnchanged, cur is a copy read
+// earlier, and the update returns errStale, writing nothing, if the record
+// changed or was archived since.
+func (w *writer) update(cur *spoke.Record, props map[string]string, ifUnchanged bool) (*spoke.Record, error) {
 	changed := map[string]string{}
 	for k, v := range props {
 		if old, ok := cur.Properties[k]; (ok && old != v) || (!ok && v != "") {
@@ -739,8 +773,28 @@ func (w *writer) update(cur *spoke.Record, props map[string]string) (*spoke.Reco
 	if err != nil {
 		return nil, err
 	}
-	if _, err := w.s.ExecContext(w.ctx, qUpdate, body, uv, w.now, cur.ID); err != nil {
+	var q string
+	var args []any
+	switch same := uv == w.uniqueValue(cur.Properties); {
+	case same && ifUnchanged:
+		q, args = qUpdatePropsIf, []any{body, w.now, cur.ID, cur.Version}
+	case same:
+		q, args = qUpdateProps, []any{body, w.now, cur.ID}
+	case ifUnchanged:
+		q, args = qUpdateIf, []any{body, uv, w.now, cur.ID, cur.Version}
+	default:
+		q, args = qUpdate, []any{body, uv, w.now, cur.ID}
+	}
+	res, err := w.s.ExecContext(w.ctx, q, args...)
+	if err != nil {
 		return nil, fmt.Errorf("update %s %d: %w", w.t.Singular, cur.ID, err)
+	}
+	if ifUnchanged {
+		if n, err := res.RowsAffected(); err != nil {
+			return nil, err
+		} else if n == 0 {
+			return nil, errStale
+		}
 	}
 	if err := w.history(cur.ID, changed); err != nil {
 		return nil, err
@@ -751,7 +805,7 @@ func (w *writer) update(cur *spoke.Record, props map[string]string) (*spoke.Reco
 		}
 	}
 	r := *cur
-	r.Properties, r.UpdatedAt = next, time.UnixMilli(w.now).UTC()
+	r.Properties, r.UpdatedAt, r.Version = next, time.UnixMilli(w.now).UTC(), cur.Version+1
 	return &r, nil
 }
 
@@ -819,7 +873,7 @@ func (db *DB) ArchiveRecords(ctx context.Context, account int64, objectType stri
 			if err != nil {
 				continue
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE records SET archived = 1, archived_at = ?, updated_at = ? WHERE account_id = ? AND object_type = ? AND id = ? AND archived = 0`,
+			if _, err := tx.ExecContext(ctx, `UPDATE records SET archived = 1, archived_at = ?, updated_at = ?, version = version + 1 WHERE account_id = ? AND object_type = ? AND id = ? AND archived = 0`,
 				now, now, account, t.Name, id); err != nil {
 				return fmt.Errorf("archive %s %d: %w", t.Singular, id, err)
 			}
