@@ -765,7 +765,9 @@ func (p *Pool) run(ctx context.Context, w *worker, spec *runtimeSpec, key string
 		sort.Slice(w.secrets, func(i, j int) bool { return len(w.secrets[i]) > len(w.secrets[j]) })
 		w.egress.SetPolicy(egress.Policy{AccountAllow: inv.EgressAllowlist, OnDeny: w.onDeny})
 	}
-	if w.cg != nil {
+	if w.cg != nil && w.nextID == 1 {
+		// Forget the start-up's peak; later invocations start from the
+		// reset the previous one's finish made.
 		w.cg.peakAndReset()
 	}
 	w.takeDenials()

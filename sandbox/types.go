@@ -2,7 +2,11 @@ package sandbox
 
 import (
 	"encoding/json"
+	"fmt"
+	"strconv"
 	"time"
+
+	"github.com/spokehq/spoke/internal/jsonenc"
 )
 
 // ErrorType classifies why an invocation failed. The engine retries only
@@ -92,17 +96,30 @@ type eventJSON struct {
 
 // MarshalJSON encodes e in HubSpot's nested event shape.
 func (e Event) MarshalJSON() ([]byte, error) {
-	var j eventJSON
-	j.Origin.PortalID = e.PortalID
-	j.Origin.ActionDefinitionID = e.ActionDefinitionID
-	j.Object.ObjectType = e.ObjectType
-	j.Object.ObjectID = e.ObjectID
-	j.InputFields = e.InputFields
-	if j.InputFields == nil {
-		j.InputFields = map[string]any{}
+	return e.appendJSON(make([]byte, 0, 256))
+}
+
+// appendJSON appends the encoding of MarshalJSON to b; it is written out
+// by hand because every invocation encodes an event.
+func (e Event) appendJSON(b []byte) ([]byte, error) {
+	b = append(b, `{"origin":{"portalId":`...)
+	b = strconv.AppendInt(b, e.PortalID, 10)
+	b = append(b, `,"actionDefinitionId":`...)
+	b = strconv.AppendInt(b, e.ActionDefinitionID, 10)
+	b = append(b, `},"object":{"objectType":`...)
+	b = jsonenc.String(b, e.ObjectType)
+	b = append(b, `,"objectId":`...)
+	b = strconv.AppendInt(b, e.ObjectID, 10)
+	b = append(b, `},"inputFields":`...)
+	var err error
+	if e.InputFields == nil {
+		b = append(b, `{}`...)
+	} else if b, err = jsonenc.Append(b, e.InputFields); err != nil {
+		return nil, fmt.Errorf("encode inputFields: %w", err)
 	}
-	j.CallbackID = e.CallbackID
-	return json.Marshal(j)
+	b = append(b, `,"callbackId":`...)
+	b = jsonenc.String(b, e.CallbackID)
+	return append(b, '}'), nil
 }
 
 // UnmarshalJSON decodes HubSpot's nested event shape into e.

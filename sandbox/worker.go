@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/spokehq/spoke/internal/jsonenc"
 	"github.com/spokehq/spoke/sandbox/egress"
 )
 
@@ -31,6 +32,28 @@ type invokeMsg struct {
 	Code  string            `json:"code,omitempty"`
 	Env   map[string]string `json:"env,omitempty"`
 	Event Event             `json:"event"`
+}
+
+// appendJSON appends m's JSON (as encoding/json would write it) to b.
+func (m *invokeMsg) appendJSON(b []byte) ([]byte, error) {
+	b = append(b, `{"op":`...)
+	b = jsonenc.String(b, m.Op)
+	b = append(b, `,"id":`...)
+	b = strconv.AppendUint(b, m.ID, 10)
+	if m.Code != "" {
+		b = append(b, `,"code":`...)
+		b = jsonenc.String(b, m.Code)
+	}
+	if len(m.Env) > 0 {
+		b = append(b, `,"env":`...)
+		b, _ = jsonenc.Append(b, m.Env) // a map of strings always encodes
+	}
+	b = append(b, `,"event":`...)
+	b, err := m.Event.appendJSON(b)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '}'), nil
 }
 
 // workerMsg is a message from a worker: "ready" or "result".
@@ -364,13 +387,11 @@ func (w *worker) takeDenials() []egress.Denial {
 
 // send writes one framed request to the worker.
 func (w *worker) send(m *invokeMsg) error {
-	body, err := json.Marshal(m)
+	buf, err := m.appendJSON(make([]byte, 4, 512))
 	if err != nil {
 		return fmt.Errorf("sandbox: encode request: %w", err)
 	}
-	buf := make([]byte, 4+len(body))
-	binary.BigEndian.PutUint32(buf, uint32(len(body)))
-	copy(buf[4:], body)
+	binary.BigEndian.PutUint32(buf, uint32(len(buf)-4))
 	w.in.SetWriteDeadline(time.Now().Add(10 * time.Second))
 	if _, err := w.in.Write(buf); err != nil {
 		return fmt.Errorf("sandbox: send request: %w", err)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spokehq/spoke"
+	"github.com/spokehq/spoke/internal/jsonenc"
 )
 
 // TriggerFunc decides which flows a record change enrolls the record in.
@@ -213,8 +214,10 @@ func scanEnrollment(s interface{ Scan(...any) error }) (*spoke.Enrollment, error
 		&runAt, &e.WaitReason, &e.Attempt, &firstFail, &errText, &created, &updated, &completed); err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal([]byte(outputs), &e.Outputs); err != nil {
-		return nil, fmt.Errorf("decode outputs of enrollment %d: %w", e.ID, err)
+	if outputs != "{}" { // most claimed enrollments have run no code yet
+		if err := json.Unmarshal([]byte(outputs), &e.Outputs); err != nil {
+			return nil, fmt.Errorf("decode outputs of enrollment %d: %w", e.ID, err)
+		}
 	}
 	if errText.Valid && errText.String != "" {
 		e.Error = &spoke.ActionError{}
@@ -299,7 +302,7 @@ func jsonOrNil(v any) (any, error) {
 			return nil, nil
 		}
 	}
-	b, err := json.Marshal(v)
+	b, err := jsonenc.Append(nil, v)
 	if err != nil {
 		return nil, err
 	}
@@ -403,7 +406,7 @@ func (r *stepRows) encode(st *spoke.Step, now time.Time) error {
 	outputs := []byte("{}")
 	if e.Outputs != nil {
 		var err error
-		if outputs, err = json.Marshal(e.Outputs); err != nil {
+		if outputs, err = jsonenc.Append(nil, e.Outputs); err != nil {
 			return fmt.Errorf("encode outputs of enrollment %d: %w", e.ID, err)
 		}
 	}

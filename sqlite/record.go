@@ -15,6 +15,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/spokehq/spoke"
+	"github.com/spokehq/spoke/internal/jsonenc"
 )
 
 const recordColumns = `id, object_type, properties, created_at, updated_at, archived, archived_at, version`
@@ -701,7 +702,7 @@ func (w *writer) create(props map[string]string, assocs []spoke.AssociationInput
 		return nil, err
 	}
 	uv := w.uniqueValue(props)
-	body, err := json.Marshal(props)
+	body, err := jsonenc.Append(nil, props)
 	if err != nil {
 		return nil, err
 	}
@@ -769,7 +770,7 @@ func (w *writer) update(cur *spoke.Record, props map[string]string, ifUnchanged 
 			return nil, err
 		}
 	}
-	body, err := json.Marshal(next)
+	body, err := jsonenc.Append(nil, next)
 	if err != nil {
 		return nil, err
 	}
@@ -814,7 +815,7 @@ func (w *writer) history(id int64, props map[string]string) error {
 	if len(props) == 0 {
 		return nil
 	}
-	changes, err := json.Marshal(props)
+	changes, err := jsonenc.Append(nil, props)
 	if err != nil {
 		return err
 	}

@@ -134,6 +134,7 @@ func runBenchEngine(ctx context.Context, n, samples, runners, batch, codeConc, w
 	done := make(chan error, 1)
 	go func() { done <- eng.Run(runCtx) }()
 
+	self0, workers0 := cpuTimes()
 	start := time.Now()
 	res, err := eng.EnrollAllMatching(ctx, acct, f.ID)
 	if err != nil {
@@ -163,8 +164,12 @@ func runBenchEngine(ctx context.Context, n, samples, runners, batch, codeConc, w
 		return fmt.Errorf("%d enrollments failed", failed)
 	}
 	total := time.Since(start)
+	self1, workers1 := cpuTimes()
 	fmt.Printf("| enroll %d with allMatching (evaluate criteria, insert enrollments) | %s |\n", n, enrolled.Round(time.Millisecond))
 	fmt.Printf("| allMatching to all %d completed (4 actions each, Node custom code) | %s, **%.0f enrollments/s** |\n", n, total.Round(time.Millisecond), float64(n)/total.Seconds())
+	perEnrollment := func(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d.Microseconds())/float64(n)) }
+	fmt.Printf("| CPU per enrollment: spoke / Node workers (of %.0f µs of both cores per enrollment) | %s / %s |\n",
+		2*float64(total.Microseconds())/float64(n), perEnrollment(self1-self0), perEnrollment(workers1-workers0))
 
 	// Latency from one record's update (it starts to meet the criteria) to
 	// its enrollment's completion, one record at a time.
