@@ -3,6 +3,7 @@ package spoke
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"time"
 )
 
@@ -147,6 +148,25 @@ type FilterBranch struct {
 	FilterBranchOperator string         `json:"filterBranchOperator,omitempty"`
 	Filters              []FlowFilter   `json:"filters"`
 	FilterBranches       []FilterBranch `json:"filterBranches"`
+}
+
+// Properties returns the names of the properties the branch's filters
+// read, each once.
+func (b *FilterBranch) Properties() []string {
+	var names []string
+	var walk func(b *FilterBranch)
+	walk = func(b *FilterBranch) {
+		for _, f := range b.Filters {
+			if f.Property != "" && !slices.Contains(names, f.Property) {
+				names = append(names, f.Property)
+			}
+		}
+		for i := range b.FilterBranches {
+			walk(&b.FilterBranches[i])
+		}
+	}
+	walk(b)
+	return names
 }
 
 // FlowFilter is one condition; Spoke evaluates filterType PROPERTY.

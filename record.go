@@ -114,6 +114,10 @@ type ListOptions struct {
 	After       int64
 	Archived    bool
 	WithHistory []string
+	// Only, when set, limits the records' Properties to these names, which
+	// spares decoding the others (the computed ones are always readable
+	// with Record.Value).
+	Only []string
 }
 
 // SearchRequest is HubSpot's PublicObjectSearchRequest.

@@ -119,11 +119,17 @@ func (e *Engine) EnrollAllMatching(ctx context.Context, account int64, flowID st
 	if err != nil {
 		return nil, err
 	}
+	// Read only the properties the criteria test. hs_object_id is computed,
+	// not stored, so a MANUAL flow reads no stored value at all.
+	only := []string{spoke.PropObjectID}
+	if criteria != nil {
+		only = append(only, criteria.Properties()...)
+	}
 	total := &spoke.EnrollResult{Enrolled: []int64{}, Skipped: map[int64]string{}}
 	var after int64
 	const page = 1000
 	for {
-		recs, more, err := e.Records.ListRecords(ctx, account, t.Name, spoke.ListOptions{Limit: page, After: after})
+		recs, more, err := e.Records.ListRecords(ctx, account, t.Name, spoke.ListOptions{Limit: page, After: after, Only: only})
 		if err != nil {
 			return nil, fmt.Errorf("list %s: %w", t.Name, err)
 		}

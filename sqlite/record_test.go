@@ -393,6 +393,28 @@ func TestListPaging(t *testing.T) {
 	}
 }
 
+func TestListOnly(t *testing.T) {
+	t.Parallel()
+	db, acct := setup(t)
+	ctx := context.Background()
+	a := create(t, db, acct, "contacts", props("email", "o1@example.com", "firstname", "Ada", "lastname", "it's \"quoted\""))
+	create(t, db, acct, "contacts", props("email", "o2@example.com"))
+	recs, more, err := db.ListRecords(ctx, acct, "contacts", spoke.ListOptions{Limit: 10, Only: []string{"firstname", "lastname", "hs_object_id", "no'such"}})
+	if err != nil || more || len(recs) != 2 {
+		t.Fatalf("ListRecords = %d records, more %v, %v", len(recs), more, err)
+	}
+	if got := recs[0].Properties; len(got) != 2 || got["firstname"] != "Ada" || got["lastname"] != `it's "quoted"` {
+		t.Errorf("first record's properties = %v, want firstname and lastname only", got)
+	}
+	if len(recs[1].Properties) != 0 {
+		t.Errorf("second record's properties = %v, want none", recs[1].Properties)
+	}
+	ct, _ := spoke.LookupObjectType("contacts")
+	if v, _ := recs[0].Value(ct, "hs_object_id"); v != fmt.Sprint(a.ID) || !recs[0].CreatedAt.Equal(a.CreatedAt) || recs[0].Version != a.Version {
+		t.Errorf("computed and column values = %q %v %d, want %d %v %d", v, recs[0].CreatedAt, recs[0].Version, a.ID, a.CreatedAt, a.Version)
+	}
+}
+
 func TestHistory(t *testing.T) {
 	t.Parallel()
 	db, acct := setup(t)
