@@ -179,10 +179,35 @@ func (e *Engine) RunOnce(ctx context.Context) (int, error) {
 // round runs the current action of every enrollment, custom code in
 // parallel.
 func (e *Engine) round(ctx context.Context, batch []*spoke.Enrollment) []*spoke.Step {
-	records := e.loadRecords(ctx, batch)
+	// A short read need not watch ctx (the driver would start a goroutine
+	// per query to do so); RunOnce checks ctx between rounds.
+	records := e.loadRecords(context.WithoutCancel(ctx), batch)
 	steps := make([]*spoke.Step, len(batch))
-	sem := make(chan struct{}, e.CodeConcurrency)
+	// Steps with an external action (custom code, a webhook) run on
+	// CodeConcurrency goroutines started for the round; reusing them spares
+	// a goroutine, and its stack's growth, per step.
+	type job struct {
+		i   int
+		f   *spoke.Flow
+		rec *spoke.Record
+	}
+	var jobs chan job
 	var wg sync.WaitGroup
+	submit := func(j job) {
+		if jobs == nil {
+			jobs = make(chan job)
+			for range e.CodeConcurrency {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for j := range jobs {
+						steps[j.i] = e.step(ctx, j.f, batch[j.i], j.rec, false)
+					}
+				}()
+			}
+		}
+		jobs <- j
+	}
 	for i, en := range batch {
 		f, err := e.cache.revision(ctx, en.AccountID, en.FlowID, en.RevisionID)
 		if err != nil {
@@ -203,18 +228,15 @@ func (e *Engine) round(ctx context.Context, batch []*spoke.Enrollment) []*spoke.
 		}
 		act := e.currentAction(f, en)
 		if act != nil && external(act) {
-			wg.Add(1)
-			sem <- struct{}{}
-			go func(i int) {
-				defer wg.Done()
-				defer func() { <-sem }()
-				steps[i] = e.step(ctx, f, en, rec, false)
-			}(i)
+			submit(job{i, f, rec})
 			continue
 		}
 		steps[i] = e.step(ctx, f, en, rec, false)
 	}
-	wg.Wait()
+	if jobs != nil {
+		close(jobs)
+		wg.Wait()
+	}
 	return steps
 }
 

@@ -170,8 +170,13 @@ func (db *DB) migrate(ctx context.Context) error {
 func (db *DB) nowMs() int64 { return db.Now().UnixMilli() }
 
 // inTx runs fn in a write transaction, committing if fn returns nil.
+//
+// A transaction runs to its end even if ctx ends first (writes are short,
+// and a caller gone away must not leave half a batch undone); that also
+// spares the driver a goroutine per statement watching ctx. The session of
+// the transaction ignores cancellation in the same way.
 func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := db.write.BeginTx(ctx, nil)
+	tx, err := db.write.BeginTx(context.WithoutCancel(ctx), nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
@@ -245,8 +250,18 @@ func (s session) stmt(ctx context.Context, query string) *sql.Stmt {
 	return st
 }
 
+// context returns the context to run a statement in: in a transaction,
+// ctx without its cancellation (see inTx).
+func (s session) context(ctx context.Context) context.Context {
+	if s.tx != nil {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
+}
+
 // QueryRowContext runs a query expected to return at most one row.
 func (s session) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	ctx = s.context(ctx)
 	if st := s.stmt(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
@@ -258,6 +273,7 @@ func (s session) QueryRowContext(ctx context.Context, query string, args ...any)
 
 // QueryContext runs a query.
 func (s session) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	ctx = s.context(ctx)
 	if st := s.stmt(ctx, query); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
@@ -269,6 +285,7 @@ func (s session) QueryContext(ctx context.Context, query string, args ...any) (*
 
 // ExecContext runs a statement.
 func (s session) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	ctx = s.context(ctx)
 	if st := s.stmt(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
