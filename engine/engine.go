@@ -61,6 +61,15 @@ type Engine struct {
 	running atomic.Bool
 }
 
+// Defaults of the Engine's tuning fields. On a 2-core machine, more
+// runners than two keep both cores busy while one runner holds the
+// database's writer (see BENCHMARKS.md).
+const (
+	DefaultRunners         = 4
+	DefaultBatchSize       = 512
+	DefaultCodeConcurrency = 32
+)
+
 // lease is how long a claimed enrollment stays with its runner.
 const lease = 5 * time.Minute
 
@@ -73,13 +82,13 @@ func (e *Engine) init() {
 			e.Now = time.Now
 		}
 		if e.Runners <= 0 {
-			e.Runners = 2
+			e.Runners = DefaultRunners
 		}
 		if e.BatchSize <= 0 {
-			e.BatchSize = 256
+			e.BatchSize = DefaultBatchSize
 		}
 		if e.CodeConcurrency <= 0 {
-			e.CodeConcurrency = 16
+			e.CodeConcurrency = DefaultCodeConcurrency
 		}
 		if e.Poll <= 0 {
 			e.Poll = 100 * time.Millisecond

@@ -9,6 +9,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/spokehq/spoke"
@@ -46,12 +47,20 @@ func benchEngine(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet("bench engine", flag.ContinueOnError)
 	n := fs.Int("contacts", 100000, "contacts to enroll with allMatching")
 	samples := fs.Int("samples", 200, "single-record updates to time from write to completion")
-	runners := fs.Int("runners", 2, "engine runners")
-	batch := fs.Int("batch", 512, "enrollments a runner claims at once")
-	codeConc := fs.Int("code-concurrency", 32, "concurrent custom code invocations per runner")
+	runners := fs.Int("runners", 0, "engine runners (0: the engine's default)")
+	batch := fs.Int("batch", 0, "enrollments a runner claims at once (0: the engine's default)")
+	codeConc := fs.Int("code-concurrency", 0, "concurrent custom code invocations per runner (0: the engine's default)")
 	workers := fs.Int("workers", 0, "sandbox workers (0: the pool's default)")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	for _, d := range []struct {
+		flag *int
+		def  int
+	}{{runners, engine.DefaultRunners}, {batch, engine.DefaultBatchSize}, {codeConc, engine.DefaultCodeConcurrency}} {
+		if *d.flag <= 0 {
+			*d.flag = d.def
+		}
 	}
 	if err := runBenchEngine(ctx, *n, *samples, *runners, *batch, *codeConc, *workers); err != nil {
 		fmt.Fprintln(os.Stderr, "spoke bench engine:", err)
@@ -129,6 +138,14 @@ func runBenchEngine(ctx context.Context, n, samples, runners, batch, codeConc, w
 		return err
 	}
 
+	// Baseline, in the same run: the flow's code invoked straight through
+	// the sandbox pool (no engine, no database) as often and as
+	// concurrently as the engine will.
+	base, err := benchCodeOnly(ctx, pool, acct, f, n, runners*codeConc)
+	if err != nil {
+		return err
+	}
+
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	done := make(chan error, 1)
@@ -167,6 +184,8 @@ func runBenchEngine(ctx context.Context, n, samples, runners, batch, codeConc, w
 	self1, workers1 := cpuTimes()
 	fmt.Printf("| enroll %d with allMatching (evaluate criteria, insert enrollments) | %s |\n", n, enrolled.Round(time.Millisecond))
 	fmt.Printf("| allMatching to all %d completed (4 actions each, Node custom code) | %s, **%.0f enrollments/s** |\n", n, total.Round(time.Millisecond), float64(n)/total.Seconds())
+	fmt.Printf("| baseline: the same code through the sandbox pool alone, %d invocations | %s, %.0f/s; the engine reaches **%.0f%%** of it |\n",
+		n, base.Round(time.Millisecond), float64(n)/base.Seconds(), 100*base.Seconds()/total.Seconds())
 	perEnrollment := func(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d.Microseconds())/float64(n)) }
 	fmt.Printf("| CPU per enrollment: spoke / Node workers (of %.0f µs of both cores per enrollment) | %s / %s |\n",
 		2*float64(total.Microseconds())/float64(n), perEnrollment(self1-self0), perEnrollment(workers1-workers0))
@@ -203,4 +222,42 @@ func runBenchEngine(ctx context.Context, n, samples, runners, batch, codeConc, w
 	stop()
 	<-done
 	return nil
+}
+
+// benchCodeOnly invokes the flow's custom code n times through the pool,
+// on as many goroutines as the engine runs code on at once, and
+// returns how long that took.
+func benchCodeOnly(ctx context.Context, pool *sandbox.Pool, acct int64, f *spoke.Flow, n, workers int) (time.Duration, error) {
+	act := f.ActionByID("1")
+	// The engine's version key, so both use the same warm workers.
+	inv := sandbox.Invocation{Runtime: act.Runtime, Code: act.SourceCode, Version: f.ID + "/" + act.ActionID + "/" + f.RevisionID,
+		AccountID: strconv.FormatInt(acct, 10)}
+	var next atomic.Int64
+	errs := make(chan error, workers)
+	start := time.Now()
+	for w := 0; w < workers; w++ {
+		go func() {
+			for i := next.Add(1); i <= int64(n); i = next.Add(1) {
+				inv := inv
+				inv.Event = sandbox.Event{PortalID: 1, ActionDefinitionID: 1, ObjectType: "CONTACT", ObjectID: i,
+					InputFields: map[string]any{"firstname": fmt.Sprintf("F%d", i%97), "lastname": "Bench", "employees": strconv.FormatInt(i%60, 10)},
+					CallbackID:  fmt.Sprintf("ap-baseline-%d", i)}
+				res, err := pool.Invoke(ctx, inv)
+				if err == nil && res.Status != sandbox.StatusSuccess {
+					err = fmt.Errorf("baseline invocation: %+v", res.Error)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for w := 0; w < workers; w++ {
+		if err := <-errs; err != nil {
+			return 0, err
+		}
+	}
+	return time.Since(start), nil
 }
