@@ -324,12 +324,15 @@ func (p *Pool) bwrapArgs(w *worker, spec *runtimeSpec, memMB int, sock string, s
 	)
 	switch spec.lang {
 	case langNode:
-		opts, _ := json.Marshal(map[string]any{"apiURL": p.cfg.APIURL, "preload": nodePreload})
+		// With a memory cgroup the pool reads each invocation's peak from
+		// it, and the worker need not measure its own memory (a read of
+		// /proc per invocation).
+		opts, _ := json.Marshal(map[string]any{"apiURL": p.cfg.APIURL, "preload": nodePreload, "cgroupMemory": p.cgroups != nil})
 		a = append(a, spec.binary,
 			"--max-old-space-size="+strconv.Itoa(memMB),
 			"/opt/spoke/"+spec.bootstrap, string(opts))
 	case langPython:
-		o := map[string]any{"apiURL": p.cfg.APIURL, "preload": pythonPreload}
+		o := map[string]any{"apiURL": p.cfg.APIURL, "preload": pythonPreload, "cgroupMemory": p.cgroups != nil}
 		if p.cgroups == nil {
 			// Without a memory cgroup, cap the address space instead. It
 			// counts reservations, not use, so allow some headroom.

@@ -453,7 +453,7 @@ function finish() {
     res.error = cur.error;
     res.unhealthy = cur.unhealthy;
   }
-  res.memoryBytes = process.memoryUsage.rss();
+  if (!opts.cgroupMemory) res.memoryBytes = process.memoryUsage.rss();
   inv = null;
   writeMessage(res);
 }

@@ -405,7 +405,8 @@ def serve():
         if err:
             res["status"] = "ERROR"
             res["error"] = err
-        res["memoryBytes"] = memory_bytes()
+        if not opts.get("cgroupMemory"):
+            res["memoryBytes"] = memory_bytes()
         write_message(res)
 
 
