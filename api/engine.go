@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spokehq/spoke"
@@ -216,7 +217,7 @@ func (s *Server) listExecutions(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	q := spoke.ExecutionQuery{After: after, Limit: limit, ActionID: r.URL.Query().Get("actionId"), Status: r.URL.Query().Get("status")}
+	q := spoke.ExecutionQuery{After: after, Limit: limit, ActionID: r.URL.Query().Get("actionId"), Status: strings.ToUpper(r.URL.Query().Get("status"))}
 	if v := r.URL.Query().Get("objectId"); v != "" {
 		if q.ObjectID, err = strconv.ParseInt(v, 10, 64); err != nil || q.ObjectID <= 0 {
 			writeError(w, r, spoke.Invalidf("objectId must be a record id, got %q.", v))

@@ -291,7 +291,7 @@ func TestEnrollRunAndObserve(t *testing.T) {
 		query string
 		n     int
 	}{
-		{"objectId=" + b, 3}, {"actionId=2", 2}, {"status=SUCCESS", 6}, {"status=ERROR", 0}, {"objectId=" + b + "&actionId=3", 1},
+		{"objectId=" + b, 3}, {"actionId=2", 2}, {"status=SUCCESS", 6}, {"status=success", 6}, {"status=ERROR", 0}, {"objectId=" + b + "&actionId=3", 1},
 		{"objectId=999999", 0}, {"actionId=nope", 0},
 	} {
 		list, _ := results(t, e.do("GET", "/automation/v4/flows/"+id+"/executions?"+c.query, ""))

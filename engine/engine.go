@@ -168,6 +168,12 @@ func (e *Engine) RunOnce(ctx context.Context) (int, error) {
 	active := batch
 	for len(active) > 0 && ctx.Err() == nil {
 		steps := e.round(ctx, active)
+		if ctx.Err() != nil {
+			// Stopping: actions the cancellation cut short must not be
+			// recorded as failures. The round is dropped; its enrollments
+			// stay leased to no one and run again on the next start.
+			return len(batch), nil
+		}
 		if err := e.Store.Commit(ctx, steps); err != nil {
 			return len(batch), err
 		}

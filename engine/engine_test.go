@@ -76,12 +76,19 @@ type fakeCode struct {
 	calls   atomic.Int64
 	mu      sync.Mutex
 	results []sandbox.Result
+	// fail, when set, may fail an invocation in place of the sandbox.
+	fail func(ctx context.Context) error
 }
 
-func (c *fakeCode) Invoke(_ context.Context, inv sandbox.Invocation) (sandbox.Result, error) {
+func (c *fakeCode) Invoke(ctx context.Context, inv sandbox.Invocation) (sandbox.Result, error) {
 	c.calls.Add(1)
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.fail != nil {
+		if err := c.fail(ctx); err != nil {
+			return sandbox.Result{}, err
+		}
+	}
 	if len(c.results) > 0 {
 		r := c.results[0]
 		c.results = c.results[1:]
@@ -603,5 +610,70 @@ func TestExecutionInputsAreRedacted(t *testing.T) {
 	got := redactInputs(map[string]any{"a": "key=s3cr3t!", "b": nil, "c": "plain"}, map[string]string{"API_KEY": "s3cr3t!"})
 	if got["a"] != "key=[REDACTED]" || got["b"] != nil || got["c"] != "plain" {
 		t.Errorf("redacted = %v", got)
+	}
+}
+
+// TestSandboxUnavailableIsRetried checks that a worker that cannot start
+// delays the enrollment on the retry schedule instead of failing it.
+func TestSandboxUnavailableIsRetried(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.flows.put(parseFlow(t, "7", scoreFlow))
+	var failures atomic.Int64
+	b.code.fail = func(context.Context) error {
+		if failures.Add(1) == 1 {
+			return fmt.Errorf("%w: bwrap: out of memory", sandbox.ErrUnavailable)
+		}
+		return nil
+	}
+	id := b.contact(t, map[string]string{"email": "u@example.com", "n": "8"})
+	b.drain(t)
+	en := b.enrollments(t, "7")[0]
+	if en.Status != spoke.EnrollmentActive || en.WaitReason != spoke.WaitRetry || en.Error == nil || en.Error.Type != "SANDBOX_UNAVAILABLE" {
+		t.Fatalf("after the failed start: %s, wait %q, error %+v; want ACTIVE waiting to retry SANDBOX_UNAVAILABLE", en.Status, en.WaitReason, en.Error)
+	}
+	b.clock.Add(RetryDelay(1))
+	b.drain(t)
+	if en := b.enrollments(t, "7")[0]; en.Status != spoke.EnrollmentCompleted {
+		t.Fatalf("after the retry: %s %+v", en.Status, en.Error)
+	}
+	if got := b.record(t, id).Properties["score"]; got != "16" {
+		t.Errorf("score = %q, want 16", got)
+	}
+}
+
+// TestStopDoesNotFailInFlightActions checks that code cut short because the
+// engine is stopping leaves its enrollment active, to run again on the next
+// start, instead of recording a failure.
+func TestStopDoesNotFailInFlightActions(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.flows.put(parseFlow(t, "7", scoreFlow))
+	ctx, stop := context.WithCancel(context.Background())
+	b.code.fail = func(ctx context.Context) error {
+		stop()
+		return fmt.Errorf("sandbox: invocation cancelled: %w", ctx.Err())
+	}
+	id := b.contact(t, map[string]string{"email": "s@example.com", "n": "8"})
+	if _, err := b.eng.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	en := b.enrollments(t, "7")[0]
+	if en.Status != spoke.EnrollmentActive || en.Error != nil {
+		t.Fatalf("after the stop: %s %+v, want ACTIVE with no error", en.Status, en.Error)
+	}
+	// The next start releases the leases and runs the action again.
+	b.code.mu.Lock()
+	b.code.fail = nil
+	b.code.mu.Unlock()
+	if err := b.db.ReleaseLeases(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b.drain(t)
+	if en := b.enrollments(t, "7")[0]; en.Status != spoke.EnrollmentCompleted {
+		t.Fatalf("after the restart: %s %+v", en.Status, en.Error)
+	}
+	if got := b.record(t, id).Properties["score"]; got != "16" {
+		t.Errorf("score = %q, want 16", got)
 	}
 }

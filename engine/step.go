@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -425,6 +426,11 @@ func (e *Engine) runCode(ctx context.Context, f *spoke.Flow, act *spoke.Action, 
 	res, err := e.Code.Invoke(ctx, inv)
 	if err != nil {
 		o.err = &spoke.ActionError{Type: string(sandbox.ErrRuntimeCrash), Message: err.Error()}
+		if errors.Is(err, sandbox.ErrUnavailable) {
+			// The server could not start a worker: retry later, as a rate
+			// limit is, rather than fail the enrollment for it.
+			o.err.Type, o.retryable = "SANDBOX_UNAVAILABLE", true
+		}
 		return
 	}
 	o.exec.DurationMs, o.exec.MemoryBytes, o.exec.Logs = res.DurationMs, res.MemoryBytes, res.Logs

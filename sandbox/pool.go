@@ -27,6 +27,11 @@ import (
 // ErrClosed is returned by [Pool.Invoke] after [Pool.Close].
 var ErrClosed = errors.New("sandbox: pool closed")
 
+// ErrUnavailable is wrapped by Invoke's error when no worker could be
+// started for the invocation: the server's trouble, not the code's, and
+// worth trying again later.
+var ErrUnavailable = errors.New("sandbox: no worker could start")
+
 // Config configures a [Pool]. Zero fields take the documented defaults.
 type Config struct {
 	// APIURL is Spoke's own API as the sandbox should reach it, for example
@@ -564,7 +569,7 @@ func (p *Pool) acquire(ctx context.Context, spec *runtimeSpec, key string, memMB
 				p.memUsed -= memMB
 				p.notifyLocked()
 				p.mu.Unlock()
-				return nil, err
+				return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 			}
 			p.mu.Lock()
 			p.versions[spec] = w.version
