@@ -190,7 +190,9 @@ type SecretService interface {
 	// SecretValues returns the values of the named secrets; ENOTFOUND
 	// names a missing one.
 	SecretValues(ctx context.Context, account int64, names []string) (map[string]string, error)
-	SecretExists(ctx context.Context, account int64, name string) (bool, error)
+	// SecretSize returns the length in bytes of a secret's value, and
+	// whether the secret exists.
+	SecretSize(ctx context.Context, account int64, name string) (int, bool, error)
 }
 
 // Secret is a named secret; its value is never returned by the API.

@@ -80,7 +80,7 @@ type permissive struct{}
 func (permissive) PropertyExists(context.Context, int64, string, string) (bool, error) {
 	return true, nil
 }
-func (permissive) SecretExists(context.Context, int64, string) (bool, error) { return true, nil }
+func (permissive) SecretSize(context.Context, int64, string) (int, bool, error) { return 0, true, nil }
 
 // parseFlow reads, parses and validates a flow body.
 func (s *Server) parseFlow(r *http.Request) (*spoke.Flow, error) {

@@ -21,8 +21,11 @@ func (c fakeChecker) PropertyExists(_ context.Context, _ int64, _ string, name s
 	return c.props[name], c.err
 }
 
-func (c fakeChecker) SecretExists(_ context.Context, _ int64, name string) (bool, error) {
-	return c.secrets[name], c.err
+func (c fakeChecker) SecretSize(_ context.Context, _ int64, name string) (int, bool, error) {
+	if name == "HUGE" {
+		return 980, true, c.err
+	}
+	return 40, c.secrets[name], c.err
 }
 
 var checker = fakeChecker{
@@ -289,6 +292,7 @@ func TestValidate(t *testing.T) {
 		{"bad output type", flowWith(code(`,"sourceCode":"exports.main=async()=>({})","outputFields":[{"name":"a","type":"BOOLEAN"}]`)), []string{"1"}, []string{`"BOOLEAN"`}},
 		{"enum without options", flowWith(code(`,"sourceCode":"exports.main=async()=>({})","outputFields":[{"name":"a","type":"ENUMERATION"}]`)), []string{"1"}, []string{"without options"}},
 		{"missing secret", flowWith(code(`,"sourceCode":"exports.main=async()=>({})","secretNames":["NOPE"]`)), []string{"1"}, []string{`secret "NOPE"`}},
+		{"secrets too long", flowWith(code(`,"sourceCode":"exports.main=async()=>({})","secretNames":["HUGE","HUBSPOT_TOKEN"]`)), []string{"1"}, []string{`total 1020 characters`}},
 		{"too many inputs", flowWith(code(`,"sourceCode":"exports.main=async()=>({})","inputFields":[` + strings.TrimSuffix(strings.Repeat(`{"name":"a","value":{"type":"STATIC_VALUE","staticValue":"x"}},`, 51), ",") + `]`)), []string{"1"}, []string{"51 inputFields"}},
 		{"unsupported input value", flowWith(code(`,"sourceCode":"exports.main=async()=>({})","inputFields":[{"name":"a","value":{"type":"TIMESTAMP"}}]`)), []string{"1"}, []string{`"TIMESTAMP"`}},
 		{"delay no delta", flowWith(`{"type":"SINGLE_CONNECTION","actionId":"1","actionTypeId":"0-1","fields":{"time_unit":"DAYS"}}`), []string{"1"}, []string{"delta"}},

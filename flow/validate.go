@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/spokehq/spoke"
+	"github.com/spokehq/spoke/sandbox"
 )
 
 // Checker answers the questions validation asks about an account. The
@@ -18,8 +19,9 @@ type Checker interface {
 	// PropertyExists reports whether a live property named name exists on
 	// objectType (an object type id such as "0-1", or a plural name).
 	PropertyExists(ctx context.Context, account int64, objectType, name string) (bool, error)
-	// SecretExists reports whether the account has a secret named name.
-	SecretExists(ctx context.Context, account int64, name string) (bool, error)
+	// SecretSize returns the length in bytes of the value of the
+	// account's secret named name, and whether the secret exists.
+	SecretSize(ctx context.Context, account int64, name string) (int, bool, error)
 }
 
 // Runtimes are the custom code runtimes a flow may name.
@@ -469,18 +471,23 @@ func (v *validator) customCode(a *spoke.Action) error {
 			v.p.add(id, "%s is an ENUMERATION without options", where)
 		}
 	}
+	total := 0
 	for _, s := range a.SecretNames {
 		if s == "" {
 			v.p.add(id, "secretNames has an empty name")
 			continue
 		}
-		ok, err := v.c.SecretExists(v.ctx, v.account, s)
+		size, ok, err := v.c.SecretSize(v.ctx, v.account, s)
 		if err != nil {
 			return err
 		}
 		if !ok {
 			v.p.add(id, "secret %s does not exist (create it with PUT /automation/v4/secrets/%s)", strconv.Quote(s), s)
 		}
+		total += size
+	}
+	if total > sandbox.MaxSecretsLen {
+		v.p.add(id, "the values of secretNames total %d characters; an action's secrets may total at most %d", total, sandbox.MaxSecretsLen)
 	}
 	return nil
 }

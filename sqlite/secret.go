@@ -197,9 +197,14 @@ func (db *DB) SecretValues(ctx context.Context, account int64, names []string) (
 	return out, nil
 }
 
-// SecretExists implements spoke.SecretService.
-func (db *DB) SecretExists(ctx context.Context, account int64, name string) (bool, error) {
-	var n int
-	err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM secrets WHERE account_id = ? AND name = ?`, account, name).Scan(&n)
-	return n > 0, err
+// SecretSize implements spoke.SecretService.
+func (db *DB) SecretSize(ctx context.Context, account int64, name string) (int, bool, error) {
+	values, err := db.SecretValues(ctx, account, []string{name})
+	if spoke.ErrorCode(err) == spoke.ENOTFOUND {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	return len(values[name]), true, nil
 }
