@@ -176,4 +176,10 @@ type RecordService interface {
 	ArchiveRecords(ctx context.Context, account int64, objectType string, ids []string) error
 	// SearchRecords runs a search request.
 	SearchRecords(ctx context.Context, account int64, objectType string, req SearchRequest) (*SearchResult, error)
+	// MergeRecords merges record mergedID into primaryID and returns the
+	// primary as it is after the merge; the merged record is archived.
+	MergeRecords(ctx context.Context, account int64, objectType string, primaryID, mergedID int64, src WriteSource) (*Record, error)
+	// PurgeRecord permanently deletes a record, found by id or by the
+	// unique idProperty, with everything stored about it (GDPR erasure).
+	PurgeRecord(ctx context.Context, account int64, objectType, id, idProperty string) error
 }

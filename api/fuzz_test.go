@@ -125,6 +125,8 @@ var fuzzEndpoints = []struct{ method, path string }{
 	{"PUT", "/crm/v4/objects/contacts/1/associations/companies/3"},
 	{"POST", "/crm/v4/associations/contacts/companies/batch/create"},
 	{"POST", "/crm/v4/associations/contacts/companies/batch/read"},
+	{"POST", "/crm/v3/objects/contacts/merge"},
+	{"POST", "/crm/v3/objects/contacts/gdpr-delete"},
 }
 
 // FuzzHandlers sends fuzzed bodies to a real server: no input may yield a

@@ -22,6 +22,8 @@ func (s *Server) routeObjects(mux *http.ServeMux) {
 	mux.HandleFunc("POST /crm/v3/objects/{objectType}/batch/update", s.batchWrite(spoke.WriteUpdate))
 	mux.HandleFunc("POST /crm/v3/objects/{objectType}/batch/upsert", s.batchWrite(spoke.WriteUpsert))
 	mux.HandleFunc("POST /crm/v3/objects/{objectType}/batch/archive", s.batchArchive)
+	mux.HandleFunc("POST /crm/v3/objects/{objectType}/merge", s.mergeObjects)
+	mux.HandleFunc("POST /crm/v3/objects/{objectType}/gdpr-delete", s.purgeObject)
 }
 
 // objectType resolves the path's object type and checks the scope.
@@ -296,6 +298,76 @@ func (s *Server) archiveObject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.Records.ArchiveRecords(r.Context(), account(r), t.Name, []string{r.PathValue("id")}); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeNoContent(w)
+}
+
+// mergeObjects is basicApi.merge: POST .../merge with the primary's id and
+// the id of the record merged into it, answering the merged primary.
+func (s *Server) mergeObjects(w http.ResponseWriter, r *http.Request) {
+	t, err := objectType(r, true)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	var body struct {
+		PrimaryObjectID flexString `json:"primaryObjectId"`
+		ObjectIDToMerge flexString `json:"objectIdToMerge"`
+	}
+	if err := decode(r, &body); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	var ids [2]int64
+	for i, f := range []struct {
+		name  string
+		value flexString
+	}{{"primaryObjectId", body.PrimaryObjectID}, {"objectIdToMerge", body.ObjectIDToMerge}} {
+		if f.value == "" {
+			writeError(w, r, spoke.Invalidf("%s is required.", f.name))
+			return
+		}
+		if ids[i], err = strconv.ParseInt(string(f.value), 10, 64); err != nil || ids[i] <= 0 {
+			writeError(w, r, spoke.Invalidf("%s must be a record id, got %q.", f.name, string(f.value)))
+			return
+		}
+	}
+	rec, err := s.Records.MergeRecords(r.Context(), account(r), t.Name, ids[0], ids[1], apiSource(r))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, view{t: t, properties: keys(rec.Properties)}.toWire(rec))
+}
+
+// purgeObject is basicApi.purge (contacts only): POST .../gdpr-delete with
+// objectId (and idProperty to name it by email) erases the contact for
+// good; 204.
+func (s *Server) purgeObject(w http.ResponseWriter, r *http.Request) {
+	t, err := objectType(r, true)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if t.Name != "contacts" {
+		writeError(w, r, spoke.NotFoundf("GDPR delete is available for contacts only, not %s.", t.Name))
+		return
+	}
+	var body struct {
+		ObjectID   flexString `json:"objectId"`
+		IDProperty string     `json:"idProperty"`
+	}
+	if err := decode(r, &body); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if body.ObjectID == "" {
+		writeError(w, r, spoke.Invalidf("objectId is required."))
+		return
+	}
+	if err := s.Records.PurgeRecord(r.Context(), account(r), t.Name, string(body.ObjectID), body.IDProperty); err != nil {
 		writeError(w, r, err)
 		return
 	}

@@ -347,8 +347,14 @@ func (db *DB) Commit(ctx context.Context, steps []*spoke.Step) error {
 					}
 				}
 			}
-			if _, err := s.ExecContext(ctx, qCheckpoint, rows[i].checkpoint...); err != nil {
+			res, err := s.ExecContext(ctx, qCheckpoint, rows[i].checkpoint...)
+			if err != nil {
 				return fmt.Errorf("checkpoint enrollment %d: %w", e.ID, err)
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n == 0 {
+				continue // erased meanwhile (gdpr-delete): log nothing about it
 			}
 			execRows = append(execRows, rows[i].executions...)
 		}
