@@ -35,7 +35,12 @@ type Token struct {
 
 // HasScope reports whether the token grants scope s.
 func (t *Token) HasScope(s string) bool {
-	return t.Admin || contains(t.Scopes, s)
+	if t.Admin || contains(t.Scopes, s) {
+		return true
+	}
+	// HubSpot's older "tickets" scope grants what the ticket object
+	// scopes grant.
+	return (s == "crm.objects.tickets.read" || s == "crm.objects.tickets.write") && contains(t.Scopes, "tickets")
 }
 
 // TokenService authenticates and issues tokens.
