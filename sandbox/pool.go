@@ -141,6 +141,9 @@ type Pool struct {
 	spares   map[*runtimeSpec][]*worker
 	starting map[*runtimeSpec]int
 	changed  chan struct{} // closed and replaced whenever capacity frees up
+	// waiters are the invocations waiting for a worker, in line by
+	// binding key; release hands a worker to the first of its line.
+	waiters  map[string][]chan *worker
 	bg       sync.WaitGroup
 	stop     chan struct{}
 	versions map[*runtimeSpec]string
@@ -196,6 +199,7 @@ func NewPool(cfg Config) (*Pool, error) {
 		spares:   map[*runtimeSpec][]*worker{},
 		starting: map[*runtimeSpec]int{},
 		changed:  make(chan struct{}),
+		waiters:  map[string][]chan *worker{},
 		stop:     make(chan struct{}),
 		versions: map[*runtimeSpec]string{},
 	}
@@ -588,12 +592,41 @@ func (p *Pool) acquire(ctx context.Context, spec *runtimeSpec, key string, memMB
 			}()
 			continue
 		}
+		// Wait in line for a worker of this binding, which release hands
+		// over directly, or for capacity to change (a worker of another
+		// binding idles and may be evicted, or one exits). Handing over
+		// spares waking every waiter on every release.
 		ch := p.changed
+		handoff := make(chan *worker, 1)
+		p.waiters[key] = append(p.waiters[key], handoff)
 		p.mu.Unlock()
+		var w *worker
 		select {
+		case w = <-handoff:
 		case <-ch:
 		case <-ctx.Done():
+		}
+		if w == nil {
+			p.mu.Lock()
+			p.removeWaiterLocked(key, handoff)
+			p.mu.Unlock()
+			select {
+			case w = <-handoff: // handed over just before leaving the line
+			default:
+			}
+		}
+		if w != nil && ctx.Err() != nil {
+			p.release(w, true)
+			w = nil
+		}
+		if ctx.Err() != nil {
 			return nil, fmt.Errorf("sandbox: waiting for a worker: %w", ctx.Err())
+		}
+		if w != nil {
+			if w.alive() {
+				return w, nil
+			}
+			p.discard(w)
 		}
 	}
 }
@@ -639,7 +672,8 @@ func (p *Pool) evictLocked() *worker {
 	return victim
 }
 
-// release returns a healthy worker to the warm set, or discards it.
+// release hands a healthy worker to the first invocation waiting for its
+// binding, or returns it to the warm set; it discards an unhealthy one.
 func (p *Pool) release(w *worker, healthy bool) {
 	if !healthy || !w.alive() {
 		p.discard(w)
@@ -652,9 +686,32 @@ func (p *Pool) release(w *worker, healthy bool) {
 		p.discard(w)
 		return
 	}
+	if line := p.waiters[w.key]; len(line) > 0 {
+		next := line[0]
+		p.removeWaiterLocked(w.key, next)
+		p.mu.Unlock()
+		next <- w // never blocks: a waiter is handed at most one worker
+		return
+	}
 	p.idle[w.key] = append(p.idle[w.key], w)
 	p.notifyLocked()
 	p.mu.Unlock()
+}
+
+// removeWaiterLocked takes a waiter out of its binding's line.
+func (p *Pool) removeWaiterLocked(key string, handoff chan *worker) {
+	line := p.waiters[key]
+	for i, c := range line {
+		if c == handoff {
+			line = append(line[:i], line[i+1:]...)
+			break
+		}
+	}
+	if len(line) == 0 {
+		delete(p.waiters, key)
+	} else {
+		p.waiters[key] = line
+	}
 }
 
 // discard stops a worker that is no longer counted as busy or idle.

@@ -210,3 +210,56 @@ func TestHandlerStyles(t *testing.T) {
 		})
 	}
 }
+
+// TestWaitersInLine checks a full pool under many concurrent invocations of
+// one binding: each finished invocation hands its worker to the next in
+// line, waiters that give up leave the line without taking a worker with
+// them, and the pool serves everyone else.
+func TestWaitersInLine(t *testing.T) {
+	t.Parallel()
+	p, err := sandbox.NewPool(sandbox.Config{MaxWorkers: 2, SpareWorkers: -1, NodePreload: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	inv := sandbox.Invocation{Runtime: "NODE20X", Version: "line",
+		Code: `exports.main = async (e) => { await new Promise((r) => setTimeout(r, 5)); return { outputFields: { n: e.inputFields.n } }; };`}
+	const n = 60
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func(i int) {
+			ctx := context.Background()
+			if i%5 == 4 {
+				// Gives up while waiting in line.
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, 20*time.Millisecond)
+				defer cancel()
+			}
+			in := inv
+			in.Event.InputFields = map[string]any{"n": float64(i)}
+			res, err := p.Invoke(ctx, in)
+			switch {
+			case err != nil && i%5 == 4 && errors.Is(err, context.DeadlineExceeded):
+				errs <- nil
+			case err != nil:
+				errs <- err
+			case res.Status != sandbox.StatusSuccess || res.OutputFields["n"] != float64(i):
+				errs <- errors.New("wrong result")
+			default:
+				errs <- nil
+			}
+		}(i)
+	}
+	for i := 0; i < n; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if s := p.Stats(); s.Workers > 2 || s.Idle != s.Workers {
+		t.Fatalf("after the rush: %+v; want at most 2 workers, all idle", s)
+	}
+	// Both workers are still there to serve.
+	if res, err := p.Invoke(context.Background(), inv); err != nil || res.Status != sandbox.StatusSuccess {
+		t.Fatalf("after the rush: %v %+v", err, res)
+	}
+}
