@@ -43,6 +43,9 @@ type AssociationService interface {
 	ListAssociations(ctx context.Context, account int64, fromType string, fromID int64, toType string, after int64, limit int) ([]Association, bool, error)
 	// RemoveAssociations removes every link between the two records.
 	RemoveAssociations(ctx context.Context, account int64, fromType string, fromID int64, toType string, toID int64) error
+	// RemoveAssociationTypes removes the given types (labels) of the link
+	// between the two records, in both directions, and keeps the others.
+	RemoveAssociationTypes(ctx context.Context, account int64, fromType string, fromID int64, toType string, toID int64, types []AssociationType) error
 }
 
 // DefaultAssociationTypeID returns HubSpot's default (unlabelled)

@@ -17,6 +17,7 @@ func (s *Server) routeAssociations(mux *http.ServeMux) {
 	mux.HandleFunc("POST /crm/v4/associations/{fromType}/{toType}/batch/associate/default", s.batchAssociateDefault)
 	mux.HandleFunc("POST /crm/v4/associations/{fromType}/{toType}/batch/read", s.batchReadAssociations)
 	mux.HandleFunc("POST /crm/v4/associations/{fromType}/{toType}/batch/archive", s.batchRemoveAssociations)
+	mux.HandleFunc("POST /crm/v4/associations/{fromType}/{toType}/batch/labels/archive", s.batchRemoveLabels)
 }
 
 // pair resolves the from and to object types of an association path and
@@ -452,6 +453,48 @@ func (s *Server) batchRemoveAssociations(w http.ResponseWriter, r *http.Request)
 				writeError(w, r, err)
 				return
 			}
+		}
+	}
+	writeNoContent(w)
+}
+
+// batchRemoveLabels is v4 batchApi.archiveLabels: it removes the given
+// association types (labels) between each pair and keeps the others; 204.
+func (s *Server) batchRemoveLabels(w http.ResponseWriter, r *http.Request) {
+	from, to, err := pair(r, true)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	var in batchAssocInput
+	if err := decode(r, &in); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if len(in.Inputs) == 0 || len(in.Inputs) > 2000 {
+		writeError(w, r, spoke.Invalidf("inputs must hold 1 to 2000 associations, got %d.", len(in.Inputs)))
+		return
+	}
+	// Check every input before removing anything.
+	types := make([][]spoke.AssociationType, len(in.Inputs))
+	for i, item := range in.Inputs {
+		if types[i], err = specsToTypes(item.Types); err != nil {
+			writeError(w, r, spoke.Invalidf("inputs[%d].types: %s", i, spoke.ErrorMessage(err)))
+			return
+		}
+	}
+	for i, item := range in.Inputs {
+		fromID, err := parseID(string(item.From.ID))
+		if err != nil {
+			continue // an unknown record has no labels to remove
+		}
+		toID, err := parseID(string(item.To.ID))
+		if err != nil {
+			continue
+		}
+		if err := s.Associations.RemoveAssociationTypes(r.Context(), account(r), from.Name, fromID, to.Name, toID, types[i]); err != nil {
+			writeError(w, r, err)
+			return
 		}
 	}
 	writeNoContent(w)

@@ -126,6 +126,7 @@ var fuzzEndpoints = []struct{ method, path string }{
 	{"POST", "/crm/v4/associations/contacts/companies/batch/create"},
 	{"POST", "/crm/v4/associations/contacts/companies/batch/read"},
 	{"POST", "/crm/v3/objects/contacts/merge"},
+	{"POST", "/crm/v4/associations/contacts/companies/batch/labels/archive"},
 	{"POST", "/crm/v3/objects/contacts/gdpr-delete"},
 }
 

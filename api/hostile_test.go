@@ -98,6 +98,8 @@ func TestHostileInputs(t *testing.T) {
 		{"POST", "/crm/v4/associations/contacts/companies/batch/read", `{"inputs":[{"id":"` + id + `","after":"x"}]}`},
 		{"POST", "/crm/v4/associations/contacts/companies/batch/create", `{"inputs":[{"from":{},"to":{}}]}`},
 		{"POST", "/crm/v4/associations/contacts/companies/batch/archive", `{"inputs":[{"from":{"id":"x"},"to":[{"id":null}]}]}`},
+		{"POST", "/crm/v4/associations/contacts/companies/batch/labels/archive", `{"inputs":[{"from":{"id":"1"},"to":{"id":"2"},"types":[]}]}`},
+		{"POST", "/crm/v4/associations/contacts/companies/batch/labels/archive", `{"inputs":[{"from":{"id":"x"},"to":{"id":null},"types":[{"associationCategory":"NOPE","associationTypeId":1}]}]}`},
 		{"DELETE", "/crm/v4/objects/contacts/" + id + "/associations/companies/1", ""},
 		{"OPTIONS", "/crm/v3/objects/contacts", ""},
 		{"HEAD", "/crm/v3/objects/contacts", ""},

@@ -167,4 +167,22 @@ describe('associations v4 batch API', { concurrency: 1 }, () => {
       for (const x of r.to) assert.ok(Array.isArray(x.associationTypes) && x.associationTypes.length > 0, short(x));
     }
   });
+
+  it('archiveLabels → 204 removes the given label in both directions and keeps the others', async () => {
+    const c = await contact();
+    const co = await company();
+    const types = [
+      { associationCategory: HUBSPOT_DEFINED, associationTypeId: 279 },
+      { associationCategory: HUBSPOT_DEFINED, associationTypeId: 1 },
+    ];
+    await v4.basicApi.create('contacts', c, 'companies', co, types);
+    const info = await v4.batchApi.archiveLabelsWithHttpInfo('contacts', 'companies', {
+      inputs: [{ _from: { id: c }, to: { id: co }, types: [types[1]] }],
+    });
+    assert.equal(info.httpStatusCode, 204);
+    const fwd = typesOf(await v4.basicApi.getPage('contacts', c, 'companies'), co).map((t) => Number(t.typeId));
+    assert.deepEqual(fwd, [279], 'contact→company keeps the unlabeled type only');
+    const back = typesOf(await v4.basicApi.getPage('companies', co, 'contacts'), c).map((t) => Number(t.typeId));
+    assert.deepEqual(back, [280], 'company→contact lost the paired primary type 2');
+  });
 });

@@ -172,6 +172,20 @@ func (db *DB) ListAssociations(ctx context.Context, account int64, fromType stri
 
 // RemoveAssociations implements spoke.AssociationService.
 func (db *DB) RemoveAssociations(ctx context.Context, account int64, fromType string, fromID int64, toType string, toID int64) error {
+	return db.removeAssociations(ctx, account, fromType, fromID, toType, toID, nil)
+}
+
+// RemoveAssociationTypes implements spoke.AssociationService.
+func (db *DB) RemoveAssociationTypes(ctx context.Context, account int64, fromType string, fromID int64, toType string, toID int64, types []spoke.AssociationType) error {
+	if len(types) == 0 {
+		return nil
+	}
+	return db.removeAssociations(ctx, account, fromType, fromID, toType, toID, types)
+}
+
+// removeAssociations removes the links between two records: all of them,
+// or those of the given types (with their paired reverse types).
+func (db *DB) removeAssociations(ctx context.Context, account int64, fromType string, fromID int64, toType string, toID int64, types []spoke.AssociationType) error {
 	ft, err := spoke.ObjectTypeFor(fromType)
 	if err != nil {
 		return err
@@ -191,11 +205,30 @@ func (db *DB) RemoveAssociations(ctx context.Context, account int64, fromType st
 		if n != 2 && !(n == 1 && fromID == toID && ft.Name == tt.Name) {
 			return nil
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM associations WHERE account_id = ? AND from_id = ? AND to_type = ? AND to_id = ?`, account, fromID, tt.Name, toID); err != nil {
+		if types == nil {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM associations WHERE account_id = ? AND from_id = ? AND to_type = ? AND to_id = ?`, account, fromID, tt.Name, toID); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `DELETE FROM associations WHERE account_id = ? AND from_id = ? AND to_type = ? AND to_id = ?`, account, toID, ft.Name, fromID)
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM associations WHERE account_id = ? AND from_id = ? AND to_type = ? AND to_id = ?`, account, toID, ft.Name, fromID)
-		return err
+		for _, at := range types {
+			if at.Category == "" {
+				at.Category = spoke.CategoryHubSpot
+			}
+			rev := at.TypeID
+			if at.Category == spoke.CategoryHubSpot {
+				rev = spoke.PairedAssociationTypeID(at.TypeID)
+			}
+			const q = `DELETE FROM associations WHERE account_id = ? AND from_id = ? AND to_type = ? AND to_id = ? AND category = ? AND type_id = ?`
+			if _, err := tx.ExecContext(ctx, q, account, fromID, tt.Name, toID, at.Category, at.TypeID); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, q, account, toID, ft.Name, fromID, at.Category, rev); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
