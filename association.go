@@ -46,6 +46,36 @@ type AssociationService interface {
 	// RemoveAssociationTypes removes the given types (labels) of the link
 	// between the two records, in both directions, and keeps the others.
 	RemoveAssociationTypes(ctx context.Context, account int64, fromType string, fromID int64, toType string, toID int64, types []AssociationType) error
+
+	// AssociationLabels lists the association types from one object type
+	// to another: HubSpot's, then the account's labels.
+	AssociationLabels(ctx context.Context, account int64, fromType, toType string) ([]AssociationType, error)
+	// CreateAssociationLabel defines a USER_DEFINED label from one object
+	// type to another; inverseLabel, if set, names the reverse direction.
+	CreateAssociationLabel(ctx context.Context, account int64, fromType, toType, name, label, inverseLabel string) (AssociationType, error)
+	// UpdateAssociationLabel renames a label, on the associations that
+	// carry it too. ENOTFOUND if it is not defined between the types.
+	UpdateAssociationLabel(ctx context.Context, account int64, fromType, toType string, typeID int, label, inverseLabel string) error
+	// DeleteAssociationLabel removes a label and every association of its
+	// type.
+	DeleteAssociationLabel(ctx context.Context, account int64, fromType, toType string, typeID int) error
+}
+
+// hubspotLabels are the labels of HubSpot-defined types that have one.
+var hubspotLabels = map[int]string{1: "Primary", 2: "Primary", 5: "Primary", 6: "Primary", 25: "Primary", 26: "Primary"}
+
+// HubSpotAssociationLabel returns the label of a HubSpot-defined type id,
+// or "" for an unlabelled one.
+func HubSpotAssociationLabel(typeID int) string { return hubspotLabels[typeID] }
+
+// HubSpotAssociationTypes returns the HubSpot-defined types from one object
+// type to another, with their labels.
+func HubSpotAssociationTypes(from, to string) []AssociationType {
+	var out []AssociationType
+	for _, id := range hubspotTypeIDs[[2]string{from, to}] {
+		out = append(out, AssociationType{Category: CategoryHubSpot, TypeID: id, Label: hubspotLabels[id]})
+	}
+	return out
 }
 
 // DefaultAssociationTypeID returns HubSpot's default (unlabelled)

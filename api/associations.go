@@ -18,6 +18,10 @@ func (s *Server) routeAssociations(mux *http.ServeMux) {
 	mux.HandleFunc("POST /crm/v4/associations/{fromType}/{toType}/batch/read", s.batchReadAssociations)
 	mux.HandleFunc("POST /crm/v4/associations/{fromType}/{toType}/batch/archive", s.batchRemoveAssociations)
 	mux.HandleFunc("POST /crm/v4/associations/{fromType}/{toType}/batch/labels/archive", s.batchRemoveLabels)
+	mux.HandleFunc("GET /crm/v4/associations/{fromType}/{toType}/labels", s.listLabels)
+	mux.HandleFunc("POST /crm/v4/associations/{fromType}/{toType}/labels", s.createLabel)
+	mux.HandleFunc("PUT /crm/v4/associations/{fromType}/{toType}/labels", s.updateLabel)
+	mux.HandleFunc("DELETE /crm/v4/associations/{fromType}/{toType}/labels/{typeId}", s.deleteLabel)
 }
 
 // pair resolves the from and to object types of an association path and
@@ -496,6 +500,120 @@ func (s *Server) batchRemoveLabels(w http.ResponseWriter, r *http.Request) {
 			writeError(w, r, err)
 			return
 		}
+	}
+	writeNoContent(w)
+}
+
+// labelWire is HubSpot's AssociationSpecWithLabel; an unlabelled type has
+// a null label.
+type labelWire struct {
+	Category string  `json:"category"`
+	TypeID   int     `json:"typeId"`
+	Label    *string `json:"label"`
+}
+
+func labelsWire(types []spoke.AssociationType) []labelWire {
+	out := make([]labelWire, 0, len(types))
+	for _, t := range types {
+		w := labelWire{Category: t.Category, TypeID: t.TypeID}
+		if t.Label != "" {
+			label := t.Label
+			w.Label = &label
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+// listLabels is v4 schema definitionsApi.getAll: the association types from
+// one object type to another, HubSpot's and the account's labels.
+func (s *Server) listLabels(w http.ResponseWriter, r *http.Request) {
+	from, to, err := pair(r, false)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	types, err := s.Associations.AssociationLabels(r.Context(), account(r), from.Name, to.Name)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Results []labelWire `json:"results"`
+	}{labelsWire(types)})
+}
+
+// createLabel is definitionsApi.create: {"label", "name", "inverseLabel"?}
+// defines a USER_DEFINED type; 200 with it.
+func (s *Server) createLabel(w http.ResponseWriter, r *http.Request) {
+	from, to, err := pair(r, true)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	var body struct {
+		Label        string `json:"label"`
+		Name         string `json:"name"`
+		InverseLabel string `json:"inverseLabel"`
+	}
+	if err := decode(r, &body); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	t, err := s.Associations.CreateAssociationLabel(r.Context(), account(r), from.Name, to.Name, body.Name, body.Label, body.InverseLabel)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Results []labelWire `json:"results"`
+	}{labelsWire([]spoke.AssociationType{t})})
+}
+
+// updateLabel is definitionsApi.update: {"associationTypeId", "label",
+// "inverseLabel"?} renames a label; 204.
+func (s *Server) updateLabel(w http.ResponseWriter, r *http.Request) {
+	from, to, err := pair(r, true)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	var body struct {
+		AssociationTypeID int    `json:"associationTypeId"`
+		Label             string `json:"label"`
+		InverseLabel      string `json:"inverseLabel"`
+	}
+	if err := decode(r, &body); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if body.AssociationTypeID <= 0 {
+		writeError(w, r, spoke.Invalidf("associationTypeId must be the typeId of a label, got %d.", body.AssociationTypeID))
+		return
+	}
+	if err := s.Associations.UpdateAssociationLabel(r.Context(), account(r), from.Name, to.Name, body.AssociationTypeID, body.Label, body.InverseLabel); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeNoContent(w)
+}
+
+// deleteLabel is definitionsApi.archive: it removes a label and the
+// associations of its type; 204.
+func (s *Server) deleteLabel(w http.ResponseWriter, r *http.Request) {
+	from, to, err := pair(r, true)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	id, err := strconv.Atoi(r.PathValue("typeId"))
+	if err != nil || id <= 0 {
+		writeError(w, r, spoke.NotFoundf("No association label %q between %s and %s.", r.PathValue("typeId"), from.Name, to.Name))
+		return
+	}
+	if err := s.Associations.DeleteAssociationLabel(r.Context(), account(r), from.Name, to.Name, id); err != nil {
+		writeError(w, r, err)
+		return
 	}
 	writeNoContent(w)
 }

@@ -127,6 +127,8 @@ var fuzzEndpoints = []struct{ method, path string }{
 	{"POST", "/crm/v4/associations/contacts/companies/batch/read"},
 	{"POST", "/crm/v3/objects/contacts/merge"},
 	{"POST", "/crm/v4/associations/contacts/companies/batch/labels/archive"},
+	{"POST", "/crm/v4/associations/deals/companies/labels"},
+	{"PUT", "/crm/v4/associations/deals/companies/labels"},
 	{"POST", "/crm/v3/objects/contacts/gdpr-delete"},
 }
 

@@ -186,3 +186,54 @@ describe('associations v4 batch API', { concurrency: 1 }, () => {
     assert.deepEqual(back, [280], 'company→contact lost the paired primary type 2');
   });
 });
+
+describe('associations v4 label definitions', { concurrency: 1 }, () => {
+  const defs = hs.crm.associations.v4.schema.definitionsApi;
+  const USER_DEFINED = 'USER_DEFINED';
+
+  it('getAll lists HubSpot types with their labels', async () => {
+    const info = await defs.getAllWithHttpInfo('contacts', 'companies');
+    assert.equal(info.httpStatusCode, 200);
+    const byId = Object.fromEntries(info.data.results.map((t) => [Number(t.typeId), t]));
+    assert.equal(byId[279].category, HUBSPOT_DEFINED);
+    assert.ok(!byId[279].label, `279 is unlabelled: ${short(byId[279])}`);
+    assert.equal(byId[1].label, 'Primary');
+  });
+
+  it('create, use, rename and remove a user-defined label', async () => {
+    const name = uniq('reseller').replace(/[^a-z0-9_]/g, '_');
+    const created = await defs.createWithHttpInfo('deals', 'companies', { label: 'Reseller', name, inverseLabel: 'Resold by' });
+    assert.equal(created.httpStatusCode, 200);
+    const spec = created.data.results[0];
+    assert.equal(spec.category, USER_DEFINED);
+    assert.equal(spec.label, 'Reseller');
+    const typeId = Number(spec.typeId);
+    assert.ok(typeId > 0, short(spec));
+
+    const listed = await defs.getAll('companies', 'deals');
+    assert.ok(listed.results.some((t) => Number(t.typeId) === typeId && t.label === 'Resold by'), `reverse listing: ${short(listed.results)}`);
+
+    const d = await deal();
+    const co = await company();
+    await v4.basicApi.create('deals', d, 'companies', co, [{ associationCategory: USER_DEFINED, associationTypeId: typeId }]);
+    let back = typesOf(await v4.basicApi.getPage('companies', co, 'deals'), d);
+    assert.ok(back.some((t) => Number(t.typeId) === typeId && t.label === 'Resold by'), short(back));
+
+    const upd = await defs.updateWithHttpInfo('deals', 'companies', { associationTypeId: typeId, label: 'Partner', inverseLabel: 'Partner of' });
+    assert.equal(upd.httpStatusCode, 204);
+    back = typesOf(await v4.basicApi.getPage('companies', co, 'deals'), d);
+    assert.ok(back.some((t) => Number(t.typeId) === typeId && t.label === 'Partner of'), `renamed on the association: ${short(back)}`);
+
+    const rm = await defs.removeWithHttpInfo('deals', 'companies', typeId);
+    assert.equal(rm.httpStatusCode, 204);
+    assert.deepEqual(toIds(await v4.basicApi.getPage('deals', d, 'companies')), [], 'the label went with its associations');
+    await rejects(defs.remove('deals', 'companies', typeId), 404);
+  });
+
+  it('refuses an undefined user label (400) and a bad name (400)', async () => {
+    const d = await deal();
+    const co = await company();
+    await rejects(v4.basicApi.create('deals', d, 'companies', co, [{ associationCategory: USER_DEFINED, associationTypeId: 987654 }]), 400);
+    await rejects(defs.create('deals', 'companies', { label: 'X', name: 'Not Valid!' }), 400);
+  });
+});

@@ -22,17 +22,25 @@ func recordType(ctx context.Context, q queryer, account, id int64) (string, erro
 }
 
 // link stores both directions of an association inside tx.
-func link(ctx context.Context, tx execer, account int64, fromType string, fromID int64, toType string, toID int64, types []spoke.AssociationType) error {
+func link(ctx context.Context, s session, account int64, fromType string, fromID int64, toType string, toID int64, types []spoke.AssociationType) error {
 	for _, at := range types {
 		if at.Category == "" {
 			at.Category = spoke.CategoryHubSpot
 		}
-		if !spoke.ValidAssociationType(fromType, toType, at) {
-			return spoke.Invalidf("associationTypeId %d (%s) is not valid from %s to %s.", at.TypeID, at.Category, fromType, toType)
+		if err := checkAssociationType(ctx, s, account, fromType, toType, at); err != nil {
+			return err
 		}
 		rev := at
-		if at.Category == spoke.CategoryHubSpot {
+		switch at.Category {
+		case spoke.CategoryHubSpot:
 			rev.TypeID = spoke.PairedAssociationTypeID(at.TypeID)
+			at.Label, rev.Label = spoke.HubSpotAssociationLabel(at.TypeID), spoke.HubSpotAssociationLabel(rev.TypeID)
+		case spoke.CategoryUser:
+			fwd, back, _, err := userLabel(ctx, s, account, fromType, toType, at.TypeID)
+			if err != nil {
+				return err
+			}
+			at.Label, rev.Label = fwd, back
 		}
 		for _, row := range []struct {
 			from int64
@@ -40,7 +48,7 @@ func link(ctx context.Context, tx execer, account int64, fromType string, fromID
 			to   int64
 			t    spoke.AssociationType
 		}{{fromID, toType, toID, at}, {toID, fromType, fromID, rev}} {
-			if _, err := tx.ExecContext(ctx, qLink,
+			if _, err := s.ExecContext(ctx, qLink,
 				account, row.from, row.toT, row.to, row.t.Category, row.t.TypeID, row.t.Label); err != nil {
 				return fmt.Errorf("store association: %w", err)
 			}
@@ -74,11 +82,8 @@ func (w *writer) resolveAssociations(assocs []spoke.AssociationInput) ([]pending
 			return nil, spoke.Invalidf("association to %s needs at least one type", a.ToID)
 		}
 		for _, at := range a.Types {
-			if at.Category == "" {
-				at.Category = spoke.CategoryHubSpot
-			}
-			if !spoke.ValidAssociationType(w.t.Name, toType, at) {
-				return nil, spoke.Invalidf("associationTypeId %d (%s) is not valid from %s to %s.", at.TypeID, at.Category, w.t.Name, toType)
+			if err := checkAssociationType(w.ctx, w.s, w.account, w.t.Name, toType, at); err != nil {
+				return nil, err
 			}
 		}
 		out = append(out, pendingLink{toType: toType, toID: toID, types: a.Types})
@@ -153,6 +158,9 @@ func (db *DB) ListAssociations(ctx context.Context, account int64, fromType stri
 		var at spoke.AssociationType
 		if err := rows.Scan(&to, &at.Category, &at.TypeID, &at.Label); err != nil {
 			return nil, false, err
+		}
+		if at.Category == spoke.CategoryHubSpot && at.Label == "" {
+			at.Label = spoke.HubSpotAssociationLabel(at.TypeID) // stored before labels were
 		}
 		if n := len(out); n > 0 && out[n-1].ToID == to {
 			out[n-1].Types = append(out[n-1].Types, at)
@@ -230,8 +238,4 @@ func (db *DB) removeAssociations(ctx context.Context, account int64, fromType st
 		}
 		return nil
 	})
-}
-
-type execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }

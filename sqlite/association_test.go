@@ -76,13 +76,26 @@ func TestAssociations(t *testing.T) {
 		}
 	}
 
-	// User-defined labels keep their id in both directions.
-	if _, err := db.Associate(ctx, acct, "deals", deal.ID, "companies", company.ID, []spoke.AssociationType{{Category: spoke.CategoryUser, TypeID: 77, Label: "Reseller"}}); err != nil {
+	// A user-defined label must be defined first; it keeps its id in both
+	// directions, with the inverse label in the reverse one.
+	undefined := []spoke.AssociationType{{Category: spoke.CategoryUser, TypeID: 77}}
+	if _, err := db.Associate(ctx, acct, "deals", deal.ID, "companies", company.ID, undefined); code(err) != spoke.EINVALID {
+		t.Fatalf("associating with an undefined label: %v, want EINVALID", err)
+	}
+	reseller, err := db.CreateAssociationLabel(ctx, acct, "deals", "companies", "reseller", "Reseller", "Resold by")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Associate(ctx, acct, "deals", deal.ID, "companies", company.ID, []spoke.AssociationType{reseller}); err != nil {
 		t.Fatal(err)
 	}
 	rev, _, _ = db.ListAssociations(ctx, acct, "companies", company.ID, "deals", 0, 10)
-	if len(rev) != 1 || typeIDs(rev[0]) != "[USER_DEFINED/77]" || rev[0].Types[0].Label != "Reseller" {
-		t.Fatalf("company->deals = %+v", rev)
+	if want := fmt.Sprintf("[USER_DEFINED/%d]", reseller.TypeID); len(rev) != 1 || typeIDs(rev[0]) != want || rev[0].Types[0].Label != "Resold by" {
+		t.Fatalf("company->deals = %+v, want %s labelled Resold by", rev, want)
+	}
+	dealCos, _, _ := db.ListAssociations(ctx, acct, "deals", deal.ID, "companies", 0, 10)
+	if len(dealCos) != 1 || dealCos[0].Types[len(dealCos[0].Types)-1].Label != "Reseller" {
+		t.Fatalf("deal->companies = %+v, want the Reseller label", dealCos)
 	}
 
 	// Errors.
