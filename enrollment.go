@@ -91,6 +91,9 @@ type Step struct {
 	Record     *Record
 	Writes     map[string]string
 	Executions []*Execution
+	// Writers are the indexes in Executions of the actions whose writes
+	// Writes merges: if the store refuses the write, they all fail.
+	Writers []int
 	// CodeExecutions counts the custom code runs of the step, which count
 	// against the monthly quota.
 	CodeExecutions int

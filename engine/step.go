@@ -168,6 +168,9 @@ func (e *Engine) finish(st *spoke.Step, act *spoke.Action, o *outcome, now time.
 		for k, v := range o.writes {
 			st.Writes[k] = v
 		}
+		if o.exec != nil {
+			st.Writers = append(st.Writers, len(st.Executions)-1)
+		}
 	}
 	if o.outputs != nil {
 		if en.Outputs == nil {

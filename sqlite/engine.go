@@ -339,8 +339,14 @@ func (db *DB) Commit(ctx context.Context, steps []*spoke.Step) error {
 					// became invalid): the action fails instead.
 					e.Status, e.WaitReason, e.CompletedAt = spoke.EnrollmentFailed, spoke.WaitNone, now
 					e.Error = &spoke.ActionError{Type: "WRITE_FAILED", Message: failed.Message}
-					if n := len(st.Executions); n > 0 {
-						st.Executions[n-1].Status, st.Executions[n-1].Error = "ERROR", e.Error
+					// None of the step's writes happened: every action that
+					// wrote failed, or the last one if none is known.
+					writers := st.Writers
+					if len(writers) == 0 && len(st.Executions) > 0 {
+						writers = []int{len(st.Executions) - 1}
+					}
+					for _, i := range writers {
+						st.Executions[i].Status, st.Executions[i].Error = "ERROR", e.Error
 					}
 					if err := rows[i].encode(st, now); err != nil {
 						return err
