@@ -127,11 +127,14 @@ func setupIntegration(t *testing.T) *itEnv {
 	eng.Metrics = engine.NewMetrics(reg, db)
 	srv := &api.Server{Records: db, Properties: db, Associations: db, Tokens: db, Flows: db, FlowChecker: db,
 		Engine: eng, EngineStore: db, Secrets: db, Logger: logger, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})}
-	ts := httptest.NewServer(srv.Handler())
+	apiHandler := srv.Handler()
+	ts := httptest.NewServer(apiHandler)
 	t.Cleanup(ts.Close)
 	e.url = ts.URL
+	ro := httptest.NewServer(api.ReadOnly(apiHandler))
+	t.Cleanup(ro.Close)
 
-	pool, err := sandbox.NewPool(sandbox.Config{APIURL: ts.URL, SpareWorkers: -1, MaxWorkers: 6, Logger: logger})
+	pool, err := sandbox.NewPool(sandbox.Config{APIURL: ts.URL, ReadOnlyAPIURL: ro.URL, SpareWorkers: -1, MaxWorkers: 6, Logger: logger})
 	if err != nil {
 		t.Fatalf("NewPool: %v (run scripts/setup-sandbox.sh)", err)
 	}
@@ -314,6 +317,7 @@ func TestIntegrationRealSandbox(t *testing.T) {
 		sub("chained code and branch", testChainedCode)
 		sub("wrong output type", testWrongOutputType)
 		sub("dates and phone outputs", testDateOutputs)
+		sub("dry run reaches a read-only API", testDryRunReadOnlyAPI)
 	})
 	// Every execution was counted in the Prometheus metrics.
 	req, _ := http.NewRequest("GET", e.url+"/metrics", nil)
@@ -751,5 +755,47 @@ exports.main = async (event, callback) => callback({ outputFields: {
 	p := e.properties(id, "seen_at", "renewal", "hotline")["properties"].(map[string]any)
 	if p["seen_at"] != "2026-03-10T12:30:00Z" && p["seen_at"] != "2026-03-10T12:30:00.000Z" || p["renewal"] != "2026-12-31" || p["hotline"] != "+1 (555) 010-0000" {
 		t.Errorf("written %v", p)
+	}
+}
+
+// testDryRunReadOnlyAPI tests an action whose code reads and writes a
+// contact through @hubspot/api-client: a dry run reads but cannot write
+// (Spoke's API answers 403 DRY_RUN), and a real test writes.
+func testDryRunReadOnlyAPI(e *itEnv) {
+	t := e.t
+	e.must(200, "PUT", "/automation/v4/secrets/SPOKE_TOKEN", map[string]string{"value": itToken})
+	code := `
+const hubspot = require('@hubspot/api-client');
+exports.main = async (event) => {
+  const client = new hubspot.Client({ accessToken: process.env.SPOKE_TOKEN });
+  const id = String(event.object.objectId);
+  const got = await client.crm.contacts.basicApi.getById(id, ['firstname']);
+  let wrote = 'ok';
+  try {
+    await client.crm.contacts.basicApi.update(id, { properties: { jobtitle: 'set by code' } });
+  } catch (err) {
+    wrote = String(err.code) + ' ' + String(err.body && err.body.category);
+  }
+  return { outputFields: { read: got.properties.firstname, wrote } };
+};`
+	actions := `[` + codeAction("1", "", "NODE20X", code, `["SPOKE_TOKEN"]`, `[]`,
+		`[{"name":"read","type":"STRING"},{"name":"wrote","type":"STRING"}]`) + `]`
+	flowID := e.createFlow(actions, "")
+	id := e.contact(map[string]string{"email": "dry@run.example", "firstname": "Dry"})
+
+	dry := e.must(200, "POST", "/automation/v4/flows/"+flowID+"/actions/1/test", map[string]any{"objectId": id, "dryRun": true})
+	out, _ := dry["outputFields"].(map[string]any)
+	if dry["status"] != "SUCCESS" || out["read"] != "Dry" || out["wrote"] != "403 DRY_RUN" {
+		t.Fatalf("dry run: %v", dry)
+	}
+	if got := e.properties(id, "jobtitle")["properties"].(map[string]any)["jobtitle"]; got != nil && got != "" {
+		t.Fatalf("the dry run's code wrote jobtitle = %v", got)
+	}
+	real := e.must(200, "POST", "/automation/v4/flows/"+flowID+"/actions/1/test", map[string]any{"objectId": id, "dryRun": false})
+	if out, _ := real["outputFields"].(map[string]any); real["status"] != "SUCCESS" || out["wrote"] != "ok" {
+		t.Fatalf("real test: %v", real)
+	}
+	if got := e.properties(id, "jobtitle")["properties"].(map[string]any)["jobtitle"]; got != "set by code" {
+		t.Errorf("after the real test jobtitle = %v", got)
 	}
 }

@@ -100,7 +100,7 @@ func (e *Engine) step(ctx context.Context, f *spoke.Flow, en *spoke.Enrollment, 
 				}
 			}
 		}
-		o := e.run(ctx, f, act, en, rec)
+		o := e.run(ctx, f, act, en, rec, false)
 		e.finish(st, act, o, now)
 		ran++
 		if external(act) {
@@ -226,7 +226,10 @@ func next(c *spoke.Connection) string {
 }
 
 // run executes one action.
-func (e *Engine) run(ctx context.Context, f *spoke.Flow, act *spoke.Action, en *spoke.Enrollment, rec *spoke.Record) *outcome {
+//
+// With dryRun, custom code reaches a read-only Spoke API (see
+// sandbox.Invocation.DryRun).
+func (e *Engine) run(ctx context.Context, f *spoke.Flow, act *spoke.Action, en *spoke.Enrollment, rec *spoke.Record, dryRun bool) *outcome {
 	start := e.Now()
 	began := time.Now() // durations are measured on the real clock, not e.Now
 	o := &outcome{next: next(act.Connection)}
@@ -239,7 +242,7 @@ func (e *Engine) run(ctx context.Context, f *spoke.Flow, act *spoke.Action, en *
 	t, _ := spoke.LookupObjectType(rec.ObjectType)
 	switch act.Type {
 	case spoke.ActionCustomCode:
-		e.runCode(ctx, f, act, en, rec, t, o)
+		e.runCode(ctx, f, act, en, rec, t, o, dryRun)
 	case spoke.ActionStaticBranch:
 		v, err := e.resolve(act.InputValue, en, rec, t)
 		if err != nil {
@@ -393,7 +396,7 @@ const MaxDelay = 200 * 365 * 24 * time.Hour
 // objectTypeName is the event's objectType: CONTACT, COMPANY, DEAL, TICKET.
 func objectTypeName(t spoke.ObjectType) string { return strings.ToUpper(t.Singular) }
 
-func (e *Engine) runCode(ctx context.Context, f *spoke.Flow, act *spoke.Action, en *spoke.Enrollment, rec *spoke.Record, t spoke.ObjectType, o *outcome) {
+func (e *Engine) runCode(ctx context.Context, f *spoke.Flow, act *spoke.Action, en *spoke.Enrollment, rec *spoke.Record, t spoke.ObjectType, o *outcome, dryRun bool) {
 	inputs := map[string]any{}
 	for _, in := range act.InputFields {
 		v, aerr := e.resolve(&in.Value, en, rec, t)
@@ -424,6 +427,7 @@ func (e *Engine) runCode(ctx context.Context, f *spoke.Flow, act *spoke.Action, 
 		Event: sandbox.Event{PortalID: en.AccountID, ActionDefinitionID: actionID, ObjectType: objectTypeName(t), ObjectID: rec.ID,
 			InputFields: inputs, CallbackID: fmt.Sprintf("ap-%s-%d-%s-%d", f.ID, en.ID, act.ActionID, en.Attempt)},
 		Secrets: secrets,
+		DryRun:  dryRun,
 	}
 	o.code = true
 	res, err := e.Code.Invoke(ctx, inv)

@@ -9,7 +9,8 @@ import (
 )
 
 // TestAction runs one action of a flow against a record, as HubSpot's "Test
-// action" does. With dryRun nothing is written: the writes are returned.
+// action" does. With dryRun nothing is written: the writes are returned,
+// webhooks are not sent, and custom code finds Spoke's API read-only.
 // Without it the writes are made, with source AUTOMATION_PLATFORM. Quotas
 // and rate limits do not apply, and no enrollment is created.
 func (e *Engine) TestAction(ctx context.Context, account int64, flowID, actionID string, objectID int64, dryRun bool) (*spoke.TestResult, error) {
@@ -41,7 +42,7 @@ func (e *Engine) TestAction(ctx context.Context, account int64, flowID, actionID
 		return &spoke.TestResult{Status: "SUCCESS", OutputFields: map[string]any{}, Writes: map[string]string{}, DryRun: true, NextActionID: next(act.Connection),
 			Logs: "dry run: the webhook to " + act.WebhookURL + " was not sent\n"}, nil
 	}
-	o := e.run(ctx, f, act, en, rec)
+	o := e.run(ctx, f, act, en, rec, dryRun)
 	res := &spoke.TestResult{Status: "SUCCESS", OutputFields: map[string]any{}, Writes: map[string]string{}, DryRun: dryRun, NextActionID: o.next}
 	if x := o.exec; x != nil {
 		res.Logs, res.DurationMs, res.MemoryBytes = x.Logs, x.DurationMs, x.MemoryBytes

@@ -39,6 +39,10 @@ type Config struct {
 	// uses it as its default basePath, Python code finds it in
 	// SPOKE_API_URL, and the egress proxy always allows its host:port.
 	APIURL string
+	// ReadOnlyAPIURL serves Spoke's API refusing writes; dry-run
+	// invocations reach it in place of APIURL. It must be a loopback
+	// host:port URL such as "http://127.0.0.1:39211".
+	ReadOnlyAPIURL string
 	// AllowHosts lists host:port pairs the egress proxy allows even though
 	// they resolve to loopback, private or other refused addresses.
 	AllowHosts []string
@@ -268,7 +272,16 @@ func NewPool(cfg Config) (*Pool, error) {
 			apiHost = net.JoinHostPort(u.Hostname(), port)
 		}
 	}
-	p.proxy = egress.New(egress.Config{SpokeAPI: apiHost, Allow: cfg.AllowHosts, Resolver: cfg.Resolver, Logger: p.log})
+	readOnly := ""
+	if cfg.ReadOnlyAPIURL != "" {
+		u, err := url.Parse(cfg.ReadOnlyAPIURL)
+		if err != nil || u.Port() == "" {
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("sandbox: bad ReadOnlyAPIURL %q: want http://host:port", cfg.ReadOnlyAPIURL)
+		}
+		readOnly = u.Host
+	}
+	p.proxy = egress.New(egress.Config{SpokeAPI: apiHost, ReadOnlySpokeAPI: readOnly, Allow: cfg.AllowHosts, Resolver: cfg.Resolver, Logger: p.log})
 	if !cfg.NoCgroups {
 		p.cgroups = newCgroups()
 	}
@@ -516,6 +529,7 @@ func bindingKey(spec *runtimeSpec, inv *Invocation, memMB int) string {
 		w(k)
 		w(inv.Secrets[k])
 	}
+	w(strconv.FormatBool(inv.DryRun))
 	w(strconv.Itoa(len(inv.EgressAllowlist)))
 	allow := append([]string(nil), inv.EgressAllowlist...)
 	sort.Strings(allow)
@@ -825,7 +839,7 @@ func (p *Pool) run(ctx context.Context, w *worker, spec *runtimeSpec, key string
 			}
 		}
 		sort.Slice(w.secrets, func(i, j int) bool { return len(w.secrets[i]) > len(w.secrets[j]) })
-		w.egress.SetPolicy(egress.Policy{AccountAllow: inv.EgressAllowlist, OnDeny: w.onDeny})
+		w.egress.SetPolicy(egress.Policy{AccountAllow: inv.EgressAllowlist, OnDeny: w.onDeny, ReadOnlyAPI: inv.DryRun})
 	}
 	if w.cg != nil && w.nextID == 1 {
 		// Forget the start-up's peak; later invocations start from the

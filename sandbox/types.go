@@ -164,6 +164,10 @@ type Invocation struct {
 	// hosts ("host", "host:port" or "*.domain"). Spoke's own API is always
 	// reachable.
 	EgressAllowlist []string
+	// DryRun makes Spoke's API read-only for the code: its connections to
+	// APIURL go to the pool's ReadOnlyAPIURL instead (refused without
+	// one). DryRun invocations run on workers of their own.
+	DryRun bool
 }
 
 // Error describes a failed invocation.

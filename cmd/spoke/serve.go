@@ -85,9 +85,16 @@ func serve(ctx context.Context, logger *slog.Logger, addr, dir string, demo bool
 	}
 	url := "http://" + ln.Addr().String()
 
-	// The code sandbox reaches Spoke's own API at the listening address.
+	// The code sandbox reaches Spoke's own API at the listening address;
+	// code run by a dry-run test reaches it through a loopback listener
+	// that refuses writes.
+	roLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("listen for the read-only API: %w", err)
+	}
+	defer roLn.Close()
 	var code engine.Invoker
-	pool, err := sandbox.NewPool(sandbox.Config{APIURL: url, AllowHosts: allowHosts, Logger: logger})
+	pool, err := sandbox.NewPool(sandbox.Config{APIURL: url, ReadOnlyAPIURL: "http://" + roLn.Addr().String(), AllowHosts: allowHosts, Logger: logger})
 	if err != nil {
 		logger.Error("custom code is unavailable; run scripts/setup.sh (make setup) to install bubblewrap and the runtimes", "err", err)
 		code = unavailableCode{err}
@@ -106,7 +113,11 @@ func serve(ctx context.Context, logger *slog.Logger, addr, dir string, demo bool
 	srv := &api.Server{Records: db, Properties: db, Associations: db, Tokens: db, Flows: db, FlowChecker: db,
 		Engine: eng, EngineStore: db, Secrets: db, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 		Logger: logger}
-	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	handler := srv.Handler()
+	httpSrv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	roSrv := &http.Server{Handler: api.ReadOnly(handler), ReadHeaderTimeout: 10 * time.Second}
+	go roSrv.Serve(roLn)
+	defer roSrv.Close()
 	engCtx, stopEngine := context.WithCancel(context.Background())
 	engDone := make(chan error, 1)
 	go func() { engDone <- eng.Run(engCtx) }()

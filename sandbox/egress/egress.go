@@ -44,6 +44,7 @@ const (
 	RuleSpecialPurpose   = "special-purpose-address"
 	RuleAccountAllowlist = "account-allowlist"
 	RuleBadTarget        = "bad-target"
+	RuleDryRun           = "dry-run"
 )
 
 // DeniedHeader is set on every 403 the proxy returns for a refused target, so
@@ -57,6 +58,10 @@ type Config struct {
 	// always allowed, whatever address it resolves to and whatever an
 	// account's allowlist says.
 	SpokeAPI string
+	// ReadOnlySpokeAPI is the host:port of a listener serving Spoke's API
+	// that refuses writes. Under a ReadOnlyAPI policy, connections to
+	// SpokeAPI go there instead, or are refused if it is empty.
+	ReadOnlySpokeAPI string
 	// Allow lists host:port pairs (names or IP addresses) that an operator
 	// allows even when they resolve to a refused address. An account's
 	// allowlist still applies to them.
@@ -78,6 +83,9 @@ type Policy struct {
 	// OnDeny, when set, is called for every refused connection, for example
 	// to add the refusal to the log of the invocation that caused it.
 	OnDeny func(Denial)
+	// ReadOnlyAPI sends connections to Spoke's API to the proxy's
+	// ReadOnlySpokeAPI, for dry runs that must not write.
+	ReadOnlyAPI bool
 }
 
 // Denial describes one refused connection.
@@ -505,6 +513,15 @@ func (p *Proxy) Resolve(ctx context.Context, target string, pol Policy) ([]netip
 // address. A refusal is logged, reported to pol.OnDeny and returned as a
 // *Denial.
 func (p *Proxy) dial(ctx context.Context, target string, pol Policy) (net.Conn, error) {
+	if pol.ReadOnlyAPI && p.cfg.SpokeAPI != "" && normHostPort(target) == normHostPort(p.cfg.SpokeAPI) {
+		if p.cfg.ReadOnlySpokeAPI == "" {
+			d := Denial{Host: target, Rule: RuleDryRun, Detail: "this is a dry run and the server has no read-only API to offer"}
+			p.deny(d, pol)
+			return nil, &d
+		}
+		d := net.Dialer{Timeout: p.cfg.DialTimeout}
+		return d.DialContext(ctx, "tcp", p.cfg.ReadOnlySpokeAPI)
+	}
 	addrs, err := p.Resolve(ctx, target, pol)
 	if err != nil {
 		var d *Denial

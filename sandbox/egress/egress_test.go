@@ -174,3 +174,56 @@ func TestProxy(t *testing.T) {
 		}
 	})
 }
+
+// TestReadOnlyAPI checks where a dry run's connections to Spoke's API go:
+// to the read-only listener, or nowhere when there is none.
+func TestReadOnlyAPI(t *testing.T) {
+	t.Parallel()
+	api, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer api.Close()
+	ro, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	accepted := make(chan string, 4)
+	for _, l := range []net.Listener{api, ro} {
+		go func(l net.Listener) {
+			for {
+				c, err := l.Accept()
+				if err != nil {
+					return
+				}
+				accepted <- l.Addr().String()
+				c.Close()
+			}
+		}(l)
+	}
+	ctx := context.Background()
+	with := egress.New(egress.Config{SpokeAPI: api.Addr().String(), ReadOnlySpokeAPI: ro.Addr().String(), Logger: quiet()})
+	for _, tc := range []struct {
+		pol  egress.Policy
+		want string
+	}{
+		{egress.Policy{}, api.Addr().String()},
+		{egress.Policy{ReadOnlyAPI: true}, ro.Addr().String()},
+	} {
+		c, err := with.DialContext(ctx, "tcp", api.Addr().String(), tc.pol)
+		if err != nil {
+			t.Fatalf("dial with %+v: %v", tc.pol, err)
+		}
+		c.Close()
+		if got := <-accepted; got != tc.want {
+			t.Errorf("with %+v the connection reached %s, want %s", tc.pol, got, tc.want)
+		}
+	}
+	without := egress.New(egress.Config{SpokeAPI: api.Addr().String(), Logger: quiet()})
+	_, err = without.DialContext(ctx, "tcp", api.Addr().String(), egress.Policy{ReadOnlyAPI: true})
+	var d *egress.Denial
+	if !errors.As(err, &d) || d.Rule != egress.RuleDryRun {
+		t.Fatalf("dry run without a read-only API: %v, want a %s denial", err, egress.RuleDryRun)
+	}
+}
