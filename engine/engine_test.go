@@ -677,3 +677,52 @@ func TestStopDoesNotFailInFlightActions(t *testing.T) {
 		t.Errorf("score = %q, want 16", got)
 	}
 }
+
+// pingPongFlow is LIST_BASED with re-enrollment on a string property's
+// value, and hands over to the other flow by setting the other property.
+func pingPongFlow(t *testing.T, id, watch, hand string) *spoke.Flow {
+	return parseFlow(t, id, `{"type":"CONTACT_FLOW","objectTypeId":"0-1","flowType":"WORKFLOW","isEnabled":true,"startActionId":"1",
+ "enrollmentCriteria":{"type":"LIST_BASED","shouldReEnroll":true,"listFilterBranch":{"filterBranchType":"OR","filterBranches":[{"filterBranchType":"AND","filterBranches":[],
+   "filters":[{"filterType":"PROPERTY","property":"`+watch+`","operation":{"operationType":"STRING","operator":"IS_EQUAL_TO","value":"go"}}]}],"filters":[]}},
+ "actions":[
+  {"type":"SINGLE_CONNECTION","actionId":"1","actionTypeId":"0-5","actionTypeVersion":0,"fields":{"property_name":"`+watch+`","value":{"type":"STATIC_VALUE","staticValue":"idle"}},
+   "connection":{"edgeType":"STANDARD","nextActionId":"2"}},
+  {"type":"SINGLE_CONNECTION","actionId":"2","actionTypeId":"0-5","actionTypeVersion":0,"fields":{"property_name":"`+hand+`","value":{"type":"STATIC_VALUE","staticValue":"go"}}}
+ ]}`)
+}
+
+// TestFlowsThatReEnrollEachOtherStop checks the loop guard: two flows whose
+// writes keep re-enrolling the record in the other stop after LoopGuard
+// rounds each, instead of running forever.
+func TestFlowsThatReEnrollEachOtherStop(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.flows.put(pingPongFlow(t, "1", "jobtitle", "city"))
+	b.flows.put(pingPongFlow(t, "2", "city", "jobtitle"))
+	id := b.contact(t, map[string]string{"email": "loop@example.com", "jobtitle": "go"})
+	b.drain(t)
+	for _, f := range []string{"1", "2"} {
+		list := b.enrollments(t, f)
+		if len(list) < sqlite.LoopGuard || len(list) > sqlite.LoopGuard+1 {
+			t.Errorf("flow %s has %d enrollments, want about %d", f, len(list), sqlite.LoopGuard)
+		}
+		for _, en := range list {
+			if en.Status != spoke.EnrollmentCompleted {
+				t.Errorf("flow %s enrollment %d is %s", f, en.ID, en.Status)
+			}
+		}
+	}
+	// An hour later the guard lets it in again.
+	b.clock.Add(time.Hour + time.Minute)
+	before := len(b.enrollments(t, "1"))
+	for _, v := range []string{"idle", "go"} { // the loop stopped with jobtitle "go"
+		if _, err := b.db.WriteRecords(context.Background(), b.account, "contacts", spoke.WriteUpdate,
+			[]spoke.RecordInput{{ID: strconv.FormatInt(id, 10), Properties: map[string]string{"jobtitle": v}}}, spoke.WriteSource{Type: spoke.SourceAPI, ID: "1"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.drain(t)
+	if after := len(b.enrollments(t, "1")); after <= before {
+		t.Errorf("flow 1 enrollments %d → %d after an hour and a new write", before, after)
+	}
+}

@@ -54,6 +54,19 @@ func (w *writer) trigger(id int64, before *spoke.Record, after map[string]string
 		ch.Before, ch.CreatedAt, ch.BeforeUpdatedAt = before.Properties, before.CreatedAt, before.UpdatedAt
 	}
 	for _, t := range fn(ch) {
+		if t.ReEnroll && w.src.Type == spoke.SourceAutomation {
+			// Flows that re-enroll each other's writes can loop: stop a
+			// record entering one flow again and again.
+			var n int
+			if err := w.s.QueryRowContext(w.ctx, qRecentEnrollments, t.FlowID, id, w.now-time.Hour.Milliseconds()).Scan(&n); err != nil {
+				return fmt.Errorf("count enrollments of %d in flow %s: %w", id, t.FlowID, err)
+			}
+			if n >= LoopGuard {
+				w.db.logger().Warn("re-enrollment stopped: a flow's write would enroll the record in this flow again", "flowId", t.FlowID,
+					"objectId", id, "byFlowId", w.src.ID, "enrollmentsLastHour", n, "limit", LoopGuard)
+				continue
+			}
+		}
 		ok, _, err := enrollTx(w.ctx, w.s, w.account, t.FlowID, t.RevisionID, w.t.Name, id, t.ReEnroll, w.now)
 		if err != nil {
 			return err
@@ -62,6 +75,14 @@ func (w *writer) trigger(id int64, before *spoke.Record, after map[string]string
 	}
 	return nil
 }
+
+// LoopGuard is how many times in an hour a record may enter one flow
+// through re-enrollment triggered by flows' own writes; beyond it the
+// trigger is ignored (and logged). Writes from the API or imports are not
+// counted against it.
+const LoopGuard = 10
+
+const qRecentEnrollments = `SELECT count(*) FROM enrollments WHERE flow_id = ? AND object_id = ? AND created_at > ?`
 
 // Enrollment inserts that skip a record in the flow now (or ever, without
 // re-enrollment) in the same statement.
@@ -275,7 +296,7 @@ const (
 )
 
 func init() {
-	writeQueries = append(writeQueries, qEnrollIfNotActive, qEnrollIfNever, qCheckpoint, qUsage)
+	writeQueries = append(writeQueries, qEnrollIfNotActive, qEnrollIfNever, qCheckpoint, qUsage, qRecentEnrollments)
 	for _, n := range historyChunks {
 		writeQueries = append(writeQueries, executionInsert(n), enrollmentInsert(n))
 	}

@@ -11,6 +11,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -33,6 +34,8 @@ type DB struct {
 
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
+	// Logger receives the store's warnings; nil means slog.Default().
+	Logger *slog.Logger
 
 	mu    sync.RWMutex
 	props map[propKey]map[string]*propertyDef // cache of property definitions
@@ -168,6 +171,13 @@ func (db *DB) migrate(ctx context.Context) error {
 }
 
 func (db *DB) nowMs() int64 { return db.Now().UnixMilli() }
+
+func (db *DB) logger() *slog.Logger {
+	if db.Logger != nil {
+		return db.Logger
+	}
+	return slog.Default()
+}
 
 // inTx runs fn in a write transaction, committing if fn returns nil.
 //

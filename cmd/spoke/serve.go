@@ -56,6 +56,7 @@ func serve(ctx context.Context, logger *slog.Logger, addr, dir string, demo bool
 	if err != nil {
 		return err
 	}
+	db.Logger = logger
 	defer func() {
 		if err := db.Close(); err != nil {
 			logger.Error("close database", "err", err)
