@@ -3,6 +3,8 @@ package engine
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -84,7 +86,10 @@ func (e *Engine) runWebhook(ctx context.Context, f *spoke.Flow, act *spoke.Actio
 			return
 		}
 		o.err = &spoke.ActionError{Type: "WEBHOOK_FAILED", Message: err.Error()}
-		o.retryable = true
+		// A name that does not exist or a certificate that does not verify
+		// will not fix itself within the retries: fail now, so the flow's
+		// owner sees it. Refused connections and timeouts are retried.
+		o.retryable = !permanentWebhookError(err)
 		return
 	}
 	defer resp.Body.Close()
@@ -98,4 +103,19 @@ func (e *Engine) runWebhook(ctx context.Context, f *spoke.Flow, act *spoke.Actio
 	case resp.StatusCode >= 400:
 		o.err = &spoke.ActionError{Type: "WEBHOOK_FAILED", Message: fmt.Sprintf("The webhook answered %d.", resp.StatusCode)}
 	}
+}
+
+// permanentWebhookError reports whether a webhook's transport error is a
+// configuration error (unknown host, TLS certificate) rather
+// than a transient one.
+func permanentWebhookError(err error) bool {
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return dnsErr.IsNotFound
+	}
+	var unknownAuthority x509.UnknownAuthorityError
+	var hostname x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	var verify *tls.CertificateVerificationError
+	return errors.As(err, &unknownAuthority) || errors.As(err, &hostname) || errors.As(err, &invalid) || errors.As(err, &verify)
 }
