@@ -1,5 +1,9 @@
 package spoke
 
+// PropMergedObjectIDs lists, separated by semicolons, the ids of the records
+// merged into a record.
+const PropMergedObjectIDs = "hs_merged_object_ids"
+
 // builtinProperty is a compact form of a HubSpot-defined property.
 type builtinProperty struct {
 	name, label, typ, fieldType string
@@ -80,6 +84,9 @@ func BuiltinProperties(t ObjectType) []*Property {
 		}
 		out = append(out, p)
 	}
+	// Set by merges only.
+	out = append(out, &Property{ObjectType: t.Name, Name: PropMergedObjectIDs, Label: "Merged record IDs", Type: TypeString, FieldType: "text",
+		GroupName: group, DisplayOrder: len(out), HubspotDefined: true, ReadOnlyValue: true})
 	for _, c := range []struct{ name, label, typ, fieldType string }{
 		{PropObjectID, "Record ID", TypeNumber, "number"},
 		{PropCreateDate, "Create Date", TypeDateTime, "date"},

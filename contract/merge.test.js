@@ -24,9 +24,14 @@ describe('merge and GDPR delete', { concurrency: 1 }, () => {
     assert.equal(merged.properties.lastname, 'king', "the other record's values fill the primary's blanks");
     assert.equal(merged.properties.jobtitle, 'analyst');
 
-    await rejects(contacts.basicApi.getById(other.id), 404);
+    assert.equal(merged.properties.hs_merged_object_ids, other.id);
+    // The merged id now answers the primary, as on HubSpot.
+    const byOld = await contacts.basicApi.getById(other.id, ['firstname', 'hs_merged_object_ids']);
+    assert.equal(byOld.id, primary.id);
+    assert.equal(byOld.properties.hs_merged_object_ids, other.id);
     const archived = await contacts.basicApi.getById(other.id, undefined, undefined, undefined, true);
     assert.equal(archived.archived, true);
+    assert.equal(archived.id, other.id);
     const links = await hs.crm.associations.v4.basicApi.getPage('contacts', primary.id, 'companies');
     assert.deepEqual(links.results.map((l) => String(l.toObjectId)), [company.id]);
     const back = await hs.crm.associations.v4.basicApi.getPage('companies', company.id, 'contacts');

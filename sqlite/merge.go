@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/spokehq/spoke"
 )
@@ -55,9 +56,13 @@ func (db *DB) MergeRecords(ctx context.Context, account int64, objectType string
 			fill[name] = v
 		}
 		now := db.nowMs()
-		if _, err := s.ExecContext(ctx, `UPDATE records SET archived = 1, archived_at = ?, updated_at = ?, version = version + 1 WHERE id = ?`,
-			now, now, mergedID); err != nil {
+		if _, err := s.ExecContext(ctx, `UPDATE records SET archived = 1, archived_at = ?, updated_at = ?, version = version + 1, merged_into = ? WHERE id = ?`,
+			now, now, primaryID, mergedID); err != nil {
 			return fmt.Errorf("archive merged %s %d: %w", t.Singular, mergedID, err)
+		}
+		// Records merged into the merged one now lead to the primary.
+		if _, err := s.ExecContext(ctx, `UPDATE records SET merged_into = ? WHERE account_id = ? AND merged_into = ?`, primaryID, account, mergedID); err != nil {
+			return fmt.Errorf("redirect merges into %d: %w", mergedID, err)
 		}
 		if err := moveAssociations(ctx, s, account, t.Name, mergedID, primaryID); err != nil {
 			return err
@@ -71,9 +76,42 @@ func (db *DB) MergeRecords(ctx context.Context, account int64, objectType string
 			return res[0].Err
 		}
 		out = res[0].Record
+		// hs_merged_object_ids is read-only to writers: set it directly.
+		ids := mergedIDs(primary.Properties[spoke.PropMergedObjectIDs], strconv.FormatInt(mergedID, 10), merged.Properties[spoke.PropMergedObjectIDs])
+		if _, err := s.ExecContext(ctx, `UPDATE records SET properties = json_set(properties, '$.`+spoke.PropMergedObjectIDs+`', ?), version = version + 1 WHERE id = ?`, ids, primaryID); err != nil {
+			return fmt.Errorf("record the merge on %d: %w", primaryID, err)
+		}
+		w := &writer{db: db, ctx: ctx, s: s, account: account, t: t, src: src, now: now}
+		if err := w.history(primaryID, map[string]string{spoke.PropMergedObjectIDs: ids}); err != nil {
+			return err
+		}
+		if err := w.flush(); err != nil {
+			return err
+		}
+		props := make(map[string]string, len(out.Properties)+1)
+		for k, v := range out.Properties {
+			props[k] = v
+		}
+		props[spoke.PropMergedObjectIDs] = ids
+		out.Properties, out.Version = props, out.Version+1
 		return nil
 	})
 	return out, err
+}
+
+// mergedIDs joins id lists ("1;2") and ids with semicolons, each id once.
+func mergedIDs(lists ...string) string {
+	var ids []string
+	seen := map[string]bool{}
+	for _, l := range lists {
+		for _, id := range strings.Split(l, ";") {
+			if id = strings.TrimSpace(id); id != "" && !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+	}
+	return strings.Join(ids, ";")
 }
 
 // moveAssociations gives to record to every association of record from, in

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"testing"
 
@@ -29,8 +30,16 @@ func TestMergeRecords(t *testing.T) {
 	if got.ID != primary.ID || got.Properties["firstname"] != "Ada" || got.Properties["lastname"] != "King" || got.Properties["email"] != "Augusta@Example.com" {
 		t.Errorf("merged = %d %v; want the primary with its firstname, and the other's lastname and email", got.ID, got.Properties)
 	}
-	if r := get(t, db, acct, "contacts", strconv.FormatInt(other.ID, 10), spoke.ReadOptions{Archived: true}); r == nil || !r.Archived {
+	if r := get(t, db, acct, "contacts", strconv.FormatInt(other.ID, 10), spoke.ReadOptions{Archived: true}); r == nil || !r.Archived || r.ID != other.ID {
 		t.Errorf("the merged record is not archived: %+v", r)
+	}
+	// Its id now answers the primary, which lists it as merged.
+	if r := get(t, db, acct, "contacts", strconv.FormatInt(other.ID, 10), spoke.ReadOptions{}); r == nil || r.ID != primary.ID ||
+		r.Properties[spoke.PropMergedObjectIDs] != strconv.FormatInt(other.ID, 10) {
+		t.Errorf("reading the merged id: %+v, want the primary with hs_merged_object_ids %d", r, other.ID)
+	}
+	if got.Properties[spoke.PropMergedObjectIDs] != strconv.FormatInt(other.ID, 10) {
+		t.Errorf("merge result's hs_merged_object_ids = %q", got.Properties[spoke.PropMergedObjectIDs])
 	}
 	// The email moved with the merge: an upsert by it finds the primary.
 	res := mustWrite(t, db, acct, "contacts", spoke.WriteUpsert, spoke.RecordInput{ID: "augusta@example.com", IDProperty: "email", Properties: props("jobtitle", "Countess")})
@@ -45,6 +54,27 @@ func TestMergeRecords(t *testing.T) {
 		t.Errorf("the primary is associated with itself: %+v, %v", self, err)
 	}
 
+	// A second merge keeps the list, and the first merged id follows along.
+	third := create(t, db, acct, "contacts", props("firstname", "Third"))
+	if _, err := db.MergeRecords(ctx, acct, "contacts", third.ID, primary.ID, apiSrc); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := db.GetRecords(ctx, acct, "contacts", []string{strconv.FormatInt(other.ID, 10), strconv.FormatInt(primary.ID, 10)}, spoke.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, r := range recs {
+		if r.ID != third.ID || r.Properties[spoke.PropMergedObjectIDs] != fmt.Sprintf("%d;%d", primary.ID, other.ID) {
+			t.Errorf("id %s reads %d %v, want %d merged from %d and %d", id, r.ID, r.Properties, third.ID, primary.ID, other.ID)
+		}
+	}
+	if len(recs) != 2 {
+		t.Errorf("batch read of merged ids found %d of 2", len(recs))
+	}
+	// Writers cannot set it.
+	if res, err := db.WriteRecords(ctx, acct, "contacts", spoke.WriteUpdate, []spoke.RecordInput{{ID: strconv.FormatInt(third.ID, 10), Properties: props(spoke.PropMergedObjectIDs, "1")}}, apiSrc); err != nil || res[0].Err == nil {
+		t.Errorf("writing hs_merged_object_ids: %v %+v, want a refusal", err, res)
+	}
 	for _, tc := range []struct {
 		name           string
 		primary, other int64

@@ -53,7 +53,9 @@ func (db *DB) GetRecords(ctx context.Context, account int64, objectType string, 
 	if len(ids) == 0 {
 		return out, nil
 	}
-	if (opts.IDProperty == "" || opts.IDProperty == spoke.PropObjectID) && len(ids) > 1 {
+	requested := ids
+	byID := opts.IDProperty == "" || opts.IDProperty == spoke.PropObjectID
+	if byID && len(ids) > 1 {
 		if err := db.getByIDs(ctx, account, t, ids, opts.Archived, out); err != nil {
 			return nil, err
 		}
@@ -75,6 +77,11 @@ func (db *DB) GetRecords(ctx context.Context, account int64, objectType string, 
 			out[id] = r
 		}
 	}
+	if byID && !opts.Archived && len(out) < len(requested) {
+		if err := db.followMerges(ctx, account, t, requested, out); err != nil {
+			return nil, err
+		}
+	}
 	if len(opts.WithHistory) > 0 {
 		recs := make([]*spoke.Record, 0, len(out))
 		for _, r := range out {
@@ -85,6 +92,58 @@ func (db *DB) GetRecords(ctx context.Context, account int64, objectType string, 
 		}
 	}
 	return out, nil
+}
+
+// followMerges answers the ids not found that were merged into another
+// record with that record, as HubSpot does.
+func (db *DB) followMerges(ctx context.Context, account int64, t spoke.ObjectType, ids []string, out map[string]*spoke.Record) error {
+	var missing []any
+	for _, s := range ids {
+		if _, found := out[s]; found {
+			continue
+		}
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil && n > 0 {
+			missing = append(missing, n)
+		}
+	}
+	for len(missing) > 0 {
+		part := missing[:min(500, len(missing))]
+		missing = missing[len(part):]
+		rows, err := db.read.QueryContext(ctx, `SELECT id, merged_into FROM records WHERE account_id = ? AND `+typeFilter(t.Name, true)+
+			` AND merged_into IS NOT NULL AND id IN (`+placeholders(len(part))+`)`, append([]any{account}, part...)...)
+		if err != nil {
+			return fmt.Errorf("follow merges: %w", err)
+		}
+		into := map[string]string{}
+		for rows.Next() {
+			var from, to int64
+			if err := rows.Scan(&from, &to); err != nil {
+				rows.Close()
+				return err
+			}
+			into[strconv.FormatInt(from, 10)] = strconv.FormatInt(to, 10)
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		if len(into) == 0 {
+			continue
+		}
+		targets := make([]string, 0, len(into))
+		for _, to := range into {
+			targets = append(targets, to)
+		}
+		found := map[string]*spoke.Record{}
+		if err := db.getByIDs(ctx, account, t, targets, false, found); err != nil {
+			return err
+		}
+		for from, to := range into {
+			if r := found[to]; r != nil {
+				out[from] = r
+			}
+		}
+	}
+	return nil
 }
 
 // getByIDs reads many records by id with IN queries, which beats one
