@@ -731,3 +731,18 @@ func TestFlowWriteConflictFailsOneEnrollment(t *testing.T) {
 		t.Errorf("executions of the failed enrollment %v", xs)
 	}
 }
+
+// TestWorkflowIDMappings checks that a flow's legacy workflow id is its
+// flow id, both ways, and that unknown ids are reported per input.
+func TestWorkflowIDMappings(t *testing.T) {
+	t.Parallel()
+	e := setupEngine(t)
+	id := e.createFlow(`{"name":"m","type":"CONTACT_FLOW","objectTypeId":"0-1","flowType":"WORKFLOW","isEnabled":false,"actions":[]}`)
+	const path = "/automation/v4/workflow-id-mappings/batch/read"
+	r := e.do("POST", path, `{"inputs":[{"type":"FLOW_ID","flowId":"`+id+`"},{"type":"WORKFLOW_ID","workflowId":`+id+`}]}`)
+	expect(t, r, 200, "", `"status":"COMPLETE"`, `{"flowId":`+id+`,"workflowId":`+id+`}`)
+	r = e.do("POST", path, `{"inputs":[{"type":"FLOW_ID","flowId":"`+id+`"},{"type":"WORKFLOW_ID","workflowId":"999999"}]}`)
+	expect(t, r, 207, "", `"numErrors":1`, "999999")
+	expect(t, e.do("POST", path, `{"inputs":[{"type":"NAME","flowId":"1"}]}`), 400, "VALIDATION_ERROR", "FLOW_ID or WORKFLOW_ID")
+	expect(t, e.do("POST", path, `{"inputs":[{"type":"WORKFLOW_ID","flowId":"1"}]}`), 400, "VALIDATION_ERROR", "workflowId")
+}

@@ -19,6 +19,7 @@ func (s *Server) routeFlows(mux *http.ServeMux) {
 	mux.HandleFunc("GET /automation/v4/flows", s.listFlows)
 	mux.HandleFunc("POST /automation/v4/flows", s.createFlow)
 	mux.HandleFunc("POST /automation/v4/flows/batch/read", s.batchReadFlows)
+	mux.HandleFunc("POST /automation/v4/workflow-id-mappings/batch/read", s.workflowIDMappings)
 	mux.HandleFunc("GET /automation/v4/flows/{flowId}", s.getFlow)
 	mux.HandleFunc("PUT /automation/v4/flows/{flowId}", s.updateFlow)
 	mux.HandleFunc("DELETE /automation/v4/flows/{flowId}", s.deleteFlow)
@@ -291,6 +292,69 @@ func (s *Server) batchReadFlows(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		results = append(results, m)
+	}
+	writeBatch(w, http.StatusOK, started, results, errs)
+}
+
+// workflowIDMappings maps flow ids to the ids of HubSpot's legacy (v3)
+// workflows and back. A Spoke flow has no second id: its workflowId is
+// its flowId, so scripts that translate ids keep working. Unknown ids are
+// reported as errors (207).
+func (s *Server) workflowIDMappings(w http.ResponseWriter, r *http.Request) {
+	started := time.Now()
+	if err := require(r, "automation"); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	var in struct {
+		Inputs []struct {
+			Type       string     `json:"type"`
+			FlowID     flexString `json:"flowId"`
+			WorkflowID flexString `json:"workflowId"`
+		} `json:"inputs"`
+	}
+	if err := decode(r, &in); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if err := checkBatchSize(len(in.Inputs)); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	ids := make([]string, len(in.Inputs))
+	for i, input := range in.Inputs {
+		switch input.Type {
+		case "FLOW_ID":
+			ids[i] = string(input.FlowID)
+		case "WORKFLOW_ID":
+			ids[i] = string(input.WorkflowID)
+		default:
+			writeError(w, r, spoke.Invalidf("inputs[%d].type must be FLOW_ID or WORKFLOW_ID, got %q.", i, input.Type))
+			return
+		}
+		if ids[i] == "" {
+			writeError(w, r, spoke.Invalidf("inputs[%d] needs the id its type names (flowId or workflowId).", i))
+			return
+		}
+	}
+	type mapping struct {
+		FlowID     json.Number `json:"flowId"`
+		WorkflowID json.Number `json:"workflowId"`
+	}
+	results := []mapping{}
+	var errs []standardErr
+	for _, id := range ids {
+		f, err := s.Flows.GetFlow(r.Context(), account(r), id)
+		if spoke.ErrorCode(err) == spoke.ENOTFOUND {
+			errs = append(errs, toStandardErr(&spoke.Error{Code: spoke.ENOTFOUND, Category: "OBJECT_NOT_FOUND",
+				Message: "No flow or workflow has id " + id + ".", Context: map[string][]string{"id": {id}}}))
+			continue
+		}
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		results = append(results, mapping{FlowID: json.Number(f.ID), WorkflowID: json.Number(f.ID)})
 	}
 	writeBatch(w, http.StatusOK, started, results, errs)
 }

@@ -129,6 +129,7 @@ var fuzzEndpoints = []struct{ method, path string }{
 	{"POST", "/crm/v4/associations/contacts/companies/batch/labels/archive"},
 	{"POST", "/crm/v4/associations/deals/companies/labels"},
 	{"PUT", "/crm/v4/associations/deals/companies/labels"},
+	{"POST", "/automation/v4/workflow-id-mappings/batch/read"},
 	{"POST", "/crm/v3/objects/contacts/gdpr-delete"},
 }
 
