@@ -512,17 +512,21 @@ type labelWire struct {
 	Label    *string `json:"label"`
 }
 
-func labelsWire(types []spoke.AssociationType) []labelWire {
+// writeLabels answers 200 with HubSpot's
+// CollectionResponseAssociationSpecWithLabelNoPaging.
+func writeLabels(w http.ResponseWriter, types []spoke.AssociationType) {
 	out := make([]labelWire, 0, len(types))
 	for _, t := range types {
-		w := labelWire{Category: t.Category, TypeID: t.TypeID}
+		l := labelWire{Category: t.Category, TypeID: t.TypeID}
 		if t.Label != "" {
 			label := t.Label
-			w.Label = &label
+			l.Label = &label
 		}
-		out = append(out, w)
+		out = append(out, l)
 	}
-	return out
+	writeJSON(w, http.StatusOK, struct {
+		Results []labelWire `json:"results"`
+	}{out})
 }
 
 // listLabels is v4 schema definitionsApi.getAll: the association types from
@@ -538,9 +542,7 @@ func (s *Server) listLabels(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, struct {
-		Results []labelWire `json:"results"`
-	}{labelsWire(types)})
+	writeLabels(w, types)
 }
 
 // createLabel is definitionsApi.create: {"label", "name", "inverseLabel"?}
@@ -565,9 +567,7 @@ func (s *Server) createLabel(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, struct {
-		Results []labelWire `json:"results"`
-	}{labelsWire([]spoke.AssociationType{t})})
+	writeLabels(w, []spoke.AssociationType{t})
 }
 
 // updateLabel is definitionsApi.update: {"associationTypeId", "label",
