@@ -41,8 +41,13 @@ func TestMergeRecords(t *testing.T) {
 	if got.Properties[spoke.PropMergedObjectIDs] != strconv.FormatInt(other.ID, 10) {
 		t.Errorf("merge result's hs_merged_object_ids = %q", got.Properties[spoke.PropMergedObjectIDs])
 	}
+	// And it writes to the primary.
+	res := mustWrite(t, db, acct, "contacts", spoke.WriteUpdate, spoke.RecordInput{ID: strconv.FormatInt(other.ID, 10), Properties: props("city", "London")})
+	if res[0].Record.ID != primary.ID || get(t, db, acct, "contacts", strconv.FormatInt(primary.ID, 10), spoke.ReadOptions{}).Properties["city"] != "London" {
+		t.Errorf("update by the merged id wrote %d, want the primary %d", res[0].Record.ID, primary.ID)
+	}
 	// The email moved with the merge: an upsert by it finds the primary.
-	res := mustWrite(t, db, acct, "contacts", spoke.WriteUpsert, spoke.RecordInput{ID: "augusta@example.com", IDProperty: "email", Properties: props("jobtitle", "Countess")})
+	res = mustWrite(t, db, acct, "contacts", spoke.WriteUpsert, spoke.RecordInput{ID: "augusta@example.com", IDProperty: "email", Properties: props("jobtitle", "Countess")})
 	if res[0].Record.ID != primary.ID {
 		t.Errorf("upsert by the merged email found %d, want the primary %d", res[0].Record.ID, primary.ID)
 	}

@@ -220,6 +220,7 @@ const (
 	qUpdateIf      = qUpdate + ` AND version = ? AND archived = 0`
 	qUpdatePropsIf = qUpdateProps + ` AND version = ? AND archived = 0`
 	qRecordType    = `SELECT object_type FROM records WHERE account_id = ? AND id = ? AND archived = 0`
+	qMergedInto    = `SELECT merged_into FROM records WHERE account_id = ? AND id = ? AND merged_into IS NOT NULL`
 	qLink          = `INSERT OR IGNORE INTO associations (account_id, from_id, to_type, to_id, category, type_id, label) VALUES (?, ?, ?, ?, ?, ?, ?)`
 )
 
@@ -229,7 +230,7 @@ func init() {
 	}
 }
 
-var writeQueries = []string{qInsert, qUpdate, qUpdateProps, qUpdateIf, qUpdatePropsIf, qRecordType, qLink,
+var writeQueries = []string{qInsert, qUpdate, qUpdateProps, qUpdateIf, qUpdatePropsIf, qRecordType, qMergedInto, qLink,
 	historyInsert(32), historyInsert(8), historyInsert(1)}
 
 // lookupFunc finds one record by an identifier, or returns nil.
@@ -646,6 +647,20 @@ func (db *DB) writeRecords(ctx context.Context, s session, account int64, object
 					cur = byUnique[strings.ToLower(in.ID)]
 				} else if cur, err = lookups[i](ctx, w.s, in.ID, false); err != nil {
 					return err
+				}
+				if cur == nil && (in.IDProperty == "" || in.IDProperty == spoke.PropObjectID) {
+					// A merged record's id writes to the record it was
+					// merged into, as it reads.
+					var into int64
+					err := w.s.QueryRowContext(ctx, qMergedInto, account, in.ID).Scan(&into)
+					switch {
+					case err == nil:
+						if cur, err = lookups[i](ctx, w.s, strconv.FormatInt(into, 10), false); err != nil {
+							return err
+						}
+					case !errors.Is(err, sql.ErrNoRows):
+						return fmt.Errorf("follow merge of %s: %w", in.ID, err)
+					}
 				}
 				if cur == nil && mode == spoke.WriteUpdate {
 					results[i].Err = &spoke.Error{Code: spoke.ENOTFOUND, Category: "OBJECT_NOT_FOUND",
