@@ -230,7 +230,7 @@ func init() {
 	}
 }
 
-var writeQueries = []string{qInsert, qUpdate, qUpdateProps, qUpdateIf, qUpdatePropsIf, qRecordType, qMergedInto, qLink,
+var writeQueries = []string{qInsert, recordInsert(32), recordInsert(8), qUpdate, qUpdateProps, qUpdateIf, qUpdatePropsIf, qRecordType, qMergedInto, qLink,
 	historyInsert(32), historyInsert(8), historyInsert(1)}
 
 // lookupFunc finds one record by an identifier, or returns nil.
@@ -621,9 +621,37 @@ func (db *DB) writeRecords(ctx context.Context, s session, account int64, object
 				byUnique[uv] = r
 			}
 		}
+		// New records without associations wait in pending and are
+		// inserted together, several per statement (see insertCreates).
+		// Anything that could see them first flushes them: an update, a
+		// lookup of a unique value one of them holds, or a second new
+		// record with that value.
+		var pending []pendingCreate
+		pendingKeys := map[string]bool{}
+		batchable := !hasCustomUnique(t, defs)
+		flush := func() error {
+			if len(pending) == 0 {
+				return nil
+			}
+			recs, err := w.insertCreates(pending)
+			if err != nil {
+				return err
+			}
+			for j, r := range recs {
+				results[pending[j].input] = spoke.WriteResult{Record: r, New: true}
+				remember(nil, r)
+			}
+			pending, pendingKeys = pending[:0], map[string]bool{}
+			return nil
+		}
 		for i, in := range inputs {
 			if results[i].Err != nil {
 				continue
+			}
+			if len(pending) > 0 && mode != spoke.WriteCreate && pendingKeys[strings.ToLower(in.ID)] {
+				if err := flush(); err != nil {
+					return err
+				}
 			}
 			var cur *spoke.Record
 			if k := known[in.ID]; k != nil && mode == spoke.WriteUpdate {
@@ -676,6 +704,28 @@ func (db *DB) writeRecords(ctx context.Context, s session, account int64, object
 				if idValues[i] != "" {
 					valid[i][in.IDProperty] = idValues[i]
 				}
+				if batchable && len(in.Associations) == 0 {
+					props := dropEmpty(valid[i])
+					uv, _ := w.uniqueValue(props).(string)
+					if uv == "" || !pendingKeys[uv] {
+						pending = append(pending, pendingCreate{input: i, props: props})
+						if uv != "" {
+							pendingKeys[uv] = true
+						}
+						if len(pending) == historyChunks[0] {
+							if err := flush(); err != nil {
+								return err
+							}
+						}
+						continue
+					}
+				}
+				// One at a time (associations, custom unique values, or the
+				// same value twice, which must meet the first and fail as a
+				// duplicate), after those before it, so ids keep the order.
+				if err := flush(); err != nil {
+					return err
+				}
 				r, err := w.create(valid[i], in.Associations)
 				if err != nil {
 					var e *spoke.Error
@@ -692,6 +742,9 @@ func (db *DB) writeRecords(ctx context.Context, s session, account int64, object
 				remember(nil, r)
 				continue
 			}
+			if err := flush(); err != nil { // the update may meet their values
+				return err
+			}
 			r, err := w.update(cur, valid[i], false)
 			if err != nil {
 				var e *spoke.Error
@@ -703,6 +756,9 @@ func (db *DB) writeRecords(ctx context.Context, s session, account int64, object
 			}
 			results[i] = spoke.WriteResult{Record: r}
 			remember(cur, r)
+		}
+		if err := flush(); err != nil {
+			return err
 		}
 		return w.flush()
 	}()
@@ -809,11 +865,7 @@ func (w *writer) checkCustomUnique(props map[string]string, self int64) error {
 }
 
 func (w *writer) create(props map[string]string, assocs []spoke.AssociationInput) (*spoke.Record, error) {
-	for k, v := range props {
-		if v == "" {
-			delete(props, k)
-		}
-	}
+	props = dropEmpty(props)
 	// Check the associations before inserting, so a bad one fails the input
 	// without leaving a record behind.
 	links, err := w.resolveAssociations(assocs)
@@ -1003,4 +1055,100 @@ func (db *DB) ArchiveRecords(ctx context.Context, account int64, objectType stri
 		}
 		return nil
 	})
+}
+
+// dropEmpty removes the empty values of props (a new record does not store
+// unset properties) and returns it.
+func dropEmpty(props map[string]string) map[string]string {
+	for k, v := range props {
+		if v == "" {
+			delete(props, k)
+		}
+	}
+	return props
+}
+
+// hasCustomUnique reports whether t has unique properties besides its
+// built-in one; their values are checked by query, one record at a time.
+func hasCustomUnique(t spoke.ObjectType, defs map[string]*propertyDef) bool {
+	for name, p := range defs {
+		if p.HasUniqueValue && name != t.UniqueProperty {
+			return true
+		}
+	}
+	return false
+}
+
+// pendingCreate is a new record waiting to be inserted with others.
+type pendingCreate struct {
+	input int // index of its input
+	props map[string]string
+}
+
+// recordInsert is the INSERT of rows new records.
+func recordInsert(rows int) string {
+	return `INSERT INTO records (account_id, object_type, unique_value, properties, created_at, updated_at) VALUES ` +
+		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?),", rows), ",")
+}
+
+// insertCreates inserts new records with the multi-row INSERTs of
+// recordInsert, which cost SQLite and the driver much less per record than
+// one statement each, then records their history and runs their triggers
+// as create does. One writer inserts one statement's rows in order, so
+// their AUTOINCREMENT ids are the last one's and those before it. If a
+// statement meets a taken unique value, the records are inserted one at a
+// time instead, which names the duplicate as create does.
+func (w *writer) insertCreates(pending []pendingCreate) ([]*spoke.Record, error) {
+	out := make([]*spoke.Record, 0, len(pending))
+	for rest := pending; len(rest) > 0; {
+		n := 1
+		for _, c := range historyChunks {
+			if len(rest) >= c {
+				n = c
+				break
+			}
+		}
+		part := rest[:n]
+		rest = rest[n:]
+		args := make([]any, 0, 6*n)
+		for _, p := range part {
+			body, err := jsonenc.Append(nil, p.props)
+			if err != nil {
+				return nil, err
+			}
+			args = append(args, w.account, w.t.Name, w.uniqueValue(p.props), body, w.now, w.now)
+		}
+		res, err := w.s.ExecContext(w.ctx, recordInsert(n), args...)
+		if err != nil {
+			var se *sqlite.Error
+			if errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE {
+				for _, p := range part {
+					r, err := w.create(p.props, nil)
+					if err != nil {
+						return nil, err
+					}
+					out = append(out, r)
+				}
+				continue
+			}
+			return nil, fmt.Errorf("insert %s: %w", w.t.Name, err)
+		}
+		last, err := res.LastInsertId()
+		if err != nil {
+			return nil, err
+		}
+		for j, p := range part {
+			id := last - int64(n-1-j)
+			at := time.UnixMilli(w.now).UTC()
+			r := &spoke.Record{ID: id, ObjectType: w.t.Name, Properties: p.props, CreatedAt: at, UpdatedAt: at}
+			if err := w.history(id, p.props); err != nil {
+				return nil, err
+			}
+			if err := w.trigger(id, nil, p.props); err != nil {
+				return nil, err
+			}
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }

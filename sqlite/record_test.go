@@ -522,3 +522,48 @@ func TestCustomUniqueProperty(t *testing.T) {
 	}
 	create(t, db, acct, "companies", props("ext_id", "A1"))
 }
+
+// TestBatchCreateInsertsTogether checks the multi-row insert of new
+// records: every input gets its own record, ids follow the input order,
+// what is stored is what each input said, history is written, and inputs
+// with associations (inserted one at a time) keep their place.
+func TestBatchCreateInsertsTogether(t *testing.T) {
+	t.Parallel()
+	db, acct := setup(t)
+	ctx := context.Background()
+	company := create(t, db, acct, "companies", props("name", "Acme"))
+	var inputs []spoke.RecordInput
+	for i := 0; i < 45; i++ { // 32 + 8 + 1×5 rows per statement
+		in := spoke.RecordInput{Properties: props("email", fmt.Sprintf("b%d@example.com", i), "firstname", fmt.Sprint("F", i), "lastname", "")}
+		if i == 20 {
+			in.Associations = []spoke.AssociationInput{{ToID: fmt.Sprint(company.ID), Types: []spoke.AssociationType{{Category: spoke.CategoryHubSpot, TypeID: 279}}}}
+		}
+		inputs = append(inputs, in)
+	}
+	res := mustWrite(t, db, acct, "contacts", spoke.WriteCreate, inputs...)
+	seen := map[int64]bool{}
+	for i, r := range res {
+		if !r.New || r.Record == nil || seen[r.Record.ID] {
+			t.Fatalf("input %d: %+v", i, r)
+		}
+		seen[r.Record.ID] = true
+		got := get(t, db, acct, "contacts", fmt.Sprint(r.Record.ID), spoke.ReadOptions{})
+		if got == nil || got.Properties["email"] != fmt.Sprintf("b%d@example.com", i) || got.Properties["firstname"] != fmt.Sprint("F", i) {
+			t.Fatalf("input %d stored as %+v", i, got)
+		}
+		if _, set := got.Properties["lastname"]; set {
+			t.Errorf("input %d stored an empty lastname", i)
+		}
+		if i > 0 && r.Record.ID <= res[i-1].Record.ID {
+			t.Errorf("ids out of input order: %d then %d", res[i-1].Record.ID, r.Record.ID)
+		}
+		hist, err := db.History(ctx, r.Record.ID)
+		if err != nil || len(hist) != 2 {
+			t.Errorf("input %d history: %v %v", i, hist, err)
+		}
+	}
+	links, _, err := db.ListAssociations(ctx, acct, "contacts", res[20].Record.ID, "companies", 0, 10)
+	if err != nil || len(links) != 1 || links[0].ToID != company.ID {
+		t.Errorf("input 20's association: %+v %v", links, err)
+	}
+}
