@@ -998,7 +998,7 @@ func (w *writer) history(id int64, props map[string]string) error {
 }
 
 // historyChunks are the row counts of the prepared multi-row inserts
-// (history, executions), largest first.
+// (history, executions, enrollments, new records), largest first.
 var historyChunks = []int{32, 8, 1}
 
 const historyCols = 6
