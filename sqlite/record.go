@@ -895,11 +895,8 @@ func (w *writer) create(props map[string]string, assocs []spoke.AssociationInput
 	if err != nil {
 		return nil, err
 	}
-	r := &spoke.Record{ID: id, ObjectType: w.t.Name, Properties: props, CreatedAt: time.UnixMilli(w.now).UTC(), UpdatedAt: time.UnixMilli(w.now).UTC()}
-	if err := w.history(id, props); err != nil {
-		return nil, err
-	}
-	if err := w.trigger(id, nil, props); err != nil {
+	r, err := w.created(id, props)
+	if err != nil {
 		return nil, err
 	}
 	for _, l := range links {
@@ -1138,17 +1135,25 @@ func (w *writer) insertCreates(pending []pendingCreate) ([]*spoke.Record, error)
 			return nil, err
 		}
 		for j, p := range part {
-			id := last - int64(n-1-j)
-			at := time.UnixMilli(w.now).UTC()
-			r := &spoke.Record{ID: id, ObjectType: w.t.Name, Properties: p.props, CreatedAt: at, UpdatedAt: at}
-			if err := w.history(id, p.props); err != nil {
-				return nil, err
-			}
-			if err := w.trigger(id, nil, p.props); err != nil {
+			r, err := w.created(last-int64(n-1-j), p.props)
+			if err != nil {
 				return nil, err
 			}
 			out = append(out, r)
 		}
 	}
 	return out, nil
+}
+
+// created finishes a record just inserted with id: it queues its history
+// and runs its enrollment triggers.
+func (w *writer) created(id int64, props map[string]string) (*spoke.Record, error) {
+	at := time.UnixMilli(w.now).UTC()
+	if err := w.history(id, props); err != nil {
+		return nil, err
+	}
+	if err := w.trigger(id, nil, props); err != nil {
+		return nil, err
+	}
+	return &spoke.Record{ID: id, ObjectType: w.t.Name, Properties: props, CreatedAt: at, UpdatedAt: at}, nil
 }
