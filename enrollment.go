@@ -99,6 +99,17 @@ type Step struct {
 	CodeExecutions int
 }
 
+// Lease is a runner's hold on the enrollments it claimed. Ownership is the
+// token, not the time: a lease that ended may be claimed by another runner,
+// which stamps its own token, and from then on the first runner's commit
+// of those enrollments is refused.
+type Lease struct {
+	// Token identifies one claim; it is unique among a store's claims.
+	Token int64
+	// Until is when the lease ends unless it is renewed.
+	Until time.Time
+}
+
 // EnrollResult says what an enrollment request did with each record.
 type EnrollResult struct {
 	Enrolled []int64
@@ -144,13 +155,25 @@ type EngineStore interface {
 	// EnrollKnown is Enroll for ids just read as live records of
 	// objectType; it skips checking that each exists.
 	EnrollKnown(ctx context.Context, account int64, f *Flow, objectType string, ids []int64, reEnroll bool) (*EnrollResult, error)
-	// Claim leases up to limit active enrollments due at now, so a crash
-	// leaves them to be claimed again once the lease ends.
-	Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*Enrollment, error)
+	// Claim leases up to limit active enrollments due at now and not
+	// leased (or whose lease ended before now) to lease: each claimed row
+	// carries lease.Token until lease.Until. A crash leaves them to be
+	// claimed again once the lease ends.
+	Claim(ctx context.Context, now time.Time, limit int, lease Lease) ([]*Enrollment, error)
+	// RenewLease extends to lease.Until the lease of those of ids that
+	// still carry lease.Token and are still leased.
+	RenewLease(ctx context.Context, lease Lease, ids []int64) error
+	// ReleaseLease makes those of ids that still carry lease.Token
+	// claimable at once, for a round that is given up.
+	ReleaseLease(ctx context.Context, lease Lease, ids []int64) error
 	// Commit applies steps atomically: record writes (with history source
 	// AUTOMATION_PLATFORM, the flow id and the enrollment id), enrollment
-	// checkpoints, execution logs and quota usage.
-	Commit(ctx context.Context, steps []*Step) error
+	// checkpoints, execution logs and quota usage. It writes only the
+	// steps whose enrollment still carries lease.Token; the others were
+	// claimed by another runner after the lease ended, and Commit drops
+	// them and returns their enrollment ids. A step whose enrollment runs
+	// on at once keeps the lease until lease.Until; the others give it up.
+	Commit(ctx context.Context, lease Lease, steps []*Step) (lost []int64, err error)
 	// ReleaseLeases makes every leased enrollment claimable at once; a
 	// single process calls it on start.
 	ReleaseLeases(ctx context.Context) error

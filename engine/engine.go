@@ -11,6 +11,8 @@ package engine
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -28,8 +30,10 @@ type Invoker interface {
 	Invoke(ctx context.Context, inv sandbox.Invocation) (sandbox.Result, error)
 }
 
-// Engine executes flows. Set the exported fields, then call Run.
-type Engine struct {
+// Config is what an Engine is built from. Store, Flows, Records,
+// Properties, Secrets and Code are required; New gives every other field
+// left zero its default.
+type Config struct {
 	Store      spoke.EngineStore
 	Flows      spoke.FlowService
 	Records    spoke.RecordService
@@ -50,14 +54,24 @@ type Engine struct {
 	// Poll is how often idle runners look for due enrollments (they are
 	// also woken when records enroll).
 	Poll time.Duration
+	// Lease is how long claimed enrollments stay with their runner without
+	// being renewed, and RenewEvery how often a runner renews the leases of
+	// the batch it runs (well under Lease, so a slow round keeps them).
+	Lease      time.Duration
+	RenewEvery time.Duration
 	// Metrics, when set, records executions and queue depth.
 	Metrics *Metrics
+}
+
+// Engine executes flows. Build it with New, then call Run. Its Config
+// fields must not change after New.
+type Engine struct {
+	Config
 
 	wake    chan struct{}
 	limiter limiter
 	quota   quotaCache
 	cache   flowCache
-	once    sync.Once
 	running atomic.Bool
 }
 
@@ -68,43 +82,50 @@ const (
 	DefaultRunners         = 4
 	DefaultBatchSize       = 512
 	DefaultCodeConcurrency = 32
+	// DefaultLease outlasts any one action (custom code is cut at 20 s,
+	// webhooks at 20 s), and renewal every DefaultRenewEvery keeps it for
+	// rounds that wait long for sandbox workers.
+	DefaultLease      = 5 * time.Minute
+	DefaultRenewEvery = DefaultLease / 5
 )
 
-// lease is how long a claimed enrollment stays with its runner.
-const lease = 5 * time.Minute
-
-func (e *Engine) init() {
-	e.once.Do(func() {
-		if e.Logger == nil {
-			e.Logger = slog.Default()
-		}
-		if e.Now == nil {
-			e.Now = time.Now
-		}
-		if e.Runners <= 0 {
-			e.Runners = DefaultRunners
-		}
-		if e.BatchSize <= 0 {
-			e.BatchSize = DefaultBatchSize
-		}
-		if e.CodeConcurrency <= 0 {
-			e.CodeConcurrency = DefaultCodeConcurrency
-		}
-		if e.Poll <= 0 {
-			e.Poll = 100 * time.Millisecond
-		}
-		if e.HTTP == nil {
-			e.HTTP = &http.Client{Timeout: 20 * time.Second}
-		}
-		e.wake = make(chan struct{}, 1)
-		e.cache.engine = e
-		e.limiter.buckets = map[string]*bucket{}
-	})
+// New builds an Engine from cfg, filling in defaults.
+func New(cfg Config) *Engine {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Runners <= 0 {
+		cfg.Runners = DefaultRunners
+	}
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = DefaultBatchSize
+	}
+	if cfg.CodeConcurrency <= 0 {
+		cfg.CodeConcurrency = DefaultCodeConcurrency
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = 100 * time.Millisecond
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = DefaultLease
+	}
+	if cfg.RenewEvery <= 0 || cfg.RenewEvery >= cfg.Lease {
+		cfg.RenewEvery = cfg.Lease / 5
+	}
+	if cfg.HTTP == nil {
+		cfg.HTTP = &http.Client{Timeout: 20 * time.Second}
+	}
+	e := &Engine{Config: cfg, wake: make(chan struct{}, 1)}
+	e.cache.engine = e
+	e.limiter.buckets = map[string]*bucket{}
+	return e
 }
 
 // Wake tells idle runners that enrollments may be due.
 func (e *Engine) Wake() {
-	e.init()
 	select {
 	case e.wake <- struct{}{}:
 	default:
@@ -115,7 +136,6 @@ func (e *Engine) Wake() {
 // previous process left, since in a single-process deployment they belong
 // to no live runner.
 func (e *Engine) Run(ctx context.Context) error {
-	e.init()
 	if err := e.Store.ReleaseLeases(ctx); err != nil {
 		return err
 	}
@@ -140,6 +160,7 @@ func (e *Engine) runner(ctx context.Context) {
 		n, err := e.RunOnce(ctx)
 		if err != nil && ctx.Err() == nil {
 			e.Logger.Error("engine round failed", "err", err)
+			n = 0 // wait a poll before trying again
 		}
 		if n >= e.BatchSize {
 			e.Wake() // a full batch: there may be more for an idle runner
@@ -157,46 +178,168 @@ func (e *Engine) runner(ctx context.Context) {
 	}
 }
 
+// newToken returns a random lease token.
+func newToken() int64 {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand does not fail on Linux
+	}
+	return int64(binary.LittleEndian.Uint64(b[:]) >> 1)
+}
+
 // RunOnce claims one batch of due enrollments and runs each as far as it
 // can go now. It returns how many enrollments it claimed.
+//
+// The batch is held by one lease: it is renewed every RenewEvery while the
+// rounds run, and a commit writes only the enrollments that still carry
+// its token. If the lease cannot be renewed before it ends, the rounds in
+// flight are cut short and dropped, as on shutdown, since another runner
+// may claim the enrollments.
 func (e *Engine) RunOnce(ctx context.Context) (int, error) {
-	e.init()
+	lease := spoke.Lease{Token: newToken(), Until: e.Now().Add(e.Lease)}
 	batch, err := e.Store.Claim(ctx, e.Now(), e.BatchSize, lease)
 	if err != nil || len(batch) == 0 {
 		return 0, err
 	}
+	h := &holder{lease: lease, ids: ids(batch)}
+	roundCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := make(chan struct{})
+	renewed := make(chan struct{})
+	go func() {
+		defer close(renewed)
+		e.renew(roundCtx, h, stop, cancel)
+	}()
+	defer func() { close(stop); <-renewed }()
+
 	active := batch
-	for len(active) > 0 && ctx.Err() == nil {
-		steps := e.round(ctx, active)
-		if ctx.Err() != nil {
-			// Stopping: actions the cancellation cut short must not be
-			// recorded as failures. The round is dropped; its enrollments
-			// stay leased to no one and run again on the next start.
-			return len(batch), nil
+	for len(active) > 0 {
+		steps, err := e.round(roundCtx, active)
+		if err == nil && roundCtx.Err() != nil {
+			err = roundCtx.Err()
 		}
-		if err := e.Store.Commit(ctx, steps); err != nil {
+		if err != nil {
+			// Nothing of the round is committed: a transient failure (a
+			// busy store, a lease that could not be renewed, a shutdown)
+			// must not be recorded as the actions' failure. The
+			// enrollments run again once released or their lease ends.
+			e.dropRound(ctx, h.current(), active, steps)
+			if ctx.Err() != nil {
+				return len(batch), nil // stopping
+			}
 			return len(batch), err
 		}
-		e.afterCommit(steps)
+		lost, err := e.Store.Commit(ctx, h.current(), steps)
+		if err != nil {
+			e.dropRound(ctx, h.current(), active, steps)
+			return len(batch), fmt.Errorf("commit a round of %d enrollments: %w", len(steps), err)
+		}
+		e.afterCommit(steps, lost)
+		if len(lost) > 0 {
+			e.Logger.Warn("enrollments were claimed by another runner after this runner's lease ended; its results for them were dropped", "count", len(lost))
+		}
+		gone := make(map[int64]bool, len(lost))
+		for _, id := range lost {
+			gone[id] = true
+		}
 		next := active[:0]
 		now := e.Now()
 		for _, st := range steps {
 			en := st.Enrollment
-			if en.Status == spoke.EnrollmentActive && !en.RunAt.After(now) {
+			if en.Status == spoke.EnrollmentActive && !en.RunAt.After(now) && !gone[en.ID] {
 				next = append(next, en)
 			}
 		}
 		active = next
+		h.set(ids(active))
 	}
 	return len(batch), nil
 }
 
+func ids(batch []*spoke.Enrollment) []int64 {
+	out := make([]int64, len(batch))
+	for i, en := range batch {
+		out[i] = en.ID
+	}
+	return out
+}
+
+// holder is the lease a runner holds and the enrollments it still holds
+// it for, shared between the runner and its renewer.
+type holder struct {
+	mu    sync.Mutex
+	lease spoke.Lease
+	ids   []int64
+}
+
+func (h *holder) current() spoke.Lease {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.lease
+}
+
+func (h *holder) set(ids []int64) {
+	h.mu.Lock()
+	h.ids = ids
+	h.mu.Unlock()
+}
+
+// renew extends the lease every RenewEvery until stop closes. When the
+// lease ends without a renewal it calls cancel, so the round in flight is
+// dropped rather than committed after another runner may have claimed it.
+func (e *Engine) renew(ctx context.Context, h *holder, stop <-chan struct{}, cancel func()) {
+	t := time.NewTicker(e.RenewEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := e.Now()
+		h.mu.Lock()
+		next := spoke.Lease{Token: h.lease.Token, Until: now.Add(e.Lease)}
+		held := append([]int64(nil), h.ids...)
+		expired := !h.lease.Until.After(now)
+		h.mu.Unlock()
+		if expired {
+			e.Logger.Error("a runner's lease ended before it could be renewed; its round is dropped", "enrollments", len(held))
+			cancel()
+			return
+		}
+		if err := e.Store.RenewLease(ctx, next, held); err != nil {
+			e.Logger.Error("renew lease", "err", err)
+			continue
+		}
+		h.mu.Lock()
+		h.lease = next
+		h.mu.Unlock()
+	}
+}
+
 // round runs the current action of every enrollment, custom code in
 // parallel.
-func (e *Engine) round(ctx context.Context, batch []*spoke.Enrollment) []*spoke.Step {
+//
+// It returns an error, and no steps, when what the round needs cannot be
+// read (the records, a flow revision): such a failure is the store's, not
+// the enrollments', and must delay them, not fail them.
+func (e *Engine) round(ctx context.Context, batch []*spoke.Enrollment) ([]*spoke.Step, error) {
 	// A short read need not watch ctx (the driver would start a goroutine
 	// per query to do so); RunOnce checks ctx between rounds.
-	records := e.loadRecords(context.WithoutCancel(ctx), batch)
+	records, err := e.loadRecords(context.WithoutCancel(ctx), batch)
+	if err != nil {
+		return nil, err
+	}
+	flows := make([]*spoke.Flow, len(batch))
+	for i, en := range batch {
+		f, err := e.cache.revision(ctx, en.AccountID, en.FlowID, en.RevisionID)
+		if err != nil && spoke.ErrorCode(err) != spoke.ENOTFOUND {
+			return nil, err
+		}
+		flows[i] = f
+	}
 	steps := make([]*spoke.Step, len(batch))
 	// Steps with an external action (custom code, a webhook) run on
 	// CodeConcurrency goroutines started for the round; reusing them spares
@@ -224,9 +367,10 @@ func (e *Engine) round(ctx context.Context, batch []*spoke.Enrollment) []*spoke.
 		jobs <- j
 	}
 	for i, en := range batch {
-		f, err := e.cache.revision(ctx, en.AccountID, en.FlowID, en.RevisionID)
-		if err != nil {
-			steps[i] = e.failStep(&spoke.Step{Enrollment: en}, &spoke.ActionError{Type: "FLOW_UNAVAILABLE", Message: err.Error()}, e.Now())
+		f := flows[i]
+		if f == nil {
+			steps[i] = e.failStep(&spoke.Step{Enrollment: en}, &spoke.ActionError{Type: "FLOW_UNAVAILABLE",
+				Message: fmt.Sprintf("Revision %s of flow %s does not exist.", en.RevisionID, en.FlowID)}, e.Now())
 			continue
 		}
 		if gone, err := e.cache.isDeleted(ctx, en.AccountID, en.FlowID); err != nil {
@@ -252,7 +396,7 @@ func (e *Engine) round(ctx context.Context, batch []*spoke.Enrollment) []*spoke.
 		close(jobs)
 		wg.Wait()
 	}
-	return steps
+	return steps, nil
 }
 
 func (e *Engine) currentAction(f *spoke.Flow, en *spoke.Enrollment) *spoke.Action {
@@ -263,8 +407,10 @@ func (e *Engine) currentAction(f *spoke.Flow, en *spoke.Enrollment) *spoke.Actio
 	return f.ActionByID(id)
 }
 
-// loadRecords reads the enrolled records of a batch.
-func (e *Engine) loadRecords(ctx context.Context, batch []*spoke.Enrollment) map[int64]*spoke.Record {
+// loadRecords reads the enrolled records of a batch. A record missing
+// from the answer is gone (deleted, archived or erased); an error means
+// none of the answer can be trusted to say so.
+func (e *Engine) loadRecords(ctx context.Context, batch []*spoke.Enrollment) (map[int64]*spoke.Record, error) {
 	type key struct {
 		account int64
 		typ     string
@@ -278,22 +424,48 @@ func (e *Engine) loadRecords(ctx context.Context, batch []*spoke.Enrollment) map
 	for k, list := range ids {
 		recs, err := e.Records.GetRecords(ctx, k.account, k.typ, list, spoke.ReadOptions{})
 		if err != nil {
-			e.Logger.Error("load enrolled records", "err", err)
-			continue
+			return nil, fmt.Errorf("load enrolled %s: %w", k.typ, err)
 		}
 		for _, r := range recs {
 			out[r.ID] = r
 		}
 	}
-	return out
+	return out, nil
 }
 
-func (e *Engine) afterCommit(steps []*spoke.Step) {
+// afterCommit counts the committed steps' code runs against the quota,
+// gives back the reservations of the steps another runner took, and
+// records metrics.
+func (e *Engine) afterCommit(steps []*spoke.Step, lost []int64) {
+	gone := make(map[int64]bool, len(lost))
+	for _, id := range lost {
+		gone[id] = true
+	}
 	for _, st := range steps {
+		if gone[st.Enrollment.ID] {
+			e.quota.release(st.Enrollment.AccountID, st.CodeExecutions)
+			continue
+		}
+		e.quota.commit(st.Enrollment.AccountID, st.CodeExecutions)
 		if e.Metrics != nil {
 			for _, x := range st.Executions {
 				e.Metrics.observe(x)
 			}
 		}
+	}
+}
+
+// dropRound gives up a round that is not committed: it gives back the
+// quota its steps reserved and releases the lease of its enrollments, so
+// they run again at once (or, if the store cannot be reached, when the
+// lease ends).
+func (e *Engine) dropRound(ctx context.Context, lease spoke.Lease, active []*spoke.Enrollment, steps []*spoke.Step) {
+	for _, st := range steps {
+		if st != nil {
+			e.quota.release(st.Enrollment.AccountID, st.CodeExecutions)
+		}
+	}
+	if err := e.Store.ReleaseLease(context.WithoutCancel(ctx), lease, ids(active)); err != nil {
+		e.Logger.Error("release the leases of a dropped round", "err", err)
 	}
 }

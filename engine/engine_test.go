@@ -142,7 +142,7 @@ func setup(t *testing.T) *bundle {
 	ck := &clock{now: time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)}
 	db.Now = ck.Now
 	b := &bundle{db: db, flows: &memFlows{}, code: &fakeCode{}, clock: ck, account: acct}
-	b.eng = &Engine{Store: db, Flows: b.flows, Records: db, Properties: db, Secrets: db, Code: b.code, Now: ck.Now}
+	b.eng = New(Config{Store: db, Flows: b.flows, Records: db, Properties: db, Secrets: db, Code: b.code, Now: ck.Now})
 	db.SetTrigger(b.eng.Trigger, b.eng.Wake)
 	if _, err := db.CreateProperty(ctx, acct, &spoke.Property{ObjectType: "contacts", Name: "n", Label: "N", Type: "number", GroupName: "contactinformation"}); err != nil {
 		t.Fatal(err)

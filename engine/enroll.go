@@ -14,7 +14,6 @@ import (
 // meet. A write made by a flow never enrolls the record in that same flow,
 // so a flow's own writes cannot loop it.
 func (e *Engine) Trigger(ch spoke.RecordChange) []spoke.EnrollmentTrigger {
-	e.init()
 	ctx := context.Background()
 	flows, err := e.cache.listBased(ctx, ch.AccountID, ch.ObjectType)
 	if err != nil || len(flows) == 0 {
@@ -62,7 +61,6 @@ func values(t spoke.ObjectType, id int64, props map[string]string, created, upda
 
 // Enroll enrolls the given records in an enabled flow.
 func (e *Engine) Enroll(ctx context.Context, account int64, flowID string, ids []int64) (*spoke.EnrollResult, error) {
-	e.init()
 	f, t, err := e.enrollable(ctx, account, flowID)
 	if err != nil {
 		return nil, err
@@ -106,7 +104,6 @@ func (e *Engine) enrollable(ctx context.Context, account int64, flowID string) (
 // EnrollAllMatching enrolls every live record that meets the flow's
 // LIST_BASED criteria now (every record, for a MANUAL flow).
 func (e *Engine) EnrollAllMatching(ctx context.Context, account int64, flowID string) (*spoke.EnrollResult, error) {
-	e.init()
 	f, t, err := e.enrollable(ctx, account, flowID)
 	if err != nil {
 		return nil, err

@@ -120,11 +120,11 @@ func setupIntegration(t *testing.T) *itEnv {
 	t.Cleanup(e.denied.Close)
 
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	eng := &engine.Engine{Store: db, Flows: db, Records: db, Properties: db, Secrets: db, Logger: logger, Now: ck.Now, Poll: 10 * time.Millisecond,
-		HTTP: engine.WebhookClient(egress.New(egress.Config{Allow: []string{strings.TrimPrefix(e.hook.URL, "http://")}, Logger: logger}))}
-	db.SetTrigger(eng.Trigger, eng.Wake)
 	reg := prometheus.NewRegistry()
-	eng.Metrics = engine.NewMetrics(reg, db)
+	eng := engine.New(engine.Config{Store: db, Flows: db, Records: db, Properties: db, Secrets: db, Logger: logger, Now: ck.Now, Poll: 10 * time.Millisecond,
+		HTTP:    engine.WebhookClient(egress.New(egress.Config{Allow: []string{strings.TrimPrefix(e.hook.URL, "http://")}, Logger: logger})),
+		Metrics: engine.NewMetrics(reg, db)})
+	db.SetTrigger(eng.Trigger, eng.Wake)
 	srv := &api.Server{Records: db, Properties: db, Associations: db, Tokens: db, Flows: db, FlowChecker: db,
 		Engine: eng, EngineStore: db, Secrets: db, Logger: logger, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})}
 	apiHandler := srv.Handler()

@@ -115,7 +115,6 @@ func (c *flowCache) listBased(ctx context.Context, account int64, objectType str
 // FlowsChanged drops the cached trigger lists; call it after a flow is
 // created, replaced or deleted.
 func (e *Engine) FlowsChanged() {
-	e.init()
 	e.cache.mu.Lock()
 	e.cache.triggers, e.cache.deleted = nil, nil
 	e.cache.gen++
@@ -156,20 +155,36 @@ func (l *limiter) take(key string, rl spoke.RateLimit, now time.Time) time.Durat
 	return b.start.Add(window).Sub(now)
 }
 
-// quotaCache counts custom code executions per account and month in
-// memory, loaded from the store once per period and re-read every few
-// seconds so a raised limit takes effect.
+// quotaCache enforces the monthly custom code quota per account in memory.
+// Each unit moves through three states, and the code that takes a unit
+// owns it until it hands it on:
+//
+//   - reserve, before custom code is invoked: used+reserved must stay
+//     under the limit;
+//   - release, when the code did not run after all (a missing secret, no
+//     sandbox worker, a round dropped or lost to another runner);
+//   - commit, after the store committed the step that ran it, which also
+//     counted it in code_usage.
+//
+// used is re-read from the store every few seconds, so a raised limit
+// takes effect and the count converges to what the store counted (the
+// store is the truth; reservations in flight are kept across re-reads).
+// The mutex is never held across a store read.
 type quotaCache struct {
 	mu       sync.Mutex
 	accounts map[int64]*quotaState
 }
 
 type quotaState struct {
-	period string
-	used   int64
-	limit  int64
-	loaded time.Time
+	period   string
+	used     int64 // committed this period, as the store counts them
+	reserved int64 // reserved by steps in flight
+	limit    int64
+	loaded   time.Time
 }
+
+// quotaReload is how often an account's usage and limit are re-read.
+const quotaReload = 5 * time.Second
 
 // nextPeriod is the start of the month after t's.
 func nextPeriod(t time.Time) time.Time {
@@ -177,31 +192,43 @@ func nextPeriod(t time.Time) time.Time {
 	return time.Date(y, m+1, 1, 0, 0, 0, 0, time.UTC)
 }
 
-// check returns 0 when the account may run custom code now, or how long to
-// wait: until the month turns, re-checking every minute in case the limit
-// is raised.
-func (q *quotaCache) check(ctx context.Context, e *Engine, account int64, now time.Time) (time.Duration, error) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.accounts == nil {
-		q.accounts = map[int64]*quotaState{}
-	}
-	s := q.accounts[account]
+// reserve takes one unit for the account and returns 0, or returns how
+// long to wait without taking one: until the month turns, re-checking
+// every minute in case the limit is raised. A unit reserved must be
+// released or committed.
+func (q *quotaCache) reserve(ctx context.Context, store spoke.EngineStore, account int64, now time.Time) (time.Duration, error) {
 	p := spoke.Period(now)
-	if s == nil || s.period != p || now.Sub(s.loaded) > 5*time.Second {
-		u, err := e.Store.Usage(ctx, account, p)
+	q.mu.Lock()
+	s := q.accounts[account]
+	stale := s == nil || s.period != p || now.Sub(s.loaded) > quotaReload
+	q.mu.Unlock()
+	if stale {
+		u, err := store.Usage(ctx, account, p)
 		if err != nil {
 			return 0, err
 		}
-		used := u.Executions
-		if s != nil && s.period == p && s.used > used {
-			used = s.used // counted in memory, not yet committed
+		q.mu.Lock()
+		if q.accounts == nil {
+			q.accounts = map[int64]*quotaState{}
 		}
-		s = &quotaState{period: p, used: used, limit: u.Limit, loaded: now}
-		q.accounts[account] = s
+		s = q.accounts[account]
+		if s == nil {
+			s = &quotaState{}
+			q.accounts[account] = s
+		}
+		// Units in flight stay reserved when the month turns: their
+		// commit counts them in the month it happens in.
+		s.period, s.used, s.limit, s.loaded = p, u.Executions, u.Limit, now
+		q.mu.Unlock()
 	}
-	if s.limit < 0 || s.used < s.limit {
-		s.used++ // reserve; the commit makes it durable
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	s = q.accounts[account]
+	if s == nil || s.period != p {
+		return time.Second, nil // a later month's reload won the race: check again soon
+	}
+	if s.limit < 0 || s.used+s.reserved < s.limit {
+		s.reserved++
 		return 0, nil
 	}
 	wait := nextPeriod(now).Sub(now)
@@ -211,17 +238,57 @@ func (q *quotaCache) check(ctx context.Context, e *Engine, account int64, now ti
 	return wait, nil
 }
 
-// forget drops the cached state of an account, after its limit changed.
+// release gives back n reserved units whose code did not run or was not
+// committed.
+func (q *quotaCache) release(account int64, n int) {
+	q.settle(account, n, false)
+}
+
+// commit turns n reserved units into used ones, after the store counted
+// them.
+func (q *quotaCache) commit(account int64, n int) {
+	q.settle(account, n, true)
+}
+
+func (q *quotaCache) settle(account int64, n int, used bool) {
+	if n == 0 {
+		return
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	s := q.accounts[account]
+	if s == nil {
+		return
+	}
+	s.reserved = max(0, s.reserved-int64(n))
+	if used {
+		s.used += int64(n)
+	}
+}
+
+// inFlight returns the units reserved for an account, for tests.
+func (q *quotaCache) inFlight(account int64) int64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if s := q.accounts[account]; s != nil {
+		return s.reserved
+	}
+	return 0
+}
+
+// forget drops the cached usage and limit of an account, after its limit
+// changed; units in flight stay reserved.
 func (q *quotaCache) forget(account int64) {
 	q.mu.Lock()
-	delete(q.accounts, account)
+	if s := q.accounts[account]; s != nil {
+		s.loaded = time.Time{}
+	}
 	q.mu.Unlock()
 }
 
 // CodeLimitChanged makes the engine re-read an account's quota and wakes
 // the runners.
 func (e *Engine) CodeLimitChanged(account int64) {
-	e.init()
 	e.quota.forget(account)
 	e.Wake()
 }

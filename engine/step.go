@@ -93,14 +93,22 @@ func (e *Engine) step(ctx context.Context, f *spoke.Flow, en *spoke.Enrollment, 
 				}
 			}
 			if act.Type == spoke.ActionCustomCode {
-				if wait, err := e.quota.check(ctx, e, en.AccountID, now); err != nil {
-					return e.failStep(st, &spoke.ActionError{Type: "QUOTA_UNAVAILABLE", Message: err.Error()}, now)
-				} else if wait > 0 {
+				wait, err := e.quota.reserve(ctx, e.Store, en.AccountID, now)
+				if err != nil {
+					// The store could not say: try again shortly rather
+					// than fail the enrollment for it.
+					e.Logger.Error("read custom code quota", "accountId", en.AccountID, "err", err)
+					return e.wait(st, quotaReload, spoke.WaitQuota, now)
+				}
+				if wait > 0 {
 					return e.wait(st, wait, spoke.WaitQuota, now)
 				}
 			}
 		}
 		o := e.run(ctx, f, act, en, rec, false)
+		if !test && act.Type == spoke.ActionCustomCode && !o.code {
+			e.quota.release(en.AccountID, 1) // reserved, but the code did not run
+		}
 		e.finish(st, act, o, now)
 		ran++
 		if external(act) {
@@ -414,6 +422,10 @@ func (e *Engine) runCode(ctx context.Context, f *spoke.Flow, act *spoke.Action, 
 	}
 	secrets, err := e.Secrets.SecretValues(ctx, en.AccountID, act.SecretNames)
 	if err != nil {
+		if spoke.ErrorCode(err) != spoke.ENOTFOUND {
+			e.spokeFailure(o, "STORE_UNAVAILABLE", fmt.Sprintf("The action's secrets could not be read: %v", err))
+			return
+		}
 		o.err = &spoke.ActionError{Type: "SECRET_NOT_FOUND", Message: spoke.ErrorMessage(err)}
 		return
 	}
@@ -429,17 +441,16 @@ func (e *Engine) runCode(ctx context.Context, f *spoke.Flow, act *spoke.Action, 
 		Secrets: secrets,
 		DryRun:  dryRun,
 	}
-	o.code = true
 	res, err := e.Code.Invoke(ctx, inv)
 	if err != nil {
-		o.err = &spoke.ActionError{Type: string(sandbox.ErrRuntimeCrash), Message: err.Error()}
 		if errors.Is(err, sandbox.ErrUnavailable) {
-			// The server could not start a worker: retry later, as a rate
-			// limit is, rather than fail the enrollment for it.
-			o.err.Type, o.retryable = "SANDBOX_UNAVAILABLE", true
+			e.spokeFailure(o, "SANDBOX_UNAVAILABLE", err.Error())
+			return
 		}
+		o.err = &spoke.ActionError{Type: string(sandbox.ErrRuntimeCrash), Message: err.Error()}
 		return
 	}
+	o.code = true // the code ran: it counts against the quota
 	o.exec.DurationMs, o.exec.MemoryBytes, o.exec.Logs = res.DurationMs, res.MemoryBytes, res.Logs
 	o.exec.Runtime = res.Runtime.Name + " " + res.Runtime.Version
 	if res.Status != sandbox.StatusSuccess {
@@ -466,6 +477,15 @@ func (e *Engine) runCode(ctx context.Context, f *spoke.Flow, act *spoke.Action, 
 	}
 	// Later actions get the values; the execution log never shows a secret.
 	o.exec.Outputs = redactInputs(typed, secrets)
+}
+
+// spokeFailure records a failure that is Spoke's, not the action's (no
+// sandbox worker could start, the store could not be read): the action did
+// not run, so no execution is logged for it, and the enrollment waits on
+// the retry schedule with the error, rather than failing for good.
+func (e *Engine) spokeFailure(o *outcome, typ, msg string) {
+	o.exec = nil
+	o.err, o.retryable = &spoke.ActionError{Type: typ, Message: msg}, true
 }
 
 // typeOutputs checks custom code outputs against the declared output

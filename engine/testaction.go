@@ -14,7 +14,6 @@ import (
 // Without it the writes are made, with source AUTOMATION_PLATFORM. Quotas
 // and rate limits do not apply, and no enrollment is created.
 func (e *Engine) TestAction(ctx context.Context, account int64, flowID, actionID string, objectID int64, dryRun bool) (*spoke.TestResult, error) {
-	e.init()
 	f, err := e.Flows.GetFlow(ctx, account, flowID)
 	if err != nil {
 		return nil, err

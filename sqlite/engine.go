@@ -258,12 +258,12 @@ func scanEnrollment(s interface{ Scan(...any) error }) (*spoke.Enrollment, error
 }
 
 // Claim implements spoke.EngineStore.
-func (db *DB) Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*spoke.Enrollment, error) {
+func (db *DB) Claim(ctx context.Context, now time.Time, limit int, lease spoke.Lease) ([]*spoke.Enrollment, error) {
 	var out []*spoke.Enrollment
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		rows, err := db.txSession(tx).QueryContext(ctx, `UPDATE enrollments SET lease_until = ?
+		rows, err := db.txSession(tx).QueryContext(ctx, `UPDATE enrollments SET lease_until = ?, lease_token = ?
 			WHERE id IN (SELECT id FROM enrollments WHERE status = 'ACTIVE' AND run_at <= ? AND lease_until < ? ORDER BY run_at, id LIMIT ?)
-			RETURNING `+enrollmentColumns, now.Add(lease).UnixMilli(), now.UnixMilli(), now.UnixMilli(), limit)
+			RETURNING `+enrollmentColumns, lease.Until.UnixMilli(), lease.Token, now.UnixMilli(), now.UnixMilli(), limit)
 		if err != nil {
 			return fmt.Errorf("claim enrollments: %w", err)
 		}
@@ -280,6 +280,77 @@ func (db *DB) Claim(ctx context.Context, now time.Time, limit int, lease time.Du
 	return out, err
 }
 
+// RenewLease implements spoke.EngineStore.
+func (db *DB) RenewLease(ctx context.Context, lease spoke.Lease, ids []int64) error {
+	err := db.leaseUpdate(ctx, `UPDATE enrollments SET lease_until = ? WHERE lease_token = ? AND lease_until > 0 AND id IN `, lease.Until.UnixMilli(), lease.Token, ids)
+	if err != nil {
+		return fmt.Errorf("renew lease: %w", err)
+	}
+	return nil
+}
+
+// ReleaseLease implements spoke.EngineStore.
+func (db *DB) ReleaseLease(ctx context.Context, lease spoke.Lease, ids []int64) error {
+	err := db.leaseUpdate(ctx, `UPDATE enrollments SET lease_until = ? WHERE lease_token = ? AND id IN `, 0, lease.Token, ids)
+	if err != nil {
+		return fmt.Errorf("release lease: %w", err)
+	}
+	return nil
+}
+
+// leaseUpdate runs q, which ends in "id IN ", for ids in chunks.
+func (db *DB) leaseUpdate(ctx context.Context, q string, until, token int64, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		for rest := ids; len(rest) > 0; {
+			part := rest[:min(500, len(rest))]
+			rest = rest[len(part):]
+			args := make([]any, 0, len(part)+2)
+			args = append(args, until, token)
+			for _, id := range part {
+				args = append(args, id)
+			}
+			if _, err := tx.ExecContext(ctx, q+`(`+placeholders(len(part))+`)`, args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// held returns which of the steps' enrollments still carry the lease's
+// token. Inside the commit's write transaction no claim can change that.
+func held(ctx context.Context, s session, lease spoke.Lease, steps []*spoke.Step) (map[int64]bool, error) {
+	out := make(map[int64]bool, len(steps))
+	for rest := steps; len(rest) > 0; {
+		part := rest[:min(500, len(rest))]
+		rest = rest[len(part):]
+		args := make([]any, 0, len(part)+1)
+		args = append(args, lease.Token)
+		for _, st := range part {
+			args = append(args, st.Enrollment.ID)
+		}
+		rows, err := s.QueryContext(ctx, `SELECT id FROM enrollments WHERE lease_token = ? AND id IN (`+placeholders(len(part))+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("check leases: %w", err)
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[id] = true
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // ReleaseLeases implements spoke.EngineStore.
 func (db *DB) ReleaseLeases(ctx context.Context) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
@@ -290,7 +361,7 @@ func (db *DB) ReleaseLeases(ctx context.Context) error {
 
 const (
 	qCheckpoint = `UPDATE enrollments SET status = ?, current_action = ?, outputs = ?, run_at = ?, wait_reason = ?, attempt = ?,
-		first_failure_at = ?, error = ?, updated_at = ?, completed_at = ?, lease_until = ? WHERE id = ?`
+		first_failure_at = ?, error = ?, updated_at = ?, completed_at = ?, lease_until = ? WHERE id = ? AND lease_token = ?`
 	qUsage = `INSERT INTO code_usage (account_id, period, executions) VALUES (?, ?, ?)
 		ON CONFLICT (account_id, period) DO UPDATE SET executions = executions + excluded.executions`
 )
@@ -333,22 +404,31 @@ func jsonOrNil(v any) (any, error) {
 // Commit implements spoke.EngineStore. The rows of the checkpoints and
 // execution logs are encoded before the transaction begins, so the writer
 // is held only for the writes themselves.
-func (db *DB) Commit(ctx context.Context, steps []*spoke.Step) error {
+func (db *DB) Commit(ctx context.Context, lease spoke.Lease, steps []*spoke.Step) ([]int64, error) {
 	now := db.Now()
-	usage := map[int64]int64{}
 	rows := make([]stepRows, len(steps))
 	for i, st := range steps {
-		if err := rows[i].encode(st, now); err != nil {
-			return err
+		if err := rows[i].encode(st, lease, now); err != nil {
+			return nil, err
 		}
-		usage[st.Enrollment.AccountID] += int64(st.CodeExecutions)
 	}
 	var enrolled bool
+	var lost []int64
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		s := db.txSession(tx)
+		own, err := held(ctx, s, lease, steps)
+		if err != nil {
+			return err
+		}
+		lost = lost[:0] // inTx may run this function again
+		usage := map[int64]int64{}
 		var execRows []any
 		for i, st := range steps {
 			e := st.Enrollment
+			if !own[e.ID] {
+				lost = append(lost, e.ID)
+				continue
+			}
 			if len(st.Writes) > 0 {
 				failed, more, err := db.writeStep(ctx, s, st)
 				if err != nil {
@@ -369,11 +449,14 @@ func (db *DB) Commit(ctx context.Context, steps []*spoke.Step) error {
 					for _, i := range writers {
 						st.Executions[i].Status, st.Executions[i].Error = "ERROR", e.Error
 					}
-					if err := rows[i].encode(st, now); err != nil {
+					if err := rows[i].encode(st, lease, now); err != nil {
 						return err
 					}
 				}
 			}
+			// The quota counts the code that ran, even for an enrollment
+			// erased meanwhile.
+			usage[e.AccountID] += int64(st.CodeExecutions)
 			res, err := s.ExecContext(ctx, qCheckpoint, rows[i].checkpoint...)
 			if err != nil {
 				return fmt.Errorf("checkpoint enrollment %d: %w", e.ID, err)
@@ -398,10 +481,13 @@ func (db *DB) Commit(ctx context.Context, steps []*spoke.Step) error {
 		}
 		return nil
 	})
-	if err == nil && enrolled {
+	if err != nil {
+		return nil, err
+	}
+	if enrolled {
 		db.notifyEnrolled()
 	}
-	return err
+	return lost, nil
 }
 
 // writeStep writes a step's property changes to its record with the
@@ -434,7 +520,7 @@ type stepRows struct {
 }
 
 // encode fills the rows from the step's enrollment and executions.
-func (r *stepRows) encode(st *spoke.Step, now time.Time) error {
+func (r *stepRows) encode(st *spoke.Step, lease spoke.Lease, now time.Time) error {
 	e := st.Enrollment
 	outputs := []byte("{}")
 	if e.Outputs != nil {
@@ -456,12 +542,12 @@ func (r *stepRows) encode(st *spoke.Step, now time.Time) error {
 	}
 	// An enrollment that runs on at once stays leased by its runner; one
 	// that waits or is done gives its lease up.
-	var lease int64
+	var until int64
 	if e.Status == spoke.EnrollmentActive && !e.RunAt.After(now) {
-		lease = now.Add(time.Minute).UnixMilli()
+		until = lease.Until.UnixMilli()
 	}
 	r.checkpoint = []any{e.Status, e.CurrentAction, string(outputs), e.RunAt.UnixMilli(), e.WaitReason, e.Attempt,
-		firstFail, errJSON, now.UnixMilli(), completed, lease, e.ID}
+		firstFail, errJSON, now.UnixMilli(), completed, until, e.ID, lease.Token}
 	r.executions = r.executions[:0]
 	for _, x := range st.Executions {
 		inputs, err := jsonOrNil(x.Inputs)

@@ -9,6 +9,9 @@ import (
 	"github.com/spokehq/spoke"
 )
 
+// testLease is the lease claimOne claims with.
+var testLease = spoke.Lease{Token: 1, Until: time.Now().Add(24 * time.Hour)}
+
 // claimOne enrolls rec in a flow and claims its enrollment.
 func claimOne(t *testing.T, db *DB, acct int64, rec *spoke.Record) *spoke.Enrollment {
 	t.Helper()
@@ -17,7 +20,7 @@ func claimOne(t *testing.T, db *DB, acct int64, rec *spoke.Record) *spoke.Enroll
 	if _, err := db.Enroll(ctx, acct, f, "contacts", []int64{rec.ID}, false); err != nil {
 		t.Fatalf("Enroll: %v", err)
 	}
-	got, err := db.Claim(ctx, db.Now().Add(time.Hour), 10, time.Minute)
+	got, err := db.Claim(ctx, db.Now().Add(time.Hour), 10, testLease)
 	if err != nil || len(got) != 1 {
 		t.Fatalf("Claim = %v, %v", got, err)
 	}
@@ -60,7 +63,7 @@ func TestCommitOverCopy(t *testing.T) {
 			en.Status, en.CompletedAt = spoke.EnrollmentCompleted, db.Now()
 			st := &spoke.Step{Enrollment: en, Record: copyRead, Writes: props("jobtitle", "CTO"),
 				Executions: []*spoke.Execution{{ActionID: "1", ActionType: "0-5", Status: "SUCCESS", StartedAt: db.Now()}}}
-			if err := db.Commit(ctx, []*spoke.Step{st}); err != nil {
+			if _, err := db.Commit(ctx, testLease, []*spoke.Step{st}); err != nil {
 				t.Fatalf("Commit: %v", err)
 			}
 			stored, err := db.GetEnrollment(ctx, en.ID)
@@ -102,5 +105,85 @@ func TestCommitOverCopy(t *testing.T) {
 				t.Errorf("%d jobtitle history entries, want 1", jobs)
 			}
 		})
+	}
+}
+
+// TestLeaseOwnership checks that a lease is owned by its token: renewing
+// or releasing with another token does nothing, and a commit writes only
+// the enrollments that still carry its token and reports the others.
+func TestLeaseOwnership(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, acct := setup(t)
+	rec := create(t, db, acct, "contacts", props("firstname", "Ada"))
+	f := &spoke.Flow{ID: "77", RevisionID: "1"}
+	if _, err := db.Enroll(ctx, acct, f, "contacts", []int64{rec.ID}, false); err != nil {
+		t.Fatal(err)
+	}
+	now := db.Now()
+	first := spoke.Lease{Token: 11, Until: now.Add(time.Minute)}
+	claim := func(at time.Time, lease spoke.Lease) []*spoke.Enrollment {
+		t.Helper()
+		got, err := db.Claim(ctx, at, 10, lease)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	ens := claim(now, first)
+	if len(ens) != 1 {
+		t.Fatalf("claimed %d", len(ens))
+	}
+	ids := []int64{ens[0].ID}
+	if got := claim(now.Add(30*time.Second), spoke.Lease{Token: 12, Until: now.Add(2 * time.Minute)}); len(got) != 0 {
+		t.Fatal("a held lease was claimed")
+	}
+	// Another token can neither renew nor release it; its own can renew.
+	if err := db.RenewLease(ctx, spoke.Lease{Token: 99, Until: now.Add(time.Hour)}, ids); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.ReleaseLease(ctx, spoke.Lease{Token: 99}, ids); err != nil {
+		t.Fatal(err)
+	}
+	if got := claim(now.Add(30*time.Second), spoke.Lease{Token: 12, Until: now.Add(2 * time.Minute)}); len(got) != 0 {
+		t.Fatal("another token released or renewed the lease")
+	}
+	first.Until = now.Add(3 * time.Minute)
+	if err := db.RenewLease(ctx, first, ids); err != nil {
+		t.Fatal(err)
+	}
+	if got := claim(now.Add(2*time.Minute), spoke.Lease{Token: 12, Until: now.Add(4 * time.Minute)}); len(got) != 0 {
+		t.Fatal("a renewed lease was claimed")
+	}
+	// The lease ends; a second runner claims the enrollment.
+	second := spoke.Lease{Token: 13, Until: now.Add(5 * time.Minute)}
+	again := claim(now.Add(4*time.Minute), second)
+	if len(again) != 1 {
+		t.Fatalf("claimed %d after the lease ended", len(again))
+	}
+	step := func(en *spoke.Enrollment, who string) *spoke.Step {
+		en.Status, en.CompletedAt = spoke.EnrollmentCompleted, db.Now()
+		return &spoke.Step{Enrollment: en, Writes: props("jobtitle", who), CodeExecutions: 1,
+			Executions: []*spoke.Execution{{ActionID: "1", ActionType: "CUSTOM_CODE", Status: "SUCCESS", StartedAt: db.Now()}}}
+	}
+	lost, err := db.Commit(ctx, first, []*spoke.Step{step(ens[0], "first")})
+	if err != nil || len(lost) != 1 || lost[0] != ens[0].ID {
+		t.Fatalf("Commit with the lost lease = %v, %v; want the enrollment reported lost", lost, err)
+	}
+	if got := get(t, db, acct, "contacts", strconv.FormatInt(rec.ID, 10), spoke.ReadOptions{}).Properties["jobtitle"]; got != "" {
+		t.Fatalf("the lost step's write was made: jobtitle %q", got)
+	}
+	if lost, err := db.Commit(ctx, second, []*spoke.Step{step(again[0], "second")}); err != nil || len(lost) != 0 {
+		t.Fatalf("Commit with the held lease = %v, %v", lost, err)
+	}
+	if got := get(t, db, acct, "contacts", strconv.FormatInt(rec.ID, 10), spoke.ReadOptions{}).Properties["jobtitle"]; got != "second" {
+		t.Fatalf("jobtitle = %q, want the holder's write", got)
+	}
+	xs, _, err := db.ListExecutions(ctx, acct, "77", spoke.ExecutionQuery{Limit: 10})
+	if err != nil || len(xs) != 1 {
+		t.Fatalf("executions = %d, %v; want 1", len(xs), err)
+	}
+	if u, _ := db.Usage(ctx, acct, spoke.Period(db.Now())); u.Executions != 1 {
+		t.Fatalf("usage = %d, want 1", u.Executions)
 	}
 }

@@ -110,7 +110,7 @@ func TestPurgeRecord(t *testing.T) {
 		en.Status, en.CompletedAt = spoke.EnrollmentCompleted, db.Now()
 		st := &spoke.Step{Enrollment: en, Executions: []*spoke.Execution{{ActionID: "1", ActionType: "CUSTOM_CODE", Status: "SUCCESS",
 			StartedAt: db.Now(), Inputs: map[string]any{"firstname": r.Properties["firstname"]}}}}
-		if err := db.Commit(ctx, []*spoke.Step{st}); err != nil {
+		if _, err := db.Commit(ctx, testLease, []*spoke.Step{st}); err != nil {
 			t.Fatal(err)
 		}
 	}

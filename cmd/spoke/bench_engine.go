@@ -96,8 +96,8 @@ func runBenchEngine(ctx context.Context, n, samples, runners, batch, codeConc, w
 		return err
 	}
 	defer pool.Close()
-	eng := &engine.Engine{Store: db, Flows: db, Records: db, Properties: db, Secrets: db, Code: pool, Logger: quiet,
-		Runners: runners, BatchSize: batch, CodeConcurrency: codeConc}
+	eng := engine.New(engine.Config{Store: db, Flows: db, Records: db, Properties: db, Secrets: db, Code: pool, Logger: quiet,
+		Runners: runners, BatchSize: batch, CodeConcurrency: codeConc})
 	db.SetTrigger(eng.Trigger, eng.Wake)
 
 	for _, p := range []*spoke.Property{

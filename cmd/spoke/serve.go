@@ -106,9 +106,9 @@ func serve(ctx context.Context, logger *slog.Logger, addr, dir string, demo bool
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	apiHost := strings.TrimPrefix(url, "http://")
-	eng := &engine.Engine{Store: db, Flows: db, Records: db, Properties: db, Secrets: db, Code: code, Logger: logger,
-		HTTP: engine.WebhookClient(egress.New(egress.Config{SpokeAPI: apiHost, Allow: allowHosts, Logger: logger}))}
-	eng.Metrics = engine.NewMetrics(reg, db)
+	eng := engine.New(engine.Config{Store: db, Flows: db, Records: db, Properties: db, Secrets: db, Code: code, Logger: logger,
+		HTTP:    engine.WebhookClient(egress.New(egress.Config{SpokeAPI: apiHost, Allow: allowHosts, Logger: logger})),
+		Metrics: engine.NewMetrics(reg, db)})
 	db.SetTrigger(eng.Trigger, eng.Wake)
 
 	srv := &api.Server{Records: db, Properties: db, Associations: db, Tokens: db, Flows: db, FlowChecker: db,
