@@ -26,7 +26,9 @@ import (
 var migrations embed.FS
 
 // DB is Spoke's SQLite store. It implements spoke.RecordService,
-// spoke.PropertyService, spoke.AssociationService and spoke.TokenService.
+// spoke.PropertyService, spoke.AssociationService, spoke.TokenService,
+// spoke.FlowService, spoke.EngineStore and spoke.SecretService, and the
+// flow package's Checker.
 type DB struct {
 	path  string
 	write *sql.DB
