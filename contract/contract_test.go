@@ -16,7 +16,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -171,13 +170,13 @@ func TestContract(t *testing.T) {
 	}
 }
 
-// goTool returns the go command of the toolchain running the test.
+// goTool returns the go command: the one `go test` put first on PATH
+// (its GOROOT's bin), or the one in $GOROOT.
 func goTool() string {
-	p := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(p); err == nil {
+	if p, err := exec.LookPath("go"); err == nil {
 		return p
 	}
-	return "go"
+	return filepath.Join(os.Getenv("GOROOT"), "bin", "go")
 }
 
 // freeAddr returns a 127.0.0.1 address with a port that was free a moment ago.

@@ -270,7 +270,8 @@ func TestHubSpotClientAgainstSpoke(t *testing.T) {
 	_, file, _, _ := runtime.Caller(0)
 	root := filepath.Dir(filepath.Dir(file))
 	bin := filepath.Join(t.TempDir(), "spoke")
-	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, "./cmd/spoke")
+	// go test puts its GOROOT/bin first on PATH.
+	build := exec.Command("go", "build", "-o", bin, "./cmd/spoke")
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build ./cmd/spoke: %v\n%s", err, out)

@@ -24,7 +24,7 @@ func TestAppendMatchesEncodingJSON(t *testing.T) {
 	values := []any{
 		nil, "", "plain", "quote \" backslash \\ slash /", "<script>&amp;</script>", "tab\tnl\ncr\r\x00\x01\x1f\x7f",
 		"é ünïcødé 漢字 🙂", "line\u2028sep\u2029", "bad \xff utf8 \xe2\x28\xa1", true, false,
-		0.0, -0.0, 1.0, -1.5, 3.14159, 1e20, 1e21, 1.5e300, 1e-6, 1e-7, 123456789.125, -2.5e-9, math.MaxFloat64, math.SmallestNonzeroFloat64,
+		0.0, math.Copysign(0, -1), 1.0, -1.5, 3.14159, 1e20, 1e21, 1.5e300, 1e-6, 1e-7, 123456789.125, -2.5e-9, math.MaxFloat64, math.SmallestNonzeroFloat64,
 		math.NaN(), math.Inf(1), 42, int64(-7),
 		map[string]any{}, map[string]any{"b": 1.0, "a": "x", "c": nil, "d": true, "e": map[string]any{"z": []any{1.0, "two", nil}}},
 		map[string]any(nil), map[string]string{"k\"ey": "v<al>", "a": ""}, map[string]map[string]any{"1": {"score": 7.0}, "0": nil},
