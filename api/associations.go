@@ -47,7 +47,7 @@ func pathID(r *http.Request, name string) (int64, error) {
 	v := r.PathValue(name)
 	id, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || id <= 0 {
-		return 0, notFound(v)
+		return 0, spoke.ObjectNotFound(v)
 	}
 	return id, nil
 }
@@ -55,7 +55,7 @@ func pathID(r *http.Request, name string) (int64, error) {
 func parseID(v string) (int64, error) {
 	id, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || id <= 0 {
-		return 0, notFound(v)
+		return 0, spoke.ObjectNotFound(v)
 	}
 	return id, nil
 }

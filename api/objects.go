@@ -45,11 +45,6 @@ func apiSource(r *http.Request) spoke.WriteSource {
 	return spoke.WriteSource{Type: spoke.SourceAPI, ID: strconv.FormatInt(tokenFrom(r.Context()).ID, 10)}
 }
 
-func notFound(id string) *spoke.Error {
-	return &spoke.Error{Code: spoke.ENOTFOUND, Category: "OBJECT_NOT_FOUND",
-		Message: "Object not found.  objectId are usually numeric.", Context: map[string][]string{"id": {id}}}
-}
-
 func (s *Server) listObjects(w http.ResponseWriter, r *http.Request) error {
 	t, err := objectType(r, false)
 	if err != nil {
@@ -168,7 +163,7 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request) error {
 	}
 	rec, ok := recs[id]
 	if !ok {
-		return notFound(id)
+		return spoke.ObjectNotFound(id)
 	}
 	assocs, err := s.associationsOf(r, []*spoke.Record{rec}, listParam(r, "associations"))
 	if err != nil {
