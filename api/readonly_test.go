@@ -110,3 +110,24 @@ func TestReadOnlyUnrouted(t *testing.T) {
 		}
 	}
 }
+
+// TestReadOnlyEscapedSlash checks a path the old suffix rule misread: an
+// escaped slash is no path separator to the router, so ".../contacts%2Fsearch"
+// is a create, not a search, and must be refused.
+func TestReadOnlyEscapedSlash(t *testing.T) {
+	t.Parallel()
+	h := ReadOnly(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+	}))
+	for _, p := range []string{"/crm/v3/objects/contacts%2Fsearch", "/crm/v3/objects/contacts/batch%2Fread"} {
+		req := httptest.NewRequest("POST", p, strings.NewReader("{}"))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusForbidden {
+			t.Errorf("POST %s: %d, want 403 DRY_RUN", p, rec.Code)
+		}
+	}
+	if got := allRoutes().match(httptest.NewRequest("POST", "/crm/v3/objects/contacts%2Fsearch", nil)); got != "POST /crm/v3/objects/{objectType}" {
+		t.Errorf("POST .../contacts%%2Fsearch matches %q, want the create route", got)
+	}
+}
