@@ -48,6 +48,14 @@ func NotFoundf(format string, args ...any) *Error {
 	return Errorf(ENOTFOUND, format, args...)
 }
 
+// ObjectNotFound returns HubSpot's error for an id that names no live
+// record: 404 OBJECT_NOT_FOUND with HubSpot's own message (two spaces
+// after the first period, as HubSpot sends it) and the id in the context.
+func ObjectNotFound(id string) *Error {
+	return &Error{Code: ENOTFOUND, Category: "OBJECT_NOT_FOUND",
+		Message: "Object not found.  objectId are usually numeric.", Context: map[string][]string{"id": {id}}}
+}
+
 // Invalidf returns an EINVALID error with the VALIDATION_ERROR category.
 func Invalidf(format string, args ...any) *Error {
 	return Errorf(EINVALID, format, args...)

@@ -55,17 +55,14 @@ func (s *Server) Handler() http.Handler {
 	}
 	mux := http.NewServeMux()
 	s.mux = mux
-	s.routeObjects(mux)
-	s.routeProperties(mux)
-	s.routeAssociations(mux)
-	s.routeFlows(mux)
-	s.routeEngine(mux)
-	if s.Metrics != nil {
-		mux.Handle("GET /metrics", s.Metrics)
+	for _, g := range s.routeGroups() {
+		if !g.served {
+			continue
+		}
+		for _, rt := range g.routes {
+			mux.Handle(rt.pattern, rt.handler)
+		}
 	}
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
 	return s.middleware(mux)
 }
 
@@ -84,13 +81,7 @@ func tokenFrom(ctx context.Context) *spoke.Token {
 func (s *Server) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		// Clean the path as ServeMux would, so that it routes the request
-		// instead of redirecting it (a redirect loses a POST body).
-		if esc := r.URL.EscapedPath(); cleanPath(esc) != esc {
-			if p, err := url.PathUnescape(cleanPath(esc)); err == nil {
-				r.URL.Path, r.URL.RawPath = p, cleanPath(esc)
-			}
-		}
+		canonicalize(r)
 		w.Header().Set("Content-Type", "application/json;charset=utf-8")
 		if r.Body != nil {
 			r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
@@ -123,6 +114,16 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(rw, r)
 	})
+}
+
+// canonicalize cleans r's path as ServeMux would, so that ServeMux routes
+// the request instead of redirecting it (a redirect loses a POST body).
+func canonicalize(r *http.Request) {
+	if esc := r.URL.EscapedPath(); cleanPath(esc) != esc {
+		if p, err := url.PathUnescape(cleanPath(esc)); err == nil {
+			r.URL.Path, r.URL.RawPath = p, cleanPath(esc)
+		}
+	}
 }
 
 // cleanPath collapses duplicate slashes and removes . and .. elements,

@@ -8,20 +8,23 @@ import (
 	"github.com/spokehq/spoke"
 )
 
-func (s *Server) routeAssociations(mux *http.ServeMux) {
-	mux.HandleFunc("PUT /crm/v4/objects/{fromType}/{fromId}/associations/{toType}/{toId}", s.associate)
-	mux.HandleFunc("PUT /crm/v4/objects/{fromType}/{fromId}/associations/default/{toType}/{toId}", s.associateDefault)
-	mux.HandleFunc("GET /crm/v4/objects/{fromType}/{fromId}/associations/{toType}", s.listAssociations)
-	mux.HandleFunc("DELETE /crm/v4/objects/{fromType}/{fromId}/associations/{toType}/{toId}", s.removeAssociation)
-	mux.HandleFunc("POST /crm/v4/associations/{fromType}/{toType}/batch/create", s.batchAssociate)
-	mux.HandleFunc("POST /crm/v4/associations/{fromType}/{toType}/batch/associate/default", s.batchAssociateDefault)
-	mux.HandleFunc("POST /crm/v4/associations/{fromType}/{toType}/batch/read", s.batchReadAssociations)
-	mux.HandleFunc("POST /crm/v4/associations/{fromType}/{toType}/batch/archive", s.batchRemoveAssociations)
-	mux.HandleFunc("POST /crm/v4/associations/{fromType}/{toType}/batch/labels/archive", s.batchRemoveLabels)
-	mux.HandleFunc("GET /crm/v4/associations/{fromType}/{toType}/labels", s.listLabels)
-	mux.HandleFunc("POST /crm/v4/associations/{fromType}/{toType}/labels", s.createLabel)
-	mux.HandleFunc("PUT /crm/v4/associations/{fromType}/{toType}/labels", s.updateLabel)
-	mux.HandleFunc("DELETE /crm/v4/associations/{fromType}/{toType}/labels/{typeId}", s.deleteLabel)
+// associationRoutes serves associations v4.
+func (s *Server) associationRoutes() []route {
+	return []route{
+		writes("PUT /crm/v4/objects/{fromType}/{fromId}/associations/{toType}/{toId}", s.associate),
+		writes("PUT /crm/v4/objects/{fromType}/{fromId}/associations/default/{toType}/{toId}", s.associateDefault),
+		reads("GET /crm/v4/objects/{fromType}/{fromId}/associations/{toType}", s.listAssociations),
+		writes("DELETE /crm/v4/objects/{fromType}/{fromId}/associations/{toType}/{toId}", s.removeAssociation),
+		writes("POST /crm/v4/associations/{fromType}/{toType}/batch/create", s.batchAssociate),
+		writes("POST /crm/v4/associations/{fromType}/{toType}/batch/associate/default", s.batchAssociateDefault),
+		reads("POST /crm/v4/associations/{fromType}/{toType}/batch/read", s.batchReadAssociations),
+		writes("POST /crm/v4/associations/{fromType}/{toType}/batch/archive", s.batchRemoveAssociations),
+		writes("POST /crm/v4/associations/{fromType}/{toType}/batch/labels/archive", s.batchRemoveLabels),
+		reads("GET /crm/v4/associations/{fromType}/{toType}/labels", s.listLabels),
+		writes("POST /crm/v4/associations/{fromType}/{toType}/labels", s.createLabel),
+		writes("PUT /crm/v4/associations/{fromType}/{toType}/labels", s.updateLabel),
+		writes("DELETE /crm/v4/associations/{fromType}/{toType}/labels/{typeId}", s.deleteLabel),
+	}
 }
 
 // pair resolves the from and to object types of an association path and
@@ -44,7 +47,7 @@ func pathID(r *http.Request, name string) (int64, error) {
 	v := r.PathValue(name)
 	id, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || id <= 0 {
-		return 0, notFound(v)
+		return 0, spoke.ObjectNotFound(v)
 	}
 	return id, nil
 }
@@ -52,7 +55,7 @@ func pathID(r *http.Request, name string) (int64, error) {
 func parseID(v string) (int64, error) {
 	id, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || id <= 0 {
-		return 0, notFound(v)
+		return 0, spoke.ObjectNotFound(v)
 	}
 	return id, nil
 }
@@ -99,38 +102,33 @@ func labelsOf(from, to spoke.ObjectType, fromID, toID int64, types []spoke.Assoc
 	return out
 }
 
-func (s *Server) associate(w http.ResponseWriter, r *http.Request) {
+func (s *Server) associate(w http.ResponseWriter, r *http.Request) error {
 	from, to, err := pair(r, true)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	fromID, err := pathID(r, "fromId")
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	toID, err := pathID(r, "toId")
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	var specs []assocSpec
 	if err := decode(r, &specs); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	types, err := specsToTypes(specs)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	types, err = s.Associations.Associate(r.Context(), account(r), from.Name, fromID, to.Name, toID, types)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusCreated, labelsOf(from, to, fromID, toID, types))
+	return nil
 }
 
 type idRef struct {
@@ -143,31 +141,28 @@ type defaultResult struct {
 	AssociationSpec assocSpec `json:"associationSpec"`
 }
 
-func (s *Server) associateDefault(w http.ResponseWriter, r *http.Request) {
+func (s *Server) associateDefault(w http.ResponseWriter, r *http.Request) error {
 	started := time.Now()
 	from, to, err := pair(r, true)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	fromID, err := pathID(r, "fromId")
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	toID, err := pathID(r, "toId")
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	types, err := s.Associations.Associate(r.Context(), account(r), from.Name, fromID, to.Name, toID, nil)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	res := []defaultResult{{From: idRef{flexString(r.PathValue("fromId"))}, To: idRef{flexString(r.PathValue("toId"))},
 		AssociationSpec: assocSpec{types[0].Category, types[0].TypeID}}}
 	writeBatch(w, http.StatusOK, started, res, nil)
+	return nil
 }
 
 type typeWire struct {
@@ -204,33 +199,28 @@ type nextPage struct {
 	} `json:"next"`
 }
 
-func (s *Server) listAssociations(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listAssociations(w http.ResponseWriter, r *http.Request) error {
 	from, to, err := pair(r, false)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	fromID, err := pathID(r, "fromId")
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	limit, err := intParam(r, "limit", 500, 1, 500)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	var after int64
 	if a := r.URL.Query().Get("after"); a != "" {
 		if after, err = strconv.ParseInt(a, 10, 64); err != nil {
-			writeError(w, r, spoke.Invalidf("Query parameter after must be the cursor from paging.next.after, got %q.", a))
-			return
+			return spoke.Invalidf("Query parameter after must be the cursor from paging.next.after, got %q.", a)
 		}
 	}
 	assocs, more, err := s.Associations.ListAssociations(r.Context(), account(r), from.Name, fromID, to.Name, after, limit)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	out := struct {
 		Results []multiAssociated `json:"results"`
@@ -241,29 +231,27 @@ func (s *Server) listAssociations(w http.ResponseWriter, r *http.Request) {
 		out.Paging.Next.After = strconv.FormatInt(assocs[len(assocs)-1].ToID, 10)
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
-func (s *Server) removeAssociation(w http.ResponseWriter, r *http.Request) {
+func (s *Server) removeAssociation(w http.ResponseWriter, r *http.Request) error {
 	from, to, err := pair(r, true)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	fromID, err := pathID(r, "fromId")
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	toID, err := pathID(r, "toId")
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	if err := s.Associations.RemoveAssociations(r.Context(), account(r), from.Name, fromID, to.Name, toID); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	writeNoContent(w)
+	return nil
 }
 
 type batchAssocInput struct {
@@ -274,69 +262,67 @@ type batchAssocInput struct {
 	} `json:"inputs"`
 }
 
-func (s *Server) batchAssociate(w http.ResponseWriter, r *http.Request) {
-	s.batchLink(w, r, false)
+func (s *Server) batchAssociate(w http.ResponseWriter, r *http.Request) error {
+	return s.batchLink(w, r, false)
 }
 
-func (s *Server) batchAssociateDefault(w http.ResponseWriter, r *http.Request) {
-	s.batchLink(w, r, true)
+func (s *Server) batchAssociateDefault(w http.ResponseWriter, r *http.Request) error {
+	return s.batchLink(w, r, true)
 }
 
-func (s *Server) batchLink(w http.ResponseWriter, r *http.Request, byDefault bool) {
+func (s *Server) batchLink(w http.ResponseWriter, r *http.Request, byDefault bool) error {
 	started := time.Now()
 	from, to, err := pair(r, true)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	var in batchAssocInput
 	if err := decode(r, &in); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	if len(in.Inputs) == 0 || len(in.Inputs) > 2000 {
-		writeError(w, r, spoke.Invalidf("inputs must hold 1 to 2000 associations, got %d.", len(in.Inputs)))
-		return
+		return spoke.Invalidf("inputs must hold 1 to 2000 associations, got %d.", len(in.Inputs))
 	}
 	var labels []labelsBetween
 	var defaults []defaultResult
 	var errs []standardErr
 	for _, item := range in.Inputs {
-		fail := func(err error) bool {
+		// fail keeps an input's own failure for the batch's errors and
+		// hands back any other error, which ends the request.
+		fail := func(err error) error {
 			if e, ok := err.(*spoke.Error); ok {
 				errs = append(errs, toStandardErr(e))
-				return true
+				return nil
 			}
-			writeError(w, r, err)
-			return false
+			return err
 		}
 		fromID, err := parseID(string(item.From.ID))
 		if err != nil {
-			if !fail(err) {
-				return
+			if err := fail(err); err != nil {
+				return err
 			}
 			continue
 		}
 		toID, err := parseID(string(item.To.ID))
 		if err != nil {
-			if !fail(err) {
-				return
+			if err := fail(err); err != nil {
+				return err
 			}
 			continue
 		}
 		var types []spoke.AssociationType
 		if !byDefault {
 			if types, err = specsToTypes(item.Types); err != nil {
-				if !fail(err) {
-					return
+				if err := fail(err); err != nil {
+					return err
 				}
 				continue
 			}
 		}
 		types, err = s.Associations.Associate(r.Context(), account(r), from.Name, fromID, to.Name, toID, types)
 		if err != nil {
-			if !fail(err) {
-				return
+			if err := fail(err); err != nil {
+				return err
 			}
 			continue
 		}
@@ -351,20 +337,20 @@ func (s *Server) batchLink(w http.ResponseWriter, r *http.Request, byDefault boo
 			defaults = []defaultResult{}
 		}
 		writeBatch(w, http.StatusOK, started, defaults, errs)
-		return
+		return nil
 	}
 	if labels == nil {
 		labels = []labelsBetween{}
 	}
 	writeBatch(w, http.StatusCreated, started, labels, errs)
+	return nil
 }
 
-func (s *Server) batchReadAssociations(w http.ResponseWriter, r *http.Request) {
+func (s *Server) batchReadAssociations(w http.ResponseWriter, r *http.Request) error {
 	started := time.Now()
 	from, to, err := pair(r, false)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	var in struct {
 		Inputs []struct {
@@ -373,12 +359,10 @@ func (s *Server) batchReadAssociations(w http.ResponseWriter, r *http.Request) {
 		} `json:"inputs"`
 	}
 	if err := decode(r, &in); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	if len(in.Inputs) == 0 || len(in.Inputs) > 1000 {
-		writeError(w, r, spoke.Invalidf("inputs must hold 1 to 1000 ids, got %d.", len(in.Inputs)))
-		return
+		return spoke.Invalidf("inputs must hold 1 to 1000 ids, got %d.", len(in.Inputs))
 	}
 	type result struct {
 		From   idRef             `json:"from"`
@@ -399,8 +383,7 @@ func (s *Server) batchReadAssociations(w http.ResponseWriter, r *http.Request) {
 		}
 		recs, err := s.Records.GetRecords(r.Context(), account(r), from.Name, []string{string(item.ID)}, spoke.ReadOptions{})
 		if err != nil {
-			writeError(w, r, err)
-			return
+			return err
 		}
 		if len(recs) == 0 {
 			missing = append(missing, string(item.ID))
@@ -408,8 +391,7 @@ func (s *Server) batchReadAssociations(w http.ResponseWriter, r *http.Request) {
 		}
 		assocs, more, err := s.Associations.ListAssociations(r.Context(), account(r), from.Name, id, to.Name, after, 500)
 		if err != nil {
-			writeError(w, r, err)
-			return
+			return err
 		}
 		res := result{From: idRef{item.ID}, To: toMulti(assocs)}
 		if more {
@@ -425,13 +407,13 @@ func (s *Server) batchReadAssociations(w http.ResponseWriter, r *http.Request) {
 			Context: map[string][]string{"fromObjectIds": missing}, Errors: []any{}, Links: map[string]string{}})
 	}
 	writeBatch(w, http.StatusOK, started, results, errs)
+	return nil
 }
 
-func (s *Server) batchRemoveAssociations(w http.ResponseWriter, r *http.Request) {
+func (s *Server) batchRemoveAssociations(w http.ResponseWriter, r *http.Request) error {
 	from, to, err := pair(r, true)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	var in struct {
 		Inputs []struct {
@@ -440,8 +422,7 @@ func (s *Server) batchRemoveAssociations(w http.ResponseWriter, r *http.Request)
 		} `json:"inputs"`
 	}
 	if err := decode(r, &in); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	for _, item := range in.Inputs {
 		fromID, err := parseID(string(item.From.ID))
@@ -454,37 +435,33 @@ func (s *Server) batchRemoveAssociations(w http.ResponseWriter, r *http.Request)
 				continue
 			}
 			if err := s.Associations.RemoveAssociations(r.Context(), account(r), from.Name, fromID, to.Name, toID); err != nil {
-				writeError(w, r, err)
-				return
+				return err
 			}
 		}
 	}
 	writeNoContent(w)
+	return nil
 }
 
 // batchRemoveLabels is v4 batchApi.archiveLabels: it removes the given
 // association types (labels) between each pair and keeps the others; 204.
-func (s *Server) batchRemoveLabels(w http.ResponseWriter, r *http.Request) {
+func (s *Server) batchRemoveLabels(w http.ResponseWriter, r *http.Request) error {
 	from, to, err := pair(r, true)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	var in batchAssocInput
 	if err := decode(r, &in); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	if len(in.Inputs) == 0 || len(in.Inputs) > 2000 {
-		writeError(w, r, spoke.Invalidf("inputs must hold 1 to 2000 associations, got %d.", len(in.Inputs)))
-		return
+		return spoke.Invalidf("inputs must hold 1 to 2000 associations, got %d.", len(in.Inputs))
 	}
 	// Check every input before removing anything.
 	types := make([][]spoke.AssociationType, len(in.Inputs))
 	for i, item := range in.Inputs {
 		if types[i], err = specsToTypes(item.Types); err != nil {
-			writeError(w, r, spoke.Invalidf("inputs[%d].types: %s", i, spoke.ErrorMessage(err)))
-			return
+			return spoke.Invalidf("inputs[%d].types: %s", i, spoke.ErrorMessage(err))
 		}
 	}
 	for i, item := range in.Inputs {
@@ -497,11 +474,11 @@ func (s *Server) batchRemoveLabels(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		if err := s.Associations.RemoveAssociationTypes(r.Context(), account(r), from.Name, fromID, to.Name, toID, types[i]); err != nil {
-			writeError(w, r, err)
-			return
+			return err
 		}
 	}
 	writeNoContent(w)
+	return nil
 }
 
 // labelWire is HubSpot's AssociationSpecWithLabel; an unlabelled type has
@@ -531,27 +508,25 @@ func writeLabels(w http.ResponseWriter, types []spoke.AssociationType) {
 
 // listLabels is v4 schema definitionsApi.getAll: the association types from
 // one object type to another, HubSpot's and the account's labels.
-func (s *Server) listLabels(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listLabels(w http.ResponseWriter, r *http.Request) error {
 	from, to, err := pair(r, false)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	types, err := s.Associations.AssociationLabels(r.Context(), account(r), from.Name, to.Name)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	writeLabels(w, types)
+	return nil
 }
 
 // createLabel is definitionsApi.create: {"label", "name", "inverseLabel"?}
 // defines a USER_DEFINED type; 200 with it.
-func (s *Server) createLabel(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createLabel(w http.ResponseWriter, r *http.Request) error {
 	from, to, err := pair(r, true)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	var body struct {
 		Label        string `json:"label"`
@@ -559,24 +534,22 @@ func (s *Server) createLabel(w http.ResponseWriter, r *http.Request) {
 		InverseLabel string `json:"inverseLabel"`
 	}
 	if err := decode(r, &body); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	t, err := s.Associations.CreateAssociationLabel(r.Context(), account(r), from.Name, to.Name, body.Name, body.Label, body.InverseLabel)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	writeLabels(w, []spoke.AssociationType{t})
+	return nil
 }
 
 // updateLabel is definitionsApi.update: {"associationTypeId", "label",
 // "inverseLabel"?} renames a label; 204.
-func (s *Server) updateLabel(w http.ResponseWriter, r *http.Request) {
+func (s *Server) updateLabel(w http.ResponseWriter, r *http.Request) error {
 	from, to, err := pair(r, true)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	var body struct {
 		AssociationTypeID int    `json:"associationTypeId"`
@@ -584,36 +557,32 @@ func (s *Server) updateLabel(w http.ResponseWriter, r *http.Request) {
 		InverseLabel      string `json:"inverseLabel"`
 	}
 	if err := decode(r, &body); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	if body.AssociationTypeID <= 0 {
-		writeError(w, r, spoke.Invalidf("associationTypeId must be the typeId of a label, got %d.", body.AssociationTypeID))
-		return
+		return spoke.Invalidf("associationTypeId must be the typeId of a label, got %d.", body.AssociationTypeID)
 	}
 	if err := s.Associations.UpdateAssociationLabel(r.Context(), account(r), from.Name, to.Name, body.AssociationTypeID, body.Label, body.InverseLabel); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	writeNoContent(w)
+	return nil
 }
 
 // deleteLabel is definitionsApi.archive: it removes a label and the
 // associations of its type; 204.
-func (s *Server) deleteLabel(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteLabel(w http.ResponseWriter, r *http.Request) error {
 	from, to, err := pair(r, true)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	id, err := strconv.Atoi(r.PathValue("typeId"))
 	if err != nil || id <= 0 {
-		writeError(w, r, spoke.NotFoundf("No association label %q between %s and %s.", r.PathValue("typeId"), from.Name, to.Name))
-		return
+		return spoke.NotFoundf("No association label %q between %s and %s.", r.PathValue("typeId"), from.Name, to.Name)
 	}
 	if err := s.Associations.DeleteAssociationLabel(r.Context(), account(r), from.Name, to.Name, id); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	writeNoContent(w)
+	return nil
 }

@@ -22,20 +22,24 @@ type Workflows interface {
 	CodeLimitChanged(account int64)
 }
 
-func (s *Server) routeEngine(mux *http.ServeMux) {
-	if s.Engine == nil || s.EngineStore == nil {
-		return
+// engineRoutes serves enrollment, executions, usage and test runs.
+func (s *Server) engineRoutes() []route {
+	return []route{
+		writes("POST /automation/v4/flows/{flowId}/enrollments", s.enroll),
+		reads("GET /automation/v4/flows/{flowId}/enrollments", s.listEnrollments),
+		reads("GET /automation/v4/flows/{flowId}/executions", s.listExecutions),
+		writes("POST /automation/v4/flows/{flowId}/actions/{actionId}/test", s.testAction),
+		reads("GET /automation/v4/usage", s.usage),
+		writes("PUT /automation/v4/usage/limit", s.setUsageLimit),
 	}
-	mux.HandleFunc("POST /automation/v4/flows/{flowId}/enrollments", s.enroll)
-	mux.HandleFunc("GET /automation/v4/flows/{flowId}/enrollments", s.listEnrollments)
-	mux.HandleFunc("GET /automation/v4/flows/{flowId}/executions", s.listExecutions)
-	mux.HandleFunc("POST /automation/v4/flows/{flowId}/actions/{actionId}/test", s.testAction)
-	mux.HandleFunc("GET /automation/v4/usage", s.usage)
-	mux.HandleFunc("PUT /automation/v4/usage/limit", s.setUsageLimit)
-	if s.Secrets != nil {
-		mux.HandleFunc("PUT /automation/v4/secrets/{name}", s.putSecret)
-		mux.HandleFunc("GET /automation/v4/secrets", s.listSecrets)
-		mux.HandleFunc("DELETE /automation/v4/secrets/{name}", s.deleteSecret)
+}
+
+// secretRoutes serves the account's secrets.
+func (s *Server) secretRoutes() []route {
+	return []route{
+		writes("PUT /automation/v4/secrets/{name}", s.putSecret),
+		reads("GET /automation/v4/secrets", s.listSecrets),
+		writes("DELETE /automation/v4/secrets/{name}", s.deleteSecret),
 	}
 }
 
@@ -44,18 +48,16 @@ type skippedWire struct {
 	Reason   string `json:"reason"`
 }
 
-func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
+func (s *Server) enroll(w http.ResponseWriter, r *http.Request) error {
 	if err := require(r, "automation"); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	var in struct {
 		ObjectIDs   []flexString `json:"objectIds"`
 		AllMatching bool         `json:"allMatching"`
 	}
 	if err := decode(r, &in); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	flowID := r.PathValue("flowId")
 	var res *spoke.EnrollResult
@@ -82,8 +84,7 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	out := struct {
 		FlowID   string        `json:"flowId"`
@@ -102,6 +103,7 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 		out.Skipped = append(out.Skipped, skippedWire{ObjectID: strconv.FormatInt(id, 10), Reason: res.Skipped[id]})
 	}
 	writeJSON(w, http.StatusAccepted, out)
+	return nil
 }
 
 type enrollmentWire struct {
@@ -144,23 +146,20 @@ func (s *Server) flowExists(r *http.Request) error {
 	return err
 }
 
-func (s *Server) listEnrollments(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listEnrollments(w http.ResponseWriter, r *http.Request) error {
 	if err := require(r, "automation"); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	after, limit, err := pageParams(r)
 	if err == nil {
 		err = s.flowExists(r)
 	}
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	list, more, err := s.EngineStore.ListEnrollments(r.Context(), account(r), r.PathValue("flowId"), after, limit)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	out := struct {
 		Results []enrollmentWire `json:"results"`
@@ -184,6 +183,7 @@ func (s *Server) listEnrollments(w http.ResponseWriter, r *http.Request) {
 		out.Paging.Next.After = strconv.FormatInt(list[len(list)-1].ID, 10)
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 type executionWire struct {
@@ -204,30 +204,26 @@ type executionWire struct {
 	Error        *spoke.ActionError `json:"error,omitempty"`
 }
 
-func (s *Server) listExecutions(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listExecutions(w http.ResponseWriter, r *http.Request) error {
 	if err := require(r, "automation"); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	after, limit, err := pageParams(r)
 	if err == nil {
 		err = s.flowExists(r)
 	}
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	q := spoke.ExecutionQuery{After: after, Limit: limit, ActionID: r.URL.Query().Get("actionId"), Status: strings.ToUpper(r.URL.Query().Get("status"))}
 	if v := r.URL.Query().Get("objectId"); v != "" {
 		if q.ObjectID, err = strconv.ParseInt(v, 10, 64); err != nil || q.ObjectID <= 0 {
-			writeError(w, r, spoke.Invalidf("objectId must be a record id, got %q.", v))
-			return
+			return spoke.Invalidf("objectId must be a record id, got %q.", v)
 		}
 	}
 	list, more, err := s.EngineStore.ListExecutions(r.Context(), account(r), r.PathValue("flowId"), q)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	out := struct {
 		Results []executionWire `json:"results"`
@@ -244,46 +240,43 @@ func (s *Server) listExecutions(w http.ResponseWriter, r *http.Request) {
 		out.Paging.Next.After = strconv.FormatInt(list[len(list)-1].ID, 10)
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
-func (s *Server) testAction(w http.ResponseWriter, r *http.Request) {
+func (s *Server) testAction(w http.ResponseWriter, r *http.Request) error {
 	if err := require(r, "automation"); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	var in struct {
 		ObjectID flexString `json:"objectId"`
 		DryRun   *bool      `json:"dryRun"`
 	}
 	if err := decode(r, &in); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	id, err := strconv.ParseInt(string(in.ObjectID), 10, 64)
 	if err != nil || id <= 0 {
-		writeError(w, r, spoke.Invalidf("objectId must be the id of the record to test the action on."))
-		return
+		return spoke.Invalidf("objectId must be the id of the record to test the action on.")
 	}
 	dry := in.DryRun == nil || *in.DryRun
 	res, err := s.Engine.TestAction(r.Context(), account(r), r.PathValue("flowId"), r.PathValue("actionId"), id, dry)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, res)
+	return nil
 }
 
-func (s *Server) usage(w http.ResponseWriter, r *http.Request) {
+func (s *Server) usage(w http.ResponseWriter, r *http.Request) error {
 	if err := require(r, "automation"); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	u, err := s.EngineStore.Usage(r.Context(), account(r), spoke.Period(time.Now()))
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, usageWire(u))
+	return nil
 }
 
 func usageWire(u *spoke.Usage) map[string]any {
@@ -294,37 +287,32 @@ func usageWire(u *spoke.Usage) map[string]any {
 	return map[string]any{"period": u.Period, "customCodeExecutions": u.Executions, "limit": limit, "unlimited": u.Limit < 0}
 }
 
-func (s *Server) setUsageLimit(w http.ResponseWriter, r *http.Request) {
+func (s *Server) setUsageLimit(w http.ResponseWriter, r *http.Request) error {
 	if err := require(r, "automation"); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	var in struct {
 		Limit     *int64 `json:"limit"`
 		Unlimited bool   `json:"unlimited"`
 	}
 	if err := decode(r, &in); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	limit := int64(-1)
 	switch {
 	case in.Unlimited && in.Limit != nil:
-		writeError(w, r, spoke.Invalidf("Give either \"limit\": N or \"unlimited\": true, not both."))
-		return
+		return spoke.Invalidf("Give either \"limit\": N or \"unlimited\": true, not both.")
 	case in.Unlimited:
 	case in.Limit == nil:
-		writeError(w, r, spoke.Invalidf("Give \"limit\": N (executions per month) or \"unlimited\": true."))
-		return
+		return spoke.Invalidf("Give \"limit\": N (executions per month) or \"unlimited\": true.")
 	default:
 		limit = *in.Limit
 	}
 	if err := s.EngineStore.SetCodeLimit(r.Context(), account(r), limit); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	s.Engine.CodeLimitChanged(account(r))
-	s.usage(w, r)
+	return s.usage(w, r)
 }
 
 type secretWire struct {
@@ -333,55 +321,50 @@ type secretWire struct {
 	UpdatedAt string `json:"updatedAt"`
 }
 
-func (s *Server) putSecret(w http.ResponseWriter, r *http.Request) {
+func (s *Server) putSecret(w http.ResponseWriter, r *http.Request) error {
 	if err := require(r, "automation"); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	var in struct {
 		Value *string `json:"value"`
 	}
 	if err := decode(r, &in); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	if in.Value == nil {
-		writeError(w, r, spoke.Invalidf("Give the secret as {\"value\": \"...\"}."))
-		return
+		return spoke.Invalidf("Give the secret as {\"value\": \"...\"}.")
 	}
 	sec, err := s.Secrets.PutSecret(r.Context(), account(r), r.PathValue("name"), *in.Value)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, secretWire{Name: sec.Name, CreatedAt: spoke.FormatTime(sec.CreatedAt), UpdatedAt: spoke.FormatTime(sec.UpdatedAt)})
+	return nil
 }
 
-func (s *Server) listSecrets(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listSecrets(w http.ResponseWriter, r *http.Request) error {
 	if err := require(r, "automation"); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	list, err := s.Secrets.ListSecrets(r.Context(), account(r))
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	out := []secretWire{}
 	for _, sec := range list {
 		out = append(out, secretWire{Name: sec.Name, CreatedAt: spoke.FormatTime(sec.CreatedAt), UpdatedAt: spoke.FormatTime(sec.UpdatedAt)})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"results": out})
+	return nil
 }
 
-func (s *Server) deleteSecret(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteSecret(w http.ResponseWriter, r *http.Request) error {
 	if err := require(r, "automation"); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	if err := s.Secrets.DeleteSecret(r.Context(), account(r), r.PathValue("name")); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	writeNoContent(w)
+	return nil
 }

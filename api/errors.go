@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/google/uuid"
 
 	"github.com/spokehq/spoke"
+	"github.com/spokehq/spoke/internal/jsonerr"
 )
 
 // statusOf maps an error code to its HTTP status: the one place where that
@@ -99,7 +101,7 @@ func decodeBytes(body []byte, v any) error {
 		var typ *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &syn):
-			line, col := position(body, syn.Offset)
+			line, col := jsonerr.Position(body, syn.Offset)
 			return spoke.Invalidf("Invalid JSON at line %d, column %d (byte %d): %s.", line, col, syn.Offset, syn.Error())
 		case errors.As(err, &typ):
 			field := typ.Field
@@ -110,7 +112,7 @@ func decodeBytes(body []byte, v any) error {
 			if typ.Offset > 0 {
 				at = fmt.Sprintf(" (byte %d)", typ.Offset)
 			}
-			return spoke.Invalidf("Invalid input JSON: %s must be %s, not %s%s.", field, jsonKind(typ.Type.String()), typ.Value, at)
+			return spoke.Invalidf("Invalid input JSON: %s must be %s, not %s%s.", field, jsonKind(typ.Type), typ.Value, at)
 		case errors.Is(err, io.ErrUnexpectedEOF):
 			return spoke.Invalidf("Invalid JSON: the body ends early.")
 		}
@@ -123,30 +125,11 @@ func decodeBytes(body []byte, v any) error {
 	return nil
 }
 
-func jsonKind(goType string) string {
-	switch {
-	case goType == "api.flexString":
+// jsonKind names the JSON kind that decodes into a type; flexString
+// takes either of two.
+func jsonKind(t reflect.Type) string {
+	if t == reflect.TypeFor[flexString]() {
 		return "a string or a number"
-	case strings.HasPrefix(goType, "[]"):
-		return "an array"
-	case strings.HasPrefix(goType, "map"), strings.HasPrefix(goType, "struct"), strings.Contains(goType, "."):
-		return "an object"
-	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "float"):
-		return "a number"
-	case goType == "bool":
-		return "a boolean"
 	}
-	return "a " + goType
-}
-
-func position(body []byte, off int64) (line, col int) {
-	line, col = 1, 1
-	for i := int64(0); i < off-1 && i < int64(len(body)); i++ {
-		if body[i] == '\n' {
-			line, col = line+1, 1
-		} else {
-			col++
-		}
-	}
-	return line, col
+	return jsonerr.Kind(t.String())
 }

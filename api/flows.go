@@ -11,19 +11,18 @@ import (
 	"github.com/spokehq/spoke/flow"
 )
 
-// routeFlows serves the automation v4 flows API (reference §5.1).
-func (s *Server) routeFlows(mux *http.ServeMux) {
-	if s.Flows == nil {
-		return
+// flowRoutes serves the automation v4 flows API (reference §5.1).
+func (s *Server) flowRoutes() []route {
+	return []route{
+		reads("GET /automation/v4/flows", s.listFlows),
+		writes("POST /automation/v4/flows", s.createFlow),
+		reads("POST /automation/v4/flows/batch/read", s.batchReadFlows),
+		reads("POST /automation/v4/workflow-id-mappings/batch/read", s.workflowIDMappings),
+		reads("GET /automation/v4/flows/{flowId}", s.getFlow),
+		writes("PUT /automation/v4/flows/{flowId}", s.updateFlow),
+		writes("DELETE /automation/v4/flows/{flowId}", s.deleteFlow),
+		reads("GET /automation/v4/flows/{flowId}/revisions/{revisionId}", s.getFlowRevision),
 	}
-	mux.HandleFunc("GET /automation/v4/flows", s.listFlows)
-	mux.HandleFunc("POST /automation/v4/flows", s.createFlow)
-	mux.HandleFunc("POST /automation/v4/flows/batch/read", s.batchReadFlows)
-	mux.HandleFunc("POST /automation/v4/workflow-id-mappings/batch/read", s.workflowIDMappings)
-	mux.HandleFunc("GET /automation/v4/flows/{flowId}", s.getFlow)
-	mux.HandleFunc("PUT /automation/v4/flows/{flowId}", s.updateFlow)
-	mux.HandleFunc("DELETE /automation/v4/flows/{flowId}", s.deleteFlow)
-	mux.HandleFunc("GET /automation/v4/flows/{flowId}/revisions/{revisionId}", s.getFlowRevision)
 }
 
 // flowToWire is ApiFlow: the stored document with the read-only id,
@@ -65,13 +64,13 @@ func flowToListing(f *spoke.Flow) flowListing {
 		CreatedAt: spoke.FormatTime(f.CreatedAt), UpdatedAt: spoke.FormatTime(f.UpdatedAt), Name: f.Name, UUID: extra.UUID}
 }
 
-func (s *Server) writeFlow(w http.ResponseWriter, r *http.Request, status int, f *spoke.Flow) {
+func (s *Server) writeFlow(w http.ResponseWriter, r *http.Request, status int, f *spoke.Flow) error {
 	out, err := flowToWire(f)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, status, out)
+	return nil
 }
 
 // permissive answers yes to every question; it stands in when the server
@@ -106,27 +105,23 @@ func (s *Server) flowsChanged() {
 	}
 }
 
-func (s *Server) listFlows(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listFlows(w http.ResponseWriter, r *http.Request) error {
 	if err := require(r, "automation"); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	limit, err := intParam(r, "limit", 100, 1, 100)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	after := r.URL.Query().Get("after")
 	if after != "" {
 		if n, err := strconv.ParseInt(after, 10, 64); err != nil || n < 0 {
-			writeError(w, r, spoke.Invalidf("Query parameter after must be the cursor from paging.next.after, got %q.", after))
-			return
+			return spoke.Invalidf("Query parameter after must be the cursor from paging.next.after, got %q.", after)
 		}
 	}
 	flows, more, err := s.Flows.ListFlows(r.Context(), account(r), after, limit)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	type paging struct {
 		Next map[string]string `json:"next"`
@@ -145,108 +140,94 @@ func (s *Server) listFlows(w http.ResponseWriter, r *http.Request) {
 		out.Paging = &paging{Next: map[string]string{"after": next, "link": r.URL.Path + "?" + q.Encode()}}
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
-func (s *Server) createFlow(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createFlow(w http.ResponseWriter, r *http.Request) error {
 	if err := require(r, "automation"); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	f, err := s.parseFlow(r)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	if err := s.validateFlow(r, f); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	f.ID, f.RevisionID = "", ""
 	created, err := s.Flows.CreateFlow(r.Context(), account(r), f)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	s.flowsChanged()
-	s.writeFlow(w, r, http.StatusCreated, created)
+	return s.writeFlow(w, r, http.StatusCreated, created)
 }
 
-func (s *Server) getFlow(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getFlow(w http.ResponseWriter, r *http.Request) error {
 	if err := require(r, "automation"); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	f, err := s.Flows.GetFlow(r.Context(), account(r), r.PathValue("flowId"))
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
-	s.writeFlow(w, r, http.StatusOK, f)
+	return s.writeFlow(w, r, http.StatusOK, f)
 }
 
 // getFlowRevision serves one saved revision (2026-09-beta's
 // /flows/{flowId}/revisions/{revisionId}); revisions of deleted flows stay
 // readable.
-func (s *Server) getFlowRevision(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getFlowRevision(w http.ResponseWriter, r *http.Request) error {
 	if err := require(r, "automation"); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	f, err := s.Flows.GetFlowRevision(r.Context(), account(r), r.PathValue("flowId"), r.PathValue("revisionId"))
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
-	s.writeFlow(w, r, http.StatusOK, f)
+	return s.writeFlow(w, r, http.StatusOK, f)
 }
 
-func (s *Server) updateFlow(w http.ResponseWriter, r *http.Request) {
+func (s *Server) updateFlow(w http.ResponseWriter, r *http.Request) error {
 	if err := require(r, "automation"); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	id := r.PathValue("flowId")
 	f, err := s.parseFlow(r)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	if _, err := s.Flows.GetFlow(r.Context(), account(r), id); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	if err := s.validateFlow(r, f); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	f.ID = id
 	updated, err := s.Flows.UpdateFlow(r.Context(), account(r), f)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	s.flowsChanged()
-	s.writeFlow(w, r, http.StatusOK, updated)
+	return s.writeFlow(w, r, http.StatusOK, updated)
 }
 
-func (s *Server) deleteFlow(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteFlow(w http.ResponseWriter, r *http.Request) error {
 	if err := require(r, "automation"); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	if err := s.Flows.DeleteFlow(r.Context(), account(r), r.PathValue("flowId")); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	s.flowsChanged()
 	writeNoContent(w)
+	return nil
 }
 
-func (s *Server) batchReadFlows(w http.ResponseWriter, r *http.Request) {
+func (s *Server) batchReadFlows(w http.ResponseWriter, r *http.Request) error {
 	started := time.Now()
 	if err := require(r, "automation"); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	var in struct {
 		Inputs []struct {
@@ -255,21 +236,17 @@ func (s *Server) batchReadFlows(w http.ResponseWriter, r *http.Request) {
 		} `json:"inputs"`
 	}
 	if err := decode(r, &in); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	if err := checkBatchSize(len(in.Inputs)); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	for i, input := range in.Inputs {
 		if input.Type != "" && input.Type != "FLOW_ID" {
-			writeError(w, r, spoke.Invalidf("inputs[%d].type %q is not supported; use FLOW_ID.", i, input.Type))
-			return
+			return spoke.Invalidf("inputs[%d].type %q is not supported; use FLOW_ID.", i, input.Type)
 		}
 		if input.FlowID == "" {
-			writeError(w, r, spoke.Invalidf("inputs[%d].flowId is required.", i))
-			return
+			return spoke.Invalidf("inputs[%d].flowId is required.", i)
 		}
 	}
 	results := []map[string]json.RawMessage{}
@@ -283,28 +260,26 @@ func (s *Server) batchReadFlows(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		if err != nil {
-			writeError(w, r, err)
-			return
+			return err
 		}
 		m, err := flowToWire(f)
 		if err != nil {
-			writeError(w, r, err)
-			return
+			return err
 		}
 		results = append(results, m)
 	}
 	writeBatch(w, http.StatusOK, started, results, errs)
+	return nil
 }
 
 // workflowIDMappings maps flow ids to the ids of HubSpot's legacy (v3)
 // workflows and back. A Spoke flow has no second id: its workflowId is
 // its flowId, so scripts that translate ids keep working. Unknown ids are
 // reported as errors (207).
-func (s *Server) workflowIDMappings(w http.ResponseWriter, r *http.Request) {
+func (s *Server) workflowIDMappings(w http.ResponseWriter, r *http.Request) error {
 	started := time.Now()
 	if err := require(r, "automation"); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	var in struct {
 		Inputs []struct {
@@ -314,12 +289,10 @@ func (s *Server) workflowIDMappings(w http.ResponseWriter, r *http.Request) {
 		} `json:"inputs"`
 	}
 	if err := decode(r, &in); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	if err := checkBatchSize(len(in.Inputs)); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	ids := make([]string, len(in.Inputs))
 	for i, input := range in.Inputs {
@@ -329,12 +302,10 @@ func (s *Server) workflowIDMappings(w http.ResponseWriter, r *http.Request) {
 		case "WORKFLOW_ID":
 			ids[i] = string(input.WorkflowID)
 		default:
-			writeError(w, r, spoke.Invalidf("inputs[%d].type must be FLOW_ID or WORKFLOW_ID, got %q.", i, input.Type))
-			return
+			return spoke.Invalidf("inputs[%d].type must be FLOW_ID or WORKFLOW_ID, got %q.", i, input.Type)
 		}
 		if ids[i] == "" {
-			writeError(w, r, spoke.Invalidf("inputs[%d] needs the id its type names (flowId or workflowId).", i))
-			return
+			return spoke.Invalidf("inputs[%d] needs the id its type names (flowId or workflowId).", i)
 		}
 	}
 	type mapping struct {
@@ -351,10 +322,10 @@ func (s *Server) workflowIDMappings(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		if err != nil {
-			writeError(w, r, err)
-			return
+			return err
 		}
 		results = append(results, mapping{FlowID: json.Number(f.ID), WorkflowID: json.Number(f.ID)})
 	}
 	writeBatch(w, http.StatusOK, started, results, errs)
+	return nil
 }

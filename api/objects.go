@@ -10,20 +10,23 @@ import (
 	"github.com/spokehq/spoke"
 )
 
-func (s *Server) routeObjects(mux *http.ServeMux) {
-	mux.HandleFunc("GET /crm/v3/objects/{objectType}", s.listObjects)
-	mux.HandleFunc("POST /crm/v3/objects/{objectType}", s.createObject)
-	mux.HandleFunc("GET /crm/v3/objects/{objectType}/{id}", s.getObject)
-	mux.HandleFunc("PATCH /crm/v3/objects/{objectType}/{id}", s.updateObject)
-	mux.HandleFunc("DELETE /crm/v3/objects/{objectType}/{id}", s.archiveObject)
-	mux.HandleFunc("POST /crm/v3/objects/{objectType}/search", s.searchObjects)
-	mux.HandleFunc("POST /crm/v3/objects/{objectType}/batch/read", s.batchRead)
-	mux.HandleFunc("POST /crm/v3/objects/{objectType}/batch/create", s.batchWrite(spoke.WriteCreate))
-	mux.HandleFunc("POST /crm/v3/objects/{objectType}/batch/update", s.batchWrite(spoke.WriteUpdate))
-	mux.HandleFunc("POST /crm/v3/objects/{objectType}/batch/upsert", s.batchWrite(spoke.WriteUpsert))
-	mux.HandleFunc("POST /crm/v3/objects/{objectType}/batch/archive", s.batchArchive)
-	mux.HandleFunc("POST /crm/v3/objects/{objectType}/merge", s.mergeObjects)
-	mux.HandleFunc("POST /crm/v3/objects/{objectType}/gdpr-delete", s.purgeObject)
+// objectRoutes serves CRM v3 objects.
+func (s *Server) objectRoutes() []route {
+	return []route{
+		reads("GET /crm/v3/objects/{objectType}", s.listObjects),
+		writes("POST /crm/v3/objects/{objectType}", s.createObject),
+		reads("GET /crm/v3/objects/{objectType}/{id}", s.getObject),
+		writes("PATCH /crm/v3/objects/{objectType}/{id}", s.updateObject),
+		writes("DELETE /crm/v3/objects/{objectType}/{id}", s.archiveObject),
+		reads("POST /crm/v3/objects/{objectType}/search", s.searchObjects),
+		reads("POST /crm/v3/objects/{objectType}/batch/read", s.batchRead),
+		writes("POST /crm/v3/objects/{objectType}/batch/create", s.batchWrite(spoke.WriteCreate)),
+		writes("POST /crm/v3/objects/{objectType}/batch/update", s.batchWrite(spoke.WriteUpdate)),
+		writes("POST /crm/v3/objects/{objectType}/batch/upsert", s.batchWrite(spoke.WriteUpsert)),
+		writes("POST /crm/v3/objects/{objectType}/batch/archive", s.batchArchive),
+		writes("POST /crm/v3/objects/{objectType}/merge", s.mergeObjects),
+		writes("POST /crm/v3/objects/{objectType}/gdpr-delete", s.purgeObject),
+	}
 }
 
 // objectType resolves the path's object type and checks the scope.
@@ -42,44 +45,33 @@ func apiSource(r *http.Request) spoke.WriteSource {
 	return spoke.WriteSource{Type: spoke.SourceAPI, ID: strconv.FormatInt(tokenFrom(r.Context()).ID, 10)}
 }
 
-func notFound(id string) *spoke.Error {
-	return &spoke.Error{Code: spoke.ENOTFOUND, Category: "OBJECT_NOT_FOUND",
-		Message: "Object not found.  objectId are usually numeric.", Context: map[string][]string{"id": {id}}}
-}
-
-func (s *Server) listObjects(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listObjects(w http.ResponseWriter, r *http.Request) error {
 	t, err := objectType(r, false)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	limit, err := intParam(r, "limit", 10, 1, 100)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	archived, err := boolParam(r, "archived")
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	var after int64
 	if a := r.URL.Query().Get("after"); a != "" {
 		if after, err = strconv.ParseInt(a, 10, 64); err != nil || after < 0 {
-			writeError(w, r, spoke.Invalidf("Query parameter after must be the cursor from paging.next.after, got %q.", a))
-			return
+			return spoke.Invalidf("Query parameter after must be the cursor from paging.next.after, got %q.", a)
 		}
 	}
 	v := view{t: t, properties: listParam(r, "properties"), withHistory: listParam(r, "propertiesWithHistory")}
 	recs, more, err := s.Records.ListRecords(r.Context(), account(r), t.Name, spoke.ListOptions{Limit: limit, After: after, Archived: archived, WithHistory: v.withHistory})
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	assocs, err := s.associationsOf(r, recs, listParam(r, "associations"))
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	type paging struct {
 		Next map[string]string `json:"next"`
@@ -100,6 +92,7 @@ func (s *Server) listObjects(w http.ResponseWriter, r *http.Request) {
 		out.Paging = &paging{Next: map[string]string{"after": next, "link": r.URL.Path + "?" + q.Encode()}}
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // associationsOf loads, for each record, the associated records of the
@@ -152,38 +145,34 @@ func (s *Server) associationsOf(r *http.Request, recs []*spoke.Record, types []s
 	return out, nil
 }
 
-func (s *Server) getObject(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getObject(w http.ResponseWriter, r *http.Request) error {
 	t, err := objectType(r, false)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	archived, err := boolParam(r, "archived")
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	id := r.PathValue("id")
 	v := view{t: t, properties: listParam(r, "properties"), withHistory: listParam(r, "propertiesWithHistory")}
 	recs, err := s.Records.GetRecords(r.Context(), account(r), t.Name, []string{id},
 		spoke.ReadOptions{IDProperty: r.URL.Query().Get("idProperty"), Archived: archived, WithHistory: v.withHistory})
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	rec, ok := recs[id]
 	if !ok {
-		writeError(w, r, notFound(id))
-		return
+		return spoke.ObjectNotFound(id)
 	}
 	assocs, err := s.associationsOf(r, []*spoke.Record{rec}, listParam(r, "associations"))
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	o := v.toWire(rec)
 	o.Associations = assocs[rec.ID]
 	writeJSON(w, http.StatusOK, o)
+	return nil
 }
 
 // objectInput is SimplePublicObjectInput(ForCreate) and the batch inputs.
@@ -233,28 +222,25 @@ func (s *Server) writeOne(r *http.Request, t spoke.ObjectType, mode spoke.WriteM
 	return res[0].Record, nil
 }
 
-func (s *Server) createObject(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createObject(w http.ResponseWriter, r *http.Request) error {
 	t, err := objectType(r, true)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	var body objectInput
 	if err := decode(r, &body); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	in, err := body.domain("")
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	rec, err := s.writeOne(r, t, spoke.WriteCreate, in)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusCreated, view{t: t, properties: keys(rec.Properties)}.toWire(rec))
+	return nil
 }
 
 func keys(m map[string]string) []string {
@@ -266,59 +252,53 @@ func keys(m map[string]string) []string {
 	return out
 }
 
-func (s *Server) updateObject(w http.ResponseWriter, r *http.Request) {
+func (s *Server) updateObject(w http.ResponseWriter, r *http.Request) error {
 	t, err := objectType(r, true)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	var body objectInput
 	if err := decode(r, &body); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	in, err := body.domain("")
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	in.ID, in.IDProperty = r.PathValue("id"), r.URL.Query().Get("idProperty")
 	rec, err := s.writeOne(r, t, spoke.WriteUpdate, in)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, view{t: t, properties: keys(rec.Properties)}.toWire(rec))
+	return nil
 }
 
-func (s *Server) archiveObject(w http.ResponseWriter, r *http.Request) {
+func (s *Server) archiveObject(w http.ResponseWriter, r *http.Request) error {
 	t, err := objectType(r, true)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	if err := s.Records.ArchiveRecords(r.Context(), account(r), t.Name, []string{r.PathValue("id")}); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	writeNoContent(w)
+	return nil
 }
 
 // mergeObjects is basicApi.merge: POST .../merge with the primary's id and
 // the id of the record merged into it, answering the merged primary.
-func (s *Server) mergeObjects(w http.ResponseWriter, r *http.Request) {
+func (s *Server) mergeObjects(w http.ResponseWriter, r *http.Request) error {
 	t, err := objectType(r, true)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	var body struct {
 		PrimaryObjectID flexString `json:"primaryObjectId"`
 		ObjectIDToMerge flexString `json:"objectIdToMerge"`
 	}
 	if err := decode(r, &body); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	var ids [2]int64
 	for i, f := range []struct {
@@ -326,52 +306,46 @@ func (s *Server) mergeObjects(w http.ResponseWriter, r *http.Request) {
 		value flexString
 	}{{"primaryObjectId", body.PrimaryObjectID}, {"objectIdToMerge", body.ObjectIDToMerge}} {
 		if f.value == "" {
-			writeError(w, r, spoke.Invalidf("%s is required.", f.name))
-			return
+			return spoke.Invalidf("%s is required.", f.name)
 		}
 		if ids[i], err = strconv.ParseInt(string(f.value), 10, 64); err != nil || ids[i] <= 0 {
-			writeError(w, r, spoke.Invalidf("%s must be a record id, got %q.", f.name, string(f.value)))
-			return
+			return spoke.Invalidf("%s must be a record id, got %q.", f.name, string(f.value))
 		}
 	}
 	rec, err := s.Records.MergeRecords(r.Context(), account(r), t.Name, ids[0], ids[1], apiSource(r))
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, view{t: t, properties: keys(rec.Properties)}.toWire(rec))
+	return nil
 }
 
 // purgeObject is basicApi.purge (contacts only): POST .../gdpr-delete with
 // objectId (and idProperty to name it by email) erases the contact for
 // good; 204.
-func (s *Server) purgeObject(w http.ResponseWriter, r *http.Request) {
+func (s *Server) purgeObject(w http.ResponseWriter, r *http.Request) error {
 	t, err := objectType(r, true)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	if t.Name != "contacts" {
-		writeError(w, r, spoke.NotFoundf("GDPR delete is available for contacts only, not %s.", t.Name))
-		return
+		return spoke.NotFoundf("GDPR delete is available for contacts only, not %s.", t.Name)
 	}
 	var body struct {
 		ObjectID   flexString `json:"objectId"`
 		IDProperty string     `json:"idProperty"`
 	}
 	if err := decode(r, &body); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	if body.ObjectID == "" {
-		writeError(w, r, spoke.Invalidf("objectId is required."))
-		return
+		return spoke.Invalidf("objectId is required.")
 	}
 	if err := s.Records.PurgeRecord(r.Context(), account(r), t.Name, string(body.ObjectID), body.IDProperty); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	writeNoContent(w)
+	return nil
 }
 
 type batchReadInput struct {
@@ -393,26 +367,22 @@ func checkBatchSize(n int) error {
 	return nil
 }
 
-func (s *Server) batchRead(w http.ResponseWriter, r *http.Request) {
+func (s *Server) batchRead(w http.ResponseWriter, r *http.Request) error {
 	started := time.Now()
 	t, err := objectType(r, false)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	archived, err := boolParam(r, "archived")
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	var body batchReadInput
 	if err := decode(r, &body); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	if err := checkBatchSize(len(body.Inputs)); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	ids := make([]string, len(body.Inputs))
 	for i, in := range body.Inputs {
@@ -421,8 +391,7 @@ func (s *Server) batchRead(w http.ResponseWriter, r *http.Request) {
 	recs, err := s.Records.GetRecords(r.Context(), account(r), t.Name, ids,
 		spoke.ReadOptions{IDProperty: body.IDProperty, Archived: archived, WithHistory: body.PropertiesWithHistory})
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	v := view{t: t, properties: body.Properties, withHistory: body.PropertiesWithHistory}
 	results := []*publicObject{}
@@ -446,32 +415,29 @@ func (s *Server) batchRead(w http.ResponseWriter, r *http.Request) {
 			Context: map[string][]string{"ids": missing}, Errors: []any{}, Links: map[string]string{}})
 	}
 	writeBatch(w, http.StatusOK, started, results, errs)
+	return nil
 }
 
-func (s *Server) batchWrite(mode spoke.WriteMode) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func (s *Server) batchWrite(mode spoke.WriteMode) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		started := time.Now()
 		t, err := objectType(r, true)
 		if err != nil {
-			writeError(w, r, err)
-			return
+			return err
 		}
 		var body struct {
 			Inputs []objectInput `json:"inputs"`
 		}
 		if err := decode(r, &body); err != nil {
-			writeError(w, r, err)
-			return
+			return err
 		}
 		if err := checkBatchSize(len(body.Inputs)); err != nil {
-			writeError(w, r, err)
-			return
+			return err
 		}
 		inputs := make([]spoke.RecordInput, len(body.Inputs))
 		for i := range body.Inputs {
 			if inputs[i], err = body.Inputs[i].domain("inputs[" + strconv.Itoa(i) + "]."); err != nil {
-				writeError(w, r, err)
-				return
+				return err
 			}
 			if mode == spoke.WriteCreate && inputs[i].ID != "" {
 				inputs[i].ID = ""
@@ -479,8 +445,7 @@ func (s *Server) batchWrite(mode spoke.WriteMode) http.HandlerFunc {
 		}
 		res, err := s.Records.WriteRecords(r.Context(), account(r), t.Name, mode, inputs, apiSource(r))
 		if err != nil {
-			writeError(w, r, err)
-			return
+			return err
 		}
 		results := []*publicObject{}
 		var errs []standardErr
@@ -501,33 +466,31 @@ func (s *Server) batchWrite(mode spoke.WriteMode) http.HandlerFunc {
 			ok = http.StatusCreated
 		}
 		writeBatch(w, ok, started, results, errs)
+		return nil
 	}
 }
 
-func (s *Server) batchArchive(w http.ResponseWriter, r *http.Request) {
+func (s *Server) batchArchive(w http.ResponseWriter, r *http.Request) error {
 	t, err := objectType(r, true)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	var body batchReadInput
 	if err := decode(r, &body); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	if err := checkBatchSize(len(body.Inputs)); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	ids := make([]string, len(body.Inputs))
 	for i, in := range body.Inputs {
 		ids[i] = string(in.ID)
 	}
 	if err := s.Records.ArchiveRecords(r.Context(), account(r), t.Name, ids); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	writeNoContent(w)
+	return nil
 }
 
 // searchInput is PublicObjectSearchRequest; sorts come as objects or as
@@ -577,36 +540,31 @@ func (s *sortInput) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func (s *Server) searchObjects(w http.ResponseWriter, r *http.Request) {
+func (s *Server) searchObjects(w http.ResponseWriter, r *http.Request) error {
 	t, err := objectType(r, false)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	var body searchInput
 	if err := decode(r, &body); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	req := spoke.SearchRequest{Query: body.Query, Properties: body.Properties}
 	if body.Limit != "" {
 		if req.Limit, err = strconv.Atoi(string(body.Limit)); err != nil || req.Limit < 1 {
-			writeError(w, r, spoke.Invalidf("limit must be a positive integer, got %q.", body.Limit))
-			return
+			return spoke.Invalidf("limit must be a positive integer, got %q.", body.Limit)
 		}
 	}
 	if body.After != "" {
 		if req.After, err = strconv.Atoi(string(body.After)); err != nil || req.After < 0 {
-			writeError(w, r, spoke.Invalidf("after must be the cursor from paging.next.after, got %q.", body.After))
-			return
+			return spoke.Invalidf("after must be the cursor from paging.next.after, got %q.", body.After)
 		}
 	}
 	for gi, g := range body.FilterGroups {
 		var fg spoke.FilterGroup
 		for fi, f := range g.Filters {
 			if f.PropertyName == "" || f.Operator == "" {
-				writeError(w, r, spoke.Invalidf("filterGroups[%d].filters[%d] needs propertyName and operator.", gi, fi))
-				return
+				return spoke.Invalidf("filterGroups[%d].filters[%d] needs propertyName and operator.", gi, fi)
 			}
 			sf := spoke.Filter{PropertyName: f.PropertyName, Operator: f.Operator}
 			if f.Value != nil {
@@ -620,12 +578,10 @@ func (s *Server) searchObjects(w http.ResponseWriter, r *http.Request) {
 			}
 			op := strings.ToUpper(f.Operator)
 			if f.Value == nil && (op == "EQ" || op == "NEQ" || op == "LT" || op == "LTE" || op == "GT" || op == "GTE" || op == "BETWEEN" || op == "CONTAINS_TOKEN" || op == "NOT_CONTAINS_TOKEN") {
-				writeError(w, r, spoke.Invalidf("filterGroups[%d].filters[%d]: operator %s needs a value.", gi, fi, op))
-				return
+				return spoke.Invalidf("filterGroups[%d].filters[%d]: operator %s needs a value.", gi, fi, op)
 			}
 			if op == "BETWEEN" && f.HighValue == nil {
-				writeError(w, r, spoke.Invalidf("filterGroups[%d].filters[%d]: BETWEEN needs value and highValue.", gi, fi))
-				return
+				return spoke.Invalidf("filterGroups[%d].filters[%d]: BETWEEN needs value and highValue.", gi, fi)
 			}
 			fg.Filters = append(fg.Filters, sf)
 		}
@@ -636,8 +592,7 @@ func (s *Server) searchObjects(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := s.Records.SearchRecords(r.Context(), account(r), t.Name, req)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	v := view{t: t, properties: body.Properties}
 	type paging struct {
@@ -655,4 +610,5 @@ func (s *Server) searchObjects(w http.ResponseWriter, r *http.Request) {
 		out.Paging = &paging{Next: map[string]string{"after": strconv.Itoa(res.Next)}}
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }

@@ -7,20 +7,23 @@ import (
 	"github.com/spokehq/spoke"
 )
 
-func (s *Server) routeProperties(mux *http.ServeMux) {
-	mux.HandleFunc("GET /crm/v3/properties/{objectType}", s.listProperties)
-	mux.HandleFunc("POST /crm/v3/properties/{objectType}", s.createProperty)
-	mux.HandleFunc("GET /crm/v3/properties/{objectType}/{name}", s.getProperty)
-	mux.HandleFunc("PATCH /crm/v3/properties/{objectType}/{name}", s.updateProperty)
-	mux.HandleFunc("DELETE /crm/v3/properties/{objectType}/{name}", s.archiveProperty)
-	mux.HandleFunc("POST /crm/v3/properties/{objectType}/batch/read", s.batchReadProperties)
-	mux.HandleFunc("POST /crm/v3/properties/{objectType}/batch/create", s.batchCreateProperties)
-	mux.HandleFunc("POST /crm/v3/properties/{objectType}/batch/archive", s.batchArchiveProperties)
-	mux.HandleFunc("GET /crm/v3/properties/{objectType}/groups", s.listGroups)
-	mux.HandleFunc("POST /crm/v3/properties/{objectType}/groups", s.createGroup)
-	mux.HandleFunc("GET /crm/v3/properties/{objectType}/groups/{name}", s.getGroup)
-	mux.HandleFunc("PATCH /crm/v3/properties/{objectType}/groups/{name}", s.updateGroup)
-	mux.HandleFunc("DELETE /crm/v3/properties/{objectType}/groups/{name}", s.archiveGroup)
+// propertyRoutes serves CRM v3 properties and property groups.
+func (s *Server) propertyRoutes() []route {
+	return []route{
+		reads("GET /crm/v3/properties/{objectType}", s.listProperties),
+		writes("POST /crm/v3/properties/{objectType}", s.createProperty),
+		reads("GET /crm/v3/properties/{objectType}/{name}", s.getProperty),
+		writes("PATCH /crm/v3/properties/{objectType}/{name}", s.updateProperty),
+		writes("DELETE /crm/v3/properties/{objectType}/{name}", s.archiveProperty),
+		reads("POST /crm/v3/properties/{objectType}/batch/read", s.batchReadProperties),
+		writes("POST /crm/v3/properties/{objectType}/batch/create", s.batchCreateProperties),
+		writes("POST /crm/v3/properties/{objectType}/batch/archive", s.batchArchiveProperties),
+		reads("GET /crm/v3/properties/{objectType}/groups", s.listGroups),
+		writes("POST /crm/v3/properties/{objectType}/groups", s.createGroup),
+		reads("GET /crm/v3/properties/{objectType}/groups/{name}", s.getGroup),
+		writes("PATCH /crm/v3/properties/{objectType}/groups/{name}", s.updateGroup),
+		writes("DELETE /crm/v3/properties/{objectType}/groups/{name}", s.archiveGroup),
+	}
 }
 
 // schemaType resolves the path's object type and checks the schema scope.
@@ -132,21 +135,18 @@ func (in *propertyInput) property(objectType string) *spoke.Property {
 	return p
 }
 
-func (s *Server) listProperties(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listProperties(w http.ResponseWriter, r *http.Request) error {
 	t, err := schemaType(r, false)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	archived, err := boolParam(r, "archived")
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	props, err := s.Properties.ListProperties(r.Context(), account(r), t.Name, archived)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	only := map[string]bool{}
 	for _, n := range listParam(r, "properties") {
@@ -159,73 +159,68 @@ func (s *Server) listProperties(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"results": out})
+	return nil
 }
 
-func (s *Server) getProperty(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getProperty(w http.ResponseWriter, r *http.Request) error {
 	t, err := schemaType(r, false)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	p, err := s.Properties.GetProperty(r.Context(), account(r), t.Name, r.PathValue("name"))
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, propertyToWire(p))
+	return nil
 }
 
-func (s *Server) createProperty(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createProperty(w http.ResponseWriter, r *http.Request) error {
 	t, err := schemaType(r, true)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	var in propertyInput
 	if err := decode(r, &in); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	p, err := s.Properties.CreateProperty(r.Context(), account(r), in.property(t.Name))
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusCreated, propertyToWire(p))
+	return nil
 }
 
-func (s *Server) updateProperty(w http.ResponseWriter, r *http.Request) {
+func (s *Server) updateProperty(w http.ResponseWriter, r *http.Request) error {
 	t, err := schemaType(r, true)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	var in propertyInput
 	if err := decode(r, &in); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	p, err := s.Properties.UpdateProperty(r.Context(), account(r), t.Name, r.PathValue("name"), spoke.PropertyUpdate{
 		Label: in.Label, Type: in.Type, FieldType: in.FieldType, GroupName: in.GroupName, Description: in.Description,
 		Options: in.options(), DisplayOrder: in.DisplayOrder, Hidden: in.Hidden, FormField: in.FormField})
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, propertyToWire(p))
+	return nil
 }
 
-func (s *Server) archiveProperty(w http.ResponseWriter, r *http.Request) {
+func (s *Server) archiveProperty(w http.ResponseWriter, r *http.Request) error {
 	t, err := schemaType(r, true)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	if err := s.Properties.ArchiveProperty(r.Context(), account(r), t.Name, r.PathValue("name")); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	writeNoContent(w)
+	return nil
 }
 
 type propertyNames struct {
@@ -234,17 +229,15 @@ type propertyNames struct {
 	} `json:"inputs"`
 }
 
-func (s *Server) batchReadProperties(w http.ResponseWriter, r *http.Request) {
+func (s *Server) batchReadProperties(w http.ResponseWriter, r *http.Request) error {
 	started := time.Now()
 	t, err := schemaType(r, false)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	var in propertyNames
 	if err := decode(r, &in); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	results := []propertyWire{}
 	var errs []standardErr
@@ -255,31 +248,28 @@ func (s *Server) batchReadProperties(w http.ResponseWriter, r *http.Request) {
 				errs = append(errs, toStandardErr(e))
 				continue
 			}
-			writeError(w, r, err)
-			return
+			return err
 		}
 		results = append(results, propertyToWire(p))
 	}
 	writeBatch(w, http.StatusOK, started, results, errs)
+	return nil
 }
 
-func (s *Server) batchCreateProperties(w http.ResponseWriter, r *http.Request) {
+func (s *Server) batchCreateProperties(w http.ResponseWriter, r *http.Request) error {
 	started := time.Now()
 	t, err := schemaType(r, true)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	var in struct {
 		Inputs []propertyInput `json:"inputs"`
 	}
 	if err := decode(r, &in); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	if err := checkBatchSize(len(in.Inputs)); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	results := []propertyWire{}
 	var errs []standardErr
@@ -290,32 +280,30 @@ func (s *Server) batchCreateProperties(w http.ResponseWriter, r *http.Request) {
 				errs = append(errs, toStandardErr(e))
 				continue
 			}
-			writeError(w, r, err)
-			return
+			return err
 		}
 		results = append(results, propertyToWire(p))
 	}
 	writeBatch(w, http.StatusCreated, started, results, errs)
+	return nil
 }
 
-func (s *Server) batchArchiveProperties(w http.ResponseWriter, r *http.Request) {
+func (s *Server) batchArchiveProperties(w http.ResponseWriter, r *http.Request) error {
 	t, err := schemaType(r, true)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	var in propertyNames
 	if err := decode(r, &in); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	for _, n := range in.Inputs {
 		if err := s.Properties.ArchiveProperty(r.Context(), account(r), t.Name, n.Name); err != nil && spoke.ErrorCode(err) != spoke.ENOTFOUND {
-			writeError(w, r, err)
-			return
+			return err
 		}
 	}
 	writeNoContent(w)
+	return nil
 }
 
 type groupWire struct {
@@ -335,48 +323,44 @@ type groupInput struct {
 	DisplayOrder *int    `json:"displayOrder"`
 }
 
-func (s *Server) listGroups(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listGroups(w http.ResponseWriter, r *http.Request) error {
 	t, err := schemaType(r, false)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	groups, err := s.Properties.ListPropertyGroups(r.Context(), account(r), t.Name)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	out := []groupWire{}
 	for _, g := range groups {
 		out = append(out, groupToWire(g))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"results": out})
+	return nil
 }
 
-func (s *Server) getGroup(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getGroup(w http.ResponseWriter, r *http.Request) error {
 	t, err := schemaType(r, false)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	g, err := s.Properties.GetPropertyGroup(r.Context(), account(r), t.Name, r.PathValue("name"))
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, groupToWire(g))
+	return nil
 }
 
-func (s *Server) createGroup(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createGroup(w http.ResponseWriter, r *http.Request) error {
 	t, err := schemaType(r, true)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	var in groupInput
 	if err := decode(r, &in); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	g := &spoke.PropertyGroup{ObjectType: t.Name, Name: in.Name, Label: deref(in.Label), DisplayOrder: -1}
 	if in.DisplayOrder != nil {
@@ -384,40 +368,37 @@ func (s *Server) createGroup(w http.ResponseWriter, r *http.Request) {
 	}
 	g, err = s.Properties.CreatePropertyGroup(r.Context(), account(r), g)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusCreated, groupToWire(g))
+	return nil
 }
 
-func (s *Server) updateGroup(w http.ResponseWriter, r *http.Request) {
+func (s *Server) updateGroup(w http.ResponseWriter, r *http.Request) error {
 	t, err := schemaType(r, true)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	var in groupInput
 	if err := decode(r, &in); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	g, err := s.Properties.UpdatePropertyGroup(r.Context(), account(r), t.Name, r.PathValue("name"), spoke.PropertyGroupUpdate{Label: in.Label, DisplayOrder: in.DisplayOrder})
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, groupToWire(g))
+	return nil
 }
 
-func (s *Server) archiveGroup(w http.ResponseWriter, r *http.Request) {
+func (s *Server) archiveGroup(w http.ResponseWriter, r *http.Request) error {
 	t, err := schemaType(r, true)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	if err := s.Properties.ArchivePropertyGroup(r.Context(), account(r), t.Name, r.PathValue("name")); err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	writeNoContent(w)
+	return nil
 }

@@ -2,17 +2,19 @@ package api
 
 import (
 	"net/http"
-	"path"
-	"strings"
 
 	"github.com/spokehq/spoke"
 )
 
 // ReadOnly wraps the API's handler so that it refuses every write with a
-// 403 DRY_RUN: only GET and HEAD, and the POSTs that only read (search and
-// batch/read), go through. Custom code run by a dry-run test action reaches
-// Spoke's API through it, so that a dry run writes nothing, whatever the
-// code calls.
+// 403 DRY_RUN: only the routes declared with reads (GET and HEAD, and the
+// POSTs that only read: search and batch/read) go through. Custom code run
+// by a dry-run test action reaches Spoke's API through it, so that a dry
+// run writes nothing, whatever the code calls.
+//
+// The decision goes by the pattern of the route the API would serve the
+// request with, so it cannot disagree with routing. A request no route
+// matches gets the API's 404 if it is a GET or HEAD, else the 403.
 func ReadOnly(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if readOnlyRequest(r) {
@@ -26,12 +28,9 @@ func ReadOnly(h http.Handler) http.Handler {
 }
 
 func readOnlyRequest(r *http.Request) bool {
-	switch r.Method {
-	case http.MethodGet, http.MethodHead:
-		return true
-	case http.MethodPost:
-		p := path.Clean("/" + r.URL.Path)
-		return strings.HasSuffix(p, "/search") || strings.HasSuffix(p, "/batch/read")
+	t := allRoutes()
+	if pattern := t.match(r); pattern != "" {
+		return t.readOnly[pattern]
 	}
-	return false
+	return r.Method == http.MethodGet || r.Method == http.MethodHead
 }

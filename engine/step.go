@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/spokehq/spoke"
 	"github.com/spokehq/spoke/flow"
+	"github.com/spokehq/spoke/internal/redact"
 	"github.com/spokehq/spoke/sandbox"
 )
 
@@ -429,7 +431,7 @@ func (e *Engine) runCode(ctx context.Context, f *spoke.Flow, act *spoke.Action, 
 		o.err = &spoke.ActionError{Type: "SECRET_NOT_FOUND", Message: spoke.ErrorMessage(err)}
 		return
 	}
-	o.exec.Inputs = redactInputs(inputs, secrets)
+	o.exec.Inputs = redact.New(maps.Values(secrets)).Values(inputs)
 	actionID, _ := strconv.ParseInt(act.ActionID, 10, 64)
 	inv := sandbox.Invocation{
 		Runtime:   act.Runtime,
@@ -461,7 +463,7 @@ func (e *Engine) runCode(ctx context.Context, f *spoke.Flow, act *spoke.Action, 
 		o.retryable = res.Retryable()
 		return
 	}
-	o.rawOutputs = redactInputs(res.OutputFields, secrets)
+	o.rawOutputs = redact.New(maps.Values(secrets)).Values(res.OutputFields)
 	outputs, warnings, aerr := typeOutputs(act.OutputFields, res.OutputFields)
 	if len(warnings) > 0 {
 		o.exec.Logs += strings.Join(warnings, "\n") + "\n"
@@ -476,7 +478,7 @@ func (e *Engine) runCode(ctx context.Context, f *spoke.Flow, act *spoke.Action, 
 		typed[k] = v
 	}
 	// Later actions get the values; the execution log never shows a secret.
-	o.exec.Outputs = redactInputs(typed, secrets)
+	o.exec.Outputs = redact.New(maps.Values(secrets)).Values(typed)
 }
 
 // spokeFailure records a failure that is Spoke's, not the action's (no
@@ -519,22 +521,4 @@ func typeOutputs(declared []spoke.OutputField, got map[string]any) (map[string]s
 		out[name] = v
 	}
 	return out, warnings, nil
-}
-
-// redactInputs copies inputs (or outputs) for the execution log with every
-// secret value in a string replaced by [REDACTED].
-func redactInputs(inputs map[string]any, secrets map[string]string) map[string]any {
-	out := make(map[string]any, len(inputs))
-	for k, v := range inputs {
-		if str, ok := v.(string); ok {
-			for _, sec := range secrets {
-				if sec != "" {
-					str = strings.ReplaceAll(str, sec, "[REDACTED]")
-				}
-			}
-			v = str
-		}
-		out[k] = v
-	}
-	return out
 }

@@ -33,7 +33,7 @@ func (e *Engine) TestAction(ctx context.Context, account int64, flowID, actionID
 	}
 	rec := recs[id]
 	if rec == nil {
-		return nil, &spoke.Error{Code: spoke.ENOTFOUND, Category: "OBJECT_NOT_FOUND", Message: "Object not found.  objectId are usually numeric.", Context: map[string][]string{"id": {id}}}
+		return nil, spoke.ObjectNotFound(id)
 	}
 	en := &spoke.Enrollment{AccountID: account, FlowID: f.ID, RevisionID: f.RevisionID, ObjectType: t.Name, ObjectID: objectID,
 		Status: spoke.EnrollmentActive, CurrentAction: actionID, Attempt: 1, Outputs: map[string]map[string]string{}}

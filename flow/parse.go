@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/spokehq/spoke"
+	"github.com/spokehq/spoke/internal/jsonerr"
 )
 
 // Flow types and the object types each accepts.
@@ -436,13 +437,13 @@ func jsonError(where string, body []byte, err error) error {
 	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &syn):
-		line, col := position(body, syn.Offset)
+		line, col := jsonerr.Position(body, syn.Offset)
 		if where == "" {
 			return spoke.Invalidf("Invalid JSON at line %d, column %d: %s.", line, col, syn.Error())
 		}
 		return spoke.Invalidf("Invalid JSON in %s at line %d, column %d: %s.", where, line, col, syn.Error())
 	case errors.As(err, &typ):
-		field, kind := typ.Field, jsonKind(typ.Type.String())
+		field, kind := typ.Field, jsonerr.Kind(typ.Type.String())
 		switch {
 		case where == "" && field == "":
 			return spoke.Invalidf("Invalid flow: the body must be %s, not %s.", kind, typ.Value)
@@ -459,34 +460,6 @@ func jsonError(where string, body []byte, err error) error {
 		return spoke.Invalidf("Invalid JSON: %v.", err)
 	}
 	return spoke.Invalidf("Invalid JSON in %s: %v.", where, err)
-}
-
-func jsonKind(goType string) string {
-	switch {
-	case strings.HasPrefix(goType, "[]"):
-		return "an array"
-	case strings.HasPrefix(goType, "map"), strings.HasPrefix(goType, "struct"), strings.Contains(goType, "."):
-		return "an object"
-	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "float"):
-		return "a number"
-	case goType == "bool":
-		return "a boolean"
-	case goType == "string":
-		return "a string"
-	}
-	return "a " + goType
-}
-
-func position(body []byte, off int64) (line, col int) {
-	line, col = 1, 1
-	for i := int64(0); i < off-1 && i < int64(len(body)); i++ {
-		if body[i] == '\n' {
-			line, col = line+1, 1
-		} else {
-			col++
-		}
-	}
-	return line, col
 }
 
 func contains(list []string, s string) bool {

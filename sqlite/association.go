@@ -15,8 +15,9 @@ func recordType(ctx context.Context, q queryer, account, id int64) (string, erro
 	var typ string
 	err := q.QueryRowContext(ctx, qRecordType, account, id).Scan(&typ)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", &spoke.Error{Code: spoke.ENOTFOUND, Category: "OBJECT_NOT_FOUND",
-			Message: fmt.Sprintf("Object not found.  objectId are usually numeric. No record %d.", id), Context: map[string][]string{"id": {strconv.FormatInt(id, 10)}}}
+		e := spoke.ObjectNotFound(strconv.FormatInt(id, 10))
+		e.Message += fmt.Sprintf(" No record %d.", id)
+		return "", e
 	}
 	return typ, err
 }

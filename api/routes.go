@@ -1,0 +1,98 @@
+package api
+
+import (
+	"net/http"
+	"sync"
+)
+
+// handlerFunc is an API handler that returns its error instead of writing
+// it: it either writes the whole response and returns nil, or writes
+// nothing and returns the error, which ServeHTTP writes as HubSpot's error
+// envelope (the one mapping of errors to statuses is in errors.go).
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// ServeHTTP implements http.Handler.
+func (f handlerFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := f(w, r); err != nil {
+		writeError(w, r, err)
+	}
+}
+
+// route is one endpoint of the API. readOnly marks the routes that never
+// write, the only ones ReadOnly lets through; it is set where the route is
+// declared, beside its pattern, so that routing and the read-only decision
+// go by the same pattern.
+type route struct {
+	pattern  string // a ServeMux pattern: "METHOD /path/{wildcard}"
+	readOnly bool
+	handler  http.Handler
+}
+
+// reads declares a route that only reads.
+func reads(pattern string, h handlerFunc) route {
+	return route{pattern: pattern, readOnly: true, handler: h}
+}
+
+// writes declares a route that may write.
+func writes(pattern string, h handlerFunc) route {
+	return route{pattern: pattern, handler: h}
+}
+
+// routeGroup is a set of routes and whether the server has the services
+// their handlers call.
+type routeGroup struct {
+	served bool
+	routes []route
+}
+
+// routeGroups lists every route of the API, served or not: Handler
+// registers the served ones, ReadOnly knows them all.
+func (s *Server) routeGroups() []routeGroup {
+	engine := s.Engine != nil && s.EngineStore != nil
+	return []routeGroup{
+		{true, s.objectRoutes()},
+		{true, s.propertyRoutes()},
+		{true, s.associationRoutes()},
+		{s.Flows != nil, s.flowRoutes()},
+		{engine, s.engineRoutes()},
+		{engine && s.Secrets != nil, s.secretRoutes()},
+		{true, []route{reads("GET /healthz", healthz)}},
+		{s.Metrics != nil, []route{{pattern: "GET /metrics", readOnly: true, handler: s.Metrics}}},
+	}
+}
+
+func healthz(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+// routeTable matches requests to the patterns of all the API's routes and
+// knows which of them only read.
+type routeTable struct {
+	mux      *http.ServeMux // every pattern; its handlers are never called
+	readOnly map[string]bool
+}
+
+// allRoutes is the table of every route the API declares, served by a
+// given Server or not.
+var allRoutes = sync.OnceValue(func() *routeTable {
+	t := &routeTable{mux: http.NewServeMux(), readOnly: map[string]bool{}}
+	for _, g := range new(Server).routeGroups() {
+		for _, rt := range g.routes {
+			t.mux.Handle(rt.pattern, http.NotFoundHandler())
+			t.readOnly[rt.pattern] = rt.readOnly
+		}
+	}
+	return t
+})
+
+// match returns the pattern of the route that serves r, as the API's
+// middleware and ServeMux route it, or "" if none does.
+func (t *routeTable) match(r *http.Request) string {
+	u := *r.URL
+	c := *r
+	c.URL = &u
+	canonicalize(&c)
+	_, pattern := t.mux.Handler(&c)
+	return pattern
+}

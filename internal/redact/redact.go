@@ -1,0 +1,57 @@
+// Package redact hides secret values in what Spoke records or shows: a
+// custom code action's logs and error, and the inputs and outputs its
+// execution log keeps. The engine and the sandbox both redact, so the rule
+// lives here rather than in either.
+package redact
+
+import (
+	"iter"
+	"sort"
+	"strings"
+)
+
+// Mark stands in for a secret's value.
+const Mark = "[REDACTED]"
+
+// Secrets is a set of secret values to hide. The zero Secrets hides
+// nothing.
+type Secrets struct {
+	// values are non-empty and longest first, so that a secret that holds
+	// another is hidden whole rather than around the shorter one.
+	values []string
+}
+
+// New returns the Secrets that hide every non-empty value of values.
+func New(values iter.Seq[string]) Secrets {
+	var s Secrets
+	for v := range values {
+		if v != "" {
+			s.values = append(s.values, v)
+		}
+	}
+	sort.SliceStable(s.values, func(i, j int) bool { return len(s.values[i]) > len(s.values[j]) })
+	return s
+}
+
+// String returns text with every secret value in it replaced by Mark.
+func (s Secrets) String(text string) string {
+	for _, v := range s.values {
+		if strings.Contains(text, v) {
+			text = strings.ReplaceAll(text, v, Mark)
+		}
+	}
+	return text
+}
+
+// Values returns a copy of m in which every string value has its secrets
+// replaced by Mark; values of other types are copied as they are.
+func (s Secrets) Values(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		if str, ok := v.(string); ok {
+			v = s.String(str)
+		}
+		out[k] = v
+	}
+	return out
+}

@@ -1,0 +1,45 @@
+package redact_test
+
+import (
+	"maps"
+	"reflect"
+	"slices"
+	"testing"
+
+	"github.com/spokehq/spoke/internal/redact"
+)
+
+func TestString(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		secrets []string
+		in      string
+		want    string
+	}{
+		{"none", nil, "token abc", "token abc"},
+		{"one", []string{"abc"}, "token abc and abc", "token [REDACTED] and [REDACTED]"},
+		{"empty values are ignored", []string{"", "abc"}, "abc", "[REDACTED]"},
+		{"a secret holding another is hidden whole", []string{"key", "key-long"}, "x key-long y key", "x [REDACTED] y [REDACTED]"},
+		{"same, in the other order", []string{"key-long", "key"}, "key-long", "[REDACTED]"},
+		{"absent", []string{"zzz"}, "nothing here", "nothing here"},
+	} {
+		if got := redact.New(slices.Values(tc.secrets)).String(tc.in); got != tc.want {
+			t.Errorf("%s: String(%q) = %q, want %q", tc.name, tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestValues(t *testing.T) {
+	t.Parallel()
+	secrets := map[string]string{"API_KEY": "s3cret", "EMPTY": ""}
+	in := map[string]any{"url": "https://x/?k=s3cret", "n": 42.0, "nil": nil, "plain": "ok"}
+	got := redact.New(maps.Values(secrets)).Values(in)
+	want := map[string]any{"url": "https://x/?k=[REDACTED]", "n": 42.0, "nil": nil, "plain": "ok"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Values = %v, want %v", got, want)
+	}
+	if in["url"] != "https://x/?k=s3cret" {
+		t.Errorf("Values changed its input: %v", in)
+	}
+}
