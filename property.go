@@ -58,10 +58,10 @@ type Property struct {
 	// (see sqlite's valueIndexSQL); HubSpot-defined ones only when the
 	// catalogue asks, since every index slows every insert.
 	ValueIndex bool
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
-	Archived      bool
-	ArchivedAt    time.Time
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	Archived   bool
+	ArchivedAt time.Time
 }
 
 // Option is one allowed value of an enumeration property.
