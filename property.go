@@ -47,12 +47,21 @@ type Property struct {
 	Hidden         bool
 	FormField      bool
 	HubspotDefined bool
-	// ReadOnlyValue is true for properties Spoke computes.
+	// ReadOnlyValue is true for properties Spoke computes or that HubSpot
+	// maintains: writes of them are refused (READ_ONLY_VALUE).
 	ReadOnlyValue bool
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
-	Archived      bool
-	ArchivedAt    time.Time
+	// Calculated is true for HubSpot's calculated properties (always
+	// read-only too).
+	Calculated bool
+	// ValueIndex is true for a HubSpot-defined number or date property
+	// with a value index. Custom ones of those types always have one
+	// (see sqlite's valueIndexSQL); HubSpot-defined ones only when the
+	// catalogue asks, since every index slows every insert.
+	ValueIndex bool
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	Archived   bool
+	ArchivedAt time.Time
 }
 
 // Option is one allowed value of an enumeration property.

@@ -72,7 +72,7 @@ type propertyWire struct {
 func propertyToWire(p *spoke.Property) propertyWire {
 	w := propertyWire{Name: p.Name, Label: p.Label, Type: p.Type, FieldType: p.FieldType, GroupName: p.GroupName,
 		Description: p.Description, Options: []optionWire{}, DisplayOrder: p.DisplayOrder, HasUniqueValue: p.HasUniqueValue,
-		Hidden: p.Hidden, FormField: p.FormField, HubspotDefined: p.HubspotDefined, Archived: p.Archived}
+		Hidden: p.Hidden, FormField: p.FormField, Calculated: p.Calculated, HubspotDefined: p.HubspotDefined, Archived: p.Archived}
 	for _, o := range p.Options {
 		w.Options = append(w.Options, optionWire(o))
 	}

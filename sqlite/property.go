@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 
 	"github.com/spokehq/spoke"
 )
@@ -30,6 +29,11 @@ func (db *DB) definitions(ctx context.Context, account int64, objectType string)
 	if err != nil {
 		return nil, err
 	}
+	// HubSpot-defined properties come from the compiled-in catalogue, not
+	// from the database, so every account, old or new, has the current
+	// catalogue's. A custom property an account created before the
+	// catalogue had its name keeps the account's definition (loaded
+	// after), so its stored values stay valid.
 	defs = map[string]*propertyDef{}
 	for _, p := range spoke.BuiltinProperties(t) {
 		defs[p.Name] = p
@@ -180,7 +184,7 @@ func (db *DB) CreateProperty(ctx context.Context, account int64, p *spoke.Proper
 }
 
 func (db *DB) checkGroup(ctx context.Context, q queryer, account int64, t spoke.ObjectType, group string) error {
-	if group == spoke.BuiltinGroupName(t) {
+	if spoke.IsBuiltinGroup(t, group) {
 		return nil
 	}
 	var n int
@@ -281,7 +285,7 @@ func (db *DB) ListPropertyGroups(ctx context.Context, account int64, objectType 
 	if err != nil {
 		return nil, err
 	}
-	out := []*spoke.PropertyGroup{{ObjectType: t.Name, Name: spoke.BuiltinGroupName(t), Label: strings.ToUpper(t.Singular[:1]) + t.Singular[1:] + " information", DisplayOrder: 0}}
+	out := spoke.BuiltinGroups(t)
 	rows, err := db.read.QueryContext(ctx, `SELECT name, label, display_order FROM property_groups WHERE account_id = ? AND object_type = ? AND archived = 0 ORDER BY name`, account, t.Name)
 	if err != nil {
 		return nil, fmt.Errorf("list property groups: %w", err)
@@ -321,7 +325,7 @@ func (db *DB) CreatePropertyGroup(ctx context.Context, account int64, g *spoke.P
 	if g.Name == "" || g.Label == "" {
 		return nil, spoke.Invalidf("A property group needs a name and a label.")
 	}
-	if g.Name == spoke.BuiltinGroupName(t) {
+	if spoke.IsBuiltinGroup(t, g.Name) {
 		return nil, spoke.Errorf(spoke.ECONFLICT, "A property group named '%s' already exists.", g.Name)
 	}
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
@@ -348,7 +352,7 @@ func (db *DB) UpdatePropertyGroup(ctx context.Context, account int64, objectType
 		return nil, err
 	}
 	t, _ := spoke.LookupObjectType(objectType)
-	if name == spoke.BuiltinGroupName(t) {
+	if spoke.IsBuiltinGroup(t, name) {
 		return nil, spoke.Invalidf("Property group '%s' is HubSpot-defined and cannot be changed.", name)
 	}
 	if upd.Label != nil {
@@ -371,7 +375,7 @@ func (db *DB) ArchivePropertyGroup(ctx context.Context, account int64, objectTyp
 		return err
 	}
 	t, _ := spoke.LookupObjectType(objectType)
-	if name == spoke.BuiltinGroupName(t) {
+	if spoke.IsBuiltinGroup(t, name) {
 		return spoke.Invalidf("Property group '%s' is HubSpot-defined and cannot be archived.", name)
 	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {

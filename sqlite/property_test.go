@@ -40,7 +40,7 @@ func typedProperties(t *testing.T, db *DB, acct int64) {
 		{ObjectType: "contacts", Name: "seen_at", Label: "Seen", Type: spoke.TypeDateTime, GroupName: g},
 		{ObjectType: "contacts", Name: "tier", Label: "Tier", Type: spoke.TypeEnumeration, FieldType: "select", GroupName: g, Options: opts("gold", "silver", "bronze")},
 		{ObjectType: "contacts", Name: "tags", Label: "Tags", Type: spoke.TypeEnumeration, FieldType: "checkbox", GroupName: g, Options: opts("a", "b", "c")},
-		{ObjectType: "contacts", Name: "fax", Label: "Fax", Type: spoke.TypePhoneNumber, GroupName: g},
+		{ObjectType: "contacts", Name: "pager", Label: "Pager", Type: spoke.TypePhoneNumber, GroupName: g},
 		{ObjectType: "contacts", Name: "nickname", Label: "Nickname", Type: spoke.TypeString, GroupName: g},
 	} {
 		addProperty(t, db, acct, p)
@@ -99,8 +99,8 @@ func TestPropertyValueValidation(t *testing.T) {
 		{"tags", "a;", "", "INVALID_OPTION", ""},
 		{"lifecyclestage", "lead", "lead", "", ""},
 		{"lifecyclestage", "prospect", "", "INVALID_OPTION", ""},
-		{"fax", "+1 (555) 010-9999 ext 12", "+1 (555) 010-9999 ext 12", "", ""},
-		{"fax", "call me", "", "INVALID_PHONE_NUMBER", ""},
+		{"pager", "+1 (555) 010-9999 ext 12", "+1 (555) 010-9999 ext 12", "", ""},
+		{"pager", "call me", "", "INVALID_PHONE_NUMBER", ""},
 		{"phone", "555-0100", "555-0100", "", ""},
 		{"phone", "<script>", "", "INVALID_PHONE_NUMBER", ""},
 		{"email", "x@example.com", "x@example.com", "", ""},
@@ -285,7 +285,7 @@ func TestPropertyGroups(t *testing.T) {
 	db, acct := setup(t)
 	ctx := context.Background()
 	groups, err := db.ListPropertyGroups(ctx, acct, "companies")
-	if err != nil || len(groups) != 1 || groups[0].Name != "companyinformation" {
+	if err != nil || len(groups) != len(spoke.BuiltinGroups(spoke.ObjectTypes[1])) || groups[0].Name != "companyinformation" {
 		t.Fatalf("groups = %+v %v", groups, err)
 	}
 	if groups[0].Label != "Company information" {
@@ -301,6 +301,7 @@ func TestPropertyGroups(t *testing.T) {
 	}{
 		{spoke.PropertyGroup{ObjectType: "companies", Name: "finance", Label: "Again"}, spoke.ECONFLICT},
 		{spoke.PropertyGroup{ObjectType: "companies", Name: "companyinformation", Label: "x"}, spoke.ECONFLICT},
+		{spoke.PropertyGroup{ObjectType: "companies", Name: "analyticsinformation", Label: "x"}, spoke.ECONFLICT},
 		{spoke.PropertyGroup{ObjectType: "companies", Name: "", Label: "x"}, spoke.EINVALID},
 		{spoke.PropertyGroup{ObjectType: "companies", Name: "nolabel"}, spoke.EINVALID},
 		{spoke.PropertyGroup{ObjectType: "things", Name: "x", Label: "x"}, spoke.EINVALID},

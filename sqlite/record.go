@@ -485,7 +485,7 @@ func validateProperties(t spoke.ObjectType, defs map[string]*propertyDef, in map
 			bad = append(bad, &spoke.ValueError{Name: name, Error: "PROPERTY_DOESNT_EXIST", Message: fmt.Sprintf("Property \"%s\" does not exist", name)})
 			continue
 		case p.ReadOnlyValue || t.IsComputedProperty(name):
-			bad = append(bad, &spoke.ValueError{Name: name, Error: "READ_ONLY_VALUE", Message: fmt.Sprintf("Property \"%s\" is read-only", name)})
+			bad = append(bad, spoke.ReadOnlyValueError(p))
 			continue
 		}
 		v, verr := p.NormalizeValue(in[name])
@@ -704,6 +704,7 @@ func (db *DB) writeRecords(ctx context.Context, s session, account int64, object
 				if idValues[i] != "" {
 					valid[i][in.IDProperty] = idValues[i]
 				}
+				w.derive(nil, valid[i])
 				if batchable && len(in.Associations) == 0 {
 					props := dropEmpty(valid[i])
 					uv, _ := w.uniqueValue(props).(string)
@@ -921,6 +922,7 @@ func (w *writer) update(cur *spoke.Record, props map[string]string, ifUnchanged 
 			changed[k] = v
 		}
 	}
+	w.derive(cur.Properties, changed)
 	next := make(map[string]string, len(cur.Properties)+len(changed))
 	for k, v := range cur.Properties {
 		next[k] = v

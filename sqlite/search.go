@@ -370,7 +370,7 @@ func valueIndexHint(t spoke.ObjectType, defs map[string]*propertyDef, groups []s
 			continue
 		}
 		p, ok := defs[f.PropertyName]
-		if !ok || p.ReadOnlyValue || t.IsComputedProperty(p.Name) || valueIndexSQL(t.Name, p) == "" {
+		if !ok || !hasValueIndex(t, p) {
 			continue
 		}
 		return ` INDEXED BY "` + valueIndexName(t.Name, p.Name) + `"`
@@ -413,12 +413,23 @@ func valueIndexSQL(objectType string, p *spoke.Property) string {
 		valueIndexName(objectType, p.Name), expr, objectType)
 }
 
+// hasValueIndex reports whether p has a value index: every custom number,
+// date or datetime property has one, a HubSpot-defined one only if the
+// catalogue asks for it (Property.ValueIndex); computed ones are columns
+// of their own.
+func hasValueIndex(t spoke.ObjectType, p *propertyDef) bool {
+	if p.ReadOnlyValue || t.IsComputedProperty(p.Name) || valueIndexSQL(t.Name, p) == "" {
+		return false
+	}
+	return !p.HubspotDefined || p.ValueIndex
+}
+
 // ensureValueIndexes creates the value indexes of the built-in properties.
 func (db *DB) ensureValueIndexes(ctx context.Context) error {
 	for _, t := range spoke.ObjectTypes {
 		for _, p := range spoke.BuiltinProperties(t) {
-			if p.ReadOnlyValue {
-				continue // computed: columns of their own
+			if !hasValueIndex(t, p) {
+				continue
 			}
 			if q := valueIndexSQL(t.Name, p); q != "" {
 				if _, err := db.write.ExecContext(ctx, q); err != nil {
