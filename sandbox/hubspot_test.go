@@ -57,6 +57,68 @@ def main(event):
     return {"outputFields": {"id": cid, "email": got.json()["properties"]["email"]}}
 `
 
+// pythonHubSpotSample uses the hubspot module Spoke ships with its Python
+// runtime the way HubSpot's documentation and custom code use the official
+// client: models from hubspot.crm.contacts, attribute access on answers,
+// ApiException with .status.
+const pythonHubSpotSample = `
+import os
+from hubspot import HubSpot
+from hubspot.crm.contacts import (
+    ApiException,
+    BatchInputSimplePublicObjectBatchInput,
+    Filter,
+    FilterGroup,
+    PublicObjectSearchRequest,
+    SimplePublicObjectBatchInput,
+    SimplePublicObjectInput,
+    SimplePublicObjectInputForCreate,
+)
+from hubspot.crm.contacts.exceptions import ApiException as ExceptionsApiException
+
+def main(event):
+    client = HubSpot(access_token=os.getenv("secretName"))
+    email = event["inputFields"]["email"]
+    created = client.crm.contacts.basic_api.create(
+        simple_public_object_input_for_create=SimplePublicObjectInputForCreate(properties={"email": email, "firstname": "Ada"}))
+    fetched = client.crm.contacts.basic_api.get_by_id(created.id, properties=["email", "firstname"])
+    out = {"id": created.id, "email": fetched.properties["email"], "firstname": fetched.to_dict()["properties"]["firstname"],
+           "createdAtYear": fetched.created_at.year}
+    try:
+        client.crm.contacts.basic_api.get_by_id("987654321")
+        out["missing"] = 0
+    except ApiException as e:
+        out["missing"] = e.status
+        out["missingIsExceptionsClass"] = isinstance(e, ExceptionsApiException)
+        out["missingBody"] = "987654321" in e.body or "not" in e.body.lower()
+        out["missingReason"] = e.reason
+        out["missingType"] = e.headers.get("Content-Type", "")
+    if event["inputFields"].get("live") != "yes":
+        return {"outputFields": out}
+    found = client.crm.contacts.search_api.do_search(public_object_search_request=PublicObjectSearchRequest(
+        filter_groups=[FilterGroup(filters=[Filter(property_name="email", operator="EQ", value=email)])], properties=["email"]))
+    out["found"] = found.total
+    out["foundId"] = found.results[0].id if found.results else ""
+    batch = client.crm.contacts.batch_api.update(batch_input_simple_public_object_batch_input=BatchInputSimplePublicObjectBatchInput(
+        inputs=[SimplePublicObjectBatchInput(id=created.id, properties={"lastname": "Lovelace"})]))
+    out["batchStatus"] = batch.status
+    again = client.crm.objects.basic_api.get_by_id("contacts", created.id, properties=["lastname"])
+    out["lastname"] = again.properties["lastname"]
+    client.crm.contacts.basic_api.update(created.id, SimplePublicObjectInput(properties={"firstname": "Augusta"}))
+    read = client.crm.contacts.batch_api.read(batch_read_input_simple_public_object_id={"inputs": [{"id": created.id}], "properties": ["firstname"]})
+    out["firstnameAfterUpdate"] = read.results[0].properties["firstname"]
+    page = client.crm.contacts.basic_api.get_page(limit=1)
+    out["pageSize"] = len(page.results)
+    out["hasNext"] = page.paging is not None and page.paging.next is not None and bool(page.paging.next.after)
+    client.crm.contacts.basic_api.archive(created.id)
+    try:
+        client.crm.contacts.basic_api.get_by_id(created.id)
+        out["archived"] = False
+    except ApiException as e:
+        out["archived"] = e.status == 404
+    return {"outputFields": out}
+`
+
 // fakeSpoke stands in for Spoke's CRM API with just enough of the contacts
 // endpoints for the samples.
 type fakeSpoke struct {
@@ -150,6 +212,44 @@ func TestHubSpotClientStandIn(t *testing.T) {
 	if res.OutputFields["email"] != "grace@example.com" {
 		t.Fatalf("outputs %v", res.OutputFields)
 	}
+
+	fake.mu.Lock()
+	fake.auth = nil
+	fake.mu.Unlock()
+	res = invokeWith(t, p, "PYTHON39", pythonHubSpotSample, map[string]any{"email": "hedy@example.com"})
+	wantSuccess(t, res)
+	want := map[string]any{"email": "hedy@example.com", "firstname": "Ada", "missing": float64(404), "missingIsExceptionsClass": true,
+		"missingBody": true, "missingReason": "Not Found", "missingType": "application/json", "createdAtYear": float64(time.Now().UTC().Year())}
+	for k, v := range want {
+		if res.OutputFields[k] != v {
+			t.Errorf("%s = %#v, want %#v", k, res.OutputFields[k], v)
+		}
+	}
+	fake.mu.Lock()
+	if len(fake.auth) != 3 || fake.auth[0] != "Bearer pat-test-token-1" {
+		t.Errorf("Authorization headers %q", fake.auth)
+	}
+	fake.mu.Unlock()
+
+	// A 429 raises ApiException; re-raised, it is a rate-limit failure
+	// that HubSpot (and Spoke) retries.
+	limited := `
+import os
+from hubspot import HubSpot
+from hubspot.crm.contacts import SimplePublicObjectInputForCreate, ApiException
+def main(event):
+    client = HubSpot(access_token=os.getenv("secretName"))
+    try:
+        client.crm.contacts.basic_api.create(SimplePublicObjectInputForCreate(properties={"email": "limited@example.com"}))
+    except ApiException as e:
+        print("status", e.status)
+        raise
+`
+	res = invokeWith(t, p, "PYTHON39", limited, nil)
+	wantError(t, res, sandbox.ErrRateLimited, "429")
+	if !strings.Contains(res.Logs, "status 429") || strings.Contains(res.Logs+res.Error.Message+res.Error.Stack, "pat-test-token-1") {
+		t.Errorf("logs %q, error %+v", res.Logs, res.Error)
+	}
 }
 
 // TestSamples runs typical HubSpot custom code with the preinstalled
@@ -215,6 +315,30 @@ def main(event):
     with urllib.request.urlopen(os.environ["ECHO"] + "/u") as r:
         return {"outputFields": {"body": r.read().decode()}}
 `, map[string]any{"body": "hello GET /u"}},
+		{"python preinstalled libraries load", "PYTHON39", `
+import importlib
+def main(event):
+    libs = ["hubspot", "requests", "redis", "nltk", "googleapiclient.discovery", "pandas", "numpy"]
+    missing = []
+    for lib in libs:
+        try:
+            importlib.import_module(lib)
+        except Exception as e:
+            missing.append("%s (%s)" % (lib, e))
+    from hubspot import HubSpot
+    from hubspot.crm.contacts import SimplePublicObjectInput, SimplePublicObjectInputForCreate, PublicObjectSearchRequest, BatchInputSimplePublicObjectInput, ApiException
+    from hubspot.crm.contacts.exceptions import ApiException as E
+    from hubspot.crm.objects import SimplePublicObjectInput as ObjectInput
+    from hubspot.crm.associations.v4 import AssociationSpec
+    from hubspot.crm.owners import PublicOwner
+    from hubspot.crm.pipelines import Pipeline
+    from hubspot.crm.properties import PropertyCreate
+    c = HubSpot(access_token="t")
+    apis = [c.crm.contacts.basic_api, c.crm.companies.batch_api, c.crm.deals.search_api, c.crm.tickets.basic_api, c.crm.objects.basic_api,
+            c.crm.associations.v4.basic_api, c.crm.associations.v4.batch_api, c.crm.owners.owners_api, c.crm.pipelines.pipelines_api,
+            c.crm.pipelines.pipeline_stages_api, c.crm.properties.core_api]
+    return {"outputFields": {"missing": ",".join(missing), "sameException": ApiException is E, "apis": len(apis)}}
+`, map[string]any{"missing": "", "sameException": true, "apis": float64(11)}},
 		{"pandas", "PYTHON39", `
 import pandas as pd
 import numpy as np
@@ -338,5 +462,17 @@ func TestHubSpotClientAgainstSpoke(t *testing.T) {
 	wantSuccess(t, res)
 	if res.OutputFields["email"] != "grace@example.com" {
 		t.Fatalf("outputs %v", res.OutputFields)
+	}
+
+	res = invokeWith(t, p, "PYTHON39", pythonHubSpotSample, map[string]any{"email": "hedy@example.com", "live": "yes"})
+	wantSuccess(t, res)
+	id, _ := res.OutputFields["id"].(string)
+	want := map[string]any{"email": "hedy@example.com", "firstname": "Ada", "missing": float64(404), "missingIsExceptionsClass": true,
+		"missingBody": true, "found": float64(1), "foundId": id, "batchStatus": "COMPLETE", "lastname": "Lovelace",
+		"firstnameAfterUpdate": "Augusta", "pageSize": float64(1), "hasNext": true, "archived": true}
+	for k, v := range want {
+		if res.OutputFields[k] != v {
+			t.Errorf("%s = %#v, want %#v (outputs %v, logs %s)", k, res.OutputFields[k], v, res.OutputFields, res.Logs)
+		}
 	}
 }

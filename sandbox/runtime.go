@@ -1,17 +1,80 @@
 package sandbox
 
 import (
-	_ "embed"
+	"archive/zip"
+	"bytes"
+	"embed"
 	"fmt"
+	"io/fs"
+	"path"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 //go:embed node/bootstrap.js
 var nodeBootstrap []byte
 
-//go:embed python/bootstrap.py
-var pythonBootstrap []byte
+// pythonFiles are the Python bootstrap and the modules Spoke ships with its
+// Python runtime (hubspot). The patterns name files rather than the
+// directory so that hubspot/__init__.py and _*.py are included and
+// __pycache__ is not.
+//
+//go:embed python/bootstrap.py python/hubspot/*.py python/hubspot/*.json python/hubspot/*/*.py
+var pythonFiles embed.FS
+
+// pythonBootstrap is a zip application: python3 runs its __main__.py (the
+// bootstrap) and puts the archive first on sys.path, so the modules in it
+// import like installed ones, from the one read-only file each sandbox
+// already binds.
+var pythonBootstrap = mustZipPython()
+
+func mustZipPython() []byte {
+	b, err := zipPython(pythonFiles)
+	if err != nil {
+		// The files are embedded at build time; this cannot fail at run
+		// time unless the build itself is broken.
+		panic(fmt.Sprintf("sandbox: pack the Python runtime: %v", err))
+	}
+	return b
+}
+
+// zipPython packs python/bootstrap.py as __main__.py and python/hubspot/**
+// as hubspot/**, uncompressed (workers read it on every start, and the
+// files are small) and with a fixed time, so that the archive is the same
+// for the same sources.
+func zipPython(files fs.FS) ([]byte, error) {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	add := func(name, src string) error {
+		data, err := fs.ReadFile(files, src)
+		if err != nil {
+			return err
+		}
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Store, Modified: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)})
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(data)
+		return err
+	}
+	if err := add("__main__.py", "python/bootstrap.py"); err != nil {
+		return nil, err
+	}
+	err := fs.WalkDir(files, "python/hubspot", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		return add(path.Join("hubspot", strings.TrimPrefix(p, "python/hubspot/")), p)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
 
 // Canonical runtime names.
 const (
@@ -37,7 +100,7 @@ type runtimeSpec struct {
 
 var (
 	nodeSpec   = &runtimeSpec{lang: langNode, name: RuntimeNode, binary: "/usr/bin/node", bootstrap: "bootstrap.js"}
-	pythonSpec = &runtimeSpec{lang: langPython, name: RuntimePython, binary: "/usr/bin/python3", bootstrap: "bootstrap.py"}
+	pythonSpec = &runtimeSpec{lang: langPython, name: RuntimePython, binary: "/usr/bin/python3", bootstrap: "runtime.pyz"}
 )
 
 // ParseRuntime returns the canonical name of a runtime: NODE20X for NODE20X,

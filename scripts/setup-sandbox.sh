@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # setup-sandbox.sh installs what Spoke's code runtime needs on a Debian machine:
-# bubblewrap, Debian's CPython packages (requests, pandas, numpy) and the
-# Node.js libraries HubSpot preinstalls, pinned by sandbox/node/package-lock.json.
+# bubblewrap, Debian's CPython and the libraries HubSpot preinstalls for Python
+# custom code that Debian packages (requests, redis, nltk, Google's API client;
+# pandas and numpy besides), and the Node.js libraries HubSpot preinstalls,
+# pinned by sandbox/node/package-lock.json. mysql-connector-python is not in
+# Debian 12, and the HubSpot client (`from hubspot import HubSpot`) ships
+# with Spoke itself (sandbox/python/hubspot).
 # It is idempotent and fast when everything is already in place. Run as root.
 set -euo pipefail
 
@@ -12,7 +16,8 @@ installed() {
 }
 
 need_apt=()
-for pkg in bubblewrap python3 python3-requests python3-pandas python3-numpy; do
+for pkg in bubblewrap python3 python3-requests python3-urllib3 python3-redis python3-nltk \
+	python3-googleapi python3-pandas python3-numpy; do
 	installed "$pkg" || need_apt+=("$pkg")
 done
 if [ ! -x /usr/bin/node ] || [ ! -x /usr/bin/npm ]; then

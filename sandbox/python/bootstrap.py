@@ -193,6 +193,9 @@ if PROXY_URL:
     PROXY_ENV["NO_PROXY"] = ""
     PROXY_ENV["no_proxy"] = ""
 PROXY_ENV["SPOKE_API_URL"] = opts.get("apiURL", "")
+# Libraries that find the home directory from HOME or /etc/passwd (absent
+# here) fail without it: nltk does on import.
+PROXY_ENV["HOME"] = "/tmp"
 PROXY_ENV["OPENBLAS_NUM_THREADS"] = "1"
 PROXY_ENV["OMP_NUM_THREADS"] = "1"
 

@@ -1,0 +1,5 @@
+from .client import Client
+
+
+class HubSpot(Client):
+    """The client custom code creates: HubSpot(access_token=...)."""
