@@ -18,7 +18,7 @@ func TestObjectNotFound(t *testing.T) {
 	if !reflect.DeepEqual(e, want) {
 		t.Errorf("ObjectNotFound(101) = %+v, want %+v", e, want)
 	}
-	if spoke.ObjectNotFound("1") == spoke.ObjectNotFound("1") {
+	if a, b := spoke.ObjectNotFound("1"), spoke.ObjectNotFound("1"); a == b {
 		t.Error("ObjectNotFound returns a shared error; callers that add detail would change it for all")
 	}
 }
