@@ -44,6 +44,35 @@ type Stats struct {
 
 // Pool runs invocations in sandboxed, warm worker processes. It is safe for
 // concurrent use.
+//
+// Locking. mu is the pool's only mutex. It guards closed, total, memUsed,
+// idle, busy, spares, starting, changed, waiters and versions; stop is closed
+// under it, once, by Close. The fields above mu are set by NewPool and only
+// read afterwards (workerSeq is atomic). Methods named ...Locked expect mu to
+// be held. inflight.Add and bg.Add are called under mu after checking closed
+// (or in NewPool, before the pool is shared), so that Close, which sets
+// closed under mu before it waits, never waits while one is being added.
+//
+// total and memUsed count every worker from the moment its start is decided
+// (under mu, before startWorker) until it is stopped: starting, spare, idle
+// and held alike. A worker in idle or spares belongs to the pool and is
+// touched only under mu. Any other worker is held by one goroutine (its
+// starter, the Invoke using it, or whoever took it out to stop it), which
+// alone uses it without a lock: its binding (key, bound, secrets), nextID,
+// and lastUsed, which release sets before it puts the worker back in idle
+// under mu, where janitor and evictLocked read it. An Invoke's worker is
+// also listed in busy, only so that Close can kill it. A handoff channel
+// stays in waiters until release takes it out to hand it a worker, or its
+// waiter takes it out on leaving, both under mu; so it receives at most one
+// worker and the send (made after unlocking) never blocks.
+//
+// Lock order: no other lock is taken while mu is held, and mu is not taken
+// while another is held (the workers' denyMu and tail locks, and egress's,
+// are leaves). Under mu the pool only does bookkeeping: maps and counters,
+// notifyLocked, WaitGroup.Add, starting goroutines. It never starts, kills,
+// cleans up or waits for a worker, sends to or waits on a channel, or writes
+// a file or the log while holding mu: those happen after unlocking, or in a
+// goroutine started under it.
 type Pool struct {
 	cfg         Config
 	log         *slog.Logger
@@ -155,12 +184,13 @@ func (p *Pool) refillLocked(spec *runtimeSpec) {
 			defer p.bg.Done()
 			w, err := p.startWorker(spec, mem, true)
 			p.mu.Lock()
-			defer p.mu.Unlock()
 			p.starting[spec]--
 			if err != nil {
 				p.total--
 				p.memUsed -= mem
 				p.notifyLocked()
+				p.mu.Unlock()
+				// Logged after unlocking: the log is I/O (see Pool).
 				p.log.Error("sandbox: start spare worker", "runtime", spec.name, "err", err)
 				return
 			}
@@ -168,11 +198,13 @@ func (p *Pool) refillLocked(spec *runtimeSpec) {
 			if p.closed {
 				p.total--
 				p.memUsed -= mem
+				p.mu.Unlock()
 				go func() { w.kill(); w.cleanup() }()
 				return
 			}
 			p.spares[spec] = append(p.spares[spec], w)
 			p.notifyLocked()
+			p.mu.Unlock()
 		}()
 	}
 }
