@@ -270,3 +270,32 @@ func (w *workerCgroup) remove() {
 	os.Remove(w.mem)
 	os.Remove(w.pids)
 }
+
+// treeRSS sums the resident memory of pid and its descendants.
+func treeRSS(pid int) int64 {
+	var total int64
+	stack := []int{pid}
+	for seen := 0; len(stack) > 0 && seen < 4096; seen++ {
+		cur := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if b, err := os.ReadFile("/proc/" + strconv.Itoa(cur) + "/statm"); err == nil {
+			if f := strings.Fields(string(b)); len(f) > 1 {
+				n, _ := strconv.ParseInt(f[1], 10, 64)
+				total += n * int64(os.Getpagesize())
+			}
+		}
+		tasks, _ := os.ReadDir("/proc/" + strconv.Itoa(cur) + "/task")
+		for _, t := range tasks {
+			b, err := os.ReadFile("/proc/" + strconv.Itoa(cur) + "/task/" + t.Name() + "/children")
+			if err != nil {
+				continue
+			}
+			for _, c := range strings.Fields(string(b)) {
+				if n, err := strconv.Atoi(c); err == nil {
+					stack = append(stack, n)
+				}
+			}
+		}
+	}
+	return total
+}

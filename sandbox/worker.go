@@ -2,11 +2,9 @@ package sandbox
 
 import (
 	"bufio"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,57 +16,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/spokehq/spoke/internal/jsonenc"
 	"github.com/spokehq/spoke/sandbox/egress"
 )
-
-// maxFrame bounds one protocol message from a worker.
-const maxFrame = 64 << 20
-
-// invokeMsg is the host's request to a worker.
-type invokeMsg struct {
-	Op    string            `json:"op"`
-	ID    uint64            `json:"id"`
-	Code  string            `json:"code,omitempty"`
-	Env   map[string]string `json:"env,omitempty"`
-	Event Event             `json:"event"`
-}
-
-// appendJSON appends m's JSON (as encoding/json would write it) to b.
-func (m *invokeMsg) appendJSON(b []byte) ([]byte, error) {
-	b = append(b, `{"op":`...)
-	b = jsonenc.String(b, m.Op)
-	b = append(b, `,"id":`...)
-	b = strconv.AppendUint(b, m.ID, 10)
-	if m.Code != "" {
-		b = append(b, `,"code":`...)
-		b = jsonenc.String(b, m.Code)
-	}
-	if len(m.Env) > 0 {
-		b = append(b, `,"env":`...)
-		b, _ = jsonenc.Append(b, m.Env) // a map of strings always encodes
-	}
-	b = append(b, `,"event":`...)
-	b, err := m.Event.appendJSON(b)
-	if err != nil {
-		return nil, err
-	}
-	return append(b, '}'), nil
-}
-
-// workerMsg is a message from a worker: "ready" or "result".
-type workerMsg struct {
-	Op           string         `json:"op"`
-	ID           uint64         `json:"id"`
-	Version      string         `json:"version"`
-	Status       Status         `json:"status"`
-	OutputFields map[string]any `json:"outputFields"`
-	Error        *Error         `json:"error"`
-	Logs         string         `json:"logs"`
-	MemoryBytes  int64          `json:"memoryBytes"`
-	Unhealthy    bool           `json:"unhealthy"`
-	Text         string         `json:"text"` // a log line, for op "log"
-}
 
 // tailBuffer keeps the last bytes written to it; it collects a worker's
 // stray stdout and stderr (interpreter crash messages).
@@ -344,36 +293,6 @@ func (p *Pool) bwrapArgs(w *worker, spec *runtimeSpec, memMB int, sock string, s
 	return a
 }
 
-// readLoop decodes messages from the worker until its pipe closes.
-func (w *worker) readLoop() {
-	defer close(w.msgs)
-	var hdr [4]byte
-	for {
-		if _, err := io.ReadFull(w.out, hdr[:]); err != nil {
-			return
-		}
-		n := binary.BigEndian.Uint32(hdr[:])
-		if n > maxFrame {
-			w.kill()
-			return
-		}
-		body := make([]byte, n)
-		if _, err := io.ReadFull(w.out, body); err != nil {
-			return
-		}
-		var m workerMsg
-		if err := json.Unmarshal(body, &m); err != nil {
-			w.kill()
-			return
-		}
-		select {
-		case w.msgs <- m:
-		case <-w.dead:
-			return
-		}
-	}
-}
-
 func (w *worker) onDeny(d egress.Denial) {
 	w.denyMu.Lock()
 	w.denials = append(w.denials, d)
@@ -386,20 +305,6 @@ func (w *worker) takeDenials() []egress.Denial {
 	d := w.denials
 	w.denials = nil
 	return d
-}
-
-// send writes one framed request to the worker.
-func (w *worker) send(m *invokeMsg) error {
-	buf, err := m.appendJSON(make([]byte, 4, 512))
-	if err != nil {
-		return fmt.Errorf("sandbox: encode request: %w", err)
-	}
-	binary.BigEndian.PutUint32(buf, uint32(len(buf)-4))
-	w.in.SetWriteDeadline(time.Now().Add(10 * time.Second))
-	if _, err := w.in.Write(buf); err != nil {
-		return fmt.Errorf("sandbox: send request: %w", err)
-	}
-	return nil
 }
 
 // alive reports whether the worker process is still running.
