@@ -6,12 +6,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spokehq/spoke/internal/jsonenc"
+	"github.com/spokehq/spoke/internal/redact"
 	"github.com/spokehq/spoke/sandbox/egress"
 )
 
@@ -120,12 +121,7 @@ func (p *Pool) run(ctx context.Context, w *worker, spec *runtimeSpec, key string
 		w.key = key
 		msg.Code = inv.Code
 		msg.Env = inv.Secrets
-		for _, v := range inv.Secrets {
-			if len(v) >= 3 {
-				w.secrets = append(w.secrets, v)
-			}
-		}
-		sort.Slice(w.secrets, func(i, j int) bool { return len(w.secrets[i]) > len(w.secrets[j]) })
+		w.secrets = redact.New(maps.Values(inv.Secrets))
 		w.egress.SetPolicy(egress.Policy{AccountAllow: inv.EgressAllowlist, OnDeny: w.onDeny, ReadOnlyAPI: inv.DryRun})
 	}
 	if w.cg != nil && w.nextID == 1 {

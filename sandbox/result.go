@@ -32,10 +32,10 @@ func (p *Pool) finishResult(w *worker, res *Result) {
 	if res.Status == StatusError {
 		res.OutputFields = map[string]any{}
 	}
-	res.Logs = capLogs(redact(res.Logs, w.secrets))
+	res.Logs = capLogs(w.secrets.String(res.Logs))
 	if res.Error != nil {
-		res.Error.Message = redact(res.Error.Message, w.secrets)
-		res.Error.Stack = redact(res.Error.Stack, w.secrets)
+		res.Error.Message = w.secrets.String(res.Error.Message)
+		res.Error.Stack = w.secrets.String(res.Error.Stack)
 	}
 }
 
@@ -49,16 +49,6 @@ func tooLong(fields map[string]any) (string, int, bool) {
 		}
 	}
 	return "", 0, false
-}
-
-// redact replaces every secret value in s with [REDACTED].
-func redact(s string, secrets []string) string {
-	for _, v := range secrets {
-		if strings.Contains(s, v) {
-			s = strings.ReplaceAll(s, v, "[REDACTED]")
-		}
-	}
-	return s
 }
 
 // capLogs truncates logs to LogCap bytes with a marker.

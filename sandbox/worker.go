@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/spokehq/spoke/internal/redact"
 	"github.com/spokehq/spoke/sandbox/egress"
 )
 
@@ -66,7 +67,7 @@ type worker struct {
 	// Set when the worker is bound to an action version.
 	key      string
 	bound    bool
-	secrets  []string
+	secrets  redact.Secrets
 	lastUsed time.Time
 
 	denyMu  sync.Mutex

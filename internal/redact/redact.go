@@ -13,19 +13,26 @@ import (
 // Mark stands in for a secret's value.
 const Mark = "[REDACTED]"
 
+// MinLen is the shortest value hidden. A value of one or two characters
+// is no secret worth the name, and replacing every "a" or "10" in a log
+// would make the log unreadable without protecting anything.
+const MinLen = 3
+
 // Secrets is a set of secret values to hide. The zero Secrets hides
 // nothing.
 type Secrets struct {
-	// values are non-empty and longest first, so that a secret that holds
-	// another is hidden whole rather than around the shorter one.
+	// values are at least MinLen long and longest first, so that a secret
+	// that holds another is hidden whole rather than around the shorter
+	// one.
 	values []string
 }
 
-// New returns the Secrets that hide every non-empty value of values.
+// New returns the Secrets that hide every value of values at least MinLen
+// bytes long.
 func New(values iter.Seq[string]) Secrets {
 	var s Secrets
 	for v := range values {
-		if v != "" {
+		if len(v) >= MinLen {
 			s.values = append(s.values, v)
 		}
 	}

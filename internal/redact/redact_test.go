@@ -19,7 +19,7 @@ func TestString(t *testing.T) {
 	}{
 		{"none", nil, "token abc", "token abc"},
 		{"one", []string{"abc"}, "token abc and abc", "token [REDACTED] and [REDACTED]"},
-		{"empty values are ignored", []string{"", "abc"}, "abc", "[REDACTED]"},
+		{"empty and short values are ignored", []string{"", "ab", "abc"}, "ab abc", "ab [REDACTED]"},
 		{"a secret holding another is hidden whole", []string{"key", "key-long"}, "x key-long y key", "x [REDACTED] y [REDACTED]"},
 		{"same, in the other order", []string{"key-long", "key"}, "key-long", "[REDACTED]"},
 		{"absent", []string{"zzz"}, "nothing here", "nothing here"},
