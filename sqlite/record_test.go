@@ -567,3 +567,34 @@ func TestBatchCreateInsertsTogether(t *testing.T) {
 		t.Errorf("input 20's association: %+v %v", links, err)
 	}
 }
+
+// TestBatchFlushesBeforeUpdate checks that an update sees the new records
+// queued before it in the same call: giving an existing record the email of
+// a record the call just created fails that input as a duplicate, as it
+// would if the new record had been inserted at its own input, and the rest
+// of the call is written.
+func TestBatchFlushesBeforeUpdate(t *testing.T) {
+	t.Parallel()
+	db, acct := setup(t)
+	old := create(t, db, acct, "contacts", props("email", "old@example.com"))
+	res, err := db.WriteRecords(context.Background(), acct, "contacts", spoke.WriteUpsert, []spoke.RecordInput{
+		{ID: "new@example.com", IDProperty: "email", Properties: props("firstname", "New")},
+		{ID: "old@example.com", IDProperty: "email", Properties: props("email", "NEW@example.com")},
+		{ID: "later@example.com", IDProperty: "email", Properties: props("firstname", "Later")},
+	}, apiSrc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res[0].New || res[0].Record == nil {
+		t.Fatalf("input 0 = %+v", res[0])
+	}
+	if res[1].Err == nil || res[1].Err.Code != spoke.ECONFLICT || !strings.Contains(res[1].Err.Message, fmt.Sprintf("Existing ID: %d", res[0].Record.ID)) {
+		t.Fatalf("input 1 = %+v", res[1])
+	}
+	if !res[2].New || res[2].Record == nil || res[2].Record.ID <= res[0].Record.ID {
+		t.Fatalf("input 2 = %+v", res[2])
+	}
+	if r := get(t, db, acct, "contacts", strconv.FormatInt(old.ID, 10), spoke.ReadOptions{}); r.Properties["email"] != "old@example.com" {
+		t.Errorf("the failed update changed the email to %q", r.Properties["email"])
+	}
+}

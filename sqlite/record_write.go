@@ -122,6 +122,9 @@ func (db *DB) WriteRecords(ctx context.Context, account int64, objectType string
 // known holds, by input id, records the caller read earlier (the engine's
 // round): an update writes over such a copy if the record has not changed
 // since, which spares reading it again, and reads it again otherwise.
+//
+// The inputs are validated first; a recordBatch then writes the valid ones
+// in input order.
 func (db *DB) writeRecords(ctx context.Context, s session, account int64, objectType string, mode spoke.WriteMode, inputs []spoke.RecordInput, src spoke.WriteSource, known map[string]*spoke.Record) ([]spoke.WriteResult, bool, error) {
 	t, err := spoke.ObjectTypeFor(objectType)
 	if err != nil {
@@ -171,210 +174,22 @@ func (db *DB) writeRecords(ctx context.Context, s session, account int64, object
 		}
 	}
 	w := &writer{db: db, ctx: ctx, s: s, account: account, t: t, src: src, now: db.nowMs(), defs: defs}
-	err = func() error {
-		// Batches that address records by their unique value (upsert by
-		// email) read them all with one query instead of one per input.
-		var byUnique map[string]*spoke.Record
-		if mode != spoke.WriteCreate && t.UniqueProperty != "" {
-			var keys []string
-			for i, in := range inputs {
-				if results[i].Err == nil && in.IDProperty == t.UniqueProperty {
-					keys = append(keys, strings.ToLower(in.ID))
-				}
-			}
-			if len(keys) > 1 {
-				if byUnique, err = w.recordsByUnique(keys); err != nil {
-					return err
-				}
-			}
-		}
-		remember := func(old, r *spoke.Record) {
-			if byUnique == nil {
-				return
-			}
-			if old != nil {
-				if uv, ok := w.uniqueValue(old.Properties).(string); ok {
-					delete(byUnique, uv)
-				}
-			}
-			if uv, ok := w.uniqueValue(r.Properties).(string); ok {
-				byUnique[uv] = r
-			}
-		}
-		// New records without associations wait in pending and are
-		// inserted together, several per statement (see insertCreates).
-		// Anything that could see them first flushes them: an update, a
-		// lookup of a unique value one of them holds, or a second new
-		// record with that value.
-		var pending []pendingCreate
-		pendingKeys := map[string]bool{}
-		batchable := !hasCustomUnique(t, defs)
-		flush := func() error {
-			if len(pending) == 0 {
-				return nil
-			}
-			recs, err := w.insertCreates(pending)
-			if err != nil {
-				return err
-			}
-			for j, r := range recs {
-				results[pending[j].input] = spoke.WriteResult{Record: r, New: true}
-				remember(nil, r)
-			}
-			pending, pendingKeys = pending[:0], map[string]bool{}
-			return nil
-		}
-		for i, in := range inputs {
-			if results[i].Err != nil {
-				continue
-			}
-			if len(pending) > 0 && mode != spoke.WriteCreate && pendingKeys[strings.ToLower(in.ID)] {
-				if err := flush(); err != nil {
-					return err
-				}
-			}
-			var cur *spoke.Record
-			if k := known[in.ID]; k != nil && mode == spoke.WriteUpdate {
-				r, err := w.update(k, valid[i], true)
-				if err == nil {
-					results[i] = spoke.WriteResult{Record: r}
-					continue
-				}
-				if !errors.Is(err, errStale) {
-					var e *spoke.Error
-					if errors.As(err, &e) {
-						results[i].Err = e
-						continue
-					}
-					return err
-				}
-				// Changed since it was read: read it again below.
-			}
-			if mode != spoke.WriteCreate {
-				if byUnique != nil && in.IDProperty == t.UniqueProperty {
-					cur = byUnique[strings.ToLower(in.ID)]
-				} else if cur, err = lookups[i](ctx, w.s, in.ID, false); err != nil {
-					return err
-				}
-				if cur == nil && (in.IDProperty == "" || in.IDProperty == spoke.PropObjectID) {
-					// A merged record's id writes to the record it was
-					// merged into, as it reads.
-					var into int64
-					err := w.s.QueryRowContext(ctx, qMergedInto, account, in.ID).Scan(&into)
-					switch {
-					case err == nil:
-						if cur, err = lookups[i](ctx, w.s, strconv.FormatInt(into, 10), false); err != nil {
-							return err
-						}
-					case !errors.Is(err, sql.ErrNoRows):
-						return fmt.Errorf("follow merge of %s: %w", in.ID, err)
-					}
-				}
-				if cur == nil && mode == spoke.WriteUpdate {
-					results[i].Err = &spoke.Error{Code: spoke.ENOTFOUND, Category: "OBJECT_NOT_FOUND",
-						Message: "Object not found.  objectId are usually numeric.", Context: map[string][]string{"id": {in.ID}}}
-					continue
-				}
-				if cur == nil && (in.IDProperty == "" || in.IDProperty == spoke.PropObjectID) {
-					results[i].Err = spoke.Invalidf("Upsert by record id %s found no record; to create records with upsert, set idProperty to a unique property such as %s.", in.ID, t.UniqueProperty)
-					continue
-				}
-			}
-			if cur == nil {
-				if idValues[i] != "" {
-					valid[i][in.IDProperty] = idValues[i]
-				}
-				w.derive(nil, valid[i])
-				if batchable && len(in.Associations) == 0 {
-					props := dropEmpty(valid[i])
-					uv, _ := w.uniqueValue(props).(string)
-					if uv == "" || !pendingKeys[uv] {
-						pending = append(pending, pendingCreate{input: i, props: props})
-						if uv != "" {
-							pendingKeys[uv] = true
-						}
-						if len(pending) == historyChunks[0] {
-							if err := flush(); err != nil {
-								return err
-							}
-						}
-						continue
-					}
-				}
-				// One at a time (associations, custom unique values, or the
-				// same value twice, which must meet the first and fail as a
-				// duplicate), after those before it, so ids keep the order.
-				if err := flush(); err != nil {
-					return err
-				}
-				r, err := w.create(valid[i], in.Associations)
-				if err != nil {
-					var e *spoke.Error
-					if errors.As(err, &e) && e.Code == spoke.ECONFLICT {
-						return err // HubSpot fails the whole call on a duplicate.
-					}
-					if errors.As(err, &e) {
-						results[i].Err = e
-						continue
-					}
-					return err
-				}
-				results[i] = spoke.WriteResult{Record: r, New: true}
-				remember(nil, r)
-				continue
-			}
-			if err := flush(); err != nil { // the update may meet their values
-				return err
-			}
-			r, err := w.update(cur, valid[i], false)
-			if err != nil {
-				var e *spoke.Error
-				if errors.As(err, &e) {
-					results[i].Err = e
-					continue
-				}
-				return err
-			}
-			results[i] = spoke.WriteResult{Record: r}
-			remember(cur, r)
-		}
-		if err := flush(); err != nil {
-			return err
-		}
-		return w.flush()
-	}()
+	b, err := newRecordBatch(w, mode, inputs, results)
 	if err != nil {
 		return nil, false, err
 	}
-	return results, w.enrolled, nil
-}
-
-// recordsByUnique reads the live records holding the given unique values
-// (lower-cased), keyed by them.
-func (w *writer) recordsByUnique(keys []string) (map[string]*spoke.Record, error) {
-	out := make(map[string]*spoke.Record, len(keys))
-	for len(keys) > 0 {
-		part := keys[:min(500, len(keys))]
-		keys = keys[len(part):]
-		rows, err := w.s.QueryContext(w.ctx, `SELECT `+recordColumns+`, unique_value FROM records INDEXED BY records_unique_value WHERE account_id = ? AND `+typeFilter(w.t.Name, false)+
-			` AND unique_value IS NOT NULL AND unique_value IN (`+placeholders(len(part))+`)`, append([]any{w.account}, stringsToAny(part)...)...)
-		if err != nil {
-			return nil, fmt.Errorf("read %s by %s: %w", w.t.Name, w.t.UniqueProperty, err)
+	for i, in := range inputs {
+		if results[i].Err != nil {
+			continue
 		}
-		for rows.Next() {
-			var uv string
-			r, err := scanRecordWith(rows, &uv)
-			if err != nil {
-				rows.Close()
-				return nil, err
-			}
-			out[uv] = r
-		}
-		if err := rows.Close(); err != nil {
-			return nil, err
+		if err := b.write(i, in, valid[i], idValues[i], lookups[i], known[in.ID]); err != nil {
+			return nil, false, err
 		}
 	}
-	return out, nil
+	if err := b.finish(); err != nil {
+		return nil, false, err
+	}
+	return results, w.enrolled, nil
 }
 
 // writer performs record writes inside one transaction.
