@@ -207,8 +207,10 @@ const (
 type lookupFunc func(ctx context.Context, q queryer, id string, archived bool) (*spoke.Record, error)
 
 // idLookup returns how to find a record of t by id or by a unique property.
+// ctx serves to read t's property definitions; each lookup runs with the
+// context it is given.
 func (db *DB) idLookup(ctx context.Context, account int64, t spoke.ObjectType, idProperty string) (lookupFunc, error) {
-	one := func(q queryer, archived bool, where string, args ...any) (*spoke.Record, error) {
+	one := func(ctx context.Context, q queryer, archived bool, where string, args ...any) (*spoke.Record, error) {
 		r, err := scanRecord(q.QueryRowContext(ctx, lookupSQL(t.Name, archived, where), args...))
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, nil
@@ -225,11 +227,11 @@ func (db *DB) idLookup(ctx context.Context, account int64, t spoke.ObjectType, i
 			if err != nil || n <= 0 {
 				return nil, nil
 			}
-			return one(q, archived, byID, account, n)
+			return one(ctx, q, archived, byID, account, n)
 		}, nil
 	case idProperty == t.UniqueProperty:
 		return func(ctx context.Context, q queryer, id string, archived bool) (*spoke.Record, error) {
-			return one(q, archived, byUnique, account, strings.ToLower(id))
+			return one(ctx, q, archived, byUnique, account, strings.ToLower(id))
 		}, nil
 	}
 	defs, err := db.definitions(ctx, account, t.Name)
@@ -244,7 +246,7 @@ func (db *DB) idLookup(ctx context.Context, account int64, t spoke.ObjectType, i
 		return nil, spoke.Invalidf("idProperty %s is not a unique property of %s; use hs_object_id%s or a property with hasUniqueValue.", idProperty, t.Name, map[bool]string{true: ", " + t.UniqueProperty}[t.UniqueProperty != ""])
 	}
 	return func(ctx context.Context, q queryer, id string, archived bool) (*spoke.Record, error) {
-		return one(q, archived, `json_extract(properties, ?) = ?`, account, jsonPath(idProperty), id)
+		return one(ctx, q, archived, `json_extract(properties, ?) = ?`, account, jsonPath(idProperty), id)
 	}, nil
 }
 
