@@ -32,7 +32,7 @@ import (
 //     fail as a duplicate of the queued one), so ids keep the input order;
 //   - when the queue is full, and at the end of the call.
 type recordBatch struct {
-	w       *writer
+	w       writer // by value: a batch on the stack keeps it there too
 	mode    spoke.WriteMode
 	results []spoke.WriteResult // by input
 	// byUnique holds, when the call addresses several records by their
@@ -40,7 +40,9 @@ type recordBatch struct {
 	// lower-cased value, read with one query and kept current by remember.
 	byUnique map[string]*spoke.Record
 	// queue holds the new records waiting for a multi-row insert, in input
-	// order; queued holds their unique values, each at most once.
+	// order; queued holds their unique values, each at most once. Both are
+	// made when the first record queues, with room for a full statement,
+	// and reused after each flush.
 	queue  []pendingCreate
 	queued map[string]bool
 	// batchable is false for a type with custom unique properties: their
@@ -51,9 +53,10 @@ type recordBatch struct {
 // newRecordBatch starts the batch of inputs, whose results so far (the
 // inputs that failed validation) are in results. Inputs that address
 // records by their unique value, if there are several, have them read with
-// one query instead of one per input.
-func newRecordBatch(w *writer, mode spoke.WriteMode, inputs []spoke.RecordInput, results []spoke.WriteResult) (*recordBatch, error) {
-	b := &recordBatch{w: w, mode: mode, results: results, queued: map[string]bool{}, batchable: !hasCustomUnique(w.t, w.defs)}
+// one query instead of one per input. It returns the batch as a value,
+// which the caller keeps on its stack.
+func newRecordBatch(w writer, mode spoke.WriteMode, inputs []spoke.RecordInput, results []spoke.WriteResult) (recordBatch, error) {
+	b := recordBatch{w: w, mode: mode, results: results, batchable: !hasCustomUnique(w.t, w.defs)}
 	if mode != spoke.WriteCreate && w.t.UniqueProperty != "" {
 		var keys []string
 		for i, in := range inputs {
@@ -63,8 +66,8 @@ func newRecordBatch(w *writer, mode spoke.WriteMode, inputs []spoke.RecordInput,
 		}
 		if len(keys) > 1 {
 			var err error
-			if b.byUnique, err = w.recordsByUnique(keys); err != nil {
-				return nil, err
+			if b.byUnique, err = b.w.recordsByUnique(keys); err != nil {
+				return recordBatch{}, err
 			}
 		}
 	}
@@ -109,7 +112,7 @@ func (b *recordBatch) write(i int, in spoke.RecordInput, props map[string]string
 // It keeps lookups from missing a queued record: an input addressing a
 // unique value the queue holds flushes the queue first.
 func (b *recordBatch) find(i int, in spoke.RecordInput, lookup lookupFunc) (*spoke.Record, bool, error) {
-	w := b.w
+	w := &b.w
 	if len(b.queue) > 0 && b.queued[strings.ToLower(in.ID)] {
 		if err := b.flush(); err != nil {
 			return nil, false, err
@@ -184,6 +187,9 @@ func (b *recordBatch) create(i int, props map[string]string, assocs []spoke.Asso
 // value once (create sends a second one alone), and never holds more than
 // one statement's rows: full, it is flushed at once.
 func (b *recordBatch) enqueue(i int, props map[string]string, uv string) error {
+	if b.queue == nil {
+		b.queue, b.queued = make([]pendingCreate, 0, historyChunks[0]), make(map[string]bool, historyChunks[0])
+	}
 	b.queue = append(b.queue, pendingCreate{input: i, props: props})
 	if uv != "" {
 		b.queued[uv] = true
@@ -226,7 +232,8 @@ func (b *recordBatch) flush() error {
 		b.results[b.queue[j].input] = spoke.WriteResult{Record: r, New: true}
 		b.remember(nil, r)
 	}
-	b.queue, b.queued = b.queue[:0], map[string]bool{}
+	b.queue = b.queue[:0]
+	clear(b.queued)
 	return nil
 }
 

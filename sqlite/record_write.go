@@ -173,8 +173,7 @@ func (db *DB) writeRecords(ctx context.Context, s session, account int64, object
 			}
 		}
 	}
-	w := &writer{db: db, ctx: ctx, s: s, account: account, t: t, src: src, now: db.nowMs(), defs: defs}
-	b, err := newRecordBatch(w, mode, inputs, results)
+	b, err := newRecordBatch(writer{db: db, ctx: ctx, s: s, account: account, t: t, src: src, now: db.nowMs(), defs: defs}, mode, inputs, results)
 	if err != nil {
 		return nil, false, err
 	}
@@ -189,7 +188,7 @@ func (db *DB) writeRecords(ctx context.Context, s session, account int64, object
 	if err := b.finish(); err != nil {
 		return nil, false, err
 	}
-	return results, w.enrolled, nil
+	return results, b.w.enrolled, nil
 }
 
 // writer performs record writes inside one transaction.
