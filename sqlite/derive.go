@@ -15,7 +15,7 @@ import (
 // triggers like the others.
 //
 // It is called from writer.update (on the changed values) and from
-// writeRecords before a record is created; it must stay cheap, as every
+// recordBatch.write before a record is created; it must stay cheap, as every
 // write goes through it.
 func (w *writer) derive(cur, props map[string]string) {
 	stage, ok := props[spoke.PropLifecycleStage]
