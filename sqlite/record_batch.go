@@ -141,8 +141,7 @@ func (b *recordBatch) find(i int, in spoke.RecordInput, lookup lookupFunc) (*spo
 		}
 	}
 	if cur == nil && b.mode == spoke.WriteUpdate {
-		b.results[i].Err = &spoke.Error{Code: spoke.ENOTFOUND, Category: "OBJECT_NOT_FOUND",
-			Message: "Object not found.  objectId are usually numeric.", Context: map[string][]string{"id": {in.ID}}}
+		b.results[i].Err = spoke.ObjectNotFound(in.ID)
 		return nil, false, nil
 	}
 	if cur == nil && byRecordID {
