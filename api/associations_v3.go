@@ -187,7 +187,7 @@ func (s *Server) listAssociationsV3(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	out := struct {
-		Results []assocRef `json:"results"`
+		Results []assocRef  `json:"results"`
 		Paging  *listPaging `json:"paging,omitempty"`
 	}{Results: names.refs(assocs)}
 	if more {
@@ -288,9 +288,9 @@ func (s *Server) batchReadAssociationsV3(w http.ResponseWriter, r *http.Request)
 		return err
 	}
 	type result struct {
-		From   idRef          `json:"from"`
+		From   idRef      `json:"from"`
 		To     []assocRef `json:"to"`
-		Paging *nextPage      `json:"paging,omitempty"`
+		Paging *nextPage  `json:"paging,omitempty"`
 	}
 	results := []result{}
 	var missing []string
