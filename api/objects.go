@@ -512,9 +512,8 @@ type sortInput struct{ spoke.Sort }
 func (s *sortInput) UnmarshalJSON(b []byte) error {
 	var str string
 	if err := decodeBytes(b, &str); err == nil {
-		name, desc := strings.CutPrefix(str, "-")
-		s.Sort = spoke.Sort{PropertyName: name, Descending: desc}
-		return nil
+		s.Sort, err = sortFromString(str)
+		return err
 	}
 	var obj struct {
 		PropertyName string `json:"propertyName"`
@@ -553,6 +552,9 @@ func (s *Server) searchObjects(w http.ResponseWriter, r *http.Request) error {
 		if req.After, err = strconv.Atoi(string(body.After)); err != nil || req.After < 0 {
 			return spoke.Invalidf("after must be the cursor from paging.next.after, got %q.", body.After)
 		}
+	}
+	if err := checkSearchLimits(&body, req.After); err != nil {
+		return err
 	}
 	for gi, g := range body.FilterGroups {
 		var fg spoke.FilterGroup
