@@ -220,7 +220,11 @@ type standardErr struct {
 
 func toStandardErr(e *spoke.Error) standardErr {
 	_, body := envelope(e)
-	return standardErr{Status: "error", Category: body.Category, SubCategory: body.SubCategory, Message: body.Message, Context: body.Context, Errors: []any{}, Links: map[string]string{}}
+	details := make([]any, len(body.Errors))
+	for i, d := range body.Errors {
+		details[i] = d
+	}
+	return standardErr{Status: "error", Category: body.Category, SubCategory: body.SubCategory, Message: body.Message, Context: body.Context, Errors: details, Links: map[string]string{}}
 }
 
 // writeBatch answers a batch call: okStatus when nothing failed, 207
