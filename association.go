@@ -17,6 +17,9 @@ type AssociationType struct {
 	Category string
 	TypeID   int
 	Label    string
+	// Name is a user-defined label's internal name in the direction it
+	// was defined, when known; associations v3 names types by it.
+	Name string
 }
 
 // AssociationInput associates a record being written with another record.

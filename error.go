@@ -29,6 +29,19 @@ type Error struct {
 	Context  map[string][]string
 	// SubCategory is HubSpot's optional refinement of Category.
 	SubCategory string
+	// Details are HubSpot's "errors": one entry per problem found.
+	Details []ErrorDetail
+}
+
+// ErrorDetail is one problem of an error, HubSpot's ErrorDetail: a
+// message, a machine-readable code (for example PROPERTY_DOESNT_EXIST)
+// and context such as {"propertyName": ["foo"]}.
+type ErrorDetail struct {
+	Message     string              `json:"message"`
+	Code        string              `json:"code,omitempty"`
+	In          string              `json:"in,omitempty"`
+	SubCategory string              `json:"subCategory,omitempty"`
+	Context     map[string][]string `json:"context,omitempty"`
 }
 
 // Error implements the error interface.

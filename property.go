@@ -193,12 +193,17 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// ValueError describes one invalid property value, in HubSpot's shape.
+// ValueError describes one invalid property value, in HubSpot's shape
+// and field order: {"isValid":false,"message":…,"error":…,"name":…,
+// "localizedErrorMessage":…}.
 type ValueError struct {
-	Name    string `json:"name"`
+	IsValid bool   `json:"isValid"`
 	Message string `json:"message"`
 	Error   string `json:"error"`
-	IsValid bool   `json:"isValid"`
+	Name    string `json:"name"`
+	// LocalizedErrorMessage is the message for display; HubSpot sends it
+	// beside message, in the user's language (here always English).
+	LocalizedErrorMessage string `json:"localizedErrorMessage,omitempty"`
 }
 
 // NormalizeValue checks v against the property's type and returns the value

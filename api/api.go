@@ -43,6 +43,10 @@ type Server struct {
 	// Metrics serves /metrics (Prometheus) without authentication.
 	Metrics http.Handler
 	Logger  *slog.Logger
+	// TrustProxyHeaders builds the absolute paging links of list
+	// responses from X-Forwarded-Proto and X-Forwarded-Host; set it only
+	// behind a reverse proxy that sets them, since clients can forge them.
+	TrustProxyHeaders bool
 
 	tokens sync.Map // secret → *spoke.Token; tokens are never revoked while running
 	mux    *http.ServeMux

@@ -24,7 +24,7 @@ func TestAssociationsAPI(t *testing.T) {
 		`"toObjectId":`+contact, `"typeId":280`)
 	// Deal created with its company association; visible both ways and in v3 associations.
 	expect(t, e.do("GET", "/crm/v4/objects/companies/"+company+"/associations/deals", ""), 200, "", `"toObjectId":`+deal, `"typeId":342`)
-	expect(t, e.do("GET", "/crm/v3/objects/deals/"+deal+"?associations=companies", ""), 200, "", `"associations":{"companies":{"results":[{"id":"`+company+`","type":"deal_to_company"}]}}`)
+	expect(t, e.do("GET", "/crm/v3/objects/deals/"+deal+"?associations=companies", ""), 200, "", `"associations":{"companies":{"results":[{"id":"`+company+`","type":"deal_to_company_unlabeled"}]}}`)
 
 	// Default association.
 	r = e.do("PUT", "/crm/v4/objects/deals/"+deal+"/associations/default/contacts/"+contact, "")

@@ -36,6 +36,7 @@ type errorBody struct {
 	Category      string              `json:"category"`
 	SubCategory   string              `json:"subCategory,omitempty"`
 	Context       map[string][]string `json:"context,omitempty"`
+	Errors        []spoke.ErrorDetail `json:"errors,omitempty"`
 }
 
 func envelope(err error) (int, errorBody) {
@@ -51,7 +52,7 @@ func envelope(err error) (int, errorBody) {
 	if cat == "" {
 		cat = spoke.Errorf(e.Code, "").Category
 	}
-	return status, errorBody{Status: "error", Message: e.Message, CorrelationID: uuid.NewString(), Category: cat, SubCategory: e.SubCategory, Context: e.Context}
+	return status, errorBody{Status: "error", Message: e.Message, CorrelationID: uuid.NewString(), Category: cat, SubCategory: e.SubCategory, Context: e.Context, Errors: e.Details}
 }
 
 // writeError writes err as HubSpot's error envelope with its status.

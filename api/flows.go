@@ -123,21 +123,15 @@ func (s *Server) listFlows(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	type paging struct {
-		Next map[string]string `json:"next"`
-	}
 	out := struct {
 		Results []flowListing `json:"results"`
-		Paging  *paging       `json:"paging,omitempty"`
+		Paging  *listPaging   `json:"paging,omitempty"`
 	}{Results: make([]flowListing, 0, len(flows))}
 	for _, f := range flows {
 		out.Results = append(out.Results, flowToListing(f))
 	}
 	if more && len(flows) > 0 {
-		next := flows[len(flows)-1].ID
-		q := r.URL.Query()
-		q.Set("after", next)
-		out.Paging = &paging{Next: map[string]string{"after": next, "link": r.URL.Path + "?" + q.Encode()}}
+		out.Paging = s.nextPageLink(r, flows[len(flows)-1].ID)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

@@ -73,12 +73,9 @@ func (s *Server) listObjects(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	type paging struct {
-		Next map[string]string `json:"next"`
-	}
 	out := struct {
 		Results []*publicObject `json:"results"`
-		Paging  *paging         `json:"paging,omitempty"`
+		Paging  *listPaging     `json:"paging,omitempty"`
 	}{Results: make([]*publicObject, 0, len(recs))}
 	for _, rec := range recs {
 		o := v.toWire(rec)
@@ -86,10 +83,7 @@ func (s *Server) listObjects(w http.ResponseWriter, r *http.Request) error {
 		out.Results = append(out.Results, o)
 	}
 	if more {
-		next := strconv.FormatInt(recs[len(recs)-1].ID, 10)
-		q := r.URL.Query()
-		q.Set("after", next)
-		out.Paging = &paging{Next: map[string]string{"after": next, "link": r.URL.Path + "?" + q.Encode()}}
+		out.Paging = s.nextPageLink(r, strconv.FormatInt(recs[len(recs)-1].ID, 10))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -116,6 +110,9 @@ func (s *Server) associationsOf(r *http.Request, recs []*spoke.Record, types []s
 		}
 	}
 	out := make(map[int64]map[string]*assocCollection, len(recs))
+	// v3 names each link's type ("contact_to_company_unlabeled"), labels
+	// by their definitions: load those once per pair of types.
+	names := map[[2]string]*v3Types{}
 	for _, rec := range recs {
 		from, _ := spoke.LookupObjectType(rec.ObjectType)
 		for _, tt := range targets {
@@ -126,16 +123,13 @@ func (s *Server) associationsOf(r *http.Request, recs []*spoke.Record, types []s
 			if len(assocs) == 0 {
 				continue
 			}
-			refs := make([]assocRef, 0, len(assocs))
-			for _, a := range assocs {
-				for _, at := range a.Types {
-					name := from.Singular + "_to_" + tt.Singular
-					if at.Category != spoke.CategoryHubSpot && at.Label != "" {
-						name = strings.ToLower(at.Label)
-					}
-					refs = append(refs, assocRef{ID: strconv.FormatInt(a.ToID, 10), Type: name})
+			key := [2]string{from.Name, tt.Name}
+			if names[key] == nil {
+				if names[key], err = s.typesV3(r.Context(), account(r), from, tt); err != nil {
+					return nil, err
 				}
 			}
+			refs := names[key].refs(assocs)
 			if out[rec.ID] == nil {
 				out[rec.ID] = map[string]*assocCollection{}
 			}
@@ -518,9 +512,8 @@ type sortInput struct{ spoke.Sort }
 func (s *sortInput) UnmarshalJSON(b []byte) error {
 	var str string
 	if err := decodeBytes(b, &str); err == nil {
-		name, desc := strings.CutPrefix(str, "-")
-		s.Sort = spoke.Sort{PropertyName: name, Descending: desc}
-		return nil
+		s.Sort, err = sortFromString(str)
+		return err
 	}
 	var obj struct {
 		PropertyName string `json:"propertyName"`
@@ -559,6 +552,9 @@ func (s *Server) searchObjects(w http.ResponseWriter, r *http.Request) error {
 		if req.After, err = strconv.Atoi(string(body.After)); err != nil || req.After < 0 {
 			return spoke.Invalidf("after must be the cursor from paging.next.after, got %q.", body.After)
 		}
+	}
+	if err := checkSearchLimits(&body, req.After); err != nil {
+		return err
 	}
 	for gi, g := range body.FilterGroups {
 		var fg spoke.FilterGroup

@@ -53,6 +53,7 @@ func (s *Server) routeGroups() []routeGroup {
 		{true, s.objectRoutes()},
 		{true, s.propertyRoutes()},
 		{true, s.associationRoutes()},
+		{true, s.associationV3Routes()},
 		{s.Flows != nil, s.flowRoutes()},
 		{engine, s.engineRoutes()},
 		{engine && s.Secrets != nil, s.secretRoutes()},

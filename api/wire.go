@@ -209,17 +209,22 @@ type batchEnvelope struct {
 
 // standardErr is HubSpot's StandardError inside batch responses.
 type standardErr struct {
-	Status   string              `json:"status"`
-	Category string              `json:"category"`
-	Message  string              `json:"message"`
-	Context  map[string][]string `json:"context,omitempty"`
-	Errors   []any               `json:"errors"`
-	Links    map[string]string   `json:"links"`
+	Status      string              `json:"status"`
+	Category    string              `json:"category"`
+	SubCategory string              `json:"subCategory,omitempty"`
+	Message     string              `json:"message"`
+	Context     map[string][]string `json:"context,omitempty"`
+	Errors      []any               `json:"errors"`
+	Links       map[string]string   `json:"links"`
 }
 
 func toStandardErr(e *spoke.Error) standardErr {
 	_, body := envelope(e)
-	return standardErr{Status: "error", Category: body.Category, Message: body.Message, Context: body.Context, Errors: []any{}, Links: map[string]string{}}
+	details := make([]any, len(body.Errors))
+	for i, d := range body.Errors {
+		details[i] = d
+	}
+	return standardErr{Status: "error", Category: body.Category, SubCategory: body.SubCategory, Message: body.Message, Context: body.Context, Errors: details, Links: map[string]string{}}
 }
 
 // writeBatch answers a batch call: okStatus when nothing failed, 207

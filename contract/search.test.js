@@ -216,6 +216,13 @@ describe('search: groups, sorts, query, paging (contacts)', { concurrency: 1 }, 
     for (let i = 1; i < stamps.length; i++) assert.ok(toMs(stamps[i - 1]) >= toMs(stamps[i]), `-createdate order: ${stamps}`);
   });
 
+  it('sorts as JSON strings (the client types sorts as strings: JSON.stringify({propertyName, direction}))', async () => {
+    const desc = await contactSearch([], { sorts: [JSON.stringify({ propertyName: 'firstname', direction: 'DESCENDING' })] });
+    assert.deepEqual(desc.results.map((r) => r.properties.firstname), ['erin', 'dave', 'carol', 'bob', 'alice']);
+    const asc = await contactSearch([], { sorts: [JSON.stringify({ propertyName: 'firstname', direction: 'ASCENDING' })] });
+    assert.deepEqual(asc.results.map((r) => r.properties.firstname), ['alice', 'bob', 'carol', 'dave', 'erin']);
+  });
+
   it('query matches a token in the default searchable properties', async () => {
     const res = await hs.crm.contacts.searchApi.doSearch({ query: qtoken, limit: 10 });
     assert.deepEqual(names(res), ['alice']);
@@ -360,6 +367,33 @@ describe('search: datetimes compare as instants (deals, epoch ms)', { concurrenc
       properties: ['amount'],
     });
     assert.deepEqual(res.results.map((r) => r.id), [a.id, c.id, b.id], `amount order: ${short(res.results.map((r) => r.properties.amount))}`);
+  });
+});
+
+describe('search: HubSpot\'s limits (5 filterGroups, 6 filters a group, 18 in all, 10,000 results)', { concurrency: 1 }, () => {
+  const f = () => cscope();
+  const groups = (...sizes) => sizes.map((n) => ({ filters: Array.from({ length: n }, f) }));
+  it('at the limits the search runs', async () => {
+    const res = await hs.crm.contacts.searchApi.doSearch({ filterGroups: groups(6, 6, 6), limit: 1 });
+    assert.equal(res.total, Object.keys(people).length);
+    const five = await hs.crm.contacts.searchApi.doSearch({ filterGroups: groups(1, 1, 1, 1, 1), limit: 1 });
+    assert.equal(five.total, Object.keys(people).length);
+  });
+  it('six filterGroups → 400 VALIDATION_ERROR', async () => {
+    const body = await rejects(hs.crm.contacts.searchApi.doSearch({ filterGroups: groups(1, 1, 1, 1, 1, 1) }), 400, '6 groups');
+    assert.equal(body.category, 'VALIDATION_ERROR');
+  });
+  it('seven filters in a group → 400', async () => {
+    await rejects(hs.crm.contacts.searchApi.doSearch({ filterGroups: groups(7) }), 400, '7 filters in a group');
+  });
+  it('nineteen filters in all → 400', async () => {
+    await rejects(hs.crm.contacts.searchApi.doSearch({ filterGroups: groups(6, 6, 6, 1) }), 400, '19 filters');
+  });
+  it('after 10000 → 400 (no paging past the 10,000th result)', async () => {
+    const body = await rejects(hs.crm.contacts.searchApi.doSearch({ filterGroups: groups(1), after: '10000' }), 400, 'after 10000');
+    assert.equal(body.category, 'VALIDATION_ERROR');
+    const ok = await hs.crm.contacts.searchApi.doSearch({ filterGroups: groups(1), after: '9999' });
+    assert.equal(ok.results.length, 0);
   });
 });
 

@@ -66,16 +66,19 @@ func (db *DB) AssociationLabels(ctx context.Context, account int64, fromType, to
 		return nil, err
 	}
 	out := spoke.HubSpotAssociationTypes(ft.Name, tt.Name)
-	rows, err := db.read.QueryContext(ctx, `SELECT type_id, CASE WHEN from_type = ? THEN label WHEN inverse_label != '' THEN inverse_label ELSE label END
+	// The internal name belongs to the direction the label was defined in;
+	// the reverse direction has none (v3 derives one from its label).
+	rows, err := db.read.QueryContext(ctx, `SELECT type_id, CASE WHEN from_type = ? THEN label WHEN inverse_label != '' THEN inverse_label ELSE label END,
+		CASE WHEN from_type = ? THEN name ELSE '' END
 		FROM association_labels WHERE account_id = ? AND ((from_type = ? AND to_type = ?) OR (from_type = ? AND to_type = ?)) ORDER BY type_id`,
-		ft.Name, account, ft.Name, tt.Name, tt.Name, ft.Name)
+		ft.Name, ft.Name, account, ft.Name, tt.Name, tt.Name, ft.Name)
 	if err != nil {
 		return nil, fmt.Errorf("list association labels: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		t := spoke.AssociationType{Category: spoke.CategoryUser}
-		if err := rows.Scan(&t.TypeID, &t.Label); err != nil {
+		if err := rows.Scan(&t.TypeID, &t.Label, &t.Name); err != nil {
 			return nil, err
 		}
 		out = append(out, t)

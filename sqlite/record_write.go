@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -85,17 +84,7 @@ func validateProperties(t spoke.ObjectType, defs map[string]*propertyDef, in map
 // message embedding the JSON list of problems, and the bad names in the
 // context.
 func ValidationError(bad []*spoke.ValueError) *spoke.Error {
-	for _, b := range bad {
-		b.IsValid = false
-	}
-	list, _ := json.Marshal(bad)
-	names := make([]string, len(bad))
-	for i, b := range bad {
-		names[i] = b.Name
-	}
-	return &spoke.Error{Code: spoke.EINVALID, Category: "VALIDATION_ERROR",
-		Message: "Property values were not valid: " + string(list),
-		Context: map[string][]string{"properties": names}}
+	return spoke.InvalidPropertyValues(bad)
 }
 
 // WriteRecords implements spoke.RecordService.

@@ -34,6 +34,7 @@ func serveCommand(ctx context.Context, args []string) int {
 	dir := fs.String("data", "./spoke-data", "data `DIR` holding the SQLite database")
 	demo := fs.Bool("demo", false, "add a few demo records when the database has none")
 	verbose := fs.Bool("v", false, "log every request")
+	trustProxy := fs.Bool("trust-proxy", false, "build paging links from X-Forwarded-Proto and X-Forwarded-Host (set only behind a reverse proxy that sets them)")
 	var allow multiFlag
 	fs.Var(&allow, "allow-host", "`HOST:PORT` that code and webhooks may reach even if it is loopback or private (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -44,14 +45,14 @@ func serveCommand(ctx context.Context, args []string) int {
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	if err := serve(ctx, logger, *addr, *dir, *demo, allow); err != nil {
+	if err := serve(ctx, logger, *addr, *dir, *demo, *trustProxy, allow); err != nil {
 		logger.Error("serve failed", "err", err)
 		return 1
 	}
 	return 0
 }
 
-func serve(ctx context.Context, logger *slog.Logger, addr, dir string, demo bool, allowHosts []string) error {
+func serve(ctx context.Context, logger *slog.Logger, addr, dir string, demo, trustProxy bool, allowHosts []string) error {
 	db, err := sqlite.Open(ctx, dir)
 	if err != nil {
 		return err
@@ -113,7 +114,7 @@ func serve(ctx context.Context, logger *slog.Logger, addr, dir string, demo bool
 
 	srv := &api.Server{Records: db, Properties: db, Associations: db, Tokens: db, Flows: db, FlowChecker: db,
 		Engine: eng, EngineStore: db, Secrets: db, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
-		Logger: logger}
+		Logger: logger, TrustProxyHeaders: trustProxy}
 	handler := srv.Handler()
 	httpSrv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	roSrv := &http.Server{Handler: api.ReadOnly(handler), ReadHeaderTimeout: 10 * time.Second}
