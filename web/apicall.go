@@ -19,7 +19,9 @@ type apiError struct {
 	Context  map[string][]string `json:"context"`
 }
 
-func (e *apiError) Error() string { return fmt.Sprintf("API %d %s: %s", e.Status, e.Category, e.Message) }
+func (e *apiError) Error() string {
+	return fmt.Sprintf("API %d %s: %s", e.Status, e.Category, e.Message)
+}
 
 // call sends a request to the API handler in-process with the session's
 // token and decodes a 2xx JSON answer into out (when not nil). Any other

@@ -196,7 +196,7 @@ func (x *b) wait(what, cond string, timeout time.Duration) {
 	var last error
 	for time.Now().Before(deadline) {
 		ctx, cancel := context.WithTimeout(x.ctx, 5*time.Second)
-		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("!!(" + cond + ")"))
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("!!("+cond+")"))
 		cancel()
 		if err == nil && ok {
 			return
@@ -239,7 +239,7 @@ func (x *b) screenshot(name string) {
 	if x.shots == "" {
 		return
 	}
-	png, err := chromedp.Run(x.ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(x.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		x.t.Fatalf("screenshot %s: %v", name, err)
 	}
@@ -442,4 +442,3 @@ func TestBrowser(t *testing.T) {
 	x.open("/ui/flows")
 	x.wait("a redirect to sign in", `location.pathname === '/ui/signin'`, 5*time.Second)
 }
-

@@ -59,9 +59,9 @@ func (c chart) svg() template.HTML {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg class="chart" viewBox="0 0 %.0f %.0f" role="img" aria-labelledby="chart-title"><title id="chart-title">Executions and failures per day, last %d days (UTC)</title>`, w, h, chartDays)
 	for i := 0; i <= 4; i++ {
-		v := scale * int64(i) / 4
-		y := top + plotH - plotH*float64(v)/float64(scale)
-		fmt.Fprintf(&b, `<line class="grid" x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f"/><text class="axis" x="%.1f" y="%.1f" text-anchor="end">%d</text>`,
+		v := float64(scale) * float64(i) / 4
+		y := top + plotH - plotH*v/float64(scale)
+		fmt.Fprintf(&b, `<line class="grid" x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f"/><text class="axis" x="%.1f" y="%.1f" text-anchor="end">%g</text>`,
 			left, w-8, y, y, left-6, y+4, v)
 	}
 	for i, d := range c.days {

@@ -124,6 +124,8 @@ func (s *Server) signInPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
 		return
 	}
+	// A fresh sign-in lands on "/", which picks the first page the token
+	// may see, unless it was sent here from a page.
 	s.render(w, r, nil, http.StatusOK, "signin.html", map[string]any{"Title": "Sign in", "Next": safeNext(r.URL.Query().Get("next"))})
 }
 
@@ -169,7 +171,7 @@ func safeNext(next string) string {
 	if strings.HasPrefix(next, Prefix) && !strings.HasPrefix(next, "//") && !strings.Contains(next, "\\") {
 		return next
 	}
-	return "/ui/flows"
+	return "/"
 }
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }

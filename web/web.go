@@ -79,12 +79,8 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	static, _ := fs.Sub(staticFS, "static")
 	mux.Handle("GET /ui/static/", http.StripPrefix("/ui/static/", cacheFor(http.FileServerFS(static))))
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, "/ui/flows", http.StatusSeeOther)
-	})
-	mux.HandleFunc("GET /ui/{$}", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, "/ui/flows", http.StatusSeeOther)
-	})
+	mux.HandleFunc("GET /{$}", s.home)
+	mux.HandleFunc("GET /ui/{$}", s.home)
 	mux.HandleFunc("GET /ui/signin", s.signInPage)
 	mux.HandleFunc("POST /ui/signin", s.signIn)
 	s.routes(mux)
@@ -115,6 +111,20 @@ func (s *Server) routes(mux *http.ServeMux) {
 	page("POST /ui/secrets/{name}/delete", s.deleteSecret)
 	page("GET /ui/usage", s.usagePage)
 	page("/ui/api/", s.proxy)
+}
+
+// home sends a browser to the first page its token may see.
+func (s *Server) home(w http.ResponseWriter, r *http.Request) {
+	to := "/ui/flows"
+	if sess := s.sessions.get(r); sess != nil && !sess.token.HasScope("automation") {
+		for _, t := range objectTypes {
+			if sess.token.HasScope("crm.objects." + t + ".read") {
+				to = "/ui/records/" + t
+				break
+			}
+		}
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 
 // csp allows only the UI's own scripts, styles and images: no inline
