@@ -4,7 +4,7 @@ BIN := bin/spoke
 ADDR ?= 127.0.0.1:8080
 DATA ?= ./spoke-data
 
-.PHONY: build run test setup vet staticcheck bench fuzz
+.PHONY: build run test setup vet staticcheck bench fuzz screenshots ui-vendor
 
 build:
 	$(GO) build -o $(BIN) ./cmd/spoke
@@ -27,10 +27,10 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 staticcheck:
 	$(GO) run $(STATICCHECK) ./...
 
-# Packages whose tests start real interpreters, servers or spoke binaries
+# Packages whose tests start real interpreters, servers, browsers or spoke binaries
 # run without the race detector, which would slow them past CI's budget;
 # every other package runs with it.
-NORACE := /sandbox$$|/contract$$|/cmd/spoke$$
+NORACE := /sandbox$$|/contract$$|/cmd/spoke$$|/web$$
 
 # Install what the tests need, then run every test: unit, integration with
 # the real runtimes, and the @hubspot/api-client contract suite.
@@ -40,6 +40,16 @@ test: setup vet staticcheck
 
 bench: build
 	$(BIN) bench crm
+
+# Save a screenshot of each main page of the web UI (the browser test
+# takes them) into docs/screenshots.
+screenshots: setup
+	SPOKE_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run TestBrowser ./web
+
+# Reinstall the pinned CodeMirror from npm and copy the files the UI embeds
+# (committed under web/static/vendor/codemirror).
+ui-vendor:
+	./web/editor/vendor.sh
 
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=60s ./api

@@ -177,6 +177,11 @@ type EngineStore interface {
 	// ReleaseLeases makes every leased enrollment claimable at once; a
 	// single process calls it on start.
 	ReleaseLeases(ctx context.Context) error
+	// RetryEnrollment makes a FAILED enrollment of flow f ACTIVE again at
+	// the action it failed at, on f's revision, due at now. ENOTFOUND if
+	// the flow has no such enrollment, ECONFLICT if it has not failed,
+	// EINVALID if f no longer has the action.
+	RetryEnrollment(ctx context.Context, account int64, f *Flow, id int64, now time.Time) (*Enrollment, error)
 	// ListEnrollments pages through a flow's enrollments in id order.
 	ListEnrollments(ctx context.Context, account int64, flowID string, after int64, limit int) ([]*Enrollment, bool, error)
 	// ListExecutions pages through a flow's execution logs.

@@ -15,6 +15,8 @@ import (
 type Workflows interface {
 	Enroll(ctx context.Context, account int64, flowID string, ids []int64) (*spoke.EnrollResult, error)
 	EnrollAllMatching(ctx context.Context, account int64, flowID string) (*spoke.EnrollResult, error)
+	// RetryEnrollment resumes a failed enrollment at the action it failed at.
+	RetryEnrollment(ctx context.Context, account int64, flowID string, enrollmentID int64) (*spoke.Enrollment, error)
 	TestAction(ctx context.Context, account int64, flowID, actionID string, objectID int64, dryRun bool) (*spoke.TestResult, error)
 	// FlowsChanged tells the engine a flow was created, replaced or deleted.
 	FlowsChanged()
@@ -27,6 +29,7 @@ func (s *Server) engineRoutes() []route {
 	return []route{
 		writes("POST /automation/v4/flows/{flowId}/enrollments", s.enroll),
 		reads("GET /automation/v4/flows/{flowId}/enrollments", s.listEnrollments),
+		writes("POST /automation/v4/flows/{flowId}/enrollments/{enrollmentId}/retry", s.retryEnrollment),
 		reads("GET /automation/v4/flows/{flowId}/executions", s.listExecutions),
 		writes("POST /automation/v4/flows/{flowId}/actions/{actionId}/test", s.testAction),
 		reads("GET /automation/v4/usage", s.usage),
@@ -106,6 +109,25 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// retryEnrollment answers 202 with the enrollment, ACTIVE again at the
+// action it failed at.
+func (s *Server) retryEnrollment(w http.ResponseWriter, r *http.Request) error {
+	if err := require(r, "automation"); err != nil {
+		return err
+	}
+	raw := r.PathValue("enrollmentId")
+	id, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || id <= 0 {
+		return spoke.NotFoundf("Flow %s has no enrollment %q.", r.PathValue("flowId"), raw)
+	}
+	e, err := s.Engine.RetryEnrollment(r.Context(), account(r), r.PathValue("flowId"), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, toEnrollmentWire(e))
+	return nil
+}
+
 type enrollmentWire struct {
 	ID              string             `json:"id"`
 	FlowID          string             `json:"flowId"`
@@ -166,17 +188,7 @@ func (s *Server) listEnrollments(w http.ResponseWriter, r *http.Request) error {
 		Paging  *nextPage        `json:"paging,omitempty"`
 	}{Results: []enrollmentWire{}}
 	for _, e := range list {
-		t, _ := spoke.LookupObjectType(e.ObjectType)
-		ew := enrollmentWire{ID: strconv.FormatInt(e.ID, 10), FlowID: e.FlowID, RevisionID: e.RevisionID, ObjectTypeID: t.ID,
-			ObjectID: strconv.FormatInt(e.ObjectID, 10), Status: e.Status, CurrentActionID: e.CurrentAction, WaitReason: e.WaitReason,
-			Attempt: e.Attempt, Error: e.Error, CreatedAt: spoke.FormatTime(e.CreatedAt), UpdatedAt: spoke.FormatTime(e.UpdatedAt)}
-		if e.Status == spoke.EnrollmentActive {
-			ew.NextRunAt = spoke.FormatTime(e.RunAt)
-		}
-		if !e.CompletedAt.IsZero() {
-			ew.CompletedAt = spoke.FormatTime(e.CompletedAt)
-		}
-		out.Results = append(out.Results, ew)
+		out.Results = append(out.Results, toEnrollmentWire(e))
 	}
 	if more {
 		out.Paging = &nextPage{}
@@ -184,6 +196,20 @@ func (s *Server) listEnrollments(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+func toEnrollmentWire(e *spoke.Enrollment) enrollmentWire {
+	t, _ := spoke.LookupObjectType(e.ObjectType)
+	ew := enrollmentWire{ID: strconv.FormatInt(e.ID, 10), FlowID: e.FlowID, RevisionID: e.RevisionID, ObjectTypeID: t.ID,
+		ObjectID: strconv.FormatInt(e.ObjectID, 10), Status: e.Status, CurrentActionID: e.CurrentAction, WaitReason: e.WaitReason,
+		Attempt: e.Attempt, Error: e.Error, CreatedAt: spoke.FormatTime(e.CreatedAt), UpdatedAt: spoke.FormatTime(e.UpdatedAt)}
+	if e.Status == spoke.EnrollmentActive {
+		ew.NextRunAt = spoke.FormatTime(e.RunAt)
+	}
+	if !e.CompletedAt.IsZero() {
+		ew.CompletedAt = spoke.FormatTime(e.CompletedAt)
+	}
+	return ew
 }
 
 type executionWire struct {

@@ -20,10 +20,18 @@ import (
 
 // stubCode stands in for the sandbox in the handler tests: it echoes its
 // input n doubled as the output "score", and logs the secret it was given.
-type stubCode struct{ calls atomic.Int64 }
+// While fail is set it throws instead.
+type stubCode struct {
+	calls atomic.Int64
+	fail  atomic.Bool
+}
 
 func (c *stubCode) Invoke(_ context.Context, inv sandbox.Invocation) (sandbox.Result, error) {
 	c.calls.Add(1)
+	if c.fail.Load() {
+		return sandbox.Result{Status: sandbox.StatusError, Logs: "ERROR boom\n",
+			Error: &sandbox.Error{Type: "UNCAUGHT_ERROR", Message: "boom"}}, nil
+	}
 	var n float64
 	fmt.Sscan(fmt.Sprint(inv.Event.InputFields["n"]), &n)
 	return sandbox.Result{Status: sandbox.StatusSuccess, OutputFields: map[string]any{"score": 2 * n},

@@ -159,3 +159,21 @@ func (e *Engine) EnrollAllMatching(ctx context.Context, account int64, flowID st
 		}
 	}
 }
+
+// RetryEnrollment resumes a failed enrollment at the action it failed at,
+// on the flow's current revision, so a person who fixed the action's code
+// retries with the fix. ENOTFOUND for an unknown flow or enrollment,
+// EINVALID when the flow is off or its current revision no longer has the
+// action, ECONFLICT when the enrollment has not failed.
+func (e *Engine) RetryEnrollment(ctx context.Context, account int64, flowID string, enrollmentID int64) (*spoke.Enrollment, error) {
+	f, _, err := e.enrollable(ctx, account, flowID)
+	if err != nil {
+		return nil, err
+	}
+	en, err := e.Store.RetryEnrollment(ctx, account, f, enrollmentID, e.Now())
+	if err != nil {
+		return nil, err
+	}
+	e.Wake()
+	return en, nil
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # setup.sh installs everything Spoke's run and test commands need on a fresh
 # Debian machine (as root): the sandbox's runtimes and libraries, and the
-# contract suite's pinned @hubspot/api-client. Idempotent and quick when done.
+# contract suite's pinned @hubspot/api-client, and Chromium for the web UI's
+# browser tests. Idempotent and quick when done.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -11,5 +12,9 @@ contract="$root/contract"
 if [ ! -f "$contract/node_modules/.package-lock.json" ] ||
 	[ "$contract/package-lock.json" -nt "$contract/node_modules/.package-lock.json" ]; then
 	(cd "$contract" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+# The web UI's browser tests drive Debian's Chromium.
+if ! command -v chromium >/dev/null 2>&1; then
+	apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }
 fi
 echo "setup: ok"

@@ -619,8 +619,7 @@ func (db *DB) ListExecutions(ctx context.Context, account int64, flowID string, 
 		where += ` AND status = ?`
 		args = append(args, q.Status)
 	}
-	rows, err := db.read.QueryContext(ctx, `SELECT id, enrollment_id, account_id, flow_id, object_id, action_id, action_type, attempt, status,
-		started_at, duration_ms, memory_bytes, inputs, outputs, logs, error, runtime FROM executions WHERE `+where+` ORDER BY id LIMIT ?`,
+	rows, err := db.read.QueryContext(ctx, `SELECT `+executionColumns+` FROM executions WHERE `+where+` ORDER BY id LIMIT ?`,
 		append(args, q.Limit+1)...)
 	if err != nil {
 		return nil, false, fmt.Errorf("list executions: %w", err)
@@ -628,31 +627,11 @@ func (db *DB) ListExecutions(ctx context.Context, account int64, flowID string, 
 	defer rows.Close()
 	var out []*spoke.Execution
 	for rows.Next() {
-		var x spoke.Execution
-		var started int64
-		var inputs, outputs, errText sql.NullString
-		if err := rows.Scan(&x.ID, &x.EnrollmentID, &x.AccountID, &x.FlowID, &x.ObjectID, &x.ActionID, &x.ActionType, &x.Attempt, &x.Status,
-			&started, &x.DurationMs, &x.MemoryBytes, &inputs, &outputs, &x.Logs, &errText, &x.Runtime); err != nil {
+		x, err := scanExecution(rows)
+		if err != nil {
 			return nil, false, err
 		}
-		x.StartedAt = time.UnixMilli(started).UTC()
-		for _, f := range []struct {
-			src sql.NullString
-			dst any
-		}{{inputs, &x.Inputs}, {outputs, &x.Outputs}} {
-			if f.src.Valid {
-				if err := json.Unmarshal([]byte(f.src.String), f.dst); err != nil {
-					return nil, false, fmt.Errorf("decode execution %d: %w", x.ID, err)
-				}
-			}
-		}
-		if errText.Valid {
-			x.Error = &spoke.ActionError{}
-			if err := json.Unmarshal([]byte(errText.String), x.Error); err != nil {
-				return nil, false, fmt.Errorf("decode execution %d: %w", x.ID, err)
-			}
-		}
-		out = append(out, &x)
+		out = append(out, x)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, false, err
@@ -662,6 +641,37 @@ func (db *DB) ListExecutions(ctx context.Context, account int64, flowID string, 
 		out = out[:q.Limit]
 	}
 	return out, more, nil
+}
+
+const executionColumns = `id, enrollment_id, account_id, flow_id, object_id, action_id, action_type, attempt, status,
+	started_at, duration_ms, memory_bytes, inputs, outputs, logs, error, runtime`
+
+func scanExecution(s interface{ Scan(...any) error }) (*spoke.Execution, error) {
+	var x spoke.Execution
+	var started int64
+	var inputs, outputs, errText sql.NullString
+	if err := s.Scan(&x.ID, &x.EnrollmentID, &x.AccountID, &x.FlowID, &x.ObjectID, &x.ActionID, &x.ActionType, &x.Attempt, &x.Status,
+		&started, &x.DurationMs, &x.MemoryBytes, &inputs, &outputs, &x.Logs, &errText, &x.Runtime); err != nil {
+		return nil, err
+	}
+	x.StartedAt = time.UnixMilli(started).UTC()
+	for _, f := range []struct {
+		src sql.NullString
+		dst any
+	}{{inputs, &x.Inputs}, {outputs, &x.Outputs}} {
+		if f.src.Valid {
+			if err := json.Unmarshal([]byte(f.src.String), f.dst); err != nil {
+				return nil, fmt.Errorf("decode execution %d: %w", x.ID, err)
+			}
+		}
+	}
+	if errText.Valid {
+		x.Error = &spoke.ActionError{}
+		if err := json.Unmarshal([]byte(errText.String), x.Error); err != nil {
+			return nil, fmt.Errorf("decode execution %d: %w", x.ID, err)
+		}
+	}
+	return &x, nil
 }
 
 // Usage implements spoke.EngineStore.

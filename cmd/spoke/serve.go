@@ -23,6 +23,7 @@ import (
 	"github.com/spokehq/spoke/sandbox"
 	"github.com/spokehq/spoke/sandbox/egress"
 	"github.com/spokehq/spoke/sqlite"
+	"github.com/spokehq/spoke/web"
 )
 
 func init() { commands["serve"] = serveCommand }
@@ -116,7 +117,9 @@ func serve(ctx context.Context, logger *slog.Logger, addr, dir string, demo, tru
 		Engine: eng, EngineStore: db, Secrets: db, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 		Logger: logger, TrustProxyHeaders: trustProxy}
 	handler := srv.Handler()
-	httpSrv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	ui := &web.Server{API: handler, Tokens: db, Records: db, Properties: db, Associations: db, Flows: db, Engine: db, Runs: db,
+		Secrets: db, Logger: logger}
+	httpSrv := &http.Server{Handler: ui.Wrap(handler), ReadHeaderTimeout: 10 * time.Second}
 	roSrv := &http.Server{Handler: api.ReadOnly(handler), ReadHeaderTimeout: 10 * time.Second}
 	go roSrv.Serve(roLn)
 	defer roSrv.Close()
@@ -131,6 +134,7 @@ func serve(ctx context.Context, logger *slog.Logger, addr, dir string, demo, tru
 	}()
 	logger.Info("spoke listening", "url", url, "data", db.Path(), "portalId", acct)
 	fmt.Printf("Spoke is listening on %s (data in %s)\n", url, dir)
+	fmt.Printf("Open the web UI at %s/ and sign in with the admin token.\n", url)
 	switch {
 	case token != "":
 		fmt.Printf("Admin token (generated on first start; also saved in %s): %s\n", filepath.Join(dir, AdminTokenFile), token)
@@ -202,11 +206,16 @@ func seedDemo(ctx context.Context, db *sqlite.DB, acct int64) error {
 	}
 	src := spoke.WriteSource{Type: spoke.SourceImport, ID: "demo"}
 	companies, err := db.WriteRecords(ctx, acct, "companies", spoke.WriteCreate, []spoke.RecordInput{
-		{Properties: map[string]string{"name": "Analytical Engines Ltd", "domain": "engines.example", "industry": "Computing", "numberofemployees": "12", "annualrevenue": "1200000"}},
-		{Properties: map[string]string{"name": "Curie Labs", "domain": "curie.example", "industry": "Research", "numberofemployees": "48", "annualrevenue": "5400000"}},
+		{Properties: map[string]string{"name": "Analytical Engines Ltd", "domain": "engines.example", "industry": "COMPUTER_HARDWARE", "numberofemployees": "12", "annualrevenue": "1200000"}},
+		{Properties: map[string]string{"name": "Curie Labs", "domain": "curie.example", "industry": "RESEARCH", "numberofemployees": "48", "annualrevenue": "5400000"}},
 	}, src)
 	if err != nil {
 		return err
+	}
+	for _, r := range companies {
+		if r.Err != nil {
+			return r.Err
+		}
 	}
 	contacts := []spoke.RecordInput{
 		{Properties: map[string]string{"email": "ada@engines.example", "firstname": "Ada", "lastname": "Lovelace", "jobtitle": "Programmer", "lifecyclestage": "customer"}},
