@@ -408,19 +408,21 @@ func objectTypeName(t spoke.ObjectType) string { return strings.ToUpper(t.Singul
 
 func (e *Engine) runCode(ctx context.Context, f *spoke.Flow, act *spoke.Action, en *spoke.Enrollment, rec *spoke.Record, t spoke.ObjectType, o *outcome, dryRun bool) {
 	inputs := map[string]any{}
+	var defs map[string]*spoke.Property
+	if len(act.InputFields) > 0 {
+		var err error
+		if defs, err = e.definitions(ctx, en.AccountID, rec.ObjectType); err != nil {
+			e.spokeFailure(o, "STORE_UNAVAILABLE", fmt.Sprintf("The property definitions could not be read: %v", err))
+			return
+		}
+	}
 	for _, in := range act.InputFields {
 		v, aerr := e.resolve(&in.Value, en, rec, t)
 		if aerr != nil {
 			o.err = aerr
 			return
 		}
-		if in.Value.Type == spoke.ValueObjectProperty {
-			if _, set := rec.Value(t, in.Value.PropertyName); !set {
-				inputs[in.Name] = nil
-				continue
-			}
-		}
-		inputs[in.Name] = v
+		inputs[in.Name] = codeInput(inputType(f, &in.Value, defs), v)
 	}
 	secrets, err := e.Secrets.SecretValues(ctx, en.AccountID, act.SecretNames)
 	if err != nil {
@@ -433,12 +435,16 @@ func (e *Engine) runCode(ctx context.Context, f *spoke.Flow, act *spoke.Action, 
 	}
 	o.exec.Inputs = redact.New(maps.Values(secrets)).Values(inputs)
 	actionID, _ := strconv.ParseInt(act.ActionID, 10, 64)
+	revision, _ := strconv.ParseInt(f.RevisionID, 10, 64)
+	flowID, _ := strconv.ParseInt(f.ID, 10, 64)
 	inv := sandbox.Invocation{
 		Runtime:   act.Runtime,
 		Code:      act.SourceCode,
 		Version:   f.ID + "/" + act.ActionID + "/" + f.RevisionID,
 		AccountID: strconv.FormatInt(en.AccountID, 10),
-		Event: sandbox.Event{PortalID: en.AccountID, ActionDefinitionID: actionID, ObjectType: objectTypeName(t), ObjectID: rec.ID,
+		Event: sandbox.Event{PortalID: en.AccountID, ActionDefinitionID: actionID, ActionDefinitionVersion: revision,
+			EnrollmentID: en.ID, ExecutionIndex: int64(en.Attempt - 1), WorkflowID: flowID,
+			ObjectType: objectTypeName(t), ObjectID: rec.ID,
 			InputFields: inputs, CallbackID: fmt.Sprintf("ap-%s-%d-%s-%d", f.ID, en.ID, act.ActionID, en.Attempt)},
 		Secrets: secrets,
 		DryRun:  dryRun,
