@@ -43,6 +43,7 @@ const (
 	ActionStaticBranch     = "STATIC_BRANCH"
 	ActionListBranch       = "LIST_BRANCH"
 	ActionWebhook          = "WEBHOOK"
+	ActionABTestBranch     = "AB_TEST_BRANCH"
 )
 
 // Built-in actionTypeIds of SINGLE_CONNECTION actions.
@@ -75,6 +76,9 @@ type Action struct {
 	// Both branch types.
 	DefaultBranchName string      `json:"defaultBranchName,omitempty"`
 	DefaultBranch     *Connection `json:"defaultBranch,omitempty"`
+
+	// AB_TEST_BRANCH
+	TestBranches []ABTestBranch `json:"testBranches,omitempty"`
 
 	// WEBHOOK
 	WebhookURL  string       `json:"webhookUrl,omitempty"`
@@ -185,6 +189,13 @@ type OutputField struct {
 type StaticBranch struct {
 	BranchValue string      `json:"branchValue"`
 	Connection  *Connection `json:"connection,omitempty"`
+}
+
+// ABTestBranch is one arm of an AB_TEST_BRANCH, taken by Percentage of
+// the enrollments.
+type ABTestBranch struct {
+	Percentage json.RawMessage `json:"percentage"`
+	Connection *Connection     `json:"connection,omitempty"`
 }
 
 // ListBranch is one arm of a LIST_BRANCH, taken when FilterBranch matches.

@@ -304,7 +304,7 @@ func TestValidate(t *testing.T) {
 		{"set bad value type", flowWith(`{"type":"SINGLE_CONNECTION","actionId":"1","actionTypeId":"0-5","fields":{"property_name":"zip","value":{"type":"GUESSWORK"}}}`), []string{"1"}, []string{`"GUESSWORK"`}},
 		{"webhook url", flowWith(`{"type":"WEBHOOK","actionId":"1","webhookUrl":"ftp://x","method":"POST"}`), []string{"1"}, []string{"webhookUrl"}},
 		{"webhook method", flowWith(`{"type":"WEBHOOK","actionId":"1","webhookUrl":"http://x.example","method":"HEAD"}`), []string{"1"}, []string{`"HEAD"`}},
-		{"unknown action type", flowWith(`{"type":"AB_TEST_BRANCH","actionId":"1"}`), []string{"1"}, []string{`"AB_TEST_BRANCH"`}},
+		{"unknown action type", flowWith(`{"type":"MIND_READER","actionId":"1"}`), []string{"1"}, []string{`"MIND_READER"`}},
 		{"unsupported actionTypeId", flowWith(`{"type":"SINGLE_CONNECTION","actionId":"1","actionTypeId":"0-13","fields":{}}`), []string{"1"}, []string{`"0-13"`}},
 		{"rate limit zero", flowWith(`{"type":"SINGLE_CONNECTION","actionId":"1","actionTypeId":"0-1","fields":{"delta":"1","time_unit":"DAYS"},"rateLimit":{"executions":0,"per":"DAYS"}}`), []string{"1"}, []string{"rateLimit.executions", "rateLimit.per"}},
 		{"event based", flowWith(``, `,"enrollmentCriteria":{"type":"EVENT_BASED","shouldReEnroll":false}`), nil, []string{"EVENT_BASED is not supported yet"}},

@@ -274,6 +274,11 @@ func forEachConnection(a *spoke.Action, fn func(*spoke.Connection)) {
 			fn(c)
 		}
 	}
+	for i := range a.TestBranches {
+		if c := a.TestBranches[i].Connection; c != nil {
+			fn(c)
+		}
+	}
 	if a.DefaultBranch != nil {
 		fn(a.DefaultBranch)
 	}

@@ -429,6 +429,18 @@ func (v *validator) action(a *spoke.Action) error {
 				return err
 			}
 		}
+	case spoke.ActionABTestBranch:
+		total := 0.0
+		for i, b := range a.TestBranches {
+			p, err := scalarNumber(b.Percentage)
+			if err != nil || p < 0 {
+				v.p.add(id, "testBranches[%d] needs a percentage of 0 or more", i)
+			}
+			total += p
+		}
+		if len(a.TestBranches) == 0 || total <= 0 {
+			v.p.add(id, "an AB_TEST_BRANCH needs testBranches whose percentages add up to more than 0")
+		}
 	case spoke.ActionWebhook:
 		u, err := url.Parse(a.WebhookURL)
 		if a.WebhookURL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -445,7 +457,7 @@ func (v *validator) action(a *spoke.Action) error {
 	case "":
 		v.p.add(id, "the action has no type")
 	default:
-		v.p.add(id, "action type %s is not supported (use CUSTOM_CODE, SINGLE_CONNECTION, STATIC_BRANCH, LIST_BRANCH or WEBHOOK)", strconv.Quote(a.Type))
+		v.p.add(id, "action type %s is not supported (use CUSTOM_CODE, SINGLE_CONNECTION, STATIC_BRANCH, LIST_BRANCH, AB_TEST_BRANCH or WEBHOOK)", strconv.Quote(a.Type))
 	}
 	return nil
 }

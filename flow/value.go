@@ -32,3 +32,13 @@ func relativeDelay(raw json.RawMessage) (time.Duration, error) {
 
 // RelativeDelay is relativeDelay for the engine.
 func RelativeDelay(raw json.RawMessage) (time.Duration, error) { return relativeDelay(raw) }
+
+// Percentage reads an AB test branch's percentage (a JSON number or a
+// numeric string); a malformed one is 0.
+func Percentage(raw json.RawMessage) float64 {
+	p, err := scalarNumber(raw)
+	if err != nil || p < 0 {
+		return 0
+	}
+	return p
+}
