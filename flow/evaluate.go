@@ -139,6 +139,7 @@ func checkOperation(op *spoke.Operation) error {
 		if op.ComparisonPropertyName == "" {
 			return fmt.Errorf("%s needs a comparisonPropertyName", op.OperationType)
 		}
+	case "ALL_PROPERTY", "ROLLING_PROPERTY_UPDATED", "COMPARATIVE_PROPERTY_UPDATED":
 	default:
 		// The time operations: check the operands against a fixed clock.
 		env := Env{Get: func(string) (string, bool) { return "", false }, Now: time.Unix(0, 0)}

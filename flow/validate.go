@@ -611,6 +611,16 @@ func (v *validator) filterBranch(actionID, where string, b *spoke.FilterBranch) 
 	if _, err := branchType(b); err != nil {
 		v.p.add(actionID, "%s: %s", where, spoke.ErrorMessage(err))
 	}
+	if b.FilterBranchType == "ASSOCIATION" || b.FilterBranchType == "UNIFIED_EVENTS" {
+		// The filters test associated records or event properties, not
+		// the enrolled record's properties: check their operations only.
+		for i := range b.Filters {
+			if err := checkFilter(&b.Filters[i]); err != nil {
+				v.p.add(actionID, "%s.filters[%d]: %s", where, i, err.Error())
+			}
+		}
+		return nil
+	}
 	for i := range b.Filters {
 		fl := &b.Filters[i]
 		fw := fmt.Sprintf("%s.filters[%d]", where, i)
