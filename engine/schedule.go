@@ -62,7 +62,7 @@ func nextAllowed(f *spoke.Flow, now time.Time) time.Time {
 		}
 		var best time.Time
 		for _, w := range f.TimeWindows {
-			if strings.ToUpper(w.Day) != strings.ToUpper(day.Weekday().String()) {
+			if !strings.EqualFold(w.Day, day.Weekday().String()) {
 				continue
 			}
 			start := day.Add(time.Duration(w.StartTime.Hour)*time.Hour + time.Duration(w.StartTime.Minute)*time.Minute)
