@@ -10,6 +10,10 @@ const (
 	EnrollmentActive    = "ACTIVE"    // running or waiting to run its current action
 	EnrollmentCompleted = "COMPLETED" // reached the end of its path
 	EnrollmentFailed    = "FAILED"    // stopped at an action that failed
+	// EnrollmentUnenrolled: taken out of the flow before the end of its
+	// path because the record met the flow's goal, or stopped meeting its
+	// enrollment criteria with unEnrollObjectsNotMeetingCriteria on.
+	EnrollmentUnenrolled = "UNENROLLED"
 )
 
 // Reasons an active enrollment waits.
@@ -19,6 +23,9 @@ const (
 	WaitRetry     = "RETRY"      // a rate-limited failure, retried later
 	WaitQuota     = "QUOTA"      // the monthly custom code quota is used up
 	WaitRateLimit = "RATE_LIMIT" // the action's configured rate limit
+	// WaitTimeWindow: outside the flow's timeWindows, or on one of its
+	// blockedDates.
+	WaitTimeWindow = "TIME_WINDOW"
 )
 
 // Enrollment is one record going through one flow.

@@ -24,8 +24,13 @@ type Flow struct {
 	NextAvailableActionID string              `json:"nextAvailableActionId,omitempty"`
 	Actions               []Action            `json:"actions"`
 	EnrollmentCriteria    *EnrollmentCriteria `json:"enrollmentCriteria,omitempty"`
-	CreatedAt             time.Time           `json:"-"`
-	UpdatedAt             time.Time           `json:"-"`
+	// GoalFilterBranch, when a record meets it, unenrolls the record.
+	GoalFilterBranch *FilterBranch `json:"goalFilterBranch,omitempty"`
+	// TimeWindows and BlockedDates restrict when actions run.
+	TimeWindows  []TimeWindow  `json:"timeWindows,omitempty"`
+	BlockedDates []BlockedDate `json:"blockedDates,omitempty"`
+	CreatedAt    time.Time     `json:"-"`
+	UpdatedAt    time.Time     `json:"-"`
 	// Raw is the whole stored document, including fields Spoke does not
 	// interpret (timeWindows, blockedDates, customProperties, ...).
 	Raw json.RawMessage `json:"-"`
@@ -38,6 +43,7 @@ const (
 	ActionStaticBranch     = "STATIC_BRANCH"
 	ActionListBranch       = "LIST_BRANCH"
 	ActionWebhook          = "WEBHOOK"
+	ActionABTestBranch     = "AB_TEST_BRANCH"
 )
 
 // Built-in actionTypeIds of SINGLE_CONNECTION actions.
@@ -71,6 +77,9 @@ type Action struct {
 	DefaultBranchName string      `json:"defaultBranchName,omitempty"`
 	DefaultBranch     *Connection `json:"defaultBranch,omitempty"`
 
+	// AB_TEST_BRANCH
+	TestBranches []ABTestBranch `json:"testBranches,omitempty"`
+
 	// WEBHOOK
 	WebhookURL  string       `json:"webhookUrl,omitempty"`
 	Method      string       `json:"method,omitempty"`
@@ -94,13 +103,61 @@ const (
 	ValueFieldData      = "FIELD_DATA"
 )
 
-// Value is HubSpot's oneOf value source, discriminated by Type.
+// More value sources HubSpot documents.
+const (
+	ValueIncrement        = "INCREMENT"
+	ValueTimestamp        = "TIMESTAMP"
+	ValueRelativeDateTime = "RELATIVE_DATETIME"
+	ValueAppendProperty   = "APPEND_OBJECT_PROPERTY"
+	ValueStaticAppend     = "STATIC_APPEND_VALUE"
+)
+
+// Value is HubSpot's oneOf value source, discriminated by Type. HubSpot's
+// documentation also writes values without a type ({"staticValue": "x"});
+// UnmarshalJSON then infers it from the fields present.
 type Value struct {
-	Type         string `json:"type"`
-	PropertyName string `json:"propertyName,omitempty"`
-	StaticValue  string `json:"staticValue,omitempty"`
-	ActionID     string `json:"actionId,omitempty"`
-	DataKey      string `json:"dataKey,omitempty"`
+	Type               string          `json:"type"`
+	PropertyName       string          `json:"propertyName,omitempty"`
+	StaticValue        string          `json:"staticValue,omitempty"`
+	ActionID           string          `json:"actionId,omitempty"`
+	DataKey            string          `json:"dataKey,omitempty"`
+	IncrementAmount    json.RawMessage `json:"incrementAmount,omitempty"`
+	TimestampType      string          `json:"timestampType,omitempty"`
+	TimeDelay          json.RawMessage `json:"timeDelay,omitempty"`
+	AppendPropertyName string          `json:"appendPropertyName,omitempty"`
+	StaticAppendValue  string          `json:"staticAppendValue,omitempty"`
+}
+
+// UnmarshalJSON decodes a value source, inferring Type when it is absent:
+// staticValue → STATIC_VALUE, propertyName → OBJECT_PROPERTY, dataKey →
+// FIELD_DATA, incrementAmount → INCREMENT, timestampType → TIMESTAMP,
+// timeDelay → RELATIVE_DATETIME, appendPropertyName →
+// APPEND_OBJECT_PROPERTY, staticAppendValue → STATIC_APPEND_VALUE.
+func (v *Value) UnmarshalJSON(b []byte) error {
+	type plain Value
+	var p plain
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	*v = Value(p)
+	if v.Type != "" {
+		return nil
+	}
+	var keys map[string]json.RawMessage
+	if json.Unmarshal(b, &keys) != nil {
+		return nil
+	}
+	for _, k := range []struct{ key, typ string }{
+		{"staticValue", ValueStatic}, {"propertyName", ValueObjectProperty}, {"dataKey", ValueFieldData},
+		{"incrementAmount", ValueIncrement}, {"timestampType", ValueTimestamp}, {"timeDelay", ValueRelativeDateTime},
+		{"appendPropertyName", ValueAppendProperty}, {"staticAppendValue", ValueStaticAppend},
+	} {
+		if _, ok := keys[k.key]; ok {
+			v.Type = k.typ
+			return nil
+		}
+	}
+	return nil
 }
 
 // InputField is a named value passed to custom code (or a webhook query
@@ -134,6 +191,13 @@ type StaticBranch struct {
 	Connection  *Connection `json:"connection,omitempty"`
 }
 
+// ABTestBranch is one arm of an AB_TEST_BRANCH, taken by Percentage of
+// the enrollments.
+type ABTestBranch struct {
+	Percentage json.RawMessage `json:"percentage"`
+	Connection *Connection     `json:"connection,omitempty"`
+}
+
 // ListBranch is one arm of a LIST_BRANCH, taken when FilterBranch matches.
 type ListBranch struct {
 	BranchName   string        `json:"branchName"`
@@ -141,13 +205,23 @@ type ListBranch struct {
 	Connection   *Connection   `json:"connection,omitempty"`
 }
 
-// FilterBranch is a tree of filters: AND, OR, NOT_ALL or NOT_ANY over its
-// filters and sub-branches.
+// FilterBranch is a tree of filters: AND, OR, NOT_ALL, NOT_ANY or
+// RESTRICTED over its filters and sub-branches, an ASSOCIATION branch
+// (its filters test records associated through AssociationTypeID), or a
+// UNIFIED_EVENTS branch (an event of EventTypeID, with Operator
+// HAS_COMPLETED or HAS_NOT_COMPLETED).
 type FilterBranch struct {
 	FilterBranchType     string         `json:"filterBranchType"`
 	FilterBranchOperator string         `json:"filterBranchOperator,omitempty"`
 	Filters              []FlowFilter   `json:"filters"`
 	FilterBranches       []FilterBranch `json:"filterBranches"`
+
+	// ASSOCIATION and UNIFIED_EVENTS branches.
+	ObjectTypeID        string          `json:"objectTypeId,omitempty"`
+	AssociationTypeID   json.RawMessage `json:"associationTypeId,omitempty"`
+	AssociationCategory string          `json:"associationCategory,omitempty"`
+	EventTypeID         string          `json:"eventTypeId,omitempty"`
+	Operator            string          `json:"operator,omitempty"`
 }
 
 // Properties returns the names of the properties the branch's filters
@@ -169,22 +243,58 @@ func (b *FilterBranch) Properties() []string {
 	return names
 }
 
-// FlowFilter is one condition; Spoke evaluates filterType PROPERTY.
+// FlowFilter is one condition. PROPERTY filters test a property of the
+// record through Operation; the other filter types HubSpot documents
+// (IN_LIST, ASSOCIATION, CONSTANT, FORM_SUBMISSION, EMAIL_EVENT, ...) are
+// kept with their fields (Operator, ListID, ShouldAccept are the ones
+// Spoke reads).
 type FlowFilter struct {
-	FilterType string    `json:"filterType"`
-	Property   string    `json:"property,omitempty"`
-	Operation  Operation `json:"operation"`
+	FilterType   string    `json:"filterType"`
+	Property     string    `json:"property,omitempty"`
+	Operation    Operation `json:"operation"`
+	Operator     string    `json:"operator,omitempty"`
+	ListID       string    `json:"listId,omitempty"`
+	ShouldAccept *bool     `json:"shouldAccept,omitempty"`
 }
 
-// Operation is a PROPERTY filter's test: operationType (STRING, NUMBER,
-// BOOL, ENUMERATION, ALL_PROPERTY, TIME_POINT...) and operator (IS_EQUAL_TO,
-// IS_ANY_OF, IS_KNOWN, IS_GREATER_THAN, ...).
+// Operation is a PROPERTY filter's test: operationType (STRING,
+// MULTISTRING, NUMBER, NUMBER_RANGED, BOOL, ENUMERATION, ALL_PROPERTY,
+// TIME_POINT, TIME_RANGED, DATETIME, DATE, RANGED_DATE, ROLLING_DATE_RANGE,
+// CALENDAR_DATE, COMPARATIVE_DATE, COMPARATIVE_STRING, ...) and operator
+// (IS_EQUAL_TO, IS_ANY_OF, IS_KNOWN, IS_GREATER_THAN, IS_BEFORE, ...), with
+// the operands of its type. Operands are kept as raw JSON so a document
+// round-trips byte for byte.
 type Operation struct {
 	OperationType                string            `json:"operationType"`
 	Operator                     string            `json:"operator"`
 	Value                        json.RawMessage   `json:"value,omitempty"`
 	Values                       []json.RawMessage `json:"values,omitempty"`
 	IncludeObjectsWithNoValueSet bool              `json:"includeObjectsWithNoValueSet"`
+
+	// Ranged NUMBER and RANGED_DATE bounds; DATETIME timestamp.
+	LowerBound json.RawMessage `json:"lowerBound,omitempty"`
+	UpperBound json.RawMessage `json:"upperBound,omitempty"`
+	Timestamp  json.RawMessage `json:"timestamp,omitempty"`
+	// TIME_POINT and TIME_RANGED.
+	TimePoint                  json.RawMessage `json:"timePoint,omitempty"`
+	LowerBoundTimePoint        json.RawMessage `json:"lowerBoundTimePoint,omitempty"`
+	UpperBoundTimePoint        json.RawMessage `json:"upperBoundTimePoint,omitempty"`
+	EndpointBehavior           string          `json:"endpointBehavior,omitempty"`
+	LowerBoundEndpointBehavior string          `json:"lowerBoundEndpointBehavior,omitempty"`
+	UpperBoundEndpointBehavior string          `json:"upperBoundEndpointBehavior,omitempty"`
+	PropertyParser             string          `json:"propertyParser,omitempty"`
+	// ROLLING_DATE_RANGE, ROLLING_PROPERTY_UPDATED.
+	NumberOfDays json.RawMessage `json:"numberOfDays,omitempty"`
+	// COMPARATIVE_*.
+	ComparisonPropertyName string          `json:"comparisonPropertyName,omitempty"`
+	DefaultComparisonValue json.RawMessage `json:"defaultComparisonValue,omitempty"`
+	// DATE.
+	Year  json.RawMessage `json:"year,omitempty"`
+	Month json.RawMessage `json:"month,omitempty"`
+	Day   json.RawMessage `json:"day,omitempty"`
+	// CALENDAR_DATE.
+	TimeUnit      string          `json:"timeUnit,omitempty"`
+	TimeUnitCount json.RawMessage `json:"timeUnitCount,omitempty"`
 }
 
 // Enrollment criteria types.
@@ -201,6 +311,28 @@ type EnrollmentCriteria struct {
 	ListFilterBranch                   *FilterBranch  `json:"listFilterBranch,omitempty"`
 	ReEnrollmentTriggersFilterBranches []FilterBranch `json:"reEnrollmentTriggersFilterBranches,omitempty"`
 	UnEnrollObjectsNotMeetingCriteria  bool           `json:"unEnrollObjectsNotMeetingCriteria"`
+}
+
+// TimeWindow is a day of the week and the hours of it in which a flow's
+// actions may run (timeWindows); outside every window they wait.
+type TimeWindow struct {
+	Day       string    `json:"day"`
+	StartTime TimeOfDay `json:"startTime"`
+	EndTime   TimeOfDay `json:"endTime"`
+}
+
+// TimeOfDay is an hour and minute.
+type TimeOfDay struct {
+	Hour   int `json:"hour"`
+	Minute int `json:"minute"`
+}
+
+// BlockedDate is a date on which a flow's actions do not run
+// (blockedDates); Year 0 blocks the date every year.
+type BlockedDate struct {
+	Year       int    `json:"year,omitempty"`
+	Month      string `json:"month"`
+	DayOfMonth int    `json:"dayOfMonth"`
 }
 
 // RateLimit throttles an action to Executions per Per (SECONDS, MINUTES or

@@ -21,14 +21,20 @@ const (
 	TypePhoneNumber = "phone_number"
 )
 
-// fieldTypes lists the field types HubSpot allows for each value type.
+// fieldTypes lists the field types HubSpot allows for each value type
+// (the properties guide's table: bool booleancheckbox or
+// calculation_equation; enumeration booleancheckbox, checkbox, radio,
+// select or calculation_equation; date and datetime date; string file,
+// text, textarea, calculation_equation, html or phonenumber; number number
+// or calculation_equation; phone_number phonenumber), plus the
+// combinations Spoke already accepted.
 var fieldTypes = map[string][]string{
-	TypeString:      {"text", "textarea", "file", "html"},
+	TypeString:      {"text", "textarea", "file", "html", "phonenumber", "calculation_equation"},
 	TypeNumber:      {"number", "calculation_equation"},
-	TypeBool:        {"booleancheckbox", "checkbox", "radio", "select"},
+	TypeBool:        {"booleancheckbox", "checkbox", "radio", "select", "calculation_equation"},
 	TypeDate:        {"date"},
 	TypeDateTime:    {"date"},
-	TypeEnumeration: {"select", "radio", "checkbox", "booleancheckbox"},
+	TypeEnumeration: {"select", "radio", "checkbox", "booleancheckbox", "calculation_equation"},
 	TypePhoneNumber: {"phonenumber", "text"},
 }
 

@@ -130,17 +130,14 @@ func canonicalize(r *http.Request) {
 	}
 }
 
-// cleanPath collapses duplicate slashes and removes . and .. elements,
-// keeping a trailing slash, as ServeMux does before it routes.
+// cleanPath collapses duplicate slashes and removes . and .. elements as
+// ServeMux does before it routes, and drops a trailing slash: HubSpot
+// answers GET /crm/v3/objects/contacts/ as GET /crm/v3/objects/contacts.
 func cleanPath(p string) string {
 	if p == "" || p[0] != '/' {
 		p = "/" + p
 	}
-	c := path.Clean(p)
-	if strings.HasSuffix(p, "/") && c != "/" {
-		c += "/"
-	}
-	return c
+	return path.Clean(p)
 }
 
 func (s *Server) authenticate(r *http.Request) (*spoke.Token, error) {

@@ -28,24 +28,62 @@ func (e *Engine) Trigger(ch spoke.RecordChange) []spoke.EnrollmentTrigger {
 		return nil
 	}
 	t, _ := spoke.LookupObjectType(ch.ObjectType)
+	now := e.Now()
+	afterEnv := flow.Env{Get: values(t, ch.RecordID, ch.After, ch.CreatedAt, ch.UpdatedAt), Defs: defs, Now: now}
+	var beforeEnv flow.Env
+	if ch.Before != nil {
+		beforeEnv = flow.Env{Get: values(t, ch.RecordID, ch.Before, ch.CreatedAt, ch.BeforeUpdatedAt), Defs: defs, Now: now}
+	}
 	var out []spoke.EnrollmentTrigger
 	for _, f := range flows {
 		if ch.Source.Type == spoke.SourceAutomation && ch.Source.ID == f.ID {
 			continue
 		}
-		after, err := flow.Evaluate(f.EnrollmentCriteria.ListFilterBranch, values(t, ch.RecordID, ch.After, ch.CreatedAt, ch.UpdatedAt), defs)
+		ec := f.EnrollmentCriteria
+		after, err := afterEnv.Evaluate(ec.ListFilterBranch)
 		if err != nil || !after {
 			continue
 		}
-		if ch.Before != nil {
-			before, err := flow.Evaluate(f.EnrollmentCriteria.ListFilterBranch, values(t, ch.RecordID, ch.Before, ch.CreatedAt, ch.BeforeUpdatedAt), defs)
-			if err != nil || before {
-				continue // it met the criteria already: no new enrollment
-			}
+		starts := ch.Before == nil
+		if !starts {
+			before, err := beforeEnv.Evaluate(ec.ListFilterBranch)
+			starts = err == nil && !before
 		}
-		out = append(out, spoke.EnrollmentTrigger{FlowID: f.ID, RevisionID: f.RevisionID, ReEnroll: f.EnrollmentCriteria.ShouldReEnroll})
+		if len(ec.ReEnrollmentTriggersFilterBranches) == 0 {
+			if starts {
+				out = append(out, spoke.EnrollmentTrigger{FlowID: f.ID, RevisionID: f.RevisionID, ReEnroll: ec.ShouldReEnroll})
+			}
+			continue
+		}
+		// With re-enrollment triggers, a record that meets the criteria
+		// enrolls the first time it starts to meet them, and again only
+		// when one of the triggers starts to hold (HubSpot's "re-enroll
+		// when any of these happen").
+		if ec.ShouldReEnroll && triggered(ec.ReEnrollmentTriggersFilterBranches, afterEnv, beforeEnv, ch.Before != nil) {
+			out = append(out, spoke.EnrollmentTrigger{FlowID: f.ID, RevisionID: f.RevisionID, ReEnroll: true})
+		} else if starts {
+			out = append(out, spoke.EnrollmentTrigger{FlowID: f.ID, RevisionID: f.RevisionID, ReEnroll: false})
+		}
 	}
 	return out
+}
+
+// triggered reports whether a re-enrollment trigger starts to hold with a
+// write: it holds after and did not before (or the record is new).
+func triggered(branches []spoke.FilterBranch, after, before flow.Env, hadBefore bool) bool {
+	for i := range branches {
+		ok, err := after.Evaluate(&branches[i])
+		if err != nil || !ok {
+			continue
+		}
+		if !hadBefore {
+			return true
+		}
+		if was, err := before.Evaluate(&branches[i]); err == nil && !was {
+			return true
+		}
+	}
+	return false
 }
 
 // values reads a record's properties for filter evaluation, the computed
@@ -134,7 +172,7 @@ func (e *Engine) EnrollAllMatching(ctx context.Context, account int64, flowID st
 		for _, r := range recs {
 			after = r.ID
 			if criteria != nil {
-				ok, err := flow.Evaluate(criteria, func(n string) (string, bool) { return r.Value(t, n) }, defs)
+				ok, err := flow.Env{Get: func(n string) (string, bool) { return r.Value(t, n) }, Defs: defs, Now: e.Now()}.Evaluate(criteria)
 				if err != nil {
 					return nil, spoke.Invalidf("Flow %s criteria cannot be evaluated: %v", flowID, err)
 				}

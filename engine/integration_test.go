@@ -97,6 +97,8 @@ func setupIntegration(t *testing.T) *itEnv {
 		{Name: "seen_at", Type: "datetime", FieldType: "date"},
 		{Name: "renewal", Type: "date", FieldType: "date"},
 		{Name: "hotline", Type: "phone_number", FieldType: "phonenumber"},
+		{Name: "colors", Type: "enumeration", FieldType: "checkbox", Options: []spoke.Option{{Label: "Red", Value: "red"}, {Label: "Blue", Value: "blue"}}},
+		{Name: "echo", Type: "string", FieldType: "textarea"},
 	} {
 		p.ObjectType, p.Label, p.GroupName = "contacts", p.Name, "contactinformation"
 		if _, err := db.CreateProperty(ctx, acct, p); err != nil {
@@ -317,6 +319,8 @@ func TestIntegrationRealSandbox(t *testing.T) {
 		sub("chained code and branch", testChainedCode)
 		sub("wrong output type", testWrongOutputType)
 		sub("dates and phone outputs", testDateOutputs)
+		sub("input formats, node", func(e *itEnv) { testInputFormats(e, "NODE20X") })
+		sub("input formats, python", func(e *itEnv) { testInputFormats(e, "PYTHON39") })
 		sub("dry run reaches a read-only API", testDryRunReadOnlyAPI)
 	})
 	// Every execution was counted in the Prometheus metrics.
@@ -330,10 +334,10 @@ func TestIntegrationRealSandbox(t *testing.T) {
 	for _, want := range []string{
 		`spoke_action_executions_total{action_type="CUSTOM_CODE",runtime="NODE20X",status="SUCCESS"}`,
 		`spoke_action_executions_total{action_type="CUSTOM_CODE",runtime="NODE20X",status="ERROR"}`,
-		`spoke_action_executions_total{action_type="CUSTOM_CODE",runtime="PYTHON39",status="SUCCESS"} 1`,
+		`spoke_action_executions_total{action_type="CUSTOM_CODE",runtime="PYTHON39",status="SUCCESS"} 3`,
 		`spoke_action_executions_total{action_type="WEBHOOK",runtime="none",status="SUCCESS"} 1`,
 		`spoke_action_executions_total{action_type="SET_PROPERTY",runtime="none",status="SUCCESS"}`,
-		`spoke_action_duration_seconds_bucket{action_type="CUSTOM_CODE",runtime="PYTHON39",le="+Inf"} 1`,
+		`spoke_action_duration_seconds_bucket{action_type="CUSTOM_CODE",runtime="PYTHON39",le="+Inf"} 3`,
 		"\nspoke_enrollments_due ",
 	} {
 		if !strings.Contains(string(body), want) {

@@ -73,6 +73,7 @@ func external(a *spoke.Action) bool {
 func (e *Engine) step(ctx context.Context, f *spoke.Flow, en *spoke.Enrollment, rec *spoke.Record, test bool) *spoke.Step {
 	st := &spoke.Step{Enrollment: en, Record: rec}
 	rec = cloneRecord(rec) // the actions see their own writes; st.Record stays as read
+	t, _ := spoke.LookupObjectType(rec.ObjectType)
 	ran, externals := 0, 0
 	for ran < maxActionsPerStep {
 		now := e.Now()
@@ -89,6 +90,14 @@ func (e *Engine) step(ctx context.Context, f *spoke.Flow, en *spoke.Enrollment, 
 			return st
 		}
 		if !test {
+			if reason, msg := e.unenrollReason(ctx, f, en, rec, t, now); reason != "" {
+				return e.unenroll(st, reason, msg, now)
+			}
+			if scheduled(act) {
+				if at := nextAllowed(f, now); at.After(now) {
+					return e.wait(st, at.Sub(now), spoke.WaitTimeWindow, now)
+				}
+			}
 			if act.RateLimit != nil {
 				if wait := e.limiter.take(f.ID+"/"+act.ActionID, *act.RateLimit, now); wait > 0 {
 					return e.wait(st, wait, spoke.WaitRateLimit, now)
@@ -276,12 +285,12 @@ func (e *Engine) run(ctx context.Context, f *spoke.Flow, act *spoke.Action, en *
 		}
 		o.next = next(act.DefaultBranch)
 		branch := act.DefaultBranchName
-		get := func(name string) (string, bool) { return rec.Value(t, name) }
+		env := flow.Env{Get: func(name string) (string, bool) { return rec.Value(t, name) }, Defs: defs, Now: start}
 		for _, b := range act.ListBranches {
 			if b.FilterBranch == nil {
 				continue
 			}
-			ok, err := flow.Evaluate(b.FilterBranch, get, defs)
+			ok, err := env.Evaluate(b.FilterBranch)
 			if err != nil {
 				o.err = &spoke.ActionError{Type: "INVALID_FILTER", Message: err.Error()}
 				return o
@@ -292,6 +301,9 @@ func (e *Engine) run(ctx context.Context, f *spoke.Flow, act *spoke.Action, en *
 			}
 		}
 		o.exec.Outputs = map[string]any{"branch": branch, "nextActionId": o.next}
+	case spoke.ActionABTestBranch:
+		o.next = e.abTest(act)
+		o.exec.Outputs = map[string]any{"nextActionId": o.next}
 	case spoke.ActionSingleConnection:
 		switch act.ActionTypeID {
 		case spoke.ActionTypeSetProperty:
@@ -332,6 +344,21 @@ func (e *Engine) resolve(v *spoke.Value, en *spoke.Enrollment, rec *spoke.Record
 			return "", &spoke.ActionError{Type: "MISSING_FIELD_DATA", Message: fmt.Sprintf("Action %s has not produced outputs in this enrollment.", v.ActionID)}
 		}
 		return out[v.DataKey], nil
+	case spoke.ValueTimestamp:
+		return strconv.FormatInt(e.Now().UnixMilli(), 10), nil
+	case spoke.ValueRelativeDateTime:
+		d, err := flow.RelativeDelay(v.TimeDelay)
+		if err != nil {
+			return "", &spoke.ActionError{Type: "INVALID_VALUE", Message: "RELATIVE_DATETIME " + err.Error()}
+		}
+		return strconv.FormatInt(e.Now().Add(d).UnixMilli(), 10), nil
+	case spoke.ValueIncrement:
+		return strings.TrimSpace(string(bytesTrimQuotes(v.IncrementAmount))), nil
+	case spoke.ValueAppendProperty:
+		s, _ := rec.Value(t, v.AppendPropertyName)
+		return s, nil
+	case spoke.ValueStaticAppend:
+		return v.StaticAppendValue, nil
 	}
 	return "", &spoke.ActionError{Type: "INVALID_VALUE", Message: fmt.Sprintf("Value type %s is not supported.", v.Type)}
 }
@@ -364,6 +391,14 @@ func (e *Engine) setProperty(ctx context.Context, act *spoke.Action, en *spoke.E
 	if p.ReadOnlyValue {
 		o.err = &spoke.ActionError{Type: "READ_ONLY_VALUE", Message: fmt.Sprintf("Property %s is read-only.", name)}
 		return
+	}
+	if src.Type == spoke.ValueIncrement || src.Type == spoke.ValueAppendProperty || src.Type == spoke.ValueStaticAppend {
+		cur, _ := rec.Value(t, name)
+		var aerr *spoke.ActionError
+		if v, aerr = combine(p, src.Type, cur, v); aerr != nil {
+			o.err = aerr
+			return
+		}
 	}
 	norm, verr := p.NormalizeValue(v)
 	if verr != nil {
@@ -408,19 +443,21 @@ func objectTypeName(t spoke.ObjectType) string { return strings.ToUpper(t.Singul
 
 func (e *Engine) runCode(ctx context.Context, f *spoke.Flow, act *spoke.Action, en *spoke.Enrollment, rec *spoke.Record, t spoke.ObjectType, o *outcome, dryRun bool) {
 	inputs := map[string]any{}
+	var defs map[string]*spoke.Property
+	if len(act.InputFields) > 0 {
+		var err error
+		if defs, err = e.definitions(ctx, en.AccountID, rec.ObjectType); err != nil {
+			e.spokeFailure(o, "STORE_UNAVAILABLE", fmt.Sprintf("The property definitions could not be read: %v", err))
+			return
+		}
+	}
 	for _, in := range act.InputFields {
 		v, aerr := e.resolve(&in.Value, en, rec, t)
 		if aerr != nil {
 			o.err = aerr
 			return
 		}
-		if in.Value.Type == spoke.ValueObjectProperty {
-			if _, set := rec.Value(t, in.Value.PropertyName); !set {
-				inputs[in.Name] = nil
-				continue
-			}
-		}
-		inputs[in.Name] = v
+		inputs[in.Name] = codeInput(inputType(f, &in.Value, defs), v)
 	}
 	secrets, err := e.Secrets.SecretValues(ctx, en.AccountID, act.SecretNames)
 	if err != nil {
@@ -433,12 +470,16 @@ func (e *Engine) runCode(ctx context.Context, f *spoke.Flow, act *spoke.Action, 
 	}
 	o.exec.Inputs = redact.New(maps.Values(secrets)).Values(inputs)
 	actionID, _ := strconv.ParseInt(act.ActionID, 10, 64)
+	revision, _ := strconv.ParseInt(f.RevisionID, 10, 64)
+	flowID, _ := strconv.ParseInt(f.ID, 10, 64)
 	inv := sandbox.Invocation{
 		Runtime:   act.Runtime,
 		Code:      act.SourceCode,
 		Version:   f.ID + "/" + act.ActionID + "/" + f.RevisionID,
 		AccountID: strconv.FormatInt(en.AccountID, 10),
-		Event: sandbox.Event{PortalID: en.AccountID, ActionDefinitionID: actionID, ObjectType: objectTypeName(t), ObjectID: rec.ID,
+		Event: sandbox.Event{PortalID: en.AccountID, ActionDefinitionID: actionID, ActionDefinitionVersion: revision,
+			EnrollmentID: en.ID, ExecutionIndex: int64(en.Attempt - 1), WorkflowID: flowID,
+			ObjectType: objectTypeName(t), ObjectID: rec.ID,
 			InputFields: inputs, CallbackID: fmt.Sprintf("ap-%s-%d-%s-%d", f.ID, en.ID, act.ActionID, en.Attempt)},
 		Secrets: secrets,
 		DryRun:  dryRun,

@@ -137,11 +137,13 @@ func TestEvaluateErrors(t *testing.T) {
 		want string
 	}{
 		{"nil", nil, "no filter branch"},
-		{"branch type", &spoke.FilterBranch{FilterBranchType: "ASSOCIATION"}, "ASSOCIATION"},
+		{"branch type", &spoke.FilterBranch{FilterBranchType: "SOMETIMES"}, "SOMETIMES"},
 		{"no branch type", &spoke.FilterBranch{}, "filterBranchType"},
 		{"operator", and(filter("email", "STRING", "IS_LIKE", `"value":"a"`, false)), "IS_LIKE"},
-		{"operation type", and(filter("email", "TIME_RANGED", "IS_BETWEEN", ``, false)), "TIME_RANGED"},
-		{"filter type", and(spoke.FlowFilter{FilterType: "ASSOCIATION"}), "ASSOCIATION"},
+		{"operation type", and(filter("email", "TIME_WARPED", "IS_BETWEEN", ``, false)), "TIME_WARPED"},
+		{"time range without bounds", and(filter("email", "TIME_RANGED", "IS_BETWEEN", ``, false)), "lowerBoundTimePoint"},
+		{"filter type", and(spoke.FlowFilter{FilterType: "TELEPATHY"}), "TELEPATHY"},
+		{"list filter without list", and(spoke.FlowFilter{FilterType: "IN_LIST", Operator: "IN_LIST"}), "listId"},
 		{"missing value", and(filter("amount", "NUMBER", "IS_EQUAL_TO", ``, false)), "numeric"},
 		{"between one bound", and(filter("amount", "NUMBER", "IS_BETWEEN", `"values":[1]`, false)), "lowerBound"},
 		{"enum no values", and(filter("stage", "ENUMERATION", "IS_ANY_OF", ``, false)), "values"},

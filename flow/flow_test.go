@@ -210,8 +210,8 @@ func TestParseBounds(t *testing.T) {
 	  "enrollmentCriteria":{"type":"LIST_BASED","listFilterBranch":{"filterBranchType":"OR","filters":[],"filterBranches":[{"filterBranchType":"AND","filterBranches":[],
 	    "filters":[{"filterType":"PROPERTY","property":"amount","operation":{"operationType":"NUMBER","operator":"IS_BETWEEN","lowerBound":10,"upperBound":20}}]}]}}}`)
 	op := f.EnrollmentCriteria.ListFilterBranch.FilterBranches[0].Filters[0].Operation
-	if len(op.Values) != 2 || string(op.Values[0]) != "10" || string(op.Values[1]) != "20" {
-		t.Fatalf("bounds not in Values: %+v", op)
+	if lo, hi, err := numberBounds(&op); err != nil || lo != 10 || hi != 20 {
+		t.Fatalf("bounds %v %v %v: %+v", lo, hi, err, op)
 	}
 	if strings.Contains(string(f.Raw), `"values"`) || !strings.Contains(string(f.Raw), `"lowerBound":10`) {
 		t.Errorf("document changed: %s", f.Raw)
@@ -279,7 +279,7 @@ func TestValidate(t *testing.T) {
 		{"unknown set property", flowWith(delay("1", "2") + "," + setProp(`{"property_name":"nope","value":{"type":"STATIC_VALUE","staticValue":"x"}}`)), []string{"2"}, []string{`"nope"`}},
 		{"unknown filter property", flowWith(delay("1", "2") + "," + listBranch(`{"filterType":"PROPERTY","property":"nope","operation":{"operationType":"STRING","operator":"IS_EQUAL_TO","value":"a"}}`) + "," + delay("3", "")), []string{"2"}, []string{`"nope"`}},
 		{"bad operator", flowWith(delay("1", "2") + "," + listBranch(`{"filterType":"PROPERTY","property":"email","operation":{"operationType":"STRING","operator":"IS_SIMILAR","value":"a"}}`) + "," + delay("3", "")), []string{"2"}, []string{"IS_SIMILAR"}},
-		{"bad filter type", flowWith(delay("1", "2") + "," + listBranch(`{"filterType":"FORM_SUBMISSION"}`) + "," + delay("3", "")), []string{"2"}, []string{"FORM_SUBMISSION"}},
+		{"bad filter type", flowWith(delay("1", "2") + "," + listBranch(`{"filterType":"HOROSCOPE"}`) + "," + delay("3", "")), []string{"2"}, []string{"HOROSCOPE"}},
 		{"number filter with string", flowWith(delay("1", "2") + "," + listBranch(`{"filterType":"PROPERTY","property":"amount","operation":{"operationType":"NUMBER","operator":"IS_LESS_THAN","value":"abc"}}`) + "," + delay("3", "")), []string{"2"}, []string{"numeric"}},
 		{"field data not code", flowWith(delay("1", "2") + "," + setProp(`{"property_name":"zip","value":{"type":"FIELD_DATA","actionId":"1","dataKey":"zip"}}`)), []string{"2"}, []string{"not a CUSTOM_CODE"}},
 		{"field data later", flowWith(setProp(`{"property_name":"zip","value":{"type":"FIELD_DATA","actionId":"1","dataKey":"zip"}}`)[:0]+`{"type":"SINGLE_CONNECTION","actionId":"2","actionTypeId":"0-5","fields":{"property_name":"zip","value":{"type":"FIELD_DATA","actionId":"1","dataKey":"zip"}},"connection":{"edgeType":"STANDARD","nextActionId":"1"}},`+codeAction("1", "", `{"name":"zip","type":"STRING"}`), `,"startActionId":"2"`), []string{"2"}, []string{"does not run before"}},
@@ -294,22 +294,22 @@ func TestValidate(t *testing.T) {
 		{"missing secret", flowWith(code(`,"sourceCode":"exports.main=async()=>({})","secretNames":["NOPE"]`)), []string{"1"}, []string{`secret "NOPE"`}},
 		{"secrets too long", flowWith(code(`,"sourceCode":"exports.main=async()=>({})","secretNames":["HUGE","HUBSPOT_TOKEN"]`)), []string{"1"}, []string{`total 1020 characters`}},
 		{"too many inputs", flowWith(code(`,"sourceCode":"exports.main=async()=>({})","inputFields":[` + strings.TrimSuffix(strings.Repeat(`{"name":"a","value":{"type":"STATIC_VALUE","staticValue":"x"}},`, 51), ",") + `]`)), []string{"1"}, []string{"51 inputFields"}},
-		{"unsupported input value", flowWith(code(`,"sourceCode":"exports.main=async()=>({})","inputFields":[{"name":"a","value":{"type":"TIMESTAMP"}}]`)), []string{"1"}, []string{`"TIMESTAMP"`}},
+		{"unsupported input value", flowWith(code(`,"sourceCode":"exports.main=async()=>({})","inputFields":[{"name":"a","value":{"type":"GUESSWORK"}}]`)), []string{"1"}, []string{`"GUESSWORK"`}},
 		{"delay no delta", flowWith(`{"type":"SINGLE_CONNECTION","actionId":"1","actionTypeId":"0-1","fields":{"time_unit":"DAYS"}}`), []string{"1"}, []string{"delta"}},
 		{"delay negative", flowWith(`{"type":"SINGLE_CONNECTION","actionId":"1","actionTypeId":"0-1","fields":{"delta":-3,"time_unit":"DAYS"}}`), []string{"1"}, []string{"positive integer"}},
 		{"delay fraction", flowWith(`{"type":"SINGLE_CONNECTION","actionId":"1","actionTypeId":"0-1","fields":{"delta":"1.5","time_unit":"DAYS"}}`), []string{"1"}, []string{"positive integer"}},
 		{"delay unit", flowWith(`{"type":"SINGLE_CONNECTION","actionId":"1","actionTypeId":"0-1","fields":{"delta":"1","time_unit":"YEARS"}}`), []string{"1"}, []string{"time_unit"}},
 		{"set no property", flowWith(`{"type":"SINGLE_CONNECTION","actionId":"1","actionTypeId":"0-5","fields":{"value":{"type":"STATIC_VALUE","staticValue":"x"}}}`), []string{"1"}, []string{"property_name"}},
 		{"set no value", flowWith(`{"type":"SINGLE_CONNECTION","actionId":"1","actionTypeId":"0-5","fields":{"property_name":"zip"}}`), []string{"1"}, []string{"fields.value"}},
-		{"set bad value type", flowWith(`{"type":"SINGLE_CONNECTION","actionId":"1","actionTypeId":"0-5","fields":{"property_name":"zip","value":{"type":"INCREMENT"}}}`), []string{"1"}, []string{`"INCREMENT"`}},
+		{"set bad value type", flowWith(`{"type":"SINGLE_CONNECTION","actionId":"1","actionTypeId":"0-5","fields":{"property_name":"zip","value":{"type":"GUESSWORK"}}}`), []string{"1"}, []string{`"GUESSWORK"`}},
 		{"webhook url", flowWith(`{"type":"WEBHOOK","actionId":"1","webhookUrl":"ftp://x","method":"POST"}`), []string{"1"}, []string{"webhookUrl"}},
 		{"webhook method", flowWith(`{"type":"WEBHOOK","actionId":"1","webhookUrl":"http://x.example","method":"HEAD"}`), []string{"1"}, []string{`"HEAD"`}},
-		{"unknown action type", flowWith(`{"type":"AB_TEST_BRANCH","actionId":"1"}`), []string{"1"}, []string{`"AB_TEST_BRANCH"`}},
+		{"unknown action type", flowWith(`{"type":"MIND_READER","actionId":"1"}`), []string{"1"}, []string{`"MIND_READER"`}},
 		{"unsupported actionTypeId", flowWith(`{"type":"SINGLE_CONNECTION","actionId":"1","actionTypeId":"0-13","fields":{}}`), []string{"1"}, []string{`"0-13"`}},
 		{"rate limit zero", flowWith(`{"type":"SINGLE_CONNECTION","actionId":"1","actionTypeId":"0-1","fields":{"delta":"1","time_unit":"DAYS"},"rateLimit":{"executions":0,"per":"DAYS"}}`), []string{"1"}, []string{"rateLimit.executions", "rateLimit.per"}},
 		{"event based", flowWith(``, `,"enrollmentCriteria":{"type":"EVENT_BASED","shouldReEnroll":false}`), nil, []string{"EVENT_BASED is not supported yet"}},
 		{"list based without branch", flowWith(``, `,"enrollmentCriteria":{"type":"LIST_BASED"}`), nil, []string{"listFilterBranch"}},
-		{"list based bad branch type", flowWith(``, `,"enrollmentCriteria":{"type":"LIST_BASED","listFilterBranch":{"filterBranchType":"RESTRICTED","filters":[],"filterBranches":[]}}`), nil, []string{"RESTRICTED"}},
+		{"list based bad branch type", flowWith(``, `,"enrollmentCriteria":{"type":"LIST_BASED","listFilterBranch":{"filterBranchType":"SOMETIMES","filters":[],"filterBranches":[]}}`), nil, []string{"SOMETIMES"}},
 		{"no action id", flowWith(`{"type":"SINGLE_CONNECTION","actionTypeId":"0-1"}`), nil, []string{"actions[0] has no actionId"}},
 	}
 	for _, tc := range cases {

@@ -134,26 +134,6 @@ func Parse(body []byte) (*spoke.Flow, error) {
 				c.EdgeType = "GOTO"
 			}
 		})
-		var sh struct {
-			ListBranches []struct {
-				FilterBranch *boundsBranch `json:"filterBranch"`
-			} `json:"listBranches"`
-		}
-		if json.Unmarshal(doc.Actions[i], &sh) == nil && len(sh.ListBranches) == len(f.Actions[i].ListBranches) {
-			for j, lb := range sh.ListBranches {
-				setBounds(f.Actions[i].ListBranches[j].FilterBranch, lb.FilterBranch)
-			}
-		}
-	}
-	if f.EnrollmentCriteria != nil {
-		var sh struct {
-			EnrollmentCriteria *struct {
-				ListFilterBranch *boundsBranch `json:"listFilterBranch"`
-			} `json:"enrollmentCriteria"`
-		}
-		if json.Unmarshal(body, &sh) == nil && sh.EnrollmentCriteria != nil {
-			setBounds(f.EnrollmentCriteria.ListFilterBranch, sh.EnrollmentCriteria.ListFilterBranch)
-		}
 	}
 	if f.StartActionID == "" && len(f.Actions) > 0 {
 		f.StartActionID = f.Actions[0].ActionID
@@ -204,6 +184,8 @@ func Parse(body []byte) (*spoke.Flow, error) {
 var topKinds = map[string]byte{
 	"timeWindows": '[', "blockedDates": '[', "dataSources": '[', "suppressionListIds": '[',
 	"customProperties": '{', "canEnrollFromSalesforce": 'b', "uuid": '"', "description": '"',
+	"goalFilterBranch": '{', "suppressionFilterBranch": '{', "enrollmentSchedule": '{', "eventAnchor": '{',
+	"unEnrollmentSetting": '{',
 }
 
 func checkKinds(top map[string]json.RawMessage) error {
@@ -292,39 +274,13 @@ func forEachConnection(a *spoke.Action, fn func(*spoke.Connection)) {
 			fn(c)
 		}
 	}
-	if a.DefaultBranch != nil {
-		fn(a.DefaultBranch)
-	}
-}
-
-// boundsBranch mirrors a filter tree for the fields spoke.Operation has no
-// place for: the lowerBound and upperBound of ranged NUMBER filters.
-type boundsBranch struct {
-	Filters []struct {
-		Operation struct {
-			LowerBound json.RawMessage `json:"lowerBound"`
-			UpperBound json.RawMessage `json:"upperBound"`
-		} `json:"operation"`
-	} `json:"filters"`
-	FilterBranches []boundsBranch `json:"filterBranches"`
-}
-
-// setBounds copies lowerBound/upperBound into Values (when Values is empty)
-// on the typed tree, so Evaluate finds them. The document keeps what was
-// sent.
-func setBounds(b *spoke.FilterBranch, sh *boundsBranch) {
-	if b == nil || sh == nil || len(sh.Filters) != len(b.Filters) || len(sh.FilterBranches) != len(b.FilterBranches) {
-		return
-	}
-	for i, f := range sh.Filters {
-		op := &b.Filters[i].Operation
-		lo, hi := f.Operation.LowerBound, f.Operation.UpperBound
-		if len(op.Values) == 0 && len(lo) > 0 && len(hi) > 0 && string(lo) != "null" && string(hi) != "null" {
-			op.Values = []json.RawMessage{lo, hi}
+	for i := range a.TestBranches {
+		if c := a.TestBranches[i].Connection; c != nil {
+			fn(c)
 		}
 	}
-	for i := range sh.FilterBranches {
-		setBounds(&b.FilterBranches[i], &sh.FilterBranches[i])
+	if a.DefaultBranch != nil {
+		fn(a.DefaultBranch)
 	}
 }
 

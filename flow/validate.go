@@ -40,6 +40,16 @@ var WebhookMethods = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
 // RateLimitPeriods are the periods of an action's rateLimit.
 var RateLimitPeriods = []string{"SECONDS", "MINUTES", "HOURS"}
 
+// ValueTypes are the value sources Spoke evaluates.
+var ValueTypes = []string{spoke.ValueStatic, spoke.ValueObjectProperty, spoke.ValueFieldData, spoke.ValueIncrement,
+	spoke.ValueTimestamp, spoke.ValueRelativeDateTime, spoke.ValueAppendProperty, spoke.ValueStaticAppend}
+
+// storedValueTypes are value sources HubSpot documents that need data
+// Spoke does not have (fetched records, enrollment events, datasets):
+// accepted and kept, and an action that reads one fails when it runs.
+var storedValueTypes = []string{"FETCHED_OBJECT_PROPERTY", "ENROLLMENT_EVENT_PROPERTY", "ENROLLMENT_DATASET_COLUMN_VALUE",
+	"ACTION_OUTPUT_OBJECT_PROPERTY", "SINGLE_OBJECT_COORDINATES", "LIST_INPUT", "MAP_INPUT"}
+
 // MaxInputFields is the most inputFields a custom code action may have.
 const MaxInputFields = 50
 
@@ -340,10 +350,27 @@ func (v *validator) value(a *spoke.Action, where string, val *spoke.Value) error
 				v.p.add(a.ActionID, "%s: dataKey %s is not an output field of action %s (it declares %s)", where, strconv.Quote(val.DataKey), strconv.Quote(val.ActionID), outputNames(src))
 			}
 		}
+	case spoke.ValueIncrement:
+		if _, err := scalarNumber(val.IncrementAmount); err != nil {
+			v.p.add(a.ActionID, "%s: INCREMENT needs a numeric incrementAmount", where)
+		}
+	case spoke.ValueTimestamp:
+		if val.TimestampType != "EXECUTION_TIME" {
+			v.p.add(a.ActionID, "%s: TIMESTAMP needs timestampType EXECUTION_TIME", where)
+		}
+	case spoke.ValueRelativeDateTime:
+		if _, err := relativeDelay(val.TimeDelay); err != nil {
+			v.p.add(a.ActionID, "%s: RELATIVE_DATETIME %v", where, err)
+		}
+	case spoke.ValueAppendProperty:
+		return v.checkProperty(a.ActionID, where, val.AppendPropertyName)
+	case spoke.ValueStaticAppend:
 	case "":
-		v.p.add(a.ActionID, "%s has no value type (use STATIC_VALUE, OBJECT_PROPERTY or FIELD_DATA)", where)
+		v.p.add(a.ActionID, "%s has no value type and no field that tells it (use %s)", where, strings.Join(ValueTypes, ", "))
 	default:
-		v.p.add(a.ActionID, "%s: value type %s is not supported (use STATIC_VALUE, OBJECT_PROPERTY or FIELD_DATA)", where, strconv.Quote(val.Type))
+		if !contains(storedValueTypes, val.Type) {
+			v.p.add(a.ActionID, "%s: value type %s is not supported (use %s)", where, strconv.Quote(val.Type), strings.Join(ValueTypes, ", "))
+		}
 	}
 	return nil
 }
@@ -402,6 +429,18 @@ func (v *validator) action(a *spoke.Action) error {
 				return err
 			}
 		}
+	case spoke.ActionABTestBranch:
+		total := 0.0
+		for i, b := range a.TestBranches {
+			p, err := scalarNumber(b.Percentage)
+			if err != nil || p < 0 {
+				v.p.add(id, "testBranches[%d] needs a percentage of 0 or more", i)
+			}
+			total += p
+		}
+		if len(a.TestBranches) == 0 || total <= 0 {
+			v.p.add(id, "an AB_TEST_BRANCH needs testBranches whose percentages add up to more than 0")
+		}
 	case spoke.ActionWebhook:
 		u, err := url.Parse(a.WebhookURL)
 		if a.WebhookURL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -418,7 +457,7 @@ func (v *validator) action(a *spoke.Action) error {
 	case "":
 		v.p.add(id, "the action has no type")
 	default:
-		v.p.add(id, "action type %s is not supported (use CUSTOM_CODE, SINGLE_CONNECTION, STATIC_BRANCH, LIST_BRANCH or WEBHOOK)", strconv.Quote(a.Type))
+		v.p.add(id, "action type %s is not supported (use CUSTOM_CODE, SINGLE_CONNECTION, STATIC_BRANCH, LIST_BRANCH, AB_TEST_BRANCH or WEBHOOK)", strconv.Quote(a.Type))
 	}
 	return nil
 }
@@ -572,11 +611,23 @@ func (v *validator) filterBranch(actionID, where string, b *spoke.FilterBranch) 
 	if _, err := branchType(b); err != nil {
 		v.p.add(actionID, "%s: %s", where, spoke.ErrorMessage(err))
 	}
+	if b.FilterBranchType == "ASSOCIATION" || b.FilterBranchType == "UNIFIED_EVENTS" {
+		// The filters test associated records or event properties, not
+		// the enrolled record's properties: check their operations only.
+		for i := range b.Filters {
+			if err := checkFilter(&b.Filters[i]); err != nil {
+				v.p.add(actionID, "%s.filters[%d]: %s", where, i, err.Error())
+			}
+		}
+		return nil
+	}
 	for i := range b.Filters {
 		fl := &b.Filters[i]
 		fw := fmt.Sprintf("%s.filters[%d]", where, i)
 		if fl.FilterType != "PROPERTY" {
-			v.p.add(actionID, "%s: filterType %s is not supported (use PROPERTY)", fw, strconv.Quote(fl.FilterType))
+			if err := checkFilter(fl); err != nil {
+				v.p.add(actionID, "%s: %s", fw, err.Error())
+			}
 			continue
 		}
 		if err := v.checkProperty(actionID, fw, fl.Property); err != nil {
@@ -584,6 +635,14 @@ func (v *validator) filterBranch(actionID, where string, b *spoke.FilterBranch) 
 		}
 		if err := checkOperation(&fl.Operation); err != nil {
 			v.p.add(actionID, "%s (%s): %s", fw, fl.Property, err.Error())
+		}
+		for _, other := range []string{fl.Operation.ComparisonPropertyName, timePointProperty(fl.Operation.TimePoint),
+			timePointProperty(fl.Operation.LowerBoundTimePoint), timePointProperty(fl.Operation.UpperBoundTimePoint)} {
+			if other != "" {
+				if err := v.checkProperty(actionID, fw, other); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	for i := range b.FilterBranches {

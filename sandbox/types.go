@@ -64,13 +64,29 @@ const (
 )
 
 // Event is what the code receives as its event argument. It marshals to
-// HubSpot's shape: {origin: {portalId, actionDefinitionId}, object:
-// {objectType, objectId}, inputFields, callbackId}.
+// HubSpot's shape: {origin: {portalId, actionDefinitionId,
+// actionDefinitionVersion, extensionDefinitionId,
+// extensionDefinitionVersionId, actionExecutionIndexIdentifier:
+// {enrollmentId, actionExecutionIndex}}, context: {source, workflowId},
+// object: {objectType, objectId}, inputFields, callbackId}. The bootstraps
+// add `fields`, the same object as inputFields, which published snippets
+// read.
 type Event struct {
 	// PortalID is the account (portal) the workflow belongs to.
 	PortalID int64
-	// ActionDefinitionID identifies the custom code action.
+	// ActionDefinitionID identifies the custom code action (HubSpot also
+	// sends it as extensionDefinitionId).
 	ActionDefinitionID int64
+	// ActionDefinitionVersion is the version of the action's definition:
+	// the flow revision (also sent as extensionDefinitionVersionId).
+	ActionDefinitionVersion int64
+	// EnrollmentID and ExecutionIndex identify this execution of the
+	// action within an enrollment (origin.actionExecutionIndexIdentifier).
+	EnrollmentID   int64
+	ExecutionIndex int64
+	// WorkflowID is the flow's id (context.workflowId); context.source is
+	// always "WORKFLOWS".
+	WorkflowID int64
 	// ObjectType is the enrolled object's type, for example "CONTACT".
 	ObjectType string
 	// ObjectID is the enrolled object's ID.
@@ -83,9 +99,20 @@ type Event struct {
 
 type eventJSON struct {
 	Origin struct {
-		PortalID           int64 `json:"portalId"`
-		ActionDefinitionID int64 `json:"actionDefinitionId"`
+		PortalID                       int64 `json:"portalId"`
+		ActionDefinitionID             int64 `json:"actionDefinitionId"`
+		ActionDefinitionVersion        int64 `json:"actionDefinitionVersion"`
+		ExtensionDefinitionID          int64 `json:"extensionDefinitionId"`
+		ExtensionDefinitionVersionID   int64 `json:"extensionDefinitionVersionId"`
+		ActionExecutionIndexIdentifier struct {
+			EnrollmentID         int64 `json:"enrollmentId"`
+			ActionExecutionIndex int64 `json:"actionExecutionIndex"`
+		} `json:"actionExecutionIndexIdentifier"`
 	} `json:"origin"`
+	Context struct {
+		Source     string `json:"source"`
+		WorkflowID int64  `json:"workflowId"`
+	} `json:"context"`
 	Object struct {
 		ObjectType string `json:"objectType"`
 		ObjectID   int64  `json:"objectId"`
@@ -106,6 +133,18 @@ func (e Event) appendJSON(b []byte) ([]byte, error) {
 	b = strconv.AppendInt(b, e.PortalID, 10)
 	b = append(b, `,"actionDefinitionId":`...)
 	b = strconv.AppendInt(b, e.ActionDefinitionID, 10)
+	b = append(b, `,"actionDefinitionVersion":`...)
+	b = strconv.AppendInt(b, e.ActionDefinitionVersion, 10)
+	b = append(b, `,"extensionDefinitionId":`...)
+	b = strconv.AppendInt(b, e.ActionDefinitionID, 10)
+	b = append(b, `,"extensionDefinitionVersionId":`...)
+	b = strconv.AppendInt(b, e.ActionDefinitionVersion, 10)
+	b = append(b, `,"actionExecutionIndexIdentifier":{"enrollmentId":`...)
+	b = strconv.AppendInt(b, e.EnrollmentID, 10)
+	b = append(b, `,"actionExecutionIndex":`...)
+	b = strconv.AppendInt(b, e.ExecutionIndex, 10)
+	b = append(b, `}},"context":{"source":"WORKFLOWS","workflowId":`...)
+	b = strconv.AppendInt(b, e.WorkflowID, 10)
 	b = append(b, `},"object":{"objectType":`...)
 	b = jsonenc.String(b, e.ObjectType)
 	b = append(b, `,"objectId":`...)
@@ -130,7 +169,11 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 	}
 	*e = Event{
 		PortalID: j.Origin.PortalID, ActionDefinitionID: j.Origin.ActionDefinitionID,
-		ObjectType: j.Object.ObjectType, ObjectID: j.Object.ObjectID,
+		ActionDefinitionVersion: j.Origin.ActionDefinitionVersion,
+		EnrollmentID:            j.Origin.ActionExecutionIndexIdentifier.EnrollmentID,
+		ExecutionIndex:          j.Origin.ActionExecutionIndexIdentifier.ActionExecutionIndex,
+		WorkflowID:              j.Context.WorkflowID,
+		ObjectType:              j.Object.ObjectType, ObjectID: j.Object.ObjectID,
 		InputFields: j.InputFields, CallbackID: j.CallbackID,
 	}
 	return nil

@@ -9,7 +9,8 @@ import (
 // encoding/json on the same shape.
 func TestInvokeMsgEncoding(t *testing.T) {
 	t.Parallel()
-	ev := Event{PortalID: 9, ActionDefinitionID: 3, ObjectType: "CONTACT", ObjectID: 123456789012,
+	ev := Event{PortalID: 9, ActionDefinitionID: 3, ActionDefinitionVersion: 4, EnrollmentID: 77, ExecutionIndex: 2, WorkflowID: 12,
+		ObjectType: "CONTACT", ObjectID: 123456789012,
 		InputFields: map[string]any{"b": "x\"<y>", "a": 1.5, "c": nil, "d": true}, CallbackID: "ap-1-2-3-0"}
 	for _, m := range []*invokeMsg{
 		{Op: "invoke", ID: 1, Event: ev},
@@ -18,6 +19,11 @@ func TestInvokeMsgEncoding(t *testing.T) {
 	} {
 		var j eventJSON
 		j.Origin.PortalID, j.Origin.ActionDefinitionID = m.Event.PortalID, m.Event.ActionDefinitionID
+		j.Origin.ActionDefinitionVersion, j.Origin.ExtensionDefinitionID = m.Event.ActionDefinitionVersion, m.Event.ActionDefinitionID
+		j.Origin.ExtensionDefinitionVersionID = m.Event.ActionDefinitionVersion
+		j.Origin.ActionExecutionIndexIdentifier.EnrollmentID = m.Event.EnrollmentID
+		j.Origin.ActionExecutionIndexIdentifier.ActionExecutionIndex = m.Event.ExecutionIndex
+		j.Context.Source, j.Context.WorkflowID = "WORKFLOWS", m.Event.WorkflowID
 		j.Object.ObjectType, j.Object.ObjectID = m.Event.ObjectType, m.Event.ObjectID
 		j.InputFields, j.CallbackID = m.Event.InputFields, m.Event.CallbackID
 		if j.InputFields == nil {

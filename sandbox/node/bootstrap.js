@@ -401,8 +401,12 @@ function begin(msg) {
     cur.output = out;
   };
   let ret;
+  const event = msg.event;
+  // Published snippets read inputs from event.fields as well as
+  // event.inputFields: the same object under both names.
+  if (event && event.inputFields && !('fields' in event)) event.fields = event.inputFields;
   try {
-    ret = main(msg.event, callback);
+    ret = main(event, callback);
   } catch (e) {
     setError(classify(e), e, false);
     return;

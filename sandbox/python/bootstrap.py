@@ -361,8 +361,13 @@ def run(msg):
         load_error = load(msg.get("code", ""), msg.get("env"))
     if load_error:
         return None, load_error, True
+    event = msg["event"]
+    # Published snippets read inputs from event["fields"] as well as
+    # event["inputFields"]: the same dict under both names.
+    if isinstance(event, dict) and isinstance(event.get("inputFields"), dict):
+        event.setdefault("fields", event["inputFields"])
     try:
-        ret = main(msg["event"])
+        ret = main(event)
         if asyncio.iscoroutine(ret):
             ret = asyncio.run(ret)
     except SystemExit as e:
