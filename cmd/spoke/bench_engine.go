@@ -92,6 +92,7 @@ func runBenchEngine(ctx context.Context, n, httpN, samples, runners, batch, code
 		return err
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	db.Logger = quiet // the search indexes the HTTP path's progress search creates are part of the run
 	pool, err := sandbox.NewPool(sandbox.Config{APIURL: "http://127.0.0.1:9", MaxWorkers: workers, Logger: quiet})
 	if err != nil {
 		return err
