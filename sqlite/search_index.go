@@ -146,7 +146,7 @@ func (db *DB) filterStream(t spoke.ObjectType, defs map[string]*propertyDef, acc
 		}
 		return &idStream{sql: `SELECT id FROM records INDEXED BY "` + name + `" WHERE ` + cond + ` AND account_id = ?` + scope,
 			args: append(args, account), account: true}, indexNeed{}, nil
-	case (c.kind == kindNumber || c.kind == kindSorted) && valueIndexSQL(t.Name, p) != "":
+	case (c.kind == kindNumber || c.kind == kindSorted) && hasValueIndex(t, p):
 		switch op {
 		case "EQ", "LT", "LTE", "GT", "GTE", "BETWEEN", "IN":
 		default:
