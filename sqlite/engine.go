@@ -186,34 +186,64 @@ func (db *DB) EnrollKnown(ctx context.Context, account int64, f *spoke.Flow, obj
 	return db.enroll(ctx, account, f, objectType, ids, reEnroll, true)
 }
 
+// liveRecords returns which of ids are live (not archived) records of
+// objectType in the account, asking for up to 500 at a time rather than one
+// by one: an enrollment request names up to 10,000.
+func liveRecords(ctx context.Context, s session, account int64, objectType string, ids []int64) (map[int64]bool, error) {
+	t, err := spoke.ObjectTypeFor(objectType)
+	if err != nil {
+		return nil, err
+	}
+	live := make(map[int64]bool, len(ids))
+	for rest := ids; len(rest) > 0; {
+		part := rest[:min(500, len(rest))]
+		rest = rest[len(part):]
+		args := make([]any, 0, len(part)+1)
+		args = append(args, account)
+		for _, id := range part {
+			args = append(args, id)
+		}
+		// The object type is a literal (from a fixed set), as in searches.
+		rows, err := s.QueryContext(ctx, `SELECT id FROM records WHERE account_id = ? AND object_type = '`+t.Name+`' AND archived = 0 AND id IN (`+placeholders(len(part))+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("find %s to enroll: %w", objectType, err)
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("find %s to enroll: %w", objectType, err)
+			}
+			live[id] = true
+		}
+		if err := rows.Close(); err != nil {
+			return nil, fmt.Errorf("find %s to enroll: %w", objectType, err)
+		}
+	}
+	return live, nil
+}
+
 func (db *DB) enroll(ctx context.Context, account int64, f *spoke.Flow, objectType string, ids []int64, reEnroll, known bool) (*spoke.EnrollResult, error) {
 	res := &spoke.EnrollResult{Enrolled: []int64{}, Skipped: map[int64]string{}}
 	now := db.nowMs()
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		s := db.txSession(tx)
-		if known {
-			return enrollMany(ctx, s, account, f, objectType, ids, reEnroll, now, res)
-		}
-		for _, id := range ids {
-			typ, err := recordType(ctx, s, account, id)
-			if err != nil || typ != objectType {
-				if err != nil && spoke.ErrorCode(err) != spoke.ENOTFOUND {
-					return err
-				}
-				res.Skipped[id] = SkipNotFound
-				continue
-			}
-			ok, reason, err := enrollTx(ctx, s, account, f.ID, f.RevisionID, objectType, id, reEnroll, now)
+		if !known {
+			live, err := liveRecords(ctx, s, account, objectType, ids)
 			if err != nil {
 				return err
 			}
-			if ok {
-				res.Enrolled = append(res.Enrolled, id)
-			} else {
-				res.Skipped[id] = reason
+			found := make([]int64, 0, len(ids))
+			for _, id := range ids {
+				if live[id] {
+					found = append(found, id)
+				} else {
+					res.Skipped[id] = SkipNotFound
+				}
 			}
+			ids = found
 		}
-		return nil
+		return enrollMany(ctx, s, account, f, objectType, ids, reEnroll, now, res)
 	})
 	if err != nil {
 		return nil, err

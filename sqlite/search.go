@@ -331,17 +331,31 @@ func (db *DB) SearchRecords(ctx context.Context, account int64, objectType strin
 	}
 	order = append(order, "id ASC")
 
+	ids, idArgs, err := db.indexedIDs(ctx, t, defs, account, req)
+	if err != nil {
+		return nil, err
+	}
 	from := "records" + valueIndexHint(t, defs, req.FilterGroups)
+	count, countArgs := `SELECT count(*) FROM `+from+` WHERE `+cond, args
+	if ids != "" {
+		count, countArgs = `SELECT count(*) FROM (`+ids+`)`, idArgs
+	}
 	var total int
-	if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM `+from+` WHERE `+cond, args...).Scan(&total); err != nil {
+	if err := db.read.QueryRowContext(ctx, count, countArgs...).Scan(&total); err != nil {
 		return nil, fmt.Errorf("count %s: %w", t.Name, err)
 	}
 	res := &spoke.SearchResult{Total: total}
 	if req.After >= total {
 		return res, nil
 	}
-	rows, err := db.read.QueryContext(ctx, `SELECT `+recordColumns+` FROM `+from+` WHERE `+cond+` ORDER BY `+strings.Join(order, ", ")+` LIMIT ? OFFSET ?`,
-		append(args, req.Limit, req.After)...)
+	page, pageArgs := `SELECT `+recordColumns+` FROM `+from+` WHERE `+cond+` ORDER BY `+strings.Join(order, ", ")+` LIMIT ? OFFSET ?`, append(args, req.Limit, req.After)
+	if ids != "" && len(req.Sorts) == 0 {
+		// In id order, the page's ids come from the indexes too, and only
+		// its rows are loaded.
+		page, pageArgs = `SELECT `+recordColumns+` FROM records WHERE id IN (SELECT id FROM (`+ids+`) ORDER BY id LIMIT ? OFFSET ?) ORDER BY id`,
+			append(idArgs, req.Limit, req.After)
+	}
+	rows, err := db.read.QueryContext(ctx, page, pageArgs...)
 	if err != nil {
 		return nil, fmt.Errorf("search %s: %w", t.Name, err)
 	}

@@ -53,6 +53,11 @@ type DB struct {
 
 	stmtMu sync.Mutex
 	stmts  map[stmtKey]*sql.Stmt // prepared statements by pool and text
+
+	searchMu       sync.Mutex
+	searchIdx      map[string]bool // on-demand search indexes that exist, by name (search_index.go)
+	searchIndexMin int             // live records of a type before searches create indexes; tests lower it
+	searchScan     bool            // answer every search by scanning rows, as tests compare
 }
 
 type stmtKey struct {
@@ -89,12 +94,17 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	db := &DB{path: path, write: w, read: r, Now: time.Now, props: map[propKey]map[string]*propertyDef{}, stmts: map[stmtKey]*sql.Stmt{}}
+	db := &DB{path: path, write: w, read: r, Now: time.Now, props: map[propKey]map[string]*propertyDef{}, stmts: map[stmtKey]*sql.Stmt{},
+		searchIdx: map[string]bool{}, searchIndexMin: DefaultSearchIndexMin}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
 	if err := db.ensureValueIndexes(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := db.loadSearchIndexes(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}

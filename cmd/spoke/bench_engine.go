@@ -51,6 +51,7 @@ func benchEngine(ctx context.Context, args []string) int {
 	batch := fs.Int("batch", 0, "enrollments a runner claims at once (0: the engine's default)")
 	codeConc := fs.Int("code-concurrency", 0, "concurrent custom code invocations per runner (0: the engine's default)")
 	workers := fs.Int("workers", 0, "sandbox workers (0: the pool's default)")
+	httpN := fs.Int("http-contacts", 50000, "contacts to create and enroll by objectIds over loopback HTTP (0: skip that path)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -62,14 +63,14 @@ func benchEngine(ctx context.Context, args []string) int {
 			*d.flag = d.def
 		}
 	}
-	if err := runBenchEngine(ctx, *n, *samples, *runners, *batch, *codeConc, *workers); err != nil {
+	if err := runBenchEngine(ctx, *n, *httpN, *samples, *runners, *batch, *codeConc, *workers); err != nil {
 		fmt.Fprintln(os.Stderr, "spoke bench engine:", err)
 		return 1
 	}
 	return 0
 }
 
-func runBenchEngine(ctx context.Context, n, samples, runners, batch, codeConc, workers int) error {
+func runBenchEngine(ctx context.Context, n, httpN, samples, runners, batch, codeConc, workers int) error {
 	dir, err := os.MkdirTemp("", "spoke-bench-engine-")
 	if err != nil {
 		return err
@@ -91,6 +92,7 @@ func runBenchEngine(ctx context.Context, n, samples, runners, batch, codeConc, w
 		return err
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	db.Logger = quiet // the search indexes the HTTP path's progress search creates are part of the run
 	pool, err := sandbox.NewPool(sandbox.Config{APIURL: "http://127.0.0.1:9", MaxWorkers: workers, Logger: quiet})
 	if err != nil {
 		return err
@@ -108,7 +110,7 @@ func runBenchEngine(ctx context.Context, n, samples, runners, batch, codeConc, w
 			return err
 		}
 	}
-	fmt.Printf("# spoke bench engine: %d contacts, %d runners x batch %d, code concurrency %d, %s\n\n", n, runners, batch, codeConc, time.Now().UTC().Format(time.RFC3339))
+	fmt.Printf("# spoke bench engine: %d contacts (+%d over HTTP), %d runners x batch %d, code concurrency %d, %s\n\n", n, httpN, runners, batch, codeConc, time.Now().UTC().Format(time.RFC3339))
 	load := time.Now()
 	src := spoke.WriteSource{Type: spoke.SourceImport, ID: "bench"}
 	for from := 0; from < n; from += 100 {
@@ -161,24 +163,8 @@ func runBenchEngine(ctx context.Context, n, samples, runners, batch, codeConc, w
 	if len(res.Enrolled) != n {
 		return fmt.Errorf("enrolled %d of %d", len(res.Enrolled), n)
 	}
-	// Poll with a query the partial index of active enrollments answers, so
-	// the harness does not compete with the engine for the database.
-	for {
-		var active int
-		if err := db.ReadDB().QueryRowContext(ctx, `SELECT count(*) FROM enrollments WHERE status = 'ACTIVE'`).Scan(&active); err != nil {
-			return err
-		}
-		if active == 0 {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	var failed int
-	if err := db.ReadDB().QueryRowContext(ctx, `SELECT count(*) FROM enrollments WHERE status = 'FAILED'`).Scan(&failed); err != nil {
+	if err := waitIdle(ctx, db); err != nil {
 		return err
-	}
-	if failed > 0 {
-		return fmt.Errorf("%d enrollments failed", failed)
 	}
 	total := time.Since(start)
 	self1, workers1 := cpuTimes()
@@ -189,6 +175,12 @@ func runBenchEngine(ctx context.Context, n, samples, runners, batch, codeConc, w
 	perEnrollment := func(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d.Microseconds())/float64(n)) }
 	fmt.Printf("| CPU per enrollment: spoke / Node workers (of %.0f µs of both cores per enrollment) | %s / %s |\n",
 		2*float64(total.Microseconds())/float64(n), perEnrollment(self1-self0), perEnrollment(workers1-workers0))
+
+	if httpN > 0 {
+		if err := benchEnrollHTTP(ctx, db, eng, acct, f, httpN, n, float64(n)/total.Seconds()); err != nil {
+			return err
+		}
+	}
 
 	// Latency from one record's update (it starts to meet the criteria) to
 	// its enrollment's completion, one record at a time.
