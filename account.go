@@ -16,6 +16,20 @@ var Scopes = []string{
 	"crm.schemas.deals.read", "crm.schemas.deals.write",
 	"crm.schemas.tickets.read", "crm.schemas.tickets.write",
 	"automation",
+	// Engagements (HubSpot's read-only per-activity scopes; writes take
+	// crm.objects.contacts.write), commerce objects, leads and custom
+	// objects.
+	"crm.objects.notes.read", "crm.objects.tasks.read", "crm.objects.calls.read",
+	"crm.objects.emails.read", "crm.objects.meetings.read", "sales-email-read",
+	"crm.schemas.notes.read", "crm.schemas.tasks.read", "crm.schemas.calls.read",
+	"crm.schemas.emails.read", "crm.schemas.meetings.read",
+	"crm.objects.line_items.read", "crm.objects.line_items.write", "crm.schemas.line_items.read",
+	"crm.objects.products.read", "crm.objects.products.write", "crm.schemas.products.read",
+	"crm.objects.quotes.read", "crm.objects.quotes.write", "crm.schemas.quotes.read", "crm.schemas.quotes.write",
+	"e-commerce",
+	"crm.objects.leads.read", "crm.objects.leads.write",
+	"crm.objects.custom.read", "crm.objects.custom.write",
+	"crm.schemas.custom.read", "crm.schemas.custom.write",
 }
 
 // ValidScope reports whether s is a scope Spoke knows.
@@ -31,6 +45,16 @@ type Token struct {
 	CreatedAt time.Time
 	// Admin tokens have every scope.
 	Admin bool
+}
+
+// HasAnyScope reports whether the token grants one of scopes.
+func (t *Token) HasAnyScope(scopes []string) bool {
+	for _, s := range scopes {
+		if t.HasScope(s) {
+			return true
+		}
+	}
+	return false
 }
 
 // HasScope reports whether the token grants scope s.

@@ -129,6 +129,58 @@ var hubspotTypeIDs = map[[2]string][]int{
 	{"deals", "deals"}: {451}, {"tickets", "tickets"}: {452},
 }
 
+// hubspotPairs are HubSpot's default association type ids between the
+// engagement, commerce and lead types and the others, both directions,
+// from HubSpot's "association type ID values" tables
+// (developers.hubspot.com/docs/api-reference/legacy/crm/associations/
+// associate-records/guide): a to b is ab, b to a is ba. Pairs whose
+// reverse HubSpot does not document (lead to email 598; lead to primary
+// contact 578 and primary company 580) are left out, since Spoke stores
+// both directions of every association.
+var hubspotPairs = []struct {
+	a, b   string
+	ab, ba int
+}{
+	{"contacts", "notes", 201, 202}, {"contacts", "tasks", 203, 204}, {"contacts", "calls", 193, 194},
+	{"contacts", "emails", 197, 198}, {"contacts", "meetings", 199, 200},
+	{"companies", "notes", 189, 190}, {"companies", "tasks", 191, 192}, {"companies", "calls", 181, 182},
+	{"companies", "emails", 185, 186}, {"companies", "meetings", 187, 188},
+	{"deals", "notes", 213, 214}, {"deals", "tasks", 215, 216}, {"deals", "calls", 205, 206},
+	{"deals", "emails", 209, 210}, {"deals", "meetings", 211, 212},
+	{"tickets", "notes", 227, 228}, {"tickets", "tasks", 229, 230}, {"tickets", "calls", 219, 220},
+	{"tickets", "emails", 223, 224}, {"tickets", "meetings", 225, 226},
+	{"leads", "notes", 854, 855}, {"leads", "tasks", 646, 647}, {"leads", "calls", 596, 597}, {"leads", "meetings", 600, 601},
+	{"leads", "contacts", 608, 609}, {"leads", "companies", 610, 611}, {"leads", "deals", 1037, 1038},
+	{"deals", "line_items", 19, 20}, {"quotes", "line_items", 67, 68},
+	{"quotes", "deals", 64, 63}, {"quotes", "contacts", 69, 70}, {"quotes", "companies", 71, 72}, {"quotes", "tasks", 217, 218},
+}
+
+// hubspotLabelledPairs are HubSpot's labelled types between those types
+// ("Lead to primary deal" 582, "Primary deal to lead" 583), valid beside
+// the pair's default.
+var hubspotLabelledPairs = []struct {
+	a, b   string
+	ab, ba int
+	label  string
+}{
+	{"leads", "deals", 582, 583, "Primary"},
+}
+
+func init() {
+	for _, p := range hubspotPairs {
+		defaultTypeIDs[[2]string{p.a, p.b}], defaultTypeIDs[[2]string{p.b, p.a}] = p.ab, p.ba
+		pairedTypeIDs[p.ab], pairedTypeIDs[p.ba] = p.ba, p.ab
+		hubspotTypeIDs[[2]string{p.a, p.b}] = append(hubspotTypeIDs[[2]string{p.a, p.b}], p.ab)
+		hubspotTypeIDs[[2]string{p.b, p.a}] = append(hubspotTypeIDs[[2]string{p.b, p.a}], p.ba)
+	}
+	for _, p := range hubspotLabelledPairs {
+		pairedTypeIDs[p.ab], pairedTypeIDs[p.ba] = p.ba, p.ab
+		hubspotTypeIDs[[2]string{p.a, p.b}] = append(hubspotTypeIDs[[2]string{p.a, p.b}], p.ab)
+		hubspotTypeIDs[[2]string{p.b, p.a}] = append(hubspotTypeIDs[[2]string{p.b, p.a}], p.ba)
+		hubspotLabels[p.ab], hubspotLabels[p.ba] = p.label, p.label
+	}
+}
+
 // ValidAssociationType reports whether a HubSpot-defined type id fits the
 // pair of object types. User-defined labels are always accepted.
 func ValidAssociationType(from, to string, t AssociationType) bool {

@@ -174,6 +174,14 @@ func parseCatalog(data []byte) (*Catalog, error) {
 			return nil, fmt.Errorf("property %s must be defined and read-only", name)
 		}
 	}
+	if p := seen[PropHSCreateDate]; p != nil && !p.ReadOnlyValue {
+		return nil, fmt.Errorf("property %s must be read-only", PropHSCreateDate)
+	}
+	for _, name := range t.RequiredProperties {
+		if p := seen[name]; p == nil || p.ReadOnlyValue {
+			return nil, fmt.Errorf("required property %s must be defined and writable", name)
+		}
+	}
 	if t.UniqueProperty != "" && seen[t.UniqueProperty] == nil {
 		return nil, fmt.Errorf("the unique property %s is not defined", t.UniqueProperty)
 	}
@@ -214,8 +222,12 @@ var catalogs = func() map[string]*Catalog {
 func BuiltinGroupName(t ObjectType) string { return t.Singular + "information" }
 
 // BuiltinProperties returns copies of the HubSpot-defined properties of t,
-// computed ones included, sorted by name.
+// computed ones included, sorted by name. A custom object type has the
+// properties Spoke computes for every record.
 func BuiltinProperties(t ObjectType) []*Property {
+	if t.Custom {
+		return customObjectProperties(t)
+	}
 	c := catalogs[t.Name]
 	if c == nil {
 		return nil
@@ -226,6 +238,25 @@ func BuiltinProperties(t ObjectType) []*Property {
 		out[i] = &cp
 	}
 	return out
+}
+
+// customObjectProperties are the HubSpot-defined properties of a custom
+// object type: the ones Spoke computes for every record.
+func customObjectProperties(t ObjectType) []*Property {
+	g := BuiltinGroupName(t)
+	ro := func(name, label, typ, fieldType, desc string) *Property {
+		return &Property{ObjectType: t.Name, Name: name, Label: label, Type: typ, FieldType: fieldType, GroupName: g,
+			Description: desc, DisplayOrder: -1, HubspotDefined: true, ReadOnlyValue: true}
+	}
+	id := ro(PropObjectID, "Record ID", TypeNumber, "number", "The unique ID for this record. This value is automatically set by HubSpot and may not be modified.")
+	id.Calculated, id.FormField = true, true
+	return []*Property{
+		ro(PropCreateDate, "Create Date", TypeDateTime, "date", "The date that a record entered the system."),
+		ro(PropHSCreateDate, "Object create date/time", TypeDateTime, "date", "The date and time at which this object was created. This value is automatically set by HubSpot and may not be modified."),
+		ro("hs_lastmodifieddate", "Object last modified date/time", TypeDateTime, "date", "Most recent timestamp of any property update for this object. This includes HubSpot internal properties, which can be visible or hidden. This property is updated automatically."),
+		ro(PropMergedObjectIDs, "Merged record IDs", TypeString, "text", "The list of record IDs that have been merged into this record. This value is set automatically by HubSpot."),
+		id,
+	}
 }
 
 // BuiltinGroups returns copies of the HubSpot-defined property groups of t,

@@ -20,10 +20,22 @@ func TestCatalogCoversEveryObjectType(t *testing.T) {
 			"deal_currency_code", "hs_deal_stage_probability", "dealtype", "description", "num_associated_contacts"},
 		"tickets": {"subject", "content", "hs_pipeline", "hs_pipeline_stage", "source_type", "closed_date", "time_to_close",
 			"hs_ticket_priority", "hs_ticket_category"},
+		"notes":      {"hs_timestamp", "hs_note_body", "hs_attachment_ids", "hs_createdate"},
+		"tasks":      {"hs_timestamp", "hs_task_subject", "hs_task_body", "hs_task_status", "hs_task_priority", "hs_task_type", "hs_task_reminders"},
+		"calls":      {"hs_timestamp", "hs_call_body", "hs_call_direction", "hs_call_disposition", "hs_call_duration", "hs_call_status", "hs_call_title", "hs_call_from_number", "hs_call_to_number", "hs_call_recording_url"},
+		"meetings":   {"hs_timestamp", "hs_meeting_title", "hs_meeting_body", "hs_meeting_start_time", "hs_meeting_end_time", "hs_meeting_outcome", "hs_meeting_location", "hs_internal_meeting_notes"},
+		"emails":     {"hs_timestamp", "hs_email_subject", "hs_email_text", "hs_email_html", "hs_email_direction", "hs_email_status", "hs_email_headers"},
+		"line_items": {"name", "hs_product_id", "quantity", "price", "amount", "discount", "hs_discount_percentage", "hs_total_discount", "hs_sku", "description", "recurringbillingfrequency"},
+		"products":   {"name", "price", "hs_sku", "description", "hs_cost_of_goods_sold", "recurringbillingfrequency"},
+		"quotes":     {"hs_title", "hs_expiration_date", "hs_status", "hs_quote_amount"},
+		"leads":      {"hs_lead_name", "hs_lead_type", "hs_lead_label", "hs_pipeline", "hs_pipeline_stage"},
 	}
+	// The original four types carry HubSpot's full catalogue; the others
+	// their documented main properties.
+	minimum := map[string]int{"contacts": 30, "companies": 30, "deals": 30, "tickets": 30}
 	for _, ot := range ObjectTypes {
 		props := BuiltinProperties(ot)
-		if len(props) < 30 {
+		if len(props) < max(minimum[ot.Name], len(want[ot.Name])+4) {
 			t.Errorf("%s: %d default properties, want several dozen", ot.Name, len(props))
 		}
 		byName := map[string]*Property{}
@@ -58,6 +70,16 @@ func TestCatalogCoversEveryObjectType(t *testing.T) {
 		for _, n := range []string{PropObjectID, PropCreateDate, ot.LastModifiedProperty, PropMergedObjectIDs} {
 			if p := byName[n]; p == nil || !p.ReadOnlyValue {
 				t.Errorf("%s.%s must be read-only", ot.Name, n)
+			}
+		}
+		for _, n := range ot.RequiredProperties {
+			if p := byName[n]; p == nil || p.ReadOnlyValue {
+				t.Errorf("%s: required property %s must be defined and writable", ot.Name, n)
+			}
+		}
+		for _, n := range ot.DefaultProperties {
+			if byName[n] == nil {
+				t.Errorf("%s: default property %s is not in the catalogue", ot.Name, n)
 			}
 		}
 		if groups := BuiltinGroups(ot); groups[0].Name != BuiltinGroupName(ot) {
@@ -127,7 +149,7 @@ func TestLoadCatalogsRefusesBrokenFiles(t *testing.T) {
 		"index on text":      {"tickets.json", base(`,{"name":"x","label":"X","type":"string","fieldType":"text","groupName":"ticketinformation","spokeValueIndex":true}`), "spokeValueIndex"},
 		"stage without date": {"tickets.json", base(`,{"name":"lifecyclestage","label":"X","type":"enumeration","fieldType":"radio","groupName":"ticketinformation","options":[{"label":"Lead","value":"lead"}]}`), "hs_lifecyclestage_lead_date"},
 		"wrong file name":    {"deals.json", base(""), "want \"deals\""},
-		"unknown type":       {"notes.json", strings.Replace(base(""), `"tickets"`, `"notes"`, 1), "unknown object type"},
+		"unknown type":       {"widgets.json", strings.Replace(base(""), `"tickets"`, `"widgets"`, 1), "unknown object type"},
 		"computed missing":   {"tickets.json", strings.Replace(base(""), `"createdate"`, `"created"`, 1), "createdate must be defined"},
 	} {
 		_, err := LoadCatalogs(fstest.MapFS{tc.file: {Data: []byte(tc.data)}})
@@ -145,5 +167,38 @@ func TestReadOnlyValueError(t *testing.T) {
 	}
 	if calc.Message != `"hs_object_id" is a calculated property; its value cannot be set.` {
 		t.Errorf("calculated: %+v", calc)
+	}
+}
+
+// A custom object type has the properties Spoke computes, read-only, in
+// its own group.
+func TestCustomObjectBuiltinProperties(t *testing.T) {
+	s := &ObjectSchema{ID: 7, AccountID: 3, Name: "cars", PrimaryDisplayProperty: "model", RequiredProperties: []string{"model"}}
+	ot := s.ObjectType()
+	if ot.ID != "2-7" || ot.Name != "2-7" || ot.FullyQualifiedName != "p3_cars" || ot.EventName != "2-7" || !ot.Custom {
+		t.Fatalf("object type %+v", ot)
+	}
+	props := BuiltinProperties(ot)
+	names := map[string]bool{}
+	for _, p := range props {
+		names[p.Name] = true
+		if !p.ReadOnlyValue || !p.HubspotDefined || p.GroupName != "carsinformation" || p.ObjectType != "2-7" {
+			t.Errorf("%s: %+v", p.Name, p)
+		}
+	}
+	for _, n := range []string{PropObjectID, PropCreateDate, PropHSCreateDate, "hs_lastmodifieddate", PropMergedObjectIDs} {
+		if !names[n] {
+			t.Errorf("no %s", n)
+		}
+	}
+	for _, name := range []string{"2-7", "p3_cars", "P3_CARS", "p_cars"} {
+		if !s.Matches(name) {
+			t.Errorf("%s does not match", name)
+		}
+	}
+	for _, name := range []string{"cars", "2-70", "p4_cars", "car"} {
+		if s.Matches(name) {
+			t.Errorf("%s matches", name)
+		}
 	}
 }

@@ -40,7 +40,7 @@ func (r *Record) Value(t ObjectType, name string) (string, bool) {
 	switch name {
 	case PropObjectID:
 		return formatID(r.ID), true
-	case PropCreateDate:
+	case PropCreateDate, PropHSCreateDate:
 		return FormatTime(r.CreatedAt), true
 	case "lastmodifieddate", "hs_lastmodifieddate":
 		return FormatTime(r.UpdatedAt), true

@@ -94,20 +94,26 @@ func (w *writer) resolveAssociations(assocs []spoke.AssociationInput) ([]pending
 
 // Associate implements spoke.AssociationService.
 func (db *DB) Associate(ctx context.Context, account int64, fromType string, fromID int64, toType string, toID int64, types []spoke.AssociationType) ([]spoke.AssociationType, error) {
-	ft, err := spoke.ObjectTypeFor(fromType)
+	ft, err := db.ObjectType(ctx, account, fromType)
 	if err != nil {
 		return nil, err
 	}
-	tt, err := spoke.ObjectTypeFor(toType)
+	tt, err := db.ObjectType(ctx, account, toType)
 	if err != nil {
 		return nil, err
 	}
 	if len(types) == 0 {
-		id, ok := spoke.DefaultAssociationTypeID(ft.Name, tt.Name)
-		if !ok {
+		if id, ok := spoke.DefaultAssociationTypeID(ft.Name, tt.Name); ok {
+			types = []spoke.AssociationType{{Category: spoke.CategoryHubSpot, TypeID: id}}
+		} else if id, ok, err := customDefaultAssociation(ctx, db.read, account, ft.Name, tt.Name); err != nil {
+			return nil, err
+		} else if ok {
+			// A custom object's association definition is the pair's
+			// default.
+			types = []spoke.AssociationType{{Category: spoke.CategoryUser, TypeID: id}}
+		} else {
 			return nil, spoke.Invalidf("No default association from %s to %s.", ft.Name, tt.Name)
 		}
-		types = []spoke.AssociationType{{Category: spoke.CategoryHubSpot, TypeID: id}}
 	}
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		for _, c := range []struct {
@@ -132,11 +138,11 @@ func (db *DB) Associate(ctx context.Context, account int64, fromType string, fro
 
 // ListAssociations implements spoke.AssociationService.
 func (db *DB) ListAssociations(ctx context.Context, account int64, fromType string, fromID int64, toType string, after int64, limit int) ([]spoke.Association, bool, error) {
-	tt, err := spoke.ObjectTypeFor(toType)
+	tt, err := db.ObjectType(ctx, account, toType)
 	if err != nil {
 		return nil, false, err
 	}
-	ft, err := spoke.ObjectTypeFor(fromType)
+	ft, err := db.ObjectType(ctx, account, fromType)
 	if err != nil {
 		return nil, false, err
 	}
@@ -195,11 +201,11 @@ func (db *DB) RemoveAssociationTypes(ctx context.Context, account int64, fromTyp
 // removeAssociations removes the links between two records: all of them,
 // or those of the given types (with their paired reverse types).
 func (db *DB) removeAssociations(ctx context.Context, account int64, fromType string, fromID int64, toType string, toID int64, types []spoke.AssociationType) error {
-	ft, err := spoke.ObjectTypeFor(fromType)
+	ft, err := db.ObjectType(ctx, account, fromType)
 	if err != nil {
 		return err
 	}
-	tt, err := spoke.ObjectTypeFor(toType)
+	tt, err := db.ObjectType(ctx, account, toType)
 	if err != nil {
 		return err
 	}

@@ -61,7 +61,7 @@ var labelName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,99}$`)
 
 // AssociationLabels implements spoke.AssociationService.
 func (db *DB) AssociationLabels(ctx context.Context, account int64, fromType, toType string) ([]spoke.AssociationType, error) {
-	ft, tt, err := objectTypes(fromType, toType)
+	ft, tt, err := db.objectTypes(ctx, account, fromType, toType)
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +88,7 @@ func (db *DB) AssociationLabels(ctx context.Context, account int64, fromType, to
 
 // CreateAssociationLabel implements spoke.AssociationService.
 func (db *DB) CreateAssociationLabel(ctx context.Context, account int64, fromType, toType, name, label, inverseLabel string) (spoke.AssociationType, error) {
-	ft, tt, err := objectTypes(fromType, toType)
+	ft, tt, err := db.objectTypes(ctx, account, fromType, toType)
 	if err != nil {
 		return spoke.AssociationType{}, err
 	}
@@ -122,7 +122,7 @@ func (db *DB) CreateAssociationLabel(ctx context.Context, account int64, fromTyp
 
 // UpdateAssociationLabel implements spoke.AssociationService.
 func (db *DB) UpdateAssociationLabel(ctx context.Context, account int64, fromType, toType string, typeID int, label, inverseLabel string) error {
-	ft, tt, err := objectTypes(fromType, toType)
+	ft, tt, err := db.objectTypes(ctx, account, fromType, toType)
 	if err != nil {
 		return err
 	}
@@ -169,7 +169,7 @@ func relabel(ctx context.Context, tx *sql.Tx, account int64, typeID int) error {
 
 // DeleteAssociationLabel implements spoke.AssociationService.
 func (db *DB) DeleteAssociationLabel(ctx context.Context, account int64, fromType, toType string, typeID int) error {
-	ft, tt, err := objectTypes(fromType, toType)
+	ft, tt, err := db.objectTypes(ctx, account, fromType, toType)
 	if err != nil {
 		return err
 	}
@@ -187,11 +187,13 @@ func (db *DB) DeleteAssociationLabel(ctx context.Context, account int64, fromTyp
 	})
 }
 
-func objectTypes(from, to string) (spoke.ObjectType, spoke.ObjectType, error) {
-	ft, err := spoke.ObjectTypeFor(from)
+// objectTypes resolves the two object types of an association label
+// path within the account.
+func (db *DB) objectTypes(ctx context.Context, account int64, from, to string) (spoke.ObjectType, spoke.ObjectType, error) {
+	ft, err := db.ObjectType(ctx, account, from)
 	if err != nil {
 		return ft, spoke.ObjectType{}, err
 	}
-	tt, err := spoke.ObjectTypeFor(to)
+	tt, err := db.ObjectType(ctx, account, to)
 	return ft, tt, err
 }

@@ -11,8 +11,11 @@ import (
 // object type has no properties. With SecretSize it makes *DB a
 // flow.Checker.
 func (db *DB) PropertyExists(ctx context.Context, account int64, objectType, name string) (bool, error) {
-	if _, ok := spoke.LookupObjectType(objectType); !ok {
-		return false, nil
+	if _, err := db.ObjectType(ctx, account, objectType); err != nil {
+		if spoke.ErrorCode(err) == spoke.EINVALID {
+			return false, nil
+		}
+		return false, err
 	}
 	_, err := db.GetProperty(ctx, account, objectType, name)
 	switch spoke.ErrorCode(err) {

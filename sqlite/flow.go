@@ -273,7 +273,7 @@ func (db *DB) DeleteFlow(ctx context.Context, account int64, id string) error {
 // EnabledFlows implements spoke.FlowService: the enabled flows of an
 // object type (plural name or id), in id order.
 func (db *DB) EnabledFlows(ctx context.Context, account int64, objectType string) ([]*spoke.Flow, error) {
-	t, err := spoke.ObjectTypeFor(objectType)
+	t, err := db.ObjectType(ctx, account, objectType)
 	if err != nil {
 		return nil, err
 	}

@@ -17,7 +17,7 @@ import (
 // win. The fill is an ordinary update of the primary, with history and
 // enrollment triggers.
 func (db *DB) MergeRecords(ctx context.Context, account int64, objectType string, primaryID, mergedID int64, src spoke.WriteSource) (*spoke.Record, error) {
-	t, err := spoke.ObjectTypeFor(objectType)
+	t, err := db.ObjectType(ctx, account, objectType)
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +143,7 @@ func moveAssociations(ctx context.Context, s session, account int64, objectType 
 // history, its associations, and its enrollments with their execution logs,
 // which hold its values as inputs.
 func (db *DB) PurgeRecord(ctx context.Context, account int64, objectType, id, idProperty string) error {
-	t, err := spoke.ObjectTypeFor(objectType)
+	t, err := db.ObjectType(ctx, account, objectType)
 	if err != nil {
 		return err
 	}

@@ -25,7 +25,7 @@ func (db *DB) definitions(ctx context.Context, account int64, objectType string)
 	if ok {
 		return defs, nil
 	}
-	t, err := spoke.ObjectTypeFor(objectType)
+	t, err := db.ObjectType(ctx, account, objectType)
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +88,7 @@ func (db *DB) customProperties(ctx context.Context, q queryer, account int64, ob
 
 // Definitions implements spoke.PropertyService.
 func (db *DB) Definitions(ctx context.Context, account int64, objectType string) (map[string]*spoke.Property, error) {
-	t, err := spoke.ObjectTypeFor(objectType)
+	t, err := db.ObjectType(ctx, account, objectType)
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +97,7 @@ func (db *DB) Definitions(ctx context.Context, account int64, objectType string)
 
 // ListProperties implements spoke.PropertyService.
 func (db *DB) ListProperties(ctx context.Context, account int64, objectType string, archived bool) ([]*spoke.Property, error) {
-	t, err := spoke.ObjectTypeFor(objectType)
+	t, err := db.ObjectType(ctx, account, objectType)
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +118,7 @@ func (db *DB) ListProperties(ctx context.Context, account int64, objectType stri
 
 // GetProperty implements spoke.PropertyService.
 func (db *DB) GetProperty(ctx context.Context, account int64, objectType, name string) (*spoke.Property, error) {
-	t, err := spoke.ObjectTypeFor(objectType)
+	t, err := db.ObjectType(ctx, account, objectType)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +136,7 @@ func (db *DB) GetProperty(ctx context.Context, account int64, objectType, name s
 
 // CreateProperty implements spoke.PropertyService.
 func (db *DB) CreateProperty(ctx context.Context, account int64, p *spoke.Property) (*spoke.Property, error) {
-	t, err := spoke.ObjectTypeFor(p.ObjectType)
+	t, err := db.ObjectType(ctx, account, p.ObjectType)
 	if err != nil {
 		return nil, err
 	}
@@ -236,7 +236,7 @@ func (db *DB) UpdateProperty(ctx context.Context, account int64, objectType, nam
 		return nil, err
 	}
 	p.UpdatedAt = db.Now()
-	t, _ := spoke.LookupObjectType(p.ObjectType)
+	t, _ := db.ObjectType(ctx, account, p.ObjectType)
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		if err := db.checkGroup(ctx, tx, account, t, p.GroupName); err != nil {
 			return err
@@ -281,7 +281,7 @@ func (db *DB) ArchiveProperty(ctx context.Context, account int64, objectType, na
 
 // ListPropertyGroups implements spoke.PropertyService.
 func (db *DB) ListPropertyGroups(ctx context.Context, account int64, objectType string) ([]*spoke.PropertyGroup, error) {
-	t, err := spoke.ObjectTypeFor(objectType)
+	t, err := db.ObjectType(ctx, account, objectType)
 	if err != nil {
 		return nil, err
 	}
@@ -317,7 +317,7 @@ func (db *DB) GetPropertyGroup(ctx context.Context, account int64, objectType, n
 
 // CreatePropertyGroup implements spoke.PropertyService.
 func (db *DB) CreatePropertyGroup(ctx context.Context, account int64, g *spoke.PropertyGroup) (*spoke.PropertyGroup, error) {
-	t, err := spoke.ObjectTypeFor(g.ObjectType)
+	t, err := db.ObjectType(ctx, account, g.ObjectType)
 	if err != nil {
 		return nil, err
 	}
@@ -351,7 +351,7 @@ func (db *DB) UpdatePropertyGroup(ctx context.Context, account int64, objectType
 	if err != nil {
 		return nil, err
 	}
-	t, _ := spoke.LookupObjectType(objectType)
+	t, _ := db.ObjectType(ctx, account, objectType)
 	if spoke.IsBuiltinGroup(t, name) {
 		return nil, spoke.Invalidf("Property group '%s' is HubSpot-defined and cannot be changed.", name)
 	}
@@ -374,7 +374,7 @@ func (db *DB) ArchivePropertyGroup(ctx context.Context, account int64, objectTyp
 	if _, err := db.GetPropertyGroup(ctx, account, objectType, name); err != nil {
 		return err
 	}
-	t, _ := spoke.LookupObjectType(objectType)
+	t, _ := db.ObjectType(ctx, account, objectType)
 	if spoke.IsBuiltinGroup(t, name) {
 		return spoke.Invalidf("Property group '%s' is HubSpot-defined and cannot be archived.", name)
 	}

@@ -40,7 +40,7 @@ func scanRecordWith(s interface{ Scan(...any) error }, extra ...any) (*spoke.Rec
 
 // GetRecords implements spoke.RecordService.
 func (db *DB) GetRecords(ctx context.Context, account int64, objectType string, ids []string, opts spoke.ReadOptions) (map[string]*spoke.Record, error) {
-	t, err := spoke.ObjectTypeFor(objectType)
+	t, err := db.ObjectType(ctx, account, objectType)
 	if err != nil {
 		return nil, err
 	}
@@ -254,7 +254,7 @@ func jsonPath(name string) string { return `$."` + name + `"` }
 
 // ListRecords implements spoke.RecordService.
 func (db *DB) ListRecords(ctx context.Context, account int64, objectType string, opts spoke.ListOptions) ([]*spoke.Record, bool, error) {
-	t, err := spoke.ObjectTypeFor(objectType)
+	t, err := db.ObjectType(ctx, account, objectType)
 	if err != nil {
 		return nil, false, err
 	}

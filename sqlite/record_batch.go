@@ -101,6 +101,10 @@ func (b *recordBatch) write(i int, in spoke.RecordInput, props map[string]string
 	if idValue != "" {
 		props[in.IDProperty] = idValue
 	}
+	if e := checkRequired(b.w.t, props, in.Associations); e != nil {
+		b.results[i].Err = e
+		return nil
+	}
 	b.w.derive(nil, props)
 	return b.create(i, props, in.Associations)
 }

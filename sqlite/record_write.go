@@ -115,7 +115,7 @@ func (db *DB) WriteRecords(ctx context.Context, account int64, objectType string
 // The inputs are validated first; a recordBatch then writes the valid ones
 // in input order.
 func (db *DB) writeRecords(ctx context.Context, s session, account int64, objectType string, mode spoke.WriteMode, inputs []spoke.RecordInput, src spoke.WriteSource, known map[string]*spoke.Record) ([]spoke.WriteResult, bool, error) {
-	t, err := spoke.ObjectTypeFor(objectType)
+	t, err := db.ObjectType(ctx, account, objectType)
 	if err != nil {
 		return nil, false, err
 	}
@@ -368,7 +368,7 @@ func (w *writer) update(cur *spoke.Record, props map[string]string, ifUnchanged 
 
 // ArchiveRecords implements spoke.RecordService.
 func (db *DB) ArchiveRecords(ctx context.Context, account int64, objectType string, ids []string) error {
-	t, err := spoke.ObjectTypeFor(objectType)
+	t, err := db.ObjectType(ctx, account, objectType)
 	if err != nil {
 		return err
 	}

@@ -255,7 +255,7 @@ func (db *DB) filterSQL(t spoke.ObjectType, defs map[string]*propertyDef, f spok
 
 // SearchRecords implements spoke.RecordService.
 func (db *DB) SearchRecords(ctx context.Context, account int64, objectType string, req spoke.SearchRequest) (*spoke.SearchResult, error) {
-	t, err := spoke.ObjectTypeFor(objectType)
+	t, err := db.ObjectType(ctx, account, objectType)
 	if err != nil {
 		return nil, err
 	}

@@ -20,13 +20,16 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/spokehq/spoke"
 )
 
 //go:embed migrations/*.sql
 var migrations embed.FS
 
 // DB is Spoke's SQLite store. It implements spoke.RecordService,
-// spoke.PropertyService, spoke.AssociationService, spoke.TokenService,
+// spoke.PropertyService, spoke.AssociationService, spoke.SchemaService
+// (and so spoke.ObjectTypeService), spoke.TokenService,
 // spoke.FlowService, spoke.EngineStore and spoke.SecretService, and the
 // flow package's Checker.
 type DB struct {
@@ -44,6 +47,12 @@ type DB struct {
 	// propGen counts forgetDefinitions calls, so that a load that raced
 	// with a change does not cache what it read.
 	propGen uint64
+
+	schemaMu sync.RWMutex
+	schemas  map[int64][]*spoke.ObjectSchema // live custom object schemas by account
+	// schemaGen counts forgetSchemas calls, as propGen does for
+	// properties.
+	schemaGen uint64
 
 	secrets cipher.AEAD // encrypts secrets; see SetSecretKey
 
@@ -94,7 +103,7 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	db := &DB{path: path, write: w, read: r, Now: time.Now, props: map[propKey]map[string]*propertyDef{}, stmts: map[stmtKey]*sql.Stmt{},
+	db := &DB{path: path, write: w, read: r, Now: time.Now, props: map[propKey]map[string]*propertyDef{}, schemas: map[int64][]*spoke.ObjectSchema{}, stmts: map[stmtKey]*sql.Stmt{},
 		searchIdx: map[string]bool{}, searchIndexMin: DefaultSearchIndexMin}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
