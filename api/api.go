@@ -29,7 +29,10 @@ type Server struct {
 	Records      spoke.RecordService
 	Properties   spoke.PropertyService
 	Associations spoke.AssociationService
-	Tokens       spoke.TokenService
+	// Schemas stores custom object schemas and resolves object type names
+	// with them; nil serves the standard object types only.
+	Schemas spoke.SchemaService
+	Tokens  spoke.TokenService
 	// Flows stores workflows (automation v4).
 	Flows spoke.FlowService
 	// FlowChecker answers flow validation's questions about properties
@@ -72,7 +75,10 @@ func (s *Server) Handler() http.Handler {
 
 type ctxKey int
 
-const tokenKey ctxKey = iota
+const (
+	tokenKey ctxKey = iota
+	typesKey
+)
 
 // tokenFrom returns the authenticated token of a request.
 func tokenFrom(ctx context.Context) *spoke.Token {
@@ -108,7 +114,11 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				writeError(rw, r, err)
 				return
 			}
-			r = r.WithContext(context.WithValue(r.Context(), tokenKey, tok))
+			ctx := context.WithValue(r.Context(), tokenKey, tok)
+			if s.Schemas != nil {
+				ctx = context.WithValue(ctx, typesKey, spoke.ObjectTypeService(s.Schemas))
+			}
+			r = r.WithContext(ctx)
 		}
 		_, pattern := s.mux.Handler(r)
 		if pattern == "" {
@@ -159,31 +169,49 @@ func (s *Server) authenticate(r *http.Request) (*spoke.Token, error) {
 	return t, nil
 }
 
-// require returns EFORBIDDEN unless the request's token has scope.
-func require(r *http.Request, scope string) error {
+// require returns EFORBIDDEN unless the request's token has one of
+// scopes; the error names the first, as HubSpot names one required scope.
+func require(r *http.Request, scopes ...string) error {
 	t := tokenFrom(r.Context())
-	if t != nil && t.HasScope(scope) {
+	if t != nil && t.HasAnyScope(scopes) {
 		return nil
 	}
 	return &spoke.Error{Code: spoke.EFORBIDDEN, Category: "MISSING_SCOPES",
 		Message: "This app hasn't been granted all required scopes to make this call. Read more about required scopes here: https://developers.hubspot.com/scopes.",
-		Context: map[string][]string{"requiredGranularScopes": {scope}}}
+		Context: map[string][]string{"requiredGranularScopes": scopes[:1]}}
 }
 
-// objectScope is the scope needed to read or write records of t.
-func objectScope(t spoke.ObjectType, write bool) string {
-	if write {
-		return "crm.objects." + t.Name + ".write"
+// resolveType resolves an object type name of a request within the
+// token's account: a standard type, or one of the account's custom
+// objects when the server stores schemas.
+func resolveType(r *http.Request, name string) (spoke.ObjectType, error) {
+	if t, ok := spoke.LookupObjectType(name); ok {
+		return t, nil
 	}
-	return "crm.objects." + t.Name + ".read"
+	types, _ := r.Context().Value(typesKey).(spoke.ObjectTypeService)
+	tok := tokenFrom(r.Context())
+	if types == nil || tok == nil {
+		return spoke.ObjectType{}, spoke.UnknownObjectType(name)
+	}
+	return types.ObjectType(r.Context(), tok.AccountID, name)
 }
 
-// schemaScope is the scope needed to read or write property definitions.
-func schemaScope(t spoke.ObjectType, write bool) string {
+// objectScope lists the scopes of which a token needs one to read or
+// write records of t.
+func objectScope(t spoke.ObjectType, write bool) []string {
 	if write {
-		return "crm.schemas." + t.Name + ".write"
+		return t.WriteScopes
 	}
-	return "crm.schemas." + t.Name + ".read"
+	return t.ReadScopes
+}
+
+// schemaScope lists the scopes of which a token needs one to read or
+// write t's property definitions.
+func schemaScope(t spoke.ObjectType, write bool) []string {
+	if write {
+		return t.SchemaWriteScopes
+	}
+	return t.SchemaReadScopes
 }
 
 type statusWriter struct {

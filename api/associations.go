@@ -30,16 +30,16 @@ func (s *Server) associationRoutes() []route {
 // pair resolves the from and to object types of an association path and
 // checks the scopes on both.
 func pair(r *http.Request, write bool) (from, to spoke.ObjectType, err error) {
-	if from, err = spoke.ObjectTypeFor(r.PathValue("fromType")); err != nil {
+	if from, err = resolveType(r, r.PathValue("fromType")); err != nil {
 		return
 	}
-	if to, err = spoke.ObjectTypeFor(r.PathValue("toType")); err != nil {
+	if to, err = resolveType(r, r.PathValue("toType")); err != nil {
 		return
 	}
-	if err = require(r, objectScope(from, write)); err != nil {
+	if err = require(r, objectScope(from, write)...); err != nil {
 		return
 	}
-	err = require(r, objectScope(to, false))
+	err = require(r, objectScope(to, false)...)
 	return
 }
 

@@ -199,8 +199,12 @@ func (s *Server) listEnrollments(w http.ResponseWriter, r *http.Request) error {
 }
 
 func toEnrollmentWire(e *spoke.Enrollment) enrollmentWire {
-	t, _ := spoke.LookupObjectType(e.ObjectType)
-	ew := enrollmentWire{ID: strconv.FormatInt(e.ID, 10), FlowID: e.FlowID, RevisionID: e.RevisionID, ObjectTypeID: t.ID,
+	// A custom object type's stored name is its object type id.
+	typeID := e.ObjectType
+	if t, ok := spoke.LookupObjectType(e.ObjectType); ok {
+		typeID = t.ID
+	}
+	ew := enrollmentWire{ID: strconv.FormatInt(e.ID, 10), FlowID: e.FlowID, RevisionID: e.RevisionID, ObjectTypeID: typeID,
 		ObjectID: strconv.FormatInt(e.ObjectID, 10), Status: e.Status, CurrentActionID: e.CurrentAction, WaitReason: e.WaitReason,
 		Attempt: e.Attempt, Error: e.Error, CreatedAt: spoke.FormatTime(e.CreatedAt), UpdatedAt: spoke.FormatTime(e.UpdatedAt)}
 	if e.Status == spoke.EnrollmentActive {

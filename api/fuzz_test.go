@@ -91,7 +91,7 @@ func fuzzHandler(f *testing.F) http.Handler {
 	if _, err := db.StoreToken(ctx, acct, "admin", adminToken, nil, true); err != nil {
 		f.Fatal(err)
 	}
-	srv := &Server{Records: db, Properties: db, Associations: db, Tokens: db,
+	srv := &Server{Records: db, Properties: db, Associations: db, Schemas: db, Tokens: db,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	h := srv.Handler()
 	for _, c := range []struct{ path, body string }{

@@ -31,11 +31,11 @@ func (s *Server) objectRoutes() []route {
 
 // objectType resolves the path's object type and checks the scope.
 func objectType(r *http.Request, write bool) (spoke.ObjectType, error) {
-	t, err := spoke.ObjectTypeFor(r.PathValue("objectType"))
+	t, err := resolveType(r, r.PathValue("objectType"))
 	if err != nil {
 		return t, err
 	}
-	return t, require(r, objectScope(t, write))
+	return t, require(r, objectScope(t, write)...)
 }
 
 func account(r *http.Request) int64 { return tokenFrom(r.Context()).AccountID }
@@ -100,8 +100,8 @@ func (s *Server) associationsOf(r *http.Request, recs []*spoke.Record, types []s
 	var targets []spoke.ObjectType
 	seen := map[string]bool{}
 	for _, tn := range types {
-		tt, ok := spoke.LookupObjectType(tn)
-		if !ok {
+		tt, err := resolveType(r, tn)
+		if err != nil {
 			return nil, spoke.Invalidf("Unknown association object type %q.", tn)
 		}
 		if !seen[tt.Name] {
@@ -114,7 +114,10 @@ func (s *Server) associationsOf(r *http.Request, recs []*spoke.Record, types []s
 	// by their definitions: load those once per pair of types.
 	names := map[[2]string]*v3Types{}
 	for _, rec := range recs {
-		from, _ := spoke.LookupObjectType(rec.ObjectType)
+		from, err := resolveType(r, rec.ObjectType)
+		if err != nil {
+			return nil, err
+		}
 		for _, tt := range targets {
 			assocs, _, err := s.Associations.ListAssociations(r.Context(), account(r), rec.ObjectType, rec.ID, tt.Name, 0, 500)
 			if err != nil {

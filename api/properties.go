@@ -28,11 +28,11 @@ func (s *Server) propertyRoutes() []route {
 
 // schemaType resolves the path's object type and checks the schema scope.
 func schemaType(r *http.Request, write bool) (spoke.ObjectType, error) {
-	t, err := spoke.ObjectTypeFor(r.PathValue("objectType"))
+	t, err := resolveType(r, r.PathValue("objectType"))
 	if err != nil {
 		return t, err
 	}
-	return t, require(r, schemaScope(t, write))
+	return t, require(r, schemaScope(t, write)...)
 }
 
 type optionWire struct {

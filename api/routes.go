@@ -54,6 +54,7 @@ func (s *Server) routeGroups() []routeGroup {
 		{true, s.propertyRoutes()},
 		{true, s.associationRoutes()},
 		{true, s.associationV3Routes()},
+		{true, s.schemaRoutes()},
 		{s.Flows != nil, s.flowRoutes()},
 		{engine, s.engineRoutes()},
 		{engine && s.Secrets != nil, s.secretRoutes()},

@@ -39,7 +39,10 @@ type Config struct {
 	Records    spoke.RecordService
 	Properties spoke.PropertyService
 	Secrets    spoke.SecretService
-	Code       Invoker
+	// ObjectTypes resolves custom object types (flows on "2-…" types);
+	// nil runs flows on the standard types only.
+	ObjectTypes spoke.ObjectTypeService
+	Code        Invoker
 	// HTTP sends webhooks; it should dial through the egress proxy.
 	HTTP   *http.Client
 	Logger *slog.Logger

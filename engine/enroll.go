@@ -27,7 +27,7 @@ func (e *Engine) Trigger(ch spoke.RecordChange) []spoke.EnrollmentTrigger {
 		e.Logger.Error("load property definitions for triggers", "err", err)
 		return nil
 	}
-	t, _ := spoke.LookupObjectType(ch.ObjectType)
+	t, _ := e.objectType(ctx, ch.AccountID, ch.ObjectType)
 	now := e.Now()
 	afterEnv := flow.Env{Get: values(t, ch.RecordID, ch.After, ch.CreatedAt, ch.UpdatedAt), Defs: defs, Now: now}
 	var beforeEnv flow.Env
@@ -132,7 +132,7 @@ func (e *Engine) enrollable(ctx context.Context, account int64, flowID string) (
 	if !f.IsEnabled {
 		return nil, spoke.ObjectType{}, spoke.Invalidf("Flow %s is not enabled; only enabled flows enroll records. Set isEnabled to true first.", flowID)
 	}
-	t, ok := spoke.LookupObjectType(f.ObjectTypeID)
+	t, ok := e.objectType(ctx, account, f.ObjectTypeID)
 	if !ok {
 		return nil, spoke.ObjectType{}, spoke.Invalidf("Flow %s has an unsupported objectTypeId %s.", flowID, f.ObjectTypeID)
 	}

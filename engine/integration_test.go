@@ -123,11 +123,11 @@ func setupIntegration(t *testing.T) *itEnv {
 
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	reg := prometheus.NewRegistry()
-	eng := engine.New(engine.Config{Store: db, Flows: db, Records: db, Properties: db, Secrets: db, Logger: logger, Now: ck.Now, Poll: 10 * time.Millisecond,
+	eng := engine.New(engine.Config{Store: db, Flows: db, Records: db, Properties: db, Secrets: db, ObjectTypes: db, Logger: logger, Now: ck.Now, Poll: 10 * time.Millisecond,
 		HTTP:    engine.WebhookClient(egress.New(egress.Config{Allow: []string{strings.TrimPrefix(e.hook.URL, "http://")}, Logger: logger})),
 		Metrics: engine.NewMetrics(reg, db)})
 	db.SetTrigger(eng.Trigger, eng.Wake)
-	srv := &api.Server{Records: db, Properties: db, Associations: db, Tokens: db, Flows: db, FlowChecker: db,
+	srv := &api.Server{Records: db, Properties: db, Associations: db, Schemas: db, Tokens: db, Flows: db, FlowChecker: db,
 		Engine: eng, EngineStore: db, Secrets: db, Logger: logger, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})}
 	apiHandler := srv.Handler()
 	ts := httptest.NewServer(apiHandler)

@@ -73,7 +73,7 @@ func external(a *spoke.Action) bool {
 func (e *Engine) step(ctx context.Context, f *spoke.Flow, en *spoke.Enrollment, rec *spoke.Record, test bool) *spoke.Step {
 	st := &spoke.Step{Enrollment: en, Record: rec}
 	rec = cloneRecord(rec) // the actions see their own writes; st.Record stays as read
-	t, _ := spoke.LookupObjectType(rec.ObjectType)
+	t, _ := e.objectType(ctx, en.AccountID, rec.ObjectType)
 	ran, externals := 0, 0
 	for ran < maxActionsPerStep {
 		now := e.Now()
@@ -258,7 +258,7 @@ func (e *Engine) run(ctx context.Context, f *spoke.Flow, act *spoke.Action, en *
 			o.exec.DurationMs = float64(time.Since(began).Microseconds()) / 1000
 		}
 	}()
-	t, _ := spoke.LookupObjectType(rec.ObjectType)
+	t, _ := e.objectType(ctx, en.AccountID, rec.ObjectType)
 	switch act.Type {
 	case spoke.ActionCustomCode:
 		e.runCode(ctx, f, act, en, rec, t, o, dryRun)
@@ -438,8 +438,9 @@ func delayOf(act *spoke.Action) (time.Duration, *spoke.ActionError) {
 // time.Duration into a negative wait that runs at once) are cut to it.
 const MaxDelay = 200 * 365 * 24 * time.Hour
 
-// objectTypeName is the event's objectType: CONTACT, COMPANY, DEAL, TICKET.
-func objectTypeName(t spoke.ObjectType) string { return strings.ToUpper(t.Singular) }
+// objectTypeName is the event's objectType: CONTACT, COMPANY, DEAL,
+// TICKET, LINE_ITEM, ..., or a custom object's object type id.
+func objectTypeName(t spoke.ObjectType) string { return t.EventName }
 
 func (e *Engine) runCode(ctx context.Context, f *spoke.Flow, act *spoke.Action, en *spoke.Enrollment, rec *spoke.Record, t spoke.ObjectType, o *outcome, dryRun bool) {
 	inputs := map[string]any{}

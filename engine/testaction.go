@@ -22,7 +22,7 @@ func (e *Engine) TestAction(ctx context.Context, account int64, flowID, actionID
 	if act == nil {
 		return nil, spoke.NotFoundf("Flow %s has no action %s.", flowID, actionID)
 	}
-	t, ok := spoke.LookupObjectType(f.ObjectTypeID)
+	t, ok := e.objectType(ctx, account, f.ObjectTypeID)
 	if !ok {
 		return nil, spoke.Invalidf("Flow %s has an unsupported objectTypeId %s.", flowID, f.ObjectTypeID)
 	}

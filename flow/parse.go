@@ -120,8 +120,10 @@ func Parse(body []byte) (*spoke.Flow, error) {
 	if !ok {
 		return nil, spoke.Invalidf("Invalid flow: type %s is not one of CONTACT_FLOW, PLATFORM_FLOW.", strconv.Quote(f.Type))
 	}
-	if !contains(allowed, f.ObjectTypeID) {
-		return nil, spoke.Invalidf("Invalid flow: objectTypeId %s is not allowed for a %s (use %s).", strconv.Quote(f.ObjectTypeID), f.Type, strings.Join(allowed, ", "))
+	// A PLATFORM_FLOW may also run on a custom object ("2-…"); Validate
+	// checks that the account has it.
+	if !contains(allowed, f.ObjectTypeID) && (f.Type != "PLATFORM_FLOW" || !spoke.IsCustomObjectTypeID(f.ObjectTypeID)) {
+		return nil, spoke.Invalidf("Invalid flow: objectTypeId %s is not allowed for a %s (use %s).", strconv.Quote(f.ObjectTypeID), f.Type, strings.Join(allowed, ", ")+map[bool]string{true: ", or a custom object's 2-…"}[f.Type == "PLATFORM_FLOW"])
 	}
 	if !contains(flowTypes, f.FlowType) {
 		return nil, spoke.Invalidf("Invalid flow: flowType %s is not one of %s.", strconv.Quote(f.FlowType), strings.Join(flowTypes, ", "))

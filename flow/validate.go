@@ -131,6 +131,17 @@ func Validate(ctx context.Context, account int64, f *spoke.Flow, c Checker) erro
 
 func (v *validator) run() error {
 	f := v.f
+	if spoke.IsCustomObjectTypeID(f.ObjectTypeID) && v.c != nil {
+		// Every object type has hs_object_id: a custom object type id
+		// without it is not one of the account's custom objects.
+		ok, err := v.propertyExists(spoke.PropObjectID)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			v.p.add("", "objectTypeId %s is not a custom object of this account (see GET /crm/v3/schemas)", strconv.Quote(f.ObjectTypeID))
+		}
+	}
 	for i := range f.Actions {
 		a := &f.Actions[i]
 		if a.ActionID == "" {

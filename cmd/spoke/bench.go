@@ -156,7 +156,7 @@ func runBenchCRM(ctx context.Context, n, conc, samples int) error {
 	if _, err := db.StoreToken(ctx, acct, "bench", token, nil, true); err != nil {
 		return err
 	}
-	srv := &api.Server{Records: db, Properties: db, Associations: db, Tokens: db,
+	srv := &api.Server{Records: db, Properties: db, Associations: db, Schemas: db, Tokens: db,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

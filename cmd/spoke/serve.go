@@ -108,12 +108,12 @@ func serve(ctx context.Context, logger *slog.Logger, addr, dir string, demo, tru
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	apiHost := strings.TrimPrefix(url, "http://")
-	eng := engine.New(engine.Config{Store: db, Flows: db, Records: db, Properties: db, Secrets: db, Code: code, Logger: logger,
+	eng := engine.New(engine.Config{Store: db, Flows: db, Records: db, Properties: db, Secrets: db, ObjectTypes: db, Code: code, Logger: logger,
 		HTTP:    engine.WebhookClient(egress.New(egress.Config{SpokeAPI: apiHost, Allow: allowHosts, Logger: logger})),
 		Metrics: engine.NewMetrics(reg, db)})
 	db.SetTrigger(eng.Trigger, eng.Wake)
 
-	srv := &api.Server{Records: db, Properties: db, Associations: db, Tokens: db, Flows: db, FlowChecker: db,
+	srv := &api.Server{Records: db, Properties: db, Associations: db, Schemas: db, Tokens: db, Flows: db, FlowChecker: db,
 		Engine: eng, EngineStore: db, Secrets: db, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 		Logger: logger, TrustProxyHeaders: trustProxy}
 	handler := srv.Handler()
