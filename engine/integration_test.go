@@ -322,6 +322,7 @@ func TestIntegrationRealSandbox(t *testing.T) {
 		sub("input formats, node", func(e *itEnv) { testInputFormats(e, "NODE20X") })
 		sub("input formats, python", func(e *itEnv) { testInputFormats(e, "PYTHON39") })
 		sub("dry run reaches a read-only API", testDryRunReadOnlyAPI)
+		sub("custom object flow", testCustomObjectFlow)
 	})
 	// Every execution was counted in the Prometheus metrics.
 	req, _ := http.NewRequest("GET", e.url+"/metrics", nil)
@@ -467,6 +468,43 @@ def main(event):
 	x := e.executions(flowID, "actionId=1")[0]
 	if !strings.Contains(x["logs"].(string), "tripling 4.5 with [REDACTED]") || !strings.HasPrefix(x["runtime"].(string), "PYTHON39") {
 		t.Errorf("python execution %v", x)
+	}
+}
+
+// A PLATFORM_FLOW on a custom object runs custom code on its records, with
+// the custom object's object type id as event.object.objectType, and
+// writes its outputs back to the record.
+func testCustomObjectFlow(e *itEnv) {
+	t := e.t
+	schema := e.must(201, "POST", "/crm/v3/schemas", `{"name":"gadgets","labels":{"singular":"Gadget","plural":"Gadgets"},"primaryDisplayProperty":"label",
+		"requiredProperties":["label"],"properties":[{"name":"label","label":"Label"},{"name":"kind","label":"Kind"},{"name":"size","label":"Size","type":"number","fieldType":"number"}],
+		"associatedObjects":[]}`)
+	typeID := schema["objectTypeId"].(string)
+	code := `exports.main = async (event, callback) => {
+  callback({ outputFields: { kind: event.object.objectType, double: Number(event.inputFields.size) * 2, id: String(event.object.objectId) } });
+};`
+	actions := `[` + codeAction("1", "2", "NODE20X", code, `[]`, `[{"name":"size","value":{"type":"OBJECT_PROPERTY","propertyName":"size"}}]`,
+		`[{"name":"kind","type":"STRING"},{"name":"double","type":"NUMBER"},{"name":"id","type":"STRING"}]`) + `,` +
+		setProp("2", "", "kind", fieldData("1", "kind")) + `]`
+	body := `{"name":"gadgets","type":"PLATFORM_FLOW","objectTypeId":"` + typeID + `","flowType":"WORKFLOW","isEnabled":true,` +
+		`"enrollmentCriteria":{"type":"MANUAL","shouldReEnroll":false},"actions":` + actions + `}`
+	flowID := e.must(201, "POST", "/automation/v4/flows", body)["id"].(string)
+	// A flow on another account's (or no) custom object is refused.
+	if status, m := e.do("POST", "/automation/v4/flows", strings.Replace(body, typeID, "2-999999", 1)); status != 400 || !strings.Contains(fmt.Sprint(m["message"]), "not a custom object") {
+		t.Errorf("flow on 2-999999: %d %v", status, m)
+	}
+	id := e.must(201, "POST", "/crm/v3/objects/"+typeID, map[string]any{"properties": map[string]string{"label": "G1", "size": "21"}})["id"].(string)
+	e.enroll(flowID, id)
+	if en := e.waitEnrollment(flowID, id, finished); en["status"] != "COMPLETED" || en["objectTypeId"] != typeID {
+		t.Fatalf("enrollment %v", en)
+	}
+	got := e.must(200, "GET", "/crm/v3/objects/"+typeID+"/"+id+"?properties=kind", nil)["properties"].(map[string]any)
+	if got["kind"] != typeID {
+		t.Errorf("event.object.objectType was %v, want %s", got["kind"], typeID)
+	}
+	x := e.executions(flowID, "actionId=1")[0]
+	if out := x["outputs"].(map[string]any); fmt.Sprint(out["double"]) != "42" || out["id"] != id {
+		t.Errorf("outputs %v", x["outputs"])
 	}
 }
 

@@ -15,7 +15,7 @@ func checkRequired(t spoke.ObjectType, props map[string]string, assocs []spoke.A
 	var bad []*spoke.ValueError
 	for _, name := range t.RequiredProperties {
 		if props[name] == "" {
-			bad = append(bad, &spoke.ValueError{Name: name, Error: "REQUIRED_FIELD", Message: fmt.Sprintf("%s is required when creating a %s.", name, t.Singular)})
+			bad = append(bad, &spoke.ValueError{Name: name, Error: "REQUIRED_FIELD", Message: fmt.Sprintf("%s is required: set it when you create the record.", name)})
 		}
 	}
 	if len(bad) > 0 {
