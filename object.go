@@ -43,6 +43,10 @@ type ObjectType struct {
 	// RequiredAssociation, when set, names the object type a new record
 	// must be associated with on create (leads: contacts).
 	RequiredAssociation string
+	// Mergeable is set for the types HubSpot's API can merge (contacts,
+	// companies, deals, tickets and custom objects; its descriptions of the
+	// engagement, commerce and lead APIs have no merge).
+	Mergeable bool
 	// EventName is the type's name in custom code's event.object.objectType
 	// and in webhook bodies: "CONTACT", "LINE_ITEM", or a custom object's
 	// object type id.
@@ -115,10 +119,13 @@ var ObjectTypes = func() []ObjectType {
 	// quotes guide).
 	quotes := commerce(standardType("0-14", "quotes", "quote", "hs_title", "hs_expiration_date", "hs_status", "createdate", "hs_lastmodifieddate", "hs_object_id"))
 	quotes.RequiredProperties = []string{"hs_title", "hs_expiration_date"}
+	companies := standardType("0-2", "companies", "company", "name", "domain", "createdate", "hs_lastmodifieddate", "hs_object_id")
+	deals := standardType("0-3", "deals", "deal", "dealname", "amount", "closedate", "pipeline", "dealstage", "createdate", "hs_lastmodifieddate", "hs_object_id")
+	contacts.Mergeable, companies.Mergeable, deals.Mergeable, tickets.Mergeable = true, true, true, true
 	return []ObjectType{
 		contacts,
-		standardType("0-2", "companies", "company", "name", "domain", "createdate", "hs_lastmodifieddate", "hs_object_id"),
-		standardType("0-3", "deals", "deal", "dealname", "amount", "closedate", "pipeline", "dealstage", "createdate", "hs_lastmodifieddate", "hs_object_id"),
+		companies,
+		deals,
 		tickets,
 		products,
 		lineItems,

@@ -61,7 +61,7 @@ func (s *ObjectSchema) ObjectType() ObjectType {
 		defaults = append([]string{s.PrimaryDisplayProperty}, defaults...)
 	}
 	return ObjectType{ID: id, Name: id, Singular: s.Name, LastModifiedProperty: "hs_lastmodifieddate",
-		DefaultProperties: defaults, EventName: id, Custom: true, FullyQualifiedName: s.FullyQualifiedName(),
+		DefaultProperties: defaults, EventName: id, Custom: true, Mergeable: true, FullyQualifiedName: s.FullyQualifiedName(),
 		ReadScopes: []string{"crm.objects.custom.read"}, WriteScopes: []string{"crm.objects.custom.write"},
 		SchemaReadScopes:   []string{"crm.schemas.custom.read", "crm.objects.custom.read"},
 		SchemaWriteScopes:  []string{"crm.schemas.custom.write"},

@@ -290,6 +290,9 @@ func (s *Server) mergeObjects(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if !t.Mergeable {
+		return spoke.NotFoundf("No API route matches %s %s: HubSpot does not merge %s.", r.Method, r.URL.Path, t.Name)
+	}
 	var body struct {
 		PrimaryObjectID flexString `json:"primaryObjectId"`
 		ObjectIDToMerge flexString `json:"objectIdToMerge"`

@@ -56,6 +56,9 @@ func TestNewObjectTypesAPI(t *testing.T) {
 	expect(t, r, 200, "", `"value":"NOT_STARTED"`, `"value":"DEFERRED"`)
 	expect(t, e.doAs(e.readOnly, "GET", "/crm/v3/properties/leads", ""), 403, "MISSING_SCOPES", "crm.objects.leads.read")
 
+	// Engagements cannot be merged (HubSpot's notes API has no merge).
+	expect(t, e.do("POST", "/crm/v3/objects/notes/merge", `{"primaryObjectId":"`+note+`","objectIdToMerge":"`+note+`"}`), 404, "OBJECT_NOT_FOUND", "does not merge notes")
+
 	// A base name that is no type is HubSpot's 400.
 	expect(t, e.do("GET", "/crm/v3/objects/cars", ""), 400, "VALIDATION_ERROR", "Unable to infer object type from: cars")
 }
