@@ -190,9 +190,14 @@ func (db *DB) EnrollKnown(ctx context.Context, account int64, f *spoke.Flow, obj
 // objectType in the account, asking for up to 500 at a time rather than one
 // by one: an enrollment request names up to 10,000.
 func liveRecords(ctx context.Context, s session, account int64, objectType string, ids []int64) (map[int64]bool, error) {
-	t, err := spoke.ObjectTypeFor(objectType)
-	if err != nil {
-		return nil, err
+	// objectType is a stored type name: a standard type's, or a custom
+	// object's, which is its object type id ("2-7", safe as a literal).
+	t, ok := spoke.LookupObjectType(objectType)
+	if !ok && spoke.IsCustomObjectTypeID(objectType) {
+		t, ok = spoke.ObjectType{Name: objectType}, true
+	}
+	if !ok {
+		return nil, spoke.UnknownObjectType(objectType)
 	}
 	live := make(map[int64]bool, len(ids))
 	for rest := ids; len(rest) > 0; {
