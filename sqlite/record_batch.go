@@ -101,7 +101,9 @@ func (b *recordBatch) write(i int, in spoke.RecordInput, props map[string]string
 	if idValue != "" {
 		props[in.IDProperty] = idValue
 	}
-	b.w.derive(nil, props)
+	if err := b.w.derive(nil, props); err != nil {
+		return b.settle(i, err)
+	}
 	return b.create(i, props, in.Associations)
 }
 

@@ -45,6 +45,8 @@ type DB struct {
 	// with a change does not cache what it read.
 	propGen uint64
 
+	dyn dynCache // owners, teams and pipelines (dynamic.go)
+
 	secrets cipher.AEAD // encrypts secrets; see SetSecretKey
 
 	hookMu     sync.RWMutex
