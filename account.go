@@ -16,6 +16,7 @@ var Scopes = []string{
 	"crm.schemas.deals.read", "crm.schemas.deals.write",
 	"crm.schemas.tickets.read", "crm.schemas.tickets.write",
 	"automation",
+	ScopeOwnersRead, ScopeOwnersWrite,
 }
 
 // ValidScope reports whether s is a scope Spoke knows.

@@ -71,9 +71,9 @@ type Property struct {
 	// account's definitions.
 	OptionsFrom string `json:",omitempty"`
 	CreatedAt   time.Time
-	UpdatedAt  time.Time
-	Archived   bool
-	ArchivedAt time.Time
+	UpdatedAt   time.Time
+	Archived    bool
+	ArchivedAt  time.Time
 }
 
 // Sources of dynamic options (Property.OptionsFrom).

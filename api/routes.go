@@ -54,6 +54,8 @@ func (s *Server) routeGroups() []routeGroup {
 		{true, s.propertyRoutes()},
 		{true, s.associationRoutes()},
 		{true, s.associationV3Routes()},
+		{s.Owners != nil, s.ownerRoutes()},
+		{s.Pipelines != nil, s.pipelineRoutes()},
 		{s.Flows != nil, s.flowRoutes()},
 		{engine, s.engineRoutes()},
 		{engine && s.Secrets != nil, s.secretRoutes()},

@@ -4,7 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-		"fmt"
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"

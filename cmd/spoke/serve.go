@@ -113,7 +113,7 @@ func serve(ctx context.Context, logger *slog.Logger, addr, dir string, demo, tru
 		Metrics: engine.NewMetrics(reg, db)})
 	db.SetTrigger(eng.Trigger, eng.Wake)
 
-	srv := &api.Server{Records: db, Properties: db, Associations: db, Tokens: db, Flows: db, FlowChecker: db,
+	srv := &api.Server{Records: db, Properties: db, Associations: db, Tokens: db, Owners: db, Pipelines: db, Flows: db, FlowChecker: db,
 		Engine: eng, EngineStore: db, Secrets: db, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 		Logger: logger, TrustProxyHeaders: trustProxy}
 	handler := srv.Handler()
