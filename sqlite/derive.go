@@ -185,4 +185,3 @@ func stageError(stageProp, stage, pipe string, pl *spoke.Pipeline) *spoke.ValueE
 	return &spoke.ValueError{Name: stageProp, Error: "INVALID_OPTION",
 		Message: fmt.Sprintf("%s is not a valid stage of pipeline %s; allowed stages: [%s]", strconv.Quote(stage), pipe, strings.Join(ids, ", "))}
 }
-
