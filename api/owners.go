@@ -12,8 +12,6 @@ import (
 func (s *Server) ownerRoutes() []route {
 	return []route{
 		reads("GET /crm/v3/owners", s.listOwners),
-		// @hubspot/api-client's getPage asks for /crm/v3/owners/.
-		reads("GET /crm/v3/owners/{$}", s.listOwners),
 		reads("GET /crm/v3/owners/{ownerId}", s.getOwner),
 		writes("POST /spoke/v1/owners", s.createOwner),
 		writes("PATCH /spoke/v1/owners/{ownerId}", s.updateOwner),
