@@ -30,6 +30,8 @@ var Scopes = []string{
 	"crm.objects.leads.read", "crm.objects.leads.write",
 	"crm.objects.custom.read", "crm.objects.custom.write",
 	"crm.schemas.custom.read", "crm.schemas.custom.write",
+	// Owners: HubSpot's read scope, and Spoke's own for the admin API.
+	ScopeOwnersRead, ScopeOwnersWrite,
 }
 
 // ValidScope reports whether s is a scope Spoke knows.

@@ -76,6 +76,10 @@ type catalogProperty struct {
 	// SpokeValueIndex asks for a value index on the property (see
 	// Property.ValueIndex); it is Spoke's, not HubSpot's.
 	SpokeValueIndex bool `json:"spokeValueIndex"`
+	// SpokeOptions says that the options are the account's data (see
+	// Property.OptionsFrom); the file's options, if any, are only the
+	// defaults of a new account.
+	SpokeOptions string `json:"spokeOptions"`
 }
 
 // Catalog holds the HubSpot-defined property groups and properties of one
@@ -142,9 +146,17 @@ func parseCatalog(data []byte) (*Catalog, error) {
 			GroupName: cp.GroupName, Description: cp.Description, DisplayOrder: cp.DisplayOrder,
 			HasUniqueValue: cp.HasUniqueValue, Hidden: cp.Hidden, FormField: cp.FormField, HubspotDefined: true,
 			Calculated: cp.Calculated, ReadOnlyValue: cp.ModificationMetadata.ReadOnlyValue || cp.Calculated,
-			ValueIndex: cp.SpokeValueIndex}
+			ValueIndex: cp.SpokeValueIndex, OptionsFrom: cp.SpokeOptions}
 		for _, o := range cp.Options {
 			p.Options = append(p.Options, Option(o))
+		}
+		switch cp.SpokeOptions {
+		case "", OptionsOwners, OptionsTeams, OptionsPipelines, OptionsPipelineStages:
+		default:
+			return nil, fmt.Errorf("property %s: unknown spokeOptions %q", cp.Name, cp.SpokeOptions)
+		}
+		if cp.SpokeOptions != "" && cp.Type != TypeEnumeration {
+			return nil, fmt.Errorf("property %s: spokeOptions needs an enumeration", cp.Name)
 		}
 		if cp.FieldType == "" {
 			return nil, fmt.Errorf("property %s has no fieldType", cp.Name)

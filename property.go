@@ -64,11 +64,25 @@ type Property struct {
 	// (see sqlite's valueIndexSQL); HubSpot-defined ones only when the
 	// catalogue asks, since every index slows every insert.
 	ValueIndex bool
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
-	Archived   bool
-	ArchivedAt time.Time
+	// OptionsFrom names where the options of a HubSpot-defined
+	// enumeration come from when they are the account's data rather than
+	// the catalogue's: OptionsOwners, OptionsTeams, OptionsPipelines or
+	// OptionsPipelineStages. The store fills them in when it loads the
+	// account's definitions.
+	OptionsFrom string `json:",omitempty"`
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	Archived    bool
+	ArchivedAt  time.Time
 }
+
+// Sources of dynamic options (Property.OptionsFrom).
+const (
+	OptionsOwners         = "owners"
+	OptionsTeams          = "teams"
+	OptionsPipelines      = "pipelines"
+	OptionsPipelineStages = "pipelineStages"
+)
 
 // Option is one allowed value of an enumeration property.
 type Option struct {
@@ -156,7 +170,7 @@ func (p *Property) Validate() error {
 			bad = append(bad, fmt.Sprintf("fieldType %q is not valid for type %q (use one of %s)", p.FieldType, p.Type, strings.Join(allowed, ", ")))
 		}
 	}
-	if p.Type == TypeEnumeration && len(p.Options) == 0 {
+	if p.Type == TypeEnumeration && len(p.Options) == 0 && p.OptionsFrom == "" {
 		bad = append(bad, "an enumeration property needs at least one option")
 	}
 	if p.Type == TypeBool && len(p.Options) == 0 {
@@ -278,6 +292,9 @@ func (p *Property) NormalizeValue(v string) (string, *ValueError) {
 	case TypeEnumeration:
 		parts := strings.Split(v, ";")
 		for _, part := range parts {
+			if !p.hasOption(part) && p.OptionsFrom == OptionsOwners {
+				return bad("INVALID_OWNER_ID", "%s is not a valid owner id", part)
+			}
 			if !p.hasOption(part) {
 				return bad("INVALID_OPTION", "%s was not one of the allowed options: [%s]", quoteShort(part), p.optionList())
 			}

@@ -33,6 +33,10 @@ type Server struct {
 	// with them; nil serves the standard object types only.
 	Schemas spoke.SchemaService
 	Tokens  spoke.TokenService
+	// Owners serves the owners API and the admin API that manages them;
+	// Pipelines serves the pipelines API. nil leaves their routes out.
+	Owners    spoke.OwnerService
+	Pipelines spoke.PipelineService
 	// Flows stores workflows (automation v4).
 	Flows spoke.FlowService
 	// FlowChecker answers flow validation's questions about properties

@@ -55,6 +55,8 @@ func (s *Server) routeGroups() []routeGroup {
 		{true, s.associationRoutes()},
 		{true, s.associationV3Routes()},
 		{true, s.schemaRoutes()},
+		{s.Owners != nil, s.ownerRoutes()},
+		{s.Pipelines != nil, s.pipelineRoutes()},
 		{s.Flows != nil, s.flowRoutes()},
 		{engine, s.engineRoutes()},
 		{engine && s.Secrets != nil, s.secretRoutes()},

@@ -127,7 +127,7 @@ func setupIntegration(t *testing.T) *itEnv {
 		HTTP:    engine.WebhookClient(egress.New(egress.Config{Allow: []string{strings.TrimPrefix(e.hook.URL, "http://")}, Logger: logger})),
 		Metrics: engine.NewMetrics(reg, db)})
 	db.SetTrigger(eng.Trigger, eng.Wake)
-	srv := &api.Server{Records: db, Properties: db, Associations: db, Schemas: db, Tokens: db, Flows: db, FlowChecker: db,
+	srv := &api.Server{Records: db, Properties: db, Associations: db, Schemas: db, Tokens: db, Owners: db, Pipelines: db, Flows: db, FlowChecker: db,
 		Engine: eng, EngineStore: db, Secrets: db, Logger: logger, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})}
 	apiHandler := srv.Handler()
 	ts := httptest.NewServer(apiHandler)

@@ -45,6 +45,9 @@ func (db *DB) definitions(ctx context.Context, account int64, objectType string)
 	for _, p := range custom {
 		defs[p.Name] = p
 	}
+	if err := db.fillOptions(ctx, account, t, defs); err != nil {
+		return nil, err
+	}
 	db.mu.Lock()
 	if db.propGen == gen {
 		db.props[key] = defs

@@ -105,7 +105,9 @@ func (b *recordBatch) write(i int, in spoke.RecordInput, props map[string]string
 		b.results[i].Err = e
 		return nil
 	}
-	b.w.derive(nil, props)
+	if err := b.w.derive(nil, props); err != nil {
+		return b.settle(i, err)
+	}
 	return b.create(i, props, in.Associations)
 }
 

@@ -305,7 +305,9 @@ func (w *writer) update(cur *spoke.Record, props map[string]string, ifUnchanged 
 			changed[k] = v
 		}
 	}
-	w.derive(cur.Properties, changed)
+	if err := w.derive(cur, changed); err != nil {
+		return nil, err
+	}
 	next := make(map[string]string, len(cur.Properties)+len(changed))
 	for k, v := range cur.Properties {
 		next[k] = v

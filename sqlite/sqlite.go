@@ -53,6 +53,7 @@ type DB struct {
 	// schemaGen counts forgetSchemas calls, as propGen does for
 	// properties.
 	schemaGen uint64
+	dyn       dynCache // owners, teams and pipelines (dynamic.go)
 
 	secrets cipher.AEAD // encrypts secrets; see SetSecretKey
 

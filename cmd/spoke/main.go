@@ -19,6 +19,8 @@ const usage = `Spoke: a self-hosted, HubSpot-compatible CRM workflow server.
 Usage:
   spoke serve [--addr HOST:PORT] [--data DIR]   start the HTTP API
   spoke token create [--data DIR] --scopes a,b  print a new private-app token
+  spoke owners add --email E [--team NAME]      add an owner (record owner) and print its id
+  spoke owners list [--data DIR]                list the owners and their teams
   spoke run FILE [flags]                        run a custom code action locally
   spoke bench [flags]                           run the built-in benchmarks
 

@@ -113,7 +113,7 @@ func serve(ctx context.Context, logger *slog.Logger, addr, dir string, demo, tru
 		Metrics: engine.NewMetrics(reg, db)})
 	db.SetTrigger(eng.Trigger, eng.Wake)
 
-	srv := &api.Server{Records: db, Properties: db, Associations: db, Schemas: db, Tokens: db, Flows: db, FlowChecker: db,
+	srv := &api.Server{Records: db, Properties: db, Associations: db, Schemas: db, Tokens: db, Owners: db, Pipelines: db, Flows: db, FlowChecker: db,
 		Engine: eng, EngineStore: db, Secrets: db, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 		Logger: logger, TrustProxyHeaders: trustProxy}
 	handler := srv.Handler()
@@ -194,6 +194,35 @@ func bootstrap(ctx context.Context, db *sqlite.DB, dir string) (account int64, n
 	return account, secret, nil
 }
 
+// seedDemoOwners adds three owners in two teams, unless the account has
+// owners already, and returns the ids of the account's first three.
+func seedDemoOwners(ctx context.Context, db *sqlite.DB, acct int64) ([]string, error) {
+	existing, _, err := db.ListOwners(ctx, acct, spoke.OwnerListOptions{Limit: 3})
+	if err != nil {
+		return nil, err
+	}
+	if len(existing) == 0 {
+		for _, o := range []struct{ email, first, last, team string }{
+			{"grace@spoke.example", "Grace", "Hopper", "Enterprise Sales"},
+			{"alan@spoke.example", "Alan", "Turing", "Enterprise Sales"},
+			{"katherine@spoke.example", "Katherine", "Johnson", "Customer Success"},
+		} {
+			teams := []string{o.team}
+			if _, err := db.CreateOwner(ctx, acct, spoke.OwnerInput{Email: &o.email, FirstName: &o.first, LastName: &o.last, Teams: &teams}); err != nil {
+				return nil, fmt.Errorf("add demo owner %s: %w", o.email, err)
+			}
+		}
+		if existing, _, err = db.ListOwners(ctx, acct, spoke.OwnerListOptions{Limit: 3}); err != nil {
+			return nil, err
+		}
+	}
+	ids := make([]string, 3)
+	for i := range ids {
+		ids[i] = fmt.Sprint(existing[i%len(existing)].ID)
+	}
+	return ids, nil
+}
+
 // AdminTokenFile is where the generated admin token is kept in the data
 // directory.
 const AdminTokenFile = "admin-token"
@@ -205,6 +234,10 @@ func seedDemo(ctx context.Context, db *sqlite.DB, acct int64) error {
 		return err
 	}
 	src := spoke.WriteSource{Type: spoke.SourceImport, ID: "demo"}
+	owners, err := seedDemoOwners(ctx, db, acct)
+	if err != nil {
+		return err
+	}
 	companies, err := db.WriteRecords(ctx, acct, "companies", spoke.WriteCreate, []spoke.RecordInput{
 		{Properties: map[string]string{"name": "Analytical Engines Ltd", "domain": "engines.example", "industry": "COMPUTER_HARDWARE", "numberofemployees": "12", "annualrevenue": "1200000"}},
 		{Properties: map[string]string{"name": "Curie Labs", "domain": "curie.example", "industry": "RESEARCH", "numberofemployees": "48", "annualrevenue": "5400000"}},
@@ -218,9 +251,9 @@ func seedDemo(ctx context.Context, db *sqlite.DB, acct int64) error {
 		}
 	}
 	contacts := []spoke.RecordInput{
-		{Properties: map[string]string{"email": "ada@engines.example", "firstname": "Ada", "lastname": "Lovelace", "jobtitle": "Programmer", "lifecyclestage": "customer"}},
-		{Properties: map[string]string{"email": "charles@engines.example", "firstname": "Charles", "lastname": "Babbage", "jobtitle": "Founder", "lifecyclestage": "opportunity"}},
-		{Properties: map[string]string{"email": "marie@curie.example", "firstname": "Marie", "lastname": "Curie", "jobtitle": "Director", "lifecyclestage": "lead"}},
+		{Properties: map[string]string{"email": "ada@engines.example", "firstname": "Ada", "lastname": "Lovelace", "jobtitle": "Programmer", "lifecyclestage": "customer", spoke.PropOwnerID: owners[0]}},
+		{Properties: map[string]string{"email": "charles@engines.example", "firstname": "Charles", "lastname": "Babbage", "jobtitle": "Founder", "lifecyclestage": "opportunity", spoke.PropOwnerID: owners[0]}},
+		{Properties: map[string]string{"email": "marie@curie.example", "firstname": "Marie", "lastname": "Curie", "jobtitle": "Director", "lifecyclestage": "lead", spoke.PropOwnerID: owners[1]}},
 	}
 	for i := range contacts {
 		co := companies[0].Record.ID
@@ -239,7 +272,7 @@ func seedDemo(ctx context.Context, db *sqlite.DB, acct int64) error {
 		}
 	}
 	_, err = db.WriteRecords(ctx, acct, "deals", spoke.WriteCreate, []spoke.RecordInput{
-		{Properties: map[string]string{"dealname": "Difference Engine No. 2", "amount": "250000", "dealstage": "contractsent", "pipeline": "default"}},
+		{Properties: map[string]string{"dealname": "Difference Engine No. 2", "amount": "250000", "dealstage": "contractsent", "pipeline": "default", spoke.PropOwnerID: owners[2]}},
 	}, src)
 	return err
 }
