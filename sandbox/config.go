@@ -27,6 +27,12 @@ type Config struct {
 	// invocations reach it in place of APIURL. It must be a loopback
 	// host:port URL such as "http://127.0.0.1:39211".
 	ReadOnlyAPIURL string
+	// CA signs the certificates the egress proxy presents for
+	// api.hubapi.com and api.hubspot.com, whose HTTPS it sends to APIURL
+	// (egress.HubSpotHosts); the sandbox's runtimes trust it on top of the
+	// system roots. spoke serve keeps one per data directory
+	// (egress.LoadOrCreateCA). Default: a new CA for the pool's lifetime.
+	CA *egress.CA
 	// AllowHosts lists host:port pairs the egress proxy allows even though
 	// they resolve to loopback, private or other refused addresses.
 	AllowHosts []string
@@ -193,7 +199,20 @@ func NewPool(cfg Config) (*Pool, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("sandbox: write bootstrap: %w", err)
 	}
-	apiHost := ""
+	if cfg.CA == nil {
+		ca, err := egress.NewCA()
+		if err != nil {
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("sandbox: %w", err)
+		}
+		cfg.CA = ca
+		p.cfg.CA = ca
+	}
+	if err := writeTrust(dir, cfg.CA); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	apiHost, apiTLS := "", false
 	if cfg.APIURL != "" {
 		u, err := url.Parse(cfg.APIURL)
 		if err != nil || u.Host == "" {
@@ -201,6 +220,7 @@ func NewPool(cfg Config) (*Pool, error) {
 			return nil, fmt.Errorf("sandbox: bad APIURL %q", cfg.APIURL)
 		}
 		apiHost = u.Host
+		apiTLS = u.Scheme == "https"
 		if u.Port() == "" {
 			port := "80"
 			if u.Scheme == "https" {
@@ -218,7 +238,8 @@ func NewPool(cfg Config) (*Pool, error) {
 		}
 		readOnly = u.Host
 	}
-	p.proxy = egress.New(egress.Config{SpokeAPI: apiHost, ReadOnlySpokeAPI: readOnly, Allow: cfg.AllowHosts, Resolver: cfg.Resolver, Logger: p.log})
+	p.proxy = egress.New(egress.Config{SpokeAPI: apiHost, SpokeAPITLS: apiTLS, ReadOnlySpokeAPI: readOnly, Allow: cfg.AllowHosts,
+		Resolver: cfg.Resolver, Logger: p.log, CA: cfg.CA})
 	if !cfg.NoCgroups {
 		p.cgroups = newCgroups()
 	}
@@ -238,6 +259,46 @@ func NewPool(cfg Config) (*Pool, error) {
 	p.bg.Add(1)
 	go p.janitor()
 	return p, nil
+}
+
+// Files of the sandbox's trust store in the pool's runtime directory.
+const (
+	caFile     = "ca.pem"        // Spoke's CA alone (Node: NODE_EXTRA_CA_CERTS)
+	bundleFile = "ca-bundle.pem" // system roots + Spoke's CA (Python)
+)
+
+// systemRoots are where Linux distributions keep the system's trusted
+// roots as one PEM file (Debian's first).
+var systemRoots = []string{
+	"/etc/ssl/certs/ca-certificates.crt",
+	"/etc/pki/tls/certs/ca-bundle.crt",
+	"/etc/ssl/ca-bundle.pem",
+	"/etc/ssl/cert.pem",
+}
+
+// writeTrust writes the CA's certificate and a bundle of the system roots
+// plus it into dir, readable by the sandbox user. Python has no way to add
+// one CA to its defaults, so its runtimes are pointed at the bundle.
+func writeTrust(dir string, ca *egress.CA) error {
+	pem := ca.CertPEM()
+	if err := os.WriteFile(filepath.Join(dir, caFile), pem, 0o644); err != nil {
+		return fmt.Errorf("sandbox: write CA: %w", err)
+	}
+	var bundle []byte
+	for _, f := range systemRoots {
+		if b, err := os.ReadFile(f); err == nil {
+			bundle = b
+			break
+		}
+	}
+	if len(bundle) > 0 && bundle[len(bundle)-1] != '\n' {
+		bundle = append(bundle, '\n')
+	}
+	bundle = append(bundle, pem...)
+	if err := os.WriteFile(filepath.Join(dir, bundleFile), bundle, 0o644); err != nil {
+		return fmt.Errorf("sandbox: write CA bundle: %w", err)
+	}
+	return nil
 }
 
 // reachableByOthers reports whether users other than the owner can reach

@@ -28,13 +28,12 @@ CLIENT_VERSION = "12.0.0"
 def default_host():
     """Returns the base URL clients use when the code sets no host.
 
-    This is the one place that decides it. Inside Spoke's sandbox the
-    bootstrap passes Spoke's own API in SPOKE_API_URL (as the Node bootstrap
-    makes it @hubspot/api-client's default basePath); outside it, the client
-    goes to api.hubapi.com like the official one. Once the egress proxy sends
-    api.hubapi.com itself to Spoke, return HUBAPI here unconditionally.
+    This is the one place that decides it: api.hubapi.com, like the official
+    client. Inside Spoke's sandbox the egress proxy answers for that name
+    with Spoke's own API (over TLS signed by Spoke's CA, which the sandbox
+    trusts), so the same URL reaches Spoke there and HubSpot elsewhere.
     """
-    return os.environ.get("SPOKE_API_URL", "").rstrip("/") or HUBAPI
+    return HUBAPI
 
 
 # ---- configuration ----------------------------------------------------------
@@ -218,6 +217,12 @@ def _env_proxy(url):
 def _ca_certs(configuration):
     if configuration.ssl_ca_cert:
         return configuration.ssl_ca_cert
+    # Unlike the official client (certifi only), honour the bundle the
+    # environment names, as requests does: in Spoke's sandbox it adds Spoke's
+    # CA, which vouches for api.hubapi.com there.
+    for name in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"):
+        if os.environ.get(name):
+            return os.environ[name]
     try:
         import certifi
 
