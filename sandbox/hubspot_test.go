@@ -391,6 +391,43 @@ func TestHubSpotClientAgainstSpoke(t *testing.T) {
 		t.Skip("builds and starts spoke serve")
 	}
 	t.Parallel()
+	addr := startSpoke(t)
+	p, err := sandbox.NewPool(sandbox.Config{APIURL: "http://" + addr, SpareWorkers: -1, MaxWorkers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	res := invokeWith(t, p, "NODE20X", hubspotSample, map[string]any{"email": "ada@example.com"})
+	wantSuccess(t, res)
+	if res.OutputFields["email"] != "ada@example.com" || res.OutputFields["firstname"] != "Ada" || res.OutputFields["id"] == "" {
+		t.Fatalf("outputs %v", res.OutputFields)
+	}
+	res = invokeWith(t, p, "PYTHON39", pythonSpokeSample, map[string]any{"email": "grace@example.com"})
+	wantSuccess(t, res)
+	if res.OutputFields["email"] != "grace@example.com" {
+		t.Fatalf("outputs %v", res.OutputFields)
+	}
+
+	res = invokeWith(t, p, "PYTHON39", pythonHubSpotSample, map[string]any{"email": "hedy@example.com", "live": "yes"})
+	wantSuccess(t, res)
+	id, _ := res.OutputFields["id"].(string)
+	want := map[string]any{"email": "hedy@example.com", "firstname": "Ada", "missing": float64(404), "missingIsExceptionsClass": true,
+		"missingBody": true, "found": float64(1), "foundId": id, "batchStatus": "COMPLETE", "lastname": "Lovelace",
+		"firstnameAfterUpdate": "Augusta", "pageSize": float64(1), "hasNext": true, "archived": true}
+	for k, v := range want {
+		if res.OutputFields[k] != v {
+			t.Errorf("%s = %#v, want %#v (outputs %v, logs %s)", k, res.OutputFields[k], v, res.OutputFields, res.Logs)
+		}
+	}
+}
+
+// startSpoke builds spoke from this repository, starts `spoke serve` with
+// the admin token pat-test-token-1 in a new data directory, checks that it
+// answers a POST from the host (so that a server fault is not mistaken for
+// a sandbox one), and returns its host:port. The server stops when the test
+// ends.
+func startSpoke(t *testing.T) string {
+	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
 	root := filepath.Dir(filepath.Dir(file))
 	bin := filepath.Join(t.TempDir(), "spoke")
@@ -410,7 +447,6 @@ func TestHubSpotClientAgainstSpoke(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close()
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	srv := exec.CommandContext(ctx, bin, "serve", "--addr", addr, "--data", t.TempDir())
 	srv.Env = append(os.Environ(), "SPOKE_ADMIN_TOKEN=pat-test-token-1")
 	var out strings.Builder
@@ -418,8 +454,7 @@ func TestHubSpotClientAgainstSpoke(t *testing.T) {
 	if err := srv.Start(); err != nil {
 		t.Fatalf("start spoke serve: %v", err)
 	}
-	defer srv.Wait()
-	defer cancel()
+	t.Cleanup(func() { cancel(); srv.Wait() })
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
@@ -448,31 +483,5 @@ func TestHubSpotClientAgainstSpoke(t *testing.T) {
 		t.Fatalf("spoke serve answered POST /crm/v3/objects/contacts with %s", resp.Status)
 	}
 
-	p, err := sandbox.NewPool(sandbox.Config{APIURL: "http://" + addr, SpareWorkers: -1, MaxWorkers: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	res := invokeWith(t, p, "NODE20X", hubspotSample, map[string]any{"email": "ada@example.com"})
-	wantSuccess(t, res)
-	if res.OutputFields["email"] != "ada@example.com" || res.OutputFields["firstname"] != "Ada" || res.OutputFields["id"] == "" {
-		t.Fatalf("outputs %v", res.OutputFields)
-	}
-	res = invokeWith(t, p, "PYTHON39", pythonSpokeSample, map[string]any{"email": "grace@example.com"})
-	wantSuccess(t, res)
-	if res.OutputFields["email"] != "grace@example.com" {
-		t.Fatalf("outputs %v", res.OutputFields)
-	}
-
-	res = invokeWith(t, p, "PYTHON39", pythonHubSpotSample, map[string]any{"email": "hedy@example.com", "live": "yes"})
-	wantSuccess(t, res)
-	id, _ := res.OutputFields["id"].(string)
-	want := map[string]any{"email": "hedy@example.com", "firstname": "Ada", "missing": float64(404), "missingIsExceptionsClass": true,
-		"missingBody": true, "found": float64(1), "foundId": id, "batchStatus": "COMPLETE", "lastname": "Lovelace",
-		"firstnameAfterUpdate": "Augusta", "pageSize": float64(1), "hasNext": true, "archived": true}
-	for k, v := range want {
-		if res.OutputFields[k] != v {
-			t.Errorf("%s = %#v, want %#v (outputs %v, logs %s)", k, res.OutputFields[k], v, res.OutputFields, res.Logs)
-		}
-	}
+	return addr
 }
