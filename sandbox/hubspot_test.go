@@ -391,7 +391,7 @@ func TestHubSpotClientAgainstSpoke(t *testing.T) {
 		t.Skip("builds and starts spoke serve")
 	}
 	t.Parallel()
-	addr := startSpoke(t)
+	addr, _ := startSpoke(t)
 	p, err := sandbox.NewPool(sandbox.Config{APIURL: "http://" + addr, SpareWorkers: -1, MaxWorkers: 2})
 	if err != nil {
 		t.Fatal(err)
@@ -424,9 +424,9 @@ func TestHubSpotClientAgainstSpoke(t *testing.T) {
 // startSpoke builds spoke from this repository, starts `spoke serve` with
 // the admin token pat-test-token-1 in a new data directory, checks that it
 // answers a POST from the host (so that a server fault is not mistaken for
-// a sandbox one), and returns its host:port. The server stops when the test
-// ends.
-func startSpoke(t *testing.T) string {
+// a sandbox one), and returns its host:port and data directory. The server
+// stops when the test ends.
+func startSpoke(t *testing.T) (addr, dataDir string) {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
 	root := filepath.Dir(filepath.Dir(file))
@@ -444,10 +444,11 @@ func startSpoke(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
+	addr = l.Addr().String()
 	l.Close()
+	dataDir = t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
-	srv := exec.CommandContext(ctx, bin, "serve", "--addr", addr, "--data", t.TempDir())
+	srv := exec.CommandContext(ctx, bin, "serve", "--addr", addr, "--data", dataDir)
 	srv.Env = append(os.Environ(), "SPOKE_ADMIN_TOKEN=pat-test-token-1")
 	var out strings.Builder
 	srv.Stdout, srv.Stderr = &out, &out
@@ -482,6 +483,5 @@ func startSpoke(t *testing.T) string {
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("spoke serve answered POST /crm/v3/objects/contacts with %s", resp.Status)
 	}
-
-	return addr
+	return addr, dataDir
 }

@@ -8,6 +8,8 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/spokehq/spoke/api"
 	"github.com/spokehq/spoke/internal/dnstest"
 	"github.com/spokehq/spoke/sandbox"
+	"github.com/spokehq/spoke/sandbox/egress"
 )
 
 // hubapiClients create a contact through https://api.hubapi.com with each
@@ -88,7 +91,14 @@ func TestHubAPIReachesSpoke(t *testing.T) {
 		t.Skip("builds and starts spoke serve")
 	}
 	t.Parallel()
-	addr := startSpoke(t)
+	addr, dataDir := startSpoke(t)
+	// spoke serve made its sandbox CA in the data directory, private.
+	for _, f := range []string{egress.CACertFile, egress.CAKeyFile} {
+		st, err := os.Stat(filepath.Join(dataDir, f))
+		if err != nil || st.Mode().Perm() != 0o600 {
+			t.Errorf("%s in the data directory: %v %v", f, st, err)
+		}
+	}
 	// The read-only listener spoke serve keeps for dry runs is private to
 	// it; this one puts the same api.ReadOnly in front of the real server.
 	target, _ := url.Parse("http://" + addr)

@@ -271,7 +271,7 @@ func (p *Pool) bwrapArgs(w *worker, spec *runtimeSpec, memMB int, sock string, s
 		// Node reads it once at start-up, before the bootstrap clears the
 		// environment for the code; Python gets the bundle from the
 		// bootstrap (REQUESTS_CA_BUNDLE, SSL_CERT_FILE).
-		"--setenv", "NODE_EXTRA_CA_CERTS", "/opt/spoke/" + caFile,
+		"--setenv", "NODE_EXTRA_CA_CERTS", "/opt/spoke/"+caFile,
 		"--seccomp", "5",
 		"--remount-ro", "/dev",
 		"--remount-ro", "/proc/sys",
