@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -54,6 +55,27 @@ func (l *Listener) intercept(c net.Conn, br *bufio.Reader, host string, pol Poli
 		writeStatus(c, http.StatusForbidden, d.Error()+"\n", map[string]string{DeniedHeader: "EGRESS_DENIED"})
 		return
 	}
+	// Reach Spoke's API before answering, so that an API that is down
+	// fails the CONNECT as it would for any host (a connection error,
+	// not an HTTP 502 the code would take for a rate limit).
+	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.DialTimeout)
+	first, err := p.dial(ctx, p.cfg.SpokeAPI, pol)
+	cancel()
+	if err != nil {
+		var d *Denial
+		if errors.As(err, &d) {
+			writeStatus(c, http.StatusForbidden, d.Error()+"\n", map[string]string{DeniedHeader: "EGRESS_DENIED"})
+			return
+		}
+		writeStatus(c, http.StatusBadGateway, fmt.Sprintf("egress proxy: Spoke's API for %s: %v\n", target, err), nil)
+		return
+	}
+	var firstUsed atomic.Bool
+	defer func() {
+		if !firstUsed.Load() {
+			first.Close()
+		}
+	}()
 	if _, err := io.WriteString(c, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
 		return
 	}
@@ -76,6 +98,9 @@ func (l *Listener) intercept(c net.Conn, br *bufio.Reader, host string, pol Poli
 	scheme := p.spokeScheme(pol)
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if firstUsed.CompareAndSwap(false, true) {
+				return first, nil
+			}
 			return p.dial(ctx, p.cfg.SpokeAPI, pol)
 		},
 		DisableCompression:  true,

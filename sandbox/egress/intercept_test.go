@@ -146,6 +146,25 @@ func TestIntercept(t *testing.T) {
 		t.Errorf("dry run without a read-only API: %v", err)
 	}
 
+	// When Spoke's API is down the CONNECT fails, as for any host, rather
+	// than the code seeing an HTTP 502 inside the tunnel.
+	downLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	downLn.Close()
+	down := egress.New(egress.Config{SpokeAPI: downLn.Addr().String(), CA: ca, Logger: quiet()})
+	l4, err := down.Listen(filepath.Join(dir, "down.sock"), egress.Policy{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l4.Close()
+	resp, c = connectVia(t, filepath.Join(dir, "down.sock"), "api.hubapi.com:443")
+	c.Close()
+	if resp.StatusCode != http.StatusBadGateway {
+		t.Errorf("CONNECT with Spoke's API down got %d, want 502", resp.StatusCode)
+	}
+
 	// Without a CA (or without Spoke's API) the names are ordinary hosts:
 	// the account allowlist refuses them.
 	plain := egress.New(egress.Config{SpokeAPI: strings.TrimPrefix(apiSrv.URL, "http://"), Logger: quiet()})
