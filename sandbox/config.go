@@ -261,46 +261,6 @@ func NewPool(cfg Config) (*Pool, error) {
 	return p, nil
 }
 
-// Files of the sandbox's trust store in the pool's runtime directory.
-const (
-	caFile     = "ca.pem"        // Spoke's CA alone (Node: NODE_EXTRA_CA_CERTS)
-	bundleFile = "ca-bundle.pem" // system roots + Spoke's CA (Python)
-)
-
-// systemRoots are where Linux distributions keep the system's trusted
-// roots as one PEM file (Debian's first).
-var systemRoots = []string{
-	"/etc/ssl/certs/ca-certificates.crt",
-	"/etc/pki/tls/certs/ca-bundle.crt",
-	"/etc/ssl/ca-bundle.pem",
-	"/etc/ssl/cert.pem",
-}
-
-// writeTrust writes the CA's certificate and a bundle of the system roots
-// plus it into dir, readable by the sandbox user. Python has no way to add
-// one CA to its defaults, so its runtimes are pointed at the bundle.
-func writeTrust(dir string, ca *egress.CA) error {
-	pem := ca.CertPEM()
-	if err := os.WriteFile(filepath.Join(dir, caFile), pem, 0o644); err != nil {
-		return fmt.Errorf("sandbox: write CA: %w", err)
-	}
-	var bundle []byte
-	for _, f := range systemRoots {
-		if b, err := os.ReadFile(f); err == nil {
-			bundle = b
-			break
-		}
-	}
-	if len(bundle) > 0 && bundle[len(bundle)-1] != '\n' {
-		bundle = append(bundle, '\n')
-	}
-	bundle = append(bundle, pem...)
-	if err := os.WriteFile(filepath.Join(dir, bundleFile), bundle, 0o644); err != nil {
-		return fmt.Errorf("sandbox: write CA bundle: %w", err)
-	}
-	return nil
-}
-
 // reachableByOthers reports whether users other than the owner can reach
 // and read dir: every ancestor must be searchable by others.
 func reachableByOthers(dir string) bool {

@@ -257,7 +257,7 @@ func (p *Pool) bwrapArgs(w *worker, spec *runtimeSpec, memMB int, sock string, s
 		"--bind", sock, "/run/spoke/egress.sock",
 		"--ro-bind", filepath.Join(p.dir, spec.bootstrap), "/opt/spoke/" + spec.bootstrap,
 		"--ro-bind", filepath.Join(p.dir, caFile), "/opt/spoke/" + caFile,
-		"--ro-bind", filepath.Join(p.dir, bundleFile), "/opt/spoke/" + bundleFile,
+		"--ro-bind", filepath.Join(p.dir, certDir), "/opt/spoke/" + certDir,
 	}
 	if spec.lang == langNode && p.nodeModules != "" {
 		a = append(a, "--ro-bind", p.nodeModules, "/opt/spoke/node_modules")
@@ -269,8 +269,8 @@ func (p *Pool) bwrapArgs(w *worker, spec *runtimeSpec, memMB int, sock string, s
 		"--setenv", "PATH", "/usr/bin:/bin",
 		"--setenv", "LANG", "C.UTF-8",
 		// Node reads it once at start-up, before the bootstrap clears the
-		// environment for the code; Python gets the bundle from the
-		// bootstrap (REQUESTS_CA_BUNDLE, SSL_CERT_FILE).
+		// environment for the code; Python's trust settings come from
+		// the bootstrap (REQUESTS_CA_BUNDLE, SSL_CERT_FILE, SSL_CERT_DIR).
 		"--setenv", "NODE_EXTRA_CA_CERTS", "/opt/spoke/"+caFile,
 		"--seccomp", "5",
 		"--remount-ro", "/dev",
@@ -288,7 +288,7 @@ func (p *Pool) bwrapArgs(w *worker, spec *runtimeSpec, memMB int, sock string, s
 			"--max-old-space-size="+strconv.Itoa(memMB),
 			"/opt/spoke/"+spec.bootstrap, string(opts))
 	case langPython:
-		o := map[string]any{"apiURL": p.cfg.APIURL, "preload": pythonPreload, "cgroupMemory": p.cgroups != nil, "caBundle": "/opt/spoke/" + bundleFile}
+		o := map[string]any{"apiURL": p.cfg.APIURL, "preload": pythonPreload, "cgroupMemory": p.cgroups != nil, "caFile": "/opt/spoke/" + caFile, "caDir": "/opt/spoke/" + certDir}
 		if p.cgroups == nil {
 			// Without a memory cgroup, cap the address space instead. It
 			// counts reservations, not use, so allow some headroom.

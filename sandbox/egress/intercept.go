@@ -128,7 +128,13 @@ func (l *Listener) intercept(c net.Conn, br *bufio.Reader, host string, pol Poli
 			writeStatus(tc, http.StatusBadGateway, fmt.Sprintf("egress proxy: Spoke's API for %s: %v\n", host, err), nil)
 			return
 		}
-		werr := resp.Write(tc)
+		// One flush per response, so that a small answer leaves in one
+		// TLS record rather than a record per header block and body chunk.
+		bw := bufio.NewWriterSize(tc, 16<<10)
+		werr := resp.Write(bw)
+		if werr == nil {
+			werr = bw.Flush()
+		}
 		resp.Body.Close()
 		if werr != nil || resp.Close || req.Close {
 			return

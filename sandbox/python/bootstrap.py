@@ -154,6 +154,13 @@ def _pipe(src, dst):
 
 
 def _bridge_conn(c):
+    # The bridge relays whatever arrives, often a TLS record at a time:
+    # without TCP_NODELAY, Nagle's algorithm holds a small second record
+    # until the client's delayed ACK (40 ms).
+    try:
+        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except OSError:
+        pass
     try:
         u = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         u.connect(EGRESS_SOCK)
@@ -194,11 +201,16 @@ if PROXY_URL:
     PROXY_ENV["no_proxy"] = ""
 PROXY_ENV["SPOKE_API_URL"] = opts.get("apiURL", "")
 # HTTPS to api.hubapi.com and api.hubspot.com reaches Spoke's API through the
-# egress proxy, with a certificate from Spoke's CA: trust the system roots
-# plus that CA (requests, urllib/ssl, and the hubspot module read these).
-if opts.get("caBundle"):
-    PROXY_ENV["REQUESTS_CA_BUNDLE"] = opts["caBundle"]
-    PROXY_ENV["SSL_CERT_FILE"] = opts["caBundle"]
+# egress proxy, with a certificate from Spoke's CA: trust the system roots plus
+# that CA. caDir is an OpenSSL hashed directory of both (requests takes one
+# path, and the hubspot module reads the same variable); ssl's default
+# contexts (urllib) load SSL_CERT_FILE, Spoke's CA alone, and search
+# SSL_CERT_DIR. A directory, not a bundle: OpenSSL parses a bundle whole for
+# every new context, which requests makes per connection.
+if opts.get("caDir"):
+    PROXY_ENV["REQUESTS_CA_BUNDLE"] = opts["caDir"]
+    PROXY_ENV["SSL_CERT_DIR"] = opts["caDir"]
+    PROXY_ENV["SSL_CERT_FILE"] = opts["caFile"]
 # Libraries that find the home directory from HOME or /etc/passwd (absent
 # here) fail without it: nltk does on import.
 PROXY_ENV["HOME"] = "/tmp"
@@ -316,6 +328,19 @@ def _patch_adapters(adapters):
         return resp
 
     adapters.HTTPAdapter.send = patched_send
+
+    # Debian's urllib3 gives every HTTPS pool the system bundle as ca_certs,
+    # which requests leaves in place when REQUESTS_CA_BUNDLE is a directory:
+    # OpenSSL would then parse the whole bundle for every connection (about
+    # 100 ms). The sandbox's directory already holds the system roots.
+    cert_verify = adapters.HTTPAdapter.cert_verify
+
+    def patched_cert_verify(self, conn, url, verify, cert):
+        cert_verify(self, conn, url, verify, cert)
+        if opts.get("caDir") and getattr(conn, "ca_cert_dir", None) == opts["caDir"]:
+            conn.ca_certs = None
+
+    adapters.HTTPAdapter.cert_verify = patched_cert_verify
 
 
 class _RequestsHook:

@@ -220,15 +220,23 @@ def _ca_certs(configuration):
     # Unlike the official client (certifi only), honour the bundle the
     # environment names, as requests does: in Spoke's sandbox it adds Spoke's
     # CA, which vouches for api.hubapi.com there.
-    for name in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"):
-        if os.environ.get(name):
-            return os.environ[name]
+    if os.environ.get("REQUESTS_CA_BUNDLE"):
+        return os.environ["REQUESTS_CA_BUNDLE"]
     try:
         import certifi
 
         return certifi.where()
     except ImportError:
         return None
+
+
+def _ca_kw(path):
+    # A hashed directory (Spoke's sandbox) is urllib3's ca_cert_dir; the
+    # explicit ca_certs=None stops Debian's urllib3 from adding its whole
+    # bundle, which OpenSSL would parse for every connection.
+    if path and os.path.isdir(path):
+        return {"ca_cert_dir": path, "ca_certs": None}
+    return {"ca_certs": path}
 
 
 def pool_manager(configuration, url):
@@ -254,7 +262,7 @@ def pool_manager(configuration, url):
             "num_pools": 4,
             "maxsize": configuration.connection_pool_maxsize or 4,
             "cert_reqs": ssl.CERT_REQUIRED if configuration.verify_ssl else ssl.CERT_NONE,
-            "ca_certs": _ca_certs(configuration),
+            **_ca_kw(_ca_certs(configuration)),
             "cert_file": configuration.cert_file,
             "key_file": configuration.key_file,
         }
