@@ -19,9 +19,11 @@ import (
 // Config configures a [Pool]. Zero fields take the documented defaults.
 type Config struct {
 	// APIURL is Spoke's own API as the sandbox should reach it, for example
-	// "http://127.0.0.1:8080". Inside the sandbox, @hubspot/api-client
-	// uses it as its default basePath, Python code finds it in
-	// SPOKE_API_URL, and the egress proxy always allows its host:port.
+	// "http://127.0.0.1:8080". The egress proxy sends HTTPS for
+	// api.hubapi.com and api.hubspot.com there (so @hubspot/api-client and
+	// the Python hubspot module reach it by default), always allows its
+	// host:port, and Python code finds it in SPOKE_API_URL. Empty: those
+	// names are ordinary hosts.
 	APIURL string
 	// ReadOnlyAPIURL serves Spoke's API refusing writes; dry-run
 	// invocations reach it in place of APIURL. It must be a loopback
