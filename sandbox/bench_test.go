@@ -3,6 +3,8 @@ package sandbox_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"sort"
 	"sync/atomic"
 	"testing"
@@ -178,4 +180,42 @@ def main(event):
 	lat.report(b)
 	// The first invocation starts a worker and imports pandas.
 	b.ReportMetric(float64(first.Microseconds())/1000, "first-ms")
+}
+
+// BenchmarkHubAPI measures an invocation making one GET to Spoke's API,
+// straight to its URL over plain HTTP and through https://api.hubapi.com
+// (the egress proxy's TLS termination): the cost of the interception.
+func BenchmarkHubAPI(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"results":[]}`)
+	}))
+	defer srv.Close()
+	code := map[string]string{
+		"node": `const axios = require('axios');
+exports.main = async () => { const r = await axios.get(process.env.BASE + '/crm/v3/objects/contacts'); return { outputFields: { s: r.status } }; };`,
+		"python": "import os, requests\ndef main(event):\n    return {'outputFields': {'s': requests.get(os.environ['BASE'] + '/crm/v3/objects/contacts').status_code}}\n",
+	}
+	for _, lang := range []string{"node", "python"} {
+		for _, base := range []string{srv.URL, "https://api.hubapi.com"} {
+			name := lang + "/direct-http"
+			if base != srv.URL {
+				name = lang + "/api.hubapi.com"
+			}
+			b.Run(name, func(b *testing.B) {
+				p := benchPool(b, sandbox.Config{APIURL: srv.URL, SpareWorkers: -1})
+				inv := sandbox.Invocation{Runtime: runtimes[lang], Code: code[lang], Version: "hubapi", Event: event(), Secrets: map[string]string{"BASE": base}}
+				mustInvoke(b, p, inv)
+				lat := make(latencies, 0, b.N)
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					t0 := time.Now()
+					mustInvoke(b, p, inv)
+					lat = append(lat, time.Since(t0))
+				}
+				b.StopTimer()
+				lat.report(b)
+			})
+		}
+	}
 }

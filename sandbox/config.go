@@ -19,14 +19,22 @@ import (
 // Config configures a [Pool]. Zero fields take the documented defaults.
 type Config struct {
 	// APIURL is Spoke's own API as the sandbox should reach it, for example
-	// "http://127.0.0.1:8080". Inside the sandbox, @hubspot/api-client
-	// uses it as its default basePath, Python code finds it in
-	// SPOKE_API_URL, and the egress proxy always allows its host:port.
+	// "http://127.0.0.1:8080". The egress proxy sends HTTPS for
+	// api.hubapi.com and api.hubspot.com there (so @hubspot/api-client and
+	// the Python hubspot module reach it by default), always allows its
+	// host:port, and Python code finds it in SPOKE_API_URL. Empty: those
+	// names are ordinary hosts.
 	APIURL string
 	// ReadOnlyAPIURL serves Spoke's API refusing writes; dry-run
 	// invocations reach it in place of APIURL. It must be a loopback
 	// host:port URL such as "http://127.0.0.1:39211".
 	ReadOnlyAPIURL string
+	// CA signs the certificates the egress proxy presents for
+	// api.hubapi.com and api.hubspot.com, whose HTTPS it sends to APIURL
+	// (egress.HubSpotHosts); the sandbox's runtimes trust it on top of the
+	// system roots. spoke serve keeps one per data directory
+	// (egress.LoadOrCreateCA). Default: a new CA for the pool's lifetime.
+	CA *egress.CA
 	// AllowHosts lists host:port pairs the egress proxy allows even though
 	// they resolve to loopback, private or other refused addresses.
 	AllowHosts []string
@@ -193,7 +201,20 @@ func NewPool(cfg Config) (*Pool, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("sandbox: write bootstrap: %w", err)
 	}
-	apiHost := ""
+	if cfg.CA == nil {
+		ca, err := egress.NewCA()
+		if err != nil {
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("sandbox: %w", err)
+		}
+		cfg.CA = ca
+		p.cfg.CA = ca
+	}
+	if err := writeTrust(dir, cfg.CA); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	apiHost, apiTLS := "", false
 	if cfg.APIURL != "" {
 		u, err := url.Parse(cfg.APIURL)
 		if err != nil || u.Host == "" {
@@ -201,6 +222,7 @@ func NewPool(cfg Config) (*Pool, error) {
 			return nil, fmt.Errorf("sandbox: bad APIURL %q", cfg.APIURL)
 		}
 		apiHost = u.Host
+		apiTLS = u.Scheme == "https"
 		if u.Port() == "" {
 			port := "80"
 			if u.Scheme == "https" {
@@ -218,7 +240,8 @@ func NewPool(cfg Config) (*Pool, error) {
 		}
 		readOnly = u.Host
 	}
-	p.proxy = egress.New(egress.Config{SpokeAPI: apiHost, ReadOnlySpokeAPI: readOnly, Allow: cfg.AllowHosts, Resolver: cfg.Resolver, Logger: p.log})
+	p.proxy = egress.New(egress.Config{SpokeAPI: apiHost, SpokeAPITLS: apiTLS, ReadOnlySpokeAPI: readOnly, Allow: cfg.AllowHosts,
+		Resolver: cfg.Resolver, Logger: p.log, CA: cfg.CA})
 	if !cfg.NoCgroups {
 		p.cgroups = newCgroups()
 	}

@@ -391,63 +391,7 @@ func TestHubSpotClientAgainstSpoke(t *testing.T) {
 		t.Skip("builds and starts spoke serve")
 	}
 	t.Parallel()
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Dir(filepath.Dir(file))
-	bin := filepath.Join(t.TempDir(), "spoke")
-	// go test puts its GOROOT/bin first on PATH.
-	build := exec.Command("go", "build", "-o", bin, "./cmd/spoke")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/spoke: %v\n%s", err, out)
-	}
-	if out, _ := exec.Command(bin, "serve", "-h").CombinedOutput(); strings.Contains(string(out), "unknown command") {
-		t.Fatalf("this build of spoke has no serve command: %s", out)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	srv := exec.CommandContext(ctx, bin, "serve", "--addr", addr, "--data", t.TempDir())
-	srv.Env = append(os.Environ(), "SPOKE_ADMIN_TOKEN=pat-test-token-1")
-	var out strings.Builder
-	srv.Stdout, srv.Stderr = &out, &out
-	if err := srv.Start(); err != nil {
-		t.Fatalf("start spoke serve: %v", err)
-	}
-	defer srv.Wait()
-	defer cancel()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("spoke serve did not listen on %s: %s", addr, out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-
-	// Check the server itself first, so that a server fault is not
-	// mistaken for a sandbox fault.
-	hc := &http.Client{Timeout: 10 * time.Second}
-	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/crm/v3/objects/contacts", strings.NewReader(`{"properties":{"email":"probe@example.com"}}`))
-	req.Header.Set("Authorization", "Bearer pat-test-token-1")
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := hc.Do(req)
-	if err != nil {
-		t.Fatalf("spoke serve does not answer POST /crm/v3/objects/contacts from the host (a server fault, not a sandbox one): %v\n%s", err, out.String())
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("spoke serve answered POST /crm/v3/objects/contacts with %s", resp.Status)
-	}
-
+	addr, _ := startSpoke(t)
 	p, err := sandbox.NewPool(sandbox.Config{APIURL: "http://" + addr, SpareWorkers: -1, MaxWorkers: 2})
 	if err != nil {
 		t.Fatal(err)
@@ -475,4 +419,69 @@ func TestHubSpotClientAgainstSpoke(t *testing.T) {
 			t.Errorf("%s = %#v, want %#v (outputs %v, logs %s)", k, res.OutputFields[k], v, res.OutputFields, res.Logs)
 		}
 	}
+}
+
+// startSpoke builds spoke from this repository, starts `spoke serve` with
+// the admin token pat-test-token-1 in a new data directory, checks that it
+// answers a POST from the host (so that a server fault is not mistaken for
+// a sandbox one), and returns its host:port and data directory. The server
+// stops when the test ends.
+func startSpoke(t *testing.T) (addr, dataDir string) {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	root := filepath.Dir(filepath.Dir(file))
+	bin := filepath.Join(t.TempDir(), "spoke")
+	// go test puts its GOROOT/bin first on PATH.
+	build := exec.Command("go", "build", "-o", bin, "./cmd/spoke")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/spoke: %v\n%s", err, out)
+	}
+	if out, _ := exec.Command(bin, "serve", "-h").CombinedOutput(); strings.Contains(string(out), "unknown command") {
+		t.Fatalf("this build of spoke has no serve command: %s", out)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr = l.Addr().String()
+	l.Close()
+	dataDir = t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	srv := exec.CommandContext(ctx, bin, "serve", "--addr", addr, "--data", dataDir)
+	srv.Env = append(os.Environ(), "SPOKE_ADMIN_TOKEN=pat-test-token-1")
+	var out strings.Builder
+	srv.Stdout, srv.Stderr = &out, &out
+	if err := srv.Start(); err != nil {
+		t.Fatalf("start spoke serve: %v", err)
+	}
+	t.Cleanup(func() { cancel(); srv.Wait() })
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("spoke serve did not listen on %s: %s", addr, out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	// Check the server itself first, so that a server fault is not
+	// mistaken for a sandbox fault.
+	hc := &http.Client{Timeout: 10 * time.Second}
+	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/crm/v3/objects/contacts", strings.NewReader(`{"properties":{"email":"probe@example.com"}}`))
+	req.Header.Set("Authorization", "Bearer pat-test-token-1")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatalf("spoke serve does not answer POST /crm/v3/objects/contacts from the host (a server fault, not a sandbox one): %v\n%s", err, out.String())
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("spoke serve answered POST /crm/v3/objects/contacts with %s", resp.Status)
+	}
+	return addr, dataDir
 }

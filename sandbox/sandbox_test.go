@@ -164,7 +164,7 @@ def main(event):
         "action": event["origin"]["actionDefinitionId"], "type": event.get('object').get('objectType'),
         "id": event["object"]["objectId"], "cb": event["callbackId"], "n": event["inputFields"]["n"],
         "secret": os.getenv("API_KEY"), "other": "unset" if os.getenv("OTHER") is None else "set",
-        "env": ",".join(sorted(k for k in os.environ if k not in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "NO_PROXY", "no_proxy", "SPOKE_API_URL", "HOME", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")))}}
+        "env": ",".join(sorted(k for k in os.environ if k not in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "NO_PROXY", "no_proxy", "SPOKE_API_URL", "HOME", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR")))}}
 `},
 	}
 	os.Setenv("OTHER", "host-value") // must not leak into the sandbox

@@ -256,6 +256,8 @@ func (p *Pool) bwrapArgs(w *worker, spec *runtimeSpec, memMB int, sock string, s
 		"--dir", "/run/spoke",
 		"--bind", sock, "/run/spoke/egress.sock",
 		"--ro-bind", filepath.Join(p.dir, spec.bootstrap), "/opt/spoke/" + spec.bootstrap,
+		"--ro-bind", filepath.Join(p.dir, caFile), "/opt/spoke/" + caFile,
+		"--ro-bind", filepath.Join(p.dir, certDir), "/opt/spoke/" + certDir,
 	}
 	if spec.lang == langNode && p.nodeModules != "" {
 		a = append(a, "--ro-bind", p.nodeModules, "/opt/spoke/node_modules")
@@ -266,6 +268,10 @@ func (p *Pool) bwrapArgs(w *worker, spec *runtimeSpec, memMB int, sock string, s
 		"--setenv", "TMPDIR", "/tmp",
 		"--setenv", "PATH", "/usr/bin:/bin",
 		"--setenv", "LANG", "C.UTF-8",
+		// Node reads it once at start-up, before the bootstrap clears the
+		// environment for the code; Python's trust settings come from
+		// the bootstrap (REQUESTS_CA_BUNDLE, SSL_CERT_FILE, SSL_CERT_DIR).
+		"--setenv", "NODE_EXTRA_CA_CERTS", "/opt/spoke/"+caFile,
 		"--seccomp", "5",
 		"--remount-ro", "/dev",
 		"--remount-ro", "/proc/sys",
@@ -282,7 +288,7 @@ func (p *Pool) bwrapArgs(w *worker, spec *runtimeSpec, memMB int, sock string, s
 			"--max-old-space-size="+strconv.Itoa(memMB),
 			"/opt/spoke/"+spec.bootstrap, string(opts))
 	case langPython:
-		o := map[string]any{"apiURL": p.cfg.APIURL, "preload": pythonPreload, "cgroupMemory": p.cgroups != nil}
+		o := map[string]any{"apiURL": p.cfg.APIURL, "preload": pythonPreload, "cgroupMemory": p.cgroups != nil, "caFile": "/opt/spoke/" + caFile, "caDir": "/opt/spoke/" + certDir}
 		if p.cgroups == nil {
 			// Without a memory cgroup, cap the address space instead. It
 			// counts reservations, not use, so allow some headroom.

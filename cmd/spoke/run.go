@@ -56,7 +56,7 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	timeout := fs.Duration("timeout", sandbox.DefaultTimeout, "wall-clock limit")
 	memory := fs.Int("memory", sandbox.DefaultMemoryMB, "memory limit in MB")
 	fs.Var(&allow, "allow-host", "allow egress to HOST:PORT even if it is a private address (repeatable)")
-	apiURL := fs.String("api-url", envOr("SPOKE_API_URL", "http://127.0.0.1:8080"), "Spoke's API URL, the default basePath of @hubspot/api-client in the sandbox")
+	apiURL := fs.String("api-url", envOr("SPOKE_API_URL", "http://127.0.0.1:8080"), "Spoke's API URL: where HTTPS to api.hubapi.com and api.hubspot.com goes from the sandbox")
 	verbose := fs.Bool("v", false, "log sandbox events to stderr")
 
 	// Accept flags before and after FILE.

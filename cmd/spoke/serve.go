@@ -96,8 +96,14 @@ func serve(ctx context.Context, logger *slog.Logger, addr, dir string, demo, tru
 		return fmt.Errorf("listen for the read-only API: %w", err)
 	}
 	defer roLn.Close()
+	// HTTPS from code to api.hubapi.com reaches this server through the
+	// egress proxy, with certificates from a CA kept in the data directory.
+	ca, err := egress.LoadOrCreateCA(dir)
+	if err != nil {
+		return err
+	}
 	var code engine.Invoker
-	pool, err := sandbox.NewPool(sandbox.Config{APIURL: url, ReadOnlyAPIURL: "http://" + roLn.Addr().String(), AllowHosts: allowHosts, Logger: logger})
+	pool, err := sandbox.NewPool(sandbox.Config{APIURL: url, ReadOnlyAPIURL: "http://" + roLn.Addr().String(), AllowHosts: allowHosts, CA: ca, Logger: logger})
 	if err != nil {
 		logger.Error("custom code is unavailable; run scripts/setup.sh (make setup) to install bubblewrap and the runtimes", "err", err)
 		code = unavailableCode{err}

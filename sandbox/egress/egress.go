@@ -73,6 +73,15 @@ type Config struct {
 	// Logger receives one line per refused connection; nil means
 	// slog.Default().
 	Logger *slog.Logger
+	// CA, when set together with SpokeAPI, makes the proxy terminate TLS
+	// for [HubSpotHosts] on port 443 with leaf certificates it signs, and
+	// send the HTTP requests inside to Spoke's API (the read-only one under
+	// a ReadOnlyAPI policy). Plain-HTTP requests to those names go there
+	// too. Without it, those names are ordinary hosts.
+	CA *CA
+	// SpokeAPITLS says that SpokeAPI speaks HTTPS rather than HTTP. The
+	// read-only API is always plain HTTP on loopback.
+	SpokeAPITLS bool
 }
 
 // Policy is what a single listener enforces on top of the proxy's [Config].
@@ -258,6 +267,10 @@ func (l *Listener) handle(c net.Conn) {
 			l.tunnel(c, br, req, pol)
 			return
 		}
+		if req.URL != nil && req.URL.Host == "" && req.URL.Path == ResolvePath {
+			l.resolve(c, req, pol)
+			return
+		}
 		if req.URL == nil || req.URL.Host == "" {
 			writeStatus(c, http.StatusBadRequest, "egress proxy: request target must be absolute\n", nil)
 			return
@@ -292,6 +305,12 @@ func (l *Listener) forward(c net.Conn, req *http.Request, tr *http.Transport, po
 		port = "443"
 	}
 	target := hostPortOf(req.URL.Host, port)
+	if l.proxy.intercepts(req.URL.Hostname()) {
+		// Plain HTTP to HubSpot's API goes to Spoke's, like HTTPS.
+		req.URL.Host = l.proxy.cfg.SpokeAPI
+		req.URL.Scheme = l.proxy.spokeScheme(pol)
+		target = l.proxy.cfg.SpokeAPI
+	}
 	if d := l.proxy.check(target, pol); d != nil {
 		l.proxy.deny(*d, pol)
 		writeStatus(c, http.StatusForbidden, d.Error()+"\n", map[string]string{DeniedHeader: "EGRESS_DENIED"})
@@ -322,6 +341,10 @@ func (l *Listener) tunnel(c net.Conn, br *bufio.Reader, req *http.Request, pol P
 	target := req.Host
 	if target == "" && req.URL != nil {
 		target = req.URL.Host
+	}
+	if host, port, err := net.SplitHostPort(target); err == nil && port == "443" && l.proxy.intercepts(host) {
+		l.intercept(c, br, strings.TrimSuffix(strings.ToLower(host), "."), pol)
+		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), l.proxy.cfg.DialTimeout)
 	up, err := l.proxy.dial(ctx, target, pol)
@@ -407,7 +430,8 @@ func (p *Proxy) check(target string, pol Policy) *Denial {
 	return nil
 }
 
-// matchAllowlist reports whether host:port matches one of the entries.
+// matchAllowlist reports whether host:port matches one of the entries; an
+// empty port (a name lookup) matches entries with any port.
 func matchAllowlist(list []string, host, port string) bool {
 	for _, e := range list {
 		e = strings.ToLower(strings.TrimSpace(e))
@@ -415,7 +439,7 @@ func matchAllowlist(list []string, host, port string) bool {
 		if h, p, err := net.SplitHostPort(e); err == nil {
 			eh, ep = h, p
 		}
-		if ep != "" && ep != port {
+		if ep != "" && port != "" && ep != port {
 			continue
 		}
 		if strings.HasPrefix(eh, "*.") {

@@ -36,7 +36,6 @@ const LOG_CAP = 64 * 1024;
 const ACTION_FILE = '/action/index.js';
 
 const opts = JSON.parse(process.argv[2] || '{}');
-const SPOKE_API_URL = (opts.apiURL || '').replace(/\/+$/, '');
 
 // ---- framed protocol ------------------------------------------------------
 
@@ -255,21 +254,101 @@ Object.defineProperty(globalThis, dispatcherSym, {
   },
 });
 
-// @hubspot/api-client talks to Spoke's own API unless the code sets basePath.
-function patchHubSpot() {
-  if (!SPOKE_API_URL) return;
-  let C;
-  try {
-    C = require(LIB_DIR + '/@hubspot/api-client/lib/src/client').Client;
-  } catch (e) {
-    return;
-  }
-  const init = C.prototype.init;
-  C.prototype.init = function patchedInit(...a) {
-    if (this.config && !this.config.basePath) this.config.basePath = SPOKE_API_URL;
-    return init.apply(this, a);
+// DNS: the sandbox has no resolver; the egress proxy answers lookups over
+// the same socket, under the same rules as connections (refused names and
+// private or loopback answers fail with EGRESS_DENIED). Numeric addresses
+// answer locally, as Node's own lookup does.
+function resolveViaProxy(hostname, cb) {
+  const s = net.connect(EGRESS_SOCK);
+  let buf = Buffer.alloc(0);
+  let done = false;
+  const finish = (err, addrs) => {
+    if (done) return;
+    done = true;
+    s.destroy();
+    cb(err, addrs);
   };
+  s.on('data', (d) => { buf = Buffer.concat([buf, d]); });
+  s.on('error', (err) => {
+    const e = new Error('getaddrinfo ' + (err.code || 'EAI_AGAIN') + ' ' + hostname + ': egress proxy unavailable');
+    e.code = 'EAI_AGAIN';
+    e.hostname = hostname;
+    finish(e);
+  });
+  s.on('end', () => {
+    const i = buf.indexOf('\r\n\r\n');
+    const head = i < 0 ? '' : buf.subarray(0, i).toString('latin1');
+    const body = i < 0 ? '' : buf.subarray(i + 4).toString('utf8');
+    const status = parseInt(head.split(' ')[1], 10) || 0;
+    if (status === 200) {
+      let addrs = [];
+      try { addrs = JSON.parse(body).addresses || []; } catch (e) { /* empty answer below */ }
+      return finish(null, addrs);
+    }
+    let e;
+    if (/x-spoke-egress:\s*EGRESS_DENIED/i.test(head)) {
+      e = new Error(body.trim() || 'EGRESS_DENIED: lookup of ' + hostname + ' refused');
+      e.code = 'EGRESS_DENIED';
+    } else {
+      e = new Error('getaddrinfo ENOTFOUND ' + hostname);
+      e.code = 'ENOTFOUND';
+      e.errno = -3008;
+    }
+    e.syscall = 'getaddrinfo';
+    e.hostname = hostname;
+    finish(e);
+  });
+  s.once('connect', () => {
+    s.write('GET /.spoke/resolve?name=' + encodeURIComponent(hostname) + ' HTTP/1.1\r\nHost: spoke\r\nConnection: close\r\n\r\n');
+  });
 }
+
+const dns = require('dns');
+const origLookup = dns.lookup;
+
+function proxyLookup(hostname, options, callback) {
+  if (typeof options === 'function') {
+    callback = options;
+    options = {};
+  } else if (typeof options === 'number') {
+    options = { family: options };
+  } else if (options == null) {
+    options = {};
+  }
+  if (typeof callback !== 'function') return origLookup(hostname, options, callback);
+  if (!hostname || net.isIP(hostname)) return origLookup(hostname, options, callback);
+  const family = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : (options.family | 0);
+  resolveViaProxy(String(hostname), (err, addrs) => {
+    if (err) return callback(err);
+    let list = addrs.map((a) => ({ address: a, family: net.isIPv6(a) ? 6 : 4 }));
+    if (family === 4 || family === 6) list = list.filter((a) => a.family === family);
+    if (options.order === 'ipv6first') list.sort((a, b) => b.family - a.family);
+    else if (options.order !== 'verbatim' && options.verbatim === false) list.sort((a, b) => a.family - b.family);
+    if (list.length === 0) {
+      const e = new Error('getaddrinfo ENOTFOUND ' + hostname);
+      e.code = 'ENOTFOUND';
+      e.errno = -3008;
+      e.syscall = 'getaddrinfo';
+      e.hostname = hostname;
+      return callback(e);
+    }
+    if (options.all) return callback(null, list);
+    callback(null, list[0].address, list[0].family);
+  });
+  return {};
+}
+dns.lookup = proxyLookup;
+dns.promises.lookup = (hostname, options) => new Promise((resolve, reject) => {
+  proxyLookup(hostname, options, (err, address, family) => {
+    if (err) return reject(err);
+    resolve(Array.isArray(address) ? address : { address, family });
+  });
+});
+
+// HTTPS to api.hubapi.com and api.hubspot.com reaches Spoke's API: the egress
+// proxy terminates it with a certificate from Spoke's CA, which this process
+// trusts through NODE_EXTRA_CA_CERTS. @hubspot/api-client therefore needs no
+// patch: its default basePath, https://api.hubapi.com, is Spoke.
 
 for (const lib of opts.preload || []) {
   try {
@@ -278,7 +357,6 @@ for (const lib of opts.preload || []) {
     // A missing library is reported when user code requires it.
   }
 }
-patchHubSpot();
 
 // Collect the garbage of start-up and preloading now, while the worker is
 // a spare, rather than in the middle of its first invocation.

@@ -154,6 +154,13 @@ def _pipe(src, dst):
 
 
 def _bridge_conn(c):
+    # The bridge relays whatever arrives, often a TLS record at a time:
+    # without TCP_NODELAY, Nagle's algorithm holds a small second record
+    # until the client's delayed ACK (40 ms).
+    try:
+        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except OSError:
+        pass
     try:
         u = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         u.connect(EGRESS_SOCK)
@@ -193,11 +200,118 @@ if PROXY_URL:
     PROXY_ENV["NO_PROXY"] = ""
     PROXY_ENV["no_proxy"] = ""
 PROXY_ENV["SPOKE_API_URL"] = opts.get("apiURL", "")
+# HTTPS to api.hubapi.com and api.hubspot.com reaches Spoke's API through the
+# egress proxy, with a certificate from Spoke's CA: trust the system roots plus
+# that CA. caDir is an OpenSSL hashed directory of both (requests takes one
+# path, and the hubspot module reads the same variable); ssl's default
+# contexts (urllib) load SSL_CERT_FILE, Spoke's CA alone, and search
+# SSL_CERT_DIR. A directory, not a bundle: OpenSSL parses a bundle whole for
+# every new context, which requests makes per connection.
+if opts.get("caDir"):
+    PROXY_ENV["REQUESTS_CA_BUNDLE"] = opts["caDir"]
+    PROXY_ENV["SSL_CERT_DIR"] = opts["caDir"]
+    PROXY_ENV["SSL_CERT_FILE"] = opts["caFile"]
 # Libraries that find the home directory from HOME or /etc/passwd (absent
 # here) fail without it: nltk does on import.
 PROXY_ENV["HOME"] = "/tmp"
 PROXY_ENV["OPENBLAS_NUM_THREADS"] = "1"
 PROXY_ENV["OMP_NUM_THREADS"] = "1"
+
+# DNS: the sandbox has no resolver; the egress proxy answers lookups over its
+# socket, under the same rules as connections. Numeric addresses (the bridge
+# is 127.0.0.1) answer locally, as before.
+_orig_getaddrinfo = socket.getaddrinfo
+_SERVICES = {"http": 80, "https": 443}
+
+
+def _is_numeric(host):
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+        return True
+    except ValueError:
+        return False
+
+
+def _proxy_resolve(name):
+    import urllib.parse
+
+    u = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        u.settimeout(15)
+        u.connect(EGRESS_SOCK)
+        u.sendall(("GET /.spoke/resolve?name=%s HTTP/1.1\r\nHost: spoke\r\nConnection: close\r\n\r\n" % urllib.parse.quote(name, safe="")).encode("ascii"))
+        data = b""
+        while True:
+            chunk = u.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except OSError as e:
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution (egress proxy: %s)" % e)
+    finally:
+        u.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    status = head.split(b" ", 2)[1] if head.count(b" ") >= 1 else b""
+    if status == b"200":
+        return json.loads(body.decode("utf-8")).get("addresses") or []
+    if b"x-spoke-egress: egress_denied" in head.lower():
+        raise socket.gaierror(socket.EAI_NONAME, body.decode("utf-8", "replace").strip() or "EGRESS_DENIED: lookup of %s refused" % name)
+    raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+
+def _getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
+    if host is None or not os.path.exists(EGRESS_SOCK):
+        return _orig_getaddrinfo(host, port, family, type, proto, flags)
+    if isinstance(host, bytes):
+        host = host.decode("idna")
+    if _is_numeric(host) or flags & socket.AI_NUMERICHOST:
+        return _orig_getaddrinfo(host, port, family, type, proto, flags)
+    if isinstance(port, bytes):
+        port = port.decode("ascii")
+    if port is None:
+        num = 0
+    elif isinstance(port, int):
+        num = port
+    elif port.isdigit():
+        num = int(port)
+    elif port in _SERVICES:
+        num = _SERVICES[port]
+    else:
+        raise socket.gaierror(socket.EAI_SERVICE, "Servname not supported for ai_socktype")
+    try:
+        idna = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        idna = host
+    types_ = [type] if type else [socket.SOCK_STREAM, socket.SOCK_DGRAM, socket.SOCK_RAW]
+    out = []
+    for a in _proxy_resolve(idna):
+        fam = socket.AF_INET6 if ":" in a else socket.AF_INET
+        if family not in (0, socket.AF_UNSPEC, fam):
+            continue
+        sa = (a, num, 0, 0) if fam == socket.AF_INET6 else (a, num)
+        for t in types_:
+            p = proto or {socket.SOCK_STREAM: socket.IPPROTO_TCP, socket.SOCK_DGRAM: socket.IPPROTO_UDP}.get(t, 0)
+            out.append((fam, t, p, host if flags & socket.AI_CANONNAME else "", sa))
+    if not out:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+    return out
+
+
+def _gethostbyname(host):
+    return _getaddrinfo(host, 0, socket.AF_INET, socket.SOCK_STREAM)[0][4][0]
+
+
+def _gethostbyname_ex(host):
+    addrs = [r[4][0] for r in _getaddrinfo(host, 0, socket.AF_INET, socket.SOCK_STREAM)]
+    return host, [], addrs
+
+
+socket.getaddrinfo = _getaddrinfo
+socket.gethostbyname = _gethostbyname
+socket.gethostbyname_ex = _gethostbyname_ex
+
 
 def _patch_adapters(adapters):
     # A plain-HTTP request refused by the egress proxy comes back as a 403
@@ -214,6 +328,19 @@ def _patch_adapters(adapters):
         return resp
 
     adapters.HTTPAdapter.send = patched_send
+
+    # Debian's urllib3 gives every HTTPS pool the system bundle as ca_certs,
+    # which requests leaves in place when REQUESTS_CA_BUNDLE is a directory:
+    # OpenSSL would then parse the whole bundle for every connection (about
+    # 100 ms). The sandbox's directory already holds the system roots.
+    cert_verify = adapters.HTTPAdapter.cert_verify
+
+    def patched_cert_verify(self, conn, url, verify, cert):
+        cert_verify(self, conn, url, verify, cert)
+        if opts.get("caDir") and getattr(conn, "ca_cert_dir", None) == opts["caDir"]:
+            conn.ca_certs = None
+
+    adapters.HTTPAdapter.cert_verify = patched_cert_verify
 
 
 class _RequestsHook:

@@ -28,13 +28,12 @@ CLIENT_VERSION = "12.0.0"
 def default_host():
     """Returns the base URL clients use when the code sets no host.
 
-    This is the one place that decides it. Inside Spoke's sandbox the
-    bootstrap passes Spoke's own API in SPOKE_API_URL (as the Node bootstrap
-    makes it @hubspot/api-client's default basePath); outside it, the client
-    goes to api.hubapi.com like the official one. Once the egress proxy sends
-    api.hubapi.com itself to Spoke, return HUBAPI here unconditionally.
+    This is the one place that decides it: api.hubapi.com, like the official
+    client. Inside Spoke's sandbox the egress proxy answers for that name
+    with Spoke's own API (over TLS signed by Spoke's CA, which the sandbox
+    trusts), so the same URL reaches Spoke there and HubSpot elsewhere.
     """
-    return os.environ.get("SPOKE_API_URL", "").rstrip("/") or HUBAPI
+    return HUBAPI
 
 
 # ---- configuration ----------------------------------------------------------
@@ -218,12 +217,26 @@ def _env_proxy(url):
 def _ca_certs(configuration):
     if configuration.ssl_ca_cert:
         return configuration.ssl_ca_cert
+    # Unlike the official client (certifi only), honour the bundle the
+    # environment names, as requests does: in Spoke's sandbox it adds Spoke's
+    # CA, which vouches for api.hubapi.com there.
+    if os.environ.get("REQUESTS_CA_BUNDLE"):
+        return os.environ["REQUESTS_CA_BUNDLE"]
     try:
         import certifi
 
         return certifi.where()
     except ImportError:
         return None
+
+
+def _ca_kw(path):
+    # A hashed directory (Spoke's sandbox) is urllib3's ca_cert_dir; the
+    # explicit ca_certs=None stops Debian's urllib3 from adding its whole
+    # bundle, which OpenSSL would parse for every connection.
+    if path and os.path.isdir(path):
+        return {"ca_cert_dir": path, "ca_certs": None}
+    return {"ca_certs": path}
 
 
 def pool_manager(configuration, url):
@@ -249,7 +262,7 @@ def pool_manager(configuration, url):
             "num_pools": 4,
             "maxsize": configuration.connection_pool_maxsize or 4,
             "cert_reqs": ssl.CERT_REQUIRED if configuration.verify_ssl else ssl.CERT_NONE,
-            "ca_certs": _ca_certs(configuration),
+            **_ca_kw(_ca_certs(configuration)),
             "cert_file": configuration.cert_file,
             "key_file": configuration.key_file,
         }
