@@ -219,22 +219,23 @@ function hostTaint(facts, url, depth = 0) {
   return null;
 }
 
-// validated reports whether the code compares a value of input name
-// against something in a condition (an allowlist check).
+// validated reports whether a condition checks a value that carries input
+// field name against a list or pattern (an allowlist check).
 function validated(facts, name) {
-  for (const u of facts.usesOf(name)) {
-    for (let p = u.node.parent; p && !isFunction(p); p = p.parent) {
-      if ((p.type === 'IfStatement' || p.type === 'ConditionalExpression') && p.test && p.test.range[0] <= u.node.range[0] && u.node.range[1] <= p.test.range[1]) {
-        let call = false;
-        walk(p.test, (n) => {
-          if (n.type === 'CallExpression' && n.callee.type === 'MemberExpression' &&
-              ['includes', 'has', 'test', 'startsWith', 'endsWith', 'indexOf', 'match'].includes(propName(n.callee))) call = true;
-        });
-        if (call) return true;
-      }
-    }
-  }
-  return false;
+  let ok = false;
+  walk(facts.ast, (n) => {
+    if (ok || !((n.type === 'IfStatement' || n.type === 'ConditionalExpression') && n.test)) return;
+    let call = false;
+    walk(n.test, (m) => {
+      if (m.type === 'CallExpression' && m.callee.type === 'MemberExpression' &&
+          ['includes', 'has', 'test', 'startsWith', 'endsWith', 'indexOf', 'match'].includes(propName(m.callee))) call = true;
+    });
+    if (!call) return;
+    walk(n.test, (m) => {
+      if (!ok && (m.type === 'Identifier' || m.type === 'MemberExpression') && facts.taintOf(m) === name) ok = true;
+    });
+  });
+  return ok;
 }
 
 const ssrf = rule('A request URL whose host comes from an input field.', onExit((context, facts) => {

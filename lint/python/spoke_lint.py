@@ -303,7 +303,7 @@ class Linter:
                     checked = True
                     continue
                 bound = direct and r["var"] is not None
-                if not checked and not bound and self.derefs(node):
+                if not checked and not bound and self.derefs(node) and not self.guarded(node):
                     shown = ast.get_source_segment(self.source, node.parent) or ""
                     self.report("unchecked-input", node,
                                 'Input field "%s" is used (%s) without a check: HubSpot passes None or "" when the property is empty, '
@@ -318,6 +318,16 @@ class Linter:
                 self.report("input-undeclared", r["node"],
                             'Input field "%s" is not declared in the action\'s inputFields, so it is always None. Declare it, or use one of: %s.'
                             % (r["name"], ", ".join(self.inputs) if self.inputs else "(none declared)"))
+
+    def guarded(self, node):
+        """Reports whether node sits in a branch of a conditional expression that tests it (x.y if x else z)."""
+        name = node.id if isinstance(node, ast.Name) else None
+        for a in self.ancestors(node, None):
+            if is_function(a):
+                return False
+            if isinstance(a, ast.IfExp) and name and any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(a.test)):
+                return True
+        return False
 
     def taint(self, expr, seen=None):
         """Returns the input field whose value flows into expr, or None."""
@@ -551,16 +561,18 @@ class Linter:
         return None
 
     def validated(self, name):
-        for node, _, _ in self.uses_of(name):
-            for a in self.ancestors(node, None):
-                if is_function(a):
-                    break
-                if isinstance(a, (ast.If, ast.IfExp, ast.Assert)) and any(x is node for x in ast.walk(a.test)):
-                    for n in ast.walk(a.test):
-                        if isinstance(n, ast.Compare) and any(isinstance(o, (ast.In, ast.NotIn)) for o in n.ops):
-                            return True
-                        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in ("startswith", "endswith", "match", "fullmatch"):
-                            return True
+        """Reports whether a condition checks a value carrying input name against a list or pattern."""
+        for a in ast.walk(self.tree):
+            if not isinstance(a, (ast.If, ast.IfExp, ast.Assert)):
+                continue
+            allow = False
+            for n in ast.walk(a.test):
+                if isinstance(n, ast.Compare) and any(isinstance(o, (ast.In, ast.NotIn)) for o in n.ops):
+                    allow = True
+                if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in ("startswith", "endswith", "match", "fullmatch"):
+                    allow = True
+            if allow and self.taint(a.test) == name:
+                return True
         return False
 
     def check_ssrf(self):

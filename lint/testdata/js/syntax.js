@@ -1,0 +1,3 @@
+exports.main = async (event, callback) => {
+  const x = ; // want: syntax-error
+};

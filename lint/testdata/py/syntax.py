@@ -1,0 +1,2 @@
+def main(event):
+    x = = 1  # want: syntax-error
