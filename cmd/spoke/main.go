@@ -22,6 +22,7 @@ Usage:
   spoke owners add --email E [--team NAME]      add an owner (record owner) and print its id
   spoke owners list [--data DIR]                list the owners and their teams
   spoke run FILE [flags]                        run a custom code action locally
+  spoke lint [flags] FILE...                    check custom code without running it
   spoke bench [flags]                           run the built-in benchmarks
 
 Run "spoke COMMAND -h" for a command's flags.
