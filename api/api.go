@@ -42,6 +42,10 @@ type Server struct {
 	// FlowChecker answers flow validation's questions about properties
 	// and secrets; nil checks neither.
 	FlowChecker flow.Checker
+	// Linter checks custom code on every flow save (the answer's
+	// "warnings") and keeps a flow with lint errors from being turned on
+	// without "acknowledgeLint": true; nil checks nothing.
+	Linter FlowLinter
 	// Engine, EngineStore and Secrets serve enrollment, executions, usage,
 	// test runs and secrets; nil leaves those routes out.
 	Engine      Workflows

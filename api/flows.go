@@ -82,13 +82,18 @@ func (permissive) PropertyExists(context.Context, int64, string, string) (bool, 
 }
 func (permissive) SecretSize(context.Context, int64, string) (int, bool, error) { return 0, true, nil }
 
-// parseFlow reads, parses and validates a flow body.
-func (s *Server) parseFlow(r *http.Request) (*spoke.Flow, error) {
+// parseFlow reads and parses a flow body, and reports whether it says
+// "acknowledgeLint": true.
+func (s *Server) parseFlow(r *http.Request) (*spoke.Flow, bool, error) {
 	var body json.RawMessage
 	if err := decode(r, &body); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return flow.Parse(body)
+	f, err := flow.Parse(body)
+	if err != nil {
+		return nil, false, err
+	}
+	return f, acknowledgesLint(body), nil
 }
 
 func (s *Server) validateFlow(r *http.Request, f *spoke.Flow) error {
@@ -141,11 +146,15 @@ func (s *Server) createFlow(w http.ResponseWriter, r *http.Request) error {
 	if err := require(r, "automation"); err != nil {
 		return err
 	}
-	f, err := s.parseFlow(r)
+	f, ack, err := s.parseFlow(r)
 	if err != nil {
 		return err
 	}
 	if err := s.validateFlow(r, f); err != nil {
+		return err
+	}
+	warnings, err := s.lintFlow(r, f, ack)
+	if err != nil {
 		return err
 	}
 	f.ID, f.RevisionID = "", ""
@@ -154,7 +163,7 @@ func (s *Server) createFlow(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.flowsChanged()
-	return s.writeFlow(w, r, http.StatusCreated, created)
+	return s.writeSavedFlow(w, http.StatusCreated, created, warnings)
 }
 
 func (s *Server) getFlow(w http.ResponseWriter, r *http.Request) error {
@@ -187,7 +196,7 @@ func (s *Server) updateFlow(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	id := r.PathValue("flowId")
-	f, err := s.parseFlow(r)
+	f, ack, err := s.parseFlow(r)
 	if err != nil {
 		return err
 	}
@@ -197,13 +206,17 @@ func (s *Server) updateFlow(w http.ResponseWriter, r *http.Request) error {
 	if err := s.validateFlow(r, f); err != nil {
 		return err
 	}
+	warnings, err := s.lintFlow(r, f, ack)
+	if err != nil {
+		return err
+	}
 	f.ID = id
 	updated, err := s.Flows.UpdateFlow(r.Context(), account(r), f)
 	if err != nil {
 		return err
 	}
 	s.flowsChanged()
-	return s.writeFlow(w, r, http.StatusOK, updated)
+	return s.writeSavedFlow(w, http.StatusOK, updated, warnings)
 }
 
 func (s *Server) deleteFlow(w http.ResponseWriter, r *http.Request) error {

@@ -82,7 +82,7 @@ func TestContract(t *testing.T) {
 
 	srv := exec.Command(bin, "serve", "--addr", addr, "--data", data)
 	srv.Dir = tmp
-	srv.Env = append(os.Environ(), "SPOKE_ADMIN_TOKEN="+token)
+	srv.Env = append(os.Environ(), "SPOKE_ADMIN_TOKEN="+token, "SPOKE_LINT_NODE_MODULES="+filepath.Join(root, "lint", "node_modules"))
 	srv.Stdout = logFile
 	srv.Stderr = logFile
 	srv.SysProcAttr = sysProcAttr()

@@ -28,8 +28,9 @@ var objectTypesOf = map[string][]string{
 var flowTypes = []string{"WORKFLOW", "ACTION_SET", "UNKNOWN"}
 
 // readOnlyKeys are set by the server on every response and never stored in
-// the document.
-var readOnlyKeys = []string{"id", "revisionId", "createdAt", "updatedAt"}
+// the document; so are the save answer's lint "warnings" and the request's
+// "acknowledgeLint", which belong to one save, not to the flow.
+var readOnlyKeys = []string{"id", "revisionId", "createdAt", "updatedAt", "warnings", "acknowledgeLint"}
 
 // flowDoc decodes the top level of a flow with the actions left raw, so
 // each action is decoded alone and its errors can name it.

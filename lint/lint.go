@@ -144,6 +144,14 @@ func (l *Linter) Close() error {
 	return nil
 }
 
+// Warm starts the linter processes now rather than on the first check, so
+// that the first save does not wait for ESLint to load. Errors are
+// ignored: a linter that cannot start reports it on the first check.
+func (l *Linter) Warm(ctx context.Context) {
+	_, _ = l.Lint(ctx, Source{Language: JavaScript, Code: "exports.main = async () => ({ outputFields: {} });"})
+	_, _ = l.Lint(ctx, Source{Language: Python, Code: "def main(event):\n    return {}\n"})
+}
+
 // ErrUnavailable is returned (wrapped) by Lint when the language's linter
 // is not installed: no Node or ESLint for JavaScript (run
 // scripts/setup.sh), no python3 for Python.

@@ -20,6 +20,7 @@ import (
 
 	"github.com/spokehq/spoke/api"
 	"github.com/spokehq/spoke/engine"
+	"github.com/spokehq/spoke/lint"
 	"github.com/spokehq/spoke/sandbox"
 	"github.com/spokehq/spoke/sandbox/egress"
 	"github.com/spokehq/spoke/sqlite"
@@ -119,7 +120,10 @@ func serve(ctx context.Context, logger *slog.Logger, addr, dir string, demo, tru
 		Metrics: engine.NewMetrics(reg, db)})
 	db.SetTrigger(eng.Trigger, eng.Wake)
 
-	srv := &api.Server{Records: db, Properties: db, Associations: db, Schemas: db, Tokens: db, Owners: db, Pipelines: db, Flows: db, FlowChecker: db,
+	linter := lint.New(lint.Config{})
+	defer linter.Close()
+	go linter.Warm(context.Background())
+	srv := &api.Server{Records: db, Properties: db, Associations: db, Schemas: db, Tokens: db, Owners: db, Pipelines: db, Flows: db, FlowChecker: db, Linter: linter,
 		Engine: eng, EngineStore: db, Secrets: db, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 		Logger: logger, TrustProxyHeaders: trustProxy}
 	handler := srv.Handler()
