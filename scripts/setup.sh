@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
 # setup.sh installs everything Spoke's run and test commands need on a fresh
 # Debian machine (as root): the sandbox's runtimes and libraries, and the
-# contract suite's pinned @hubspot/api-client, and Chromium for the web UI's
-# browser tests. Idempotent and quick when done.
+# contract suite's pinned @hubspot/api-client, the pinned ESLint that
+# `spoke lint` and flow saves run (lint/package-lock.json), and Chromium for
+# the web UI's browser tests. Idempotent and quick when done.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 "$root/scripts/setup-sandbox.sh"
+
+# ESLint for `spoke lint` and lint at save, pinned by lint/package-lock.json.
+lintdir="$root/lint"
+if [ ! -f "$lintdir/node_modules/.package-lock.json" ] ||
+	[ "$lintdir/package-lock.json" -nt "$lintdir/node_modules/.package-lock.json" ]; then
+	(cd "$lintdir" && npm ci --no-audit --no-fund --loglevel=error)
+fi
 
 contract="$root/contract"
 if [ ! -f "$contract/node_modules/.package-lock.json" ] ||
