@@ -31,6 +31,12 @@ type Flow struct {
 	BlockedDates []BlockedDate `json:"blockedDates,omitempty"`
 	CreatedAt    time.Time     `json:"-"`
 	UpdatedAt    time.Time     `json:"-"`
+	// Rollout is the flow's staged rollout, a Spoke extension kept in Raw
+	// as the caller sent it; nil when the flow has none.
+	Rollout *RolloutConfig `json:"-"`
+	// Saved says who saves this revision and why; the store keeps it with
+	// the revision.
+	Saved SaveInfo `json:"-"`
 	// Raw is the whole stored document, including fields Spoke does not
 	// interpret (timeWindows, blockedDates, customProperties, ...).
 	Raw json.RawMessage `json:"-"`
@@ -368,6 +374,9 @@ type FlowService interface {
 	// DeleteFlow deletes a flow (its revisions stay for the executions
 	// that reference them).
 	DeleteFlow(ctx context.Context, account int64, id string) error
+	// ListFlowRevisions pages through a flow's revisions in revision
+	// order, after the given revision; ENOTFOUND for an unknown flow.
+	ListFlowRevisions(ctx context.Context, account int64, id string, after int64, limit int) ([]*FlowRevision, bool, error)
 	// EnabledFlows returns the enabled flows of an object type (plural
 	// name), for triggers.
 	EnabledFlows(ctx context.Context, account int64, objectType string) ([]*Flow, error)

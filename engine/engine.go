@@ -64,6 +64,12 @@ type Config struct {
 	RenewEvery time.Duration
 	// Metrics, when set, records executions and queue depth.
 	Metrics *Metrics
+	// Rollouts, when set, keeps staged rollouts; the controller moves
+	// them on every RolloutPoll.
+	Rollouts    spoke.RolloutStore
+	RolloutPoll time.Duration
+	// Alerts, when set, keeps the accounts' alert webhooks.
+	Alerts spoke.AlertStore
 }
 
 // Engine executes flows. Build it with New, then call Run. Its Config
@@ -76,6 +82,7 @@ type Engine struct {
 	quota   quotaCache
 	cache   flowCache
 	running atomic.Bool
+	alerts  alertState
 }
 
 // Defaults of the Engine's tuning fields. On a 2-core machine, more
@@ -118,6 +125,9 @@ func New(cfg Config) *Engine {
 	if cfg.RenewEvery <= 0 || cfg.RenewEvery >= cfg.Lease {
 		cfg.RenewEvery = cfg.Lease / 5
 	}
+	if cfg.RolloutPoll <= 0 {
+		cfg.RolloutPoll = time.Second
+	}
 	if cfg.HTTP == nil {
 		cfg.HTTP = &http.Client{Timeout: 20 * time.Second}
 	}
@@ -145,6 +155,13 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.running.Store(true)
 	defer e.running.Store(false)
 	var wg sync.WaitGroup
+	if e.Rollouts != nil || e.Alerts != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e.controller(ctx)
+		}()
+	}
 	for i := 0; i < e.Runners; i++ {
 		wg.Add(1)
 		go func() {

@@ -51,7 +51,7 @@ func (e *Engine) Trigger(ch spoke.RecordChange) []spoke.EnrollmentTrigger {
 		}
 		if len(ec.ReEnrollmentTriggersFilterBranches) == 0 {
 			if starts {
-				out = append(out, spoke.EnrollmentTrigger{FlowID: f.ID, RevisionID: f.RevisionID, ReEnroll: ec.ShouldReEnroll})
+				out = append(out, spoke.EnrollmentTrigger{FlowID: f.ID, RevisionID: f.RevisionID, ReEnroll: ec.ShouldReEnroll, Staged: f.Rollout != nil})
 			}
 			continue
 		}
@@ -60,9 +60,9 @@ func (e *Engine) Trigger(ch spoke.RecordChange) []spoke.EnrollmentTrigger {
 		// when one of the triggers starts to hold (HubSpot's "re-enroll
 		// when any of these happen").
 		if ec.ShouldReEnroll && triggered(ec.ReEnrollmentTriggersFilterBranches, afterEnv, beforeEnv, ch.Before != nil) {
-			out = append(out, spoke.EnrollmentTrigger{FlowID: f.ID, RevisionID: f.RevisionID, ReEnroll: true})
+			out = append(out, spoke.EnrollmentTrigger{FlowID: f.ID, RevisionID: f.RevisionID, ReEnroll: true, Staged: f.Rollout != nil})
 		} else if starts {
-			out = append(out, spoke.EnrollmentTrigger{FlowID: f.ID, RevisionID: f.RevisionID, ReEnroll: false})
+			out = append(out, spoke.EnrollmentTrigger{FlowID: f.ID, RevisionID: f.RevisionID, ReEnroll: false, Staged: f.Rollout != nil})
 		}
 	}
 	return out
