@@ -70,6 +70,8 @@ type Config struct {
 	RolloutPoll time.Duration
 	// Alerts, when set, keeps the accounts' alert webhooks.
 	Alerts spoke.AlertStore
+	// Reverts, when set, finds and reverts flows' writes.
+	Reverts spoke.RevertStore
 }
 
 // Engine executes flows. Build it with New, then call Run. Its Config
@@ -83,6 +85,10 @@ type Engine struct {
 	cache   flowCache
 	running atomic.Bool
 	alerts  alertState
+	// bg is the context of Run, for background jobs (reverts) started
+	// while it runs; revertsWG waits for them.
+	bg        atomic.Pointer[context.Context]
+	revertsWG sync.WaitGroup
 }
 
 // Defaults of the Engine's tuning fields. On a 2-core machine, more
@@ -154,6 +160,12 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	e.running.Store(true)
 	defer e.running.Store(false)
+	e.bg.Store(&ctx)
+	defer func() {
+		e.bg.Store(nil)
+		e.revertsWG.Wait()
+	}()
+	e.resumeReverts(ctx)
 	var wg sync.WaitGroup
 	if e.Rollouts != nil || e.Alerts != nil {
 		wg.Add(1)

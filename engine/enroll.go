@@ -146,6 +146,14 @@ func (e *Engine) EnrollAllMatching(ctx context.Context, account int64, flowID st
 	if err != nil {
 		return nil, err
 	}
+	return e.eachMatching(ctx, account, f, t, func(ids []int64) (*spoke.EnrollResult, error) {
+		return e.Store.EnrollKnown(ctx, account, f, t.Name, ids, reEnroll(f))
+	})
+}
+
+// eachMatching calls enroll with each page of the live records that meet
+// f's criteria and gathers the results.
+func (e *Engine) eachMatching(ctx context.Context, account int64, f *spoke.Flow, t spoke.ObjectType, enroll func(ids []int64) (*spoke.EnrollResult, error)) (*spoke.EnrollResult, error) {
 	var criteria *spoke.FilterBranch
 	if f.EnrollmentCriteria != nil && f.EnrollmentCriteria.Type == spoke.EnrollListBased {
 		criteria = f.EnrollmentCriteria.ListFilterBranch
@@ -174,7 +182,7 @@ func (e *Engine) EnrollAllMatching(ctx context.Context, account int64, flowID st
 			if criteria != nil {
 				ok, err := flow.Env{Get: func(n string) (string, bool) { return r.Value(t, n) }, Defs: defs, Now: e.Now()}.Evaluate(criteria)
 				if err != nil {
-					return nil, spoke.Invalidf("Flow %s criteria cannot be evaluated: %v", flowID, err)
+					return nil, spoke.Invalidf("Flow %s criteria cannot be evaluated: %v", f.ID, err)
 				}
 				if !ok {
 					continue
@@ -183,7 +191,7 @@ func (e *Engine) EnrollAllMatching(ctx context.Context, account int64, flowID st
 			ids = append(ids, r.ID)
 		}
 		if len(ids) > 0 {
-			res, err := e.Store.EnrollKnown(ctx, account, f, t.Name, ids, reEnroll(f))
+			res, err := enroll(ids)
 			if err != nil {
 				return nil, err
 			}

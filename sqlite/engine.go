@@ -269,28 +269,38 @@ func liveRecords(ctx context.Context, s session, account int64, objectType strin
 	return live, nil
 }
 
+// PreviewEnroll answers what Enroll (or EnrollKnown, when known) would do,
+// without enrolling anything: it enrolls in a transaction it rolls back.
+func (db *DB) PreviewEnroll(ctx context.Context, account int64, f *spoke.Flow, objectType string, ids []int64, reEnroll, known bool) (*spoke.EnrollResult, error) {
+	res, err := db.enrollBatch(ctx, account, f, objectType, ids, reEnroll, known, true)
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// errPreview rolls back a preview's transaction.
+var errPreview = errors.New("preview: roll back")
+
 func (db *DB) enroll(ctx context.Context, account int64, f *spoke.Flow, objectType string, ids []int64, reEnroll, known bool) (*spoke.EnrollResult, error) {
+	return db.enrollBatch(ctx, account, f, objectType, ids, reEnroll, known, false)
+}
+
+func (db *DB) enrollBatch(ctx context.Context, account int64, f *spoke.Flow, objectType string, ids []int64, reEnroll, known, preview bool) (*spoke.EnrollResult, error) {
 	res := &spoke.EnrollResult{Enrolled: []int64{}, Skipped: map[int64]string{}}
 	now := db.nowMs()
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		s := db.txSession(tx)
-		if !known {
-			live, err := liveRecords(ctx, s, account, objectType, ids)
-			if err != nil {
+		if preview {
+			if err := db.enrollIn(ctx, tx, account, f, objectType, ids, reEnroll, known, now, res); err != nil {
 				return err
 			}
-			found := make([]int64, 0, len(ids))
-			for _, id := range ids {
-				if live[id] {
-					found = append(found, id)
-				} else {
-					res.Skipped[id] = SkipNotFound
-				}
-			}
-			ids = found
+			return errPreview
 		}
-		return enrollMany(ctx, s, account, f, objectType, ids, reEnroll, now, res)
+		return db.enrollIn(ctx, tx, account, f, objectType, ids, reEnroll, known, now, res)
 	})
+	if preview && errors.Is(err, errPreview) {
+		return res, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -298,6 +308,28 @@ func (db *DB) enroll(ctx context.Context, account int64, f *spoke.Flow, objectTy
 		db.notifyEnrolled()
 	}
 	return res, nil
+}
+
+// enrollIn enrolls ids in tx; unless known, it first skips those that are
+// not live records of objectType.
+func (db *DB) enrollIn(ctx context.Context, tx *sql.Tx, account int64, f *spoke.Flow, objectType string, ids []int64, reEnroll, known bool, now int64, res *spoke.EnrollResult) error {
+	s := db.txSession(tx)
+	if !known {
+		live, err := liveRecords(ctx, s, account, objectType, ids)
+		if err != nil {
+			return err
+		}
+		found := make([]int64, 0, len(ids))
+		for _, id := range ids {
+			if live[id] {
+				found = append(found, id)
+			} else {
+				res.Skipped[id] = SkipNotFound
+			}
+		}
+		ids = found
+	}
+	return enrollMany(ctx, s, account, f, objectType, ids, reEnroll, now, res)
 }
 
 const enrollmentColumns = `id, account_id, flow_id, revision_id, object_type, object_id, status, current_action, outputs, run_at, wait_reason, attempt, first_failure_at, error, created_at, updated_at, completed_at`

@@ -44,6 +44,7 @@ CREATE TABLE revert_jobs (
     request     TEXT    NOT NULL,           -- JSON of spoke.RevertRequest
     status      TEXT    NOT NULL,           -- RUNNING, COMPLETE, FAILED
     cursor      INTEGER NOT NULL DEFAULT 0, -- records with ids up to cursor are done
+    total       INTEGER NOT NULL DEFAULT 0, -- records the revert covers
     reverted    INTEGER NOT NULL DEFAULT 0, -- property values put back
     records     INTEGER NOT NULL DEFAULT 0, -- records changed
     conflicts   INTEGER NOT NULL DEFAULT 0,
