@@ -90,6 +90,7 @@ type RevertJob struct {
 	Status    string
 	Cursor    int64
 	Total     int64 // records the revert covers
+	Processed int64 // records done so far
 	Records   int64 // records changed
 	Reverted  int64 // property values put back
 	Conflicts int64

@@ -125,3 +125,31 @@ type SaveInfo struct {
 	Author  string
 	Message string
 }
+
+// Preflight is the cost of a bulk enrollment before it starts.
+type Preflight struct {
+	// Enrolled and Skipped are what the enrollment would do.
+	Result *EnrollResult
+	// CodeExecutionsPerRecord is the most custom code actions one
+	// enrollment runs (the flow's costliest path).
+	CodeExecutionsPerRecord int
+	// CodeExecutions is Enrolled × CodeExecutionsPerRecord, the worst case.
+	CodeExecutions int64
+	Usage          *Usage
+	// Remaining is the month's quota left (-1: unlimited).
+	Remaining int64
+	// Exceeds says the worst case is more than Remaining; the quota then
+	// runs out after RunsOutAfter records, and the rest wait until
+	// ResetsAt, the start of next month (UTC).
+	Exceeds      bool
+	RunsOutAfter int64
+	ResetsAt     time.Time
+}
+
+// RolloutReport is a flow's current rollout with its stage's counts and
+// failing executions.
+type RolloutReport struct {
+	Rollout  *Rollout
+	Counts   StageCounts
+	Failures []*Execution
+}

@@ -149,6 +149,7 @@ func (s *Server) createFlow(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	f.ID, f.RevisionID = "", ""
+	f.Saved = saveInfo(r)
 	created, err := s.Flows.CreateFlow(r.Context(), account(r), f)
 	if err != nil {
 		return err
@@ -198,6 +199,7 @@ func (s *Server) updateFlow(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	f.ID = id
+	f.Saved = saveInfo(r)
 	updated, err := s.Flows.UpdateFlow(r.Context(), account(r), f)
 	if err != nil {
 		return err

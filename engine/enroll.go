@@ -36,8 +36,8 @@ func (e *Engine) Trigger(ch spoke.RecordChange) []spoke.EnrollmentTrigger {
 	}
 	var out []spoke.EnrollmentTrigger
 	for _, f := range flows {
-		if ch.Source.Type == spoke.SourceAutomation && ch.Source.ID == f.ID {
-			continue
+		if ch.Source.Type == spoke.SourceAutomation && (ch.Source.ID == f.ID || spoke.RevertedFlow(ch.Source.ID) == f.ID) {
+			continue // the flow's own write, or a revert of its writes
 		}
 		ec := f.EnrollmentCriteria
 		after, err := afterEnv.Evaluate(ec.ListFilterBranch)

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"time"
 
 	"github.com/spokehq/spoke"
 	"github.com/spokehq/spoke/flow"
@@ -14,29 +13,9 @@ type Previewer interface {
 	PreviewEnroll(ctx context.Context, account int64, f *spoke.Flow, objectType string, ids []int64, reEnroll, known bool) (*spoke.EnrollResult, error)
 }
 
-// Preflight is the cost of a bulk enrollment before it starts.
-type Preflight struct {
-	// Enrolled and Skipped are what the enrollment would do.
-	Result *spoke.EnrollResult
-	// CodeExecutionsPerRecord is the most custom code actions one
-	// enrollment runs (the flow's costliest path).
-	CodeExecutionsPerRecord int
-	// CodeExecutions is Enrolled × CodeExecutionsPerRecord, the worst case.
-	CodeExecutions int64
-	Usage          *spoke.Usage
-	// Remaining is the month's quota left (-1: unlimited).
-	Remaining int64
-	// Exceeds says the worst case is more than Remaining; the quota then
-	// runs out after RunsOutAfter records, and the rest wait until
-	// ResetsAt, the start of next month (UTC).
-	Exceeds      bool
-	RunsOutAfter int64
-	ResetsAt     time.Time
-}
-
 // PreflightEnroll answers what enrolling ids (or, when ids is nil, all
 // matching records) in a flow would cost, without enrolling anything.
-func (e *Engine) PreflightEnroll(ctx context.Context, account int64, flowID string, ids []int64, allMatching bool) (*Preflight, error) {
+func (e *Engine) PreflightEnroll(ctx context.Context, account int64, flowID string, ids []int64, allMatching bool) (*spoke.Preflight, error) {
 	pv, ok := e.Store.(Previewer)
 	if !ok {
 		return nil, spoke.Errorf(spoke.EINTERNAL, "This store cannot preview enrollments.")
@@ -61,7 +40,7 @@ func (e *Engine) PreflightEnroll(ctx context.Context, account int64, flowID stri
 	if err != nil {
 		return nil, err
 	}
-	p := &Preflight{Result: res, CodeExecutionsPerRecord: flow.MaxCodeExecutions(f), Usage: u, Remaining: -1, ResetsAt: nextPeriod(now)}
+	p := &spoke.Preflight{Result: res, CodeExecutionsPerRecord: flow.MaxCodeExecutions(f), Usage: u, Remaining: -1, ResetsAt: nextPeriod(now)}
 	p.CodeExecutions = int64(len(res.Enrolled)) * int64(p.CodeExecutionsPerRecord)
 	if u.Limit >= 0 {
 		p.Remaining = max(0, u.Limit-u.Executions)

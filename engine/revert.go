@@ -12,19 +12,11 @@ import (
 // that stops resumes after the last chunk committed.
 const revertChunk = 500
 
-// RevertResult answers a revert request: a dry run's figures, or the job
-// a real run started.
-type RevertResult struct {
-	DryRun bool
-	// Job is the started job (real run) or the figures (dry run, ID 0).
-	Job *spoke.RevertJob
-}
-
 // Revert reverts what a flow wrote in a window (see spoke.RevertRequest).
 // A dry run answers at once with the counts, the conflicts and a sample; a
 // real run starts a job that runs in the background (RevertJob shows its
 // progress) and resumes after a restart.
-func (e *Engine) Revert(ctx context.Context, account int64, flowID string, req spoke.RevertRequest) (*RevertResult, error) {
+func (e *Engine) Revert(ctx context.Context, account int64, flowID string, req spoke.RevertRequest) (*spoke.RevertJob, error) {
 	if e.Reverts == nil {
 		return nil, spoke.NotFoundf("Reverts are not available on this server.")
 	}
@@ -54,13 +46,13 @@ func (e *Engine) Revert(ctx context.Context, account int64, flowID string, req s
 			return nil, err
 		}
 		j.Status = spoke.RevertComplete
-		return &RevertResult{DryRun: true, Job: j}, nil
+		return j, nil
 	}
 	if err := e.Reverts.CreateRevertJob(ctx, j); err != nil {
 		return nil, err
 	}
 	e.startRevert(j)
-	return &RevertResult{Job: j}, nil
+	return j, nil
 }
 
 // RevertJob returns a revert job with its progress.
@@ -129,6 +121,7 @@ func (e *Engine) runRevert(ctx context.Context, j *spoke.RevertJob, apply bool) 
 		}
 		if !apply {
 			j.Cursor = part[len(part)-1]
+			j.Processed += int64(len(part))
 			j.Records += res.Records
 			j.Reverted += int64(len(res.Changes))
 			j.Conflicts += int64(len(res.Conflicts))

@@ -199,16 +199,9 @@ func (e *Engine) rollout(ctx context.Context, account int64, flowID string) (*sp
 	return e.Rollouts.CurrentRollout(ctx, account, flowID)
 }
 
-// RolloutReport is the state of a flow's rollout as the API shows it.
-type RolloutReport struct {
-	Rollout  *spoke.Rollout
-	Counts   spoke.StageCounts
-	Failures []*spoke.Execution
-}
-
 // RolloutStatus reports a flow's current rollout with its stage's counts
 // and failing executions.
-func (e *Engine) RolloutStatus(ctx context.Context, account int64, flowID string) (*RolloutReport, error) {
+func (e *Engine) RolloutStatus(ctx context.Context, account int64, flowID string) (*spoke.RolloutReport, error) {
 	r, err := e.rollout(ctx, account, flowID)
 	if err != nil {
 		return nil, err
@@ -217,7 +210,7 @@ func (e *Engine) RolloutStatus(ctx context.Context, account int64, flowID string
 	if err != nil {
 		return nil, err
 	}
-	rep := &RolloutReport{Rollout: r, Counts: c}
+	rep := &spoke.RolloutReport{Rollout: r, Counts: c}
 	if c.Failed > 0 {
 		if rep.Failures, err = e.Rollouts.StageFailures(ctx, r, 20); err != nil {
 			return nil, err

@@ -18,13 +18,13 @@ import (
 // history says what the value was before the flow's first write in the
 // window and whether the flow's last write is still the current value.
 
-const revertJobColumns = `id, account_id, flow_id, request, status, cursor, total, records, reverted, conflicts, sample, error, created_at, updated_at`
+const revertJobColumns = `id, account_id, flow_id, request, status, cursor, total, processed, records, reverted, conflicts, sample, error, created_at, updated_at`
 
 func scanRevertJob(s interface{ Scan(...any) error }) (*spoke.RevertJob, error) {
 	var j spoke.RevertJob
 	var req, sample string
 	var created, updated int64
-	if err := s.Scan(&j.ID, &j.AccountID, &j.FlowID, &req, &j.Status, &j.Cursor, &j.Total, &j.Records, &j.Reverted, &j.Conflicts,
+	if err := s.Scan(&j.ID, &j.AccountID, &j.FlowID, &req, &j.Status, &j.Cursor, &j.Total, &j.Processed, &j.Records, &j.Reverted, &j.Conflicts,
 		&sample, &j.Error, &created, &updated); err != nil {
 		return nil, err
 	}
@@ -335,8 +335,8 @@ func (db *DB) RevertRecords(ctx context.Context, j *spoke.RevertJob, ids []int64
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE revert_jobs SET cursor = ?, records = records + ?, reverted = reverted + ?, conflicts = conflicts + ?,
-			sample = ?, updated_at = ? WHERE id = ?`, ids[len(ids)-1], res.Records, len(res.Changes), len(res.Conflicts), string(sb), db.nowMs(), j.ID)
+		_, err = tx.ExecContext(ctx, `UPDATE revert_jobs SET cursor = ?, processed = processed + ?, records = records + ?, reverted = reverted + ?, conflicts = conflicts + ?,
+			sample = ?, updated_at = ? WHERE id = ?`, ids[len(ids)-1], len(ids), res.Records, len(res.Changes), len(res.Conflicts), string(sb), db.nowMs(), j.ID)
 		return err
 	})
 	if err != nil {
@@ -346,6 +346,7 @@ func (db *DB) RevertRecords(ctx context.Context, j *spoke.RevertJob, ids []int64
 		db.notifyEnrolled()
 	}
 	j.Cursor = ids[len(ids)-1]
+	j.Processed += int64(len(ids))
 	j.Records += res.Records
 	j.Reverted += int64(len(res.Changes))
 	j.Conflicts += int64(len(res.Conflicts))

@@ -45,6 +45,7 @@ CREATE TABLE revert_jobs (
     status      TEXT    NOT NULL,           -- RUNNING, COMPLETE, FAILED
     cursor      INTEGER NOT NULL DEFAULT 0, -- records with ids up to cursor are done
     total       INTEGER NOT NULL DEFAULT 0, -- records the revert covers
+    processed   INTEGER NOT NULL DEFAULT 0, -- records done so far
     reverted    INTEGER NOT NULL DEFAULT 0, -- property values put back
     records     INTEGER NOT NULL DEFAULT 0, -- records changed
     conflicts   INTEGER NOT NULL DEFAULT 0,
