@@ -70,8 +70,10 @@ type Config struct {
 	RolloutPoll time.Duration
 	// Alerts, when set, keeps the accounts' alert webhooks.
 	Alerts spoke.AlertStore
-	// Reverts, when set, finds and reverts flows' writes.
-	Reverts spoke.RevertStore
+	// Reverts, when set, finds and reverts flows' writes, RevertChunk
+	// records per transaction.
+	Reverts     spoke.RevertStore
+	RevertChunk int
 }
 
 // Engine executes flows. Build it with New, then call Run. Its Config
@@ -130,6 +132,9 @@ func New(cfg Config) *Engine {
 	}
 	if cfg.RenewEvery <= 0 || cfg.RenewEvery >= cfg.Lease {
 		cfg.RenewEvery = cfg.Lease / 5
+	}
+	if cfg.RevertChunk <= 0 {
+		cfg.RevertChunk = DefaultRevertChunk
 	}
 	if cfg.RolloutPoll <= 0 {
 		cfg.RolloutPoll = time.Second

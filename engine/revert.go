@@ -7,10 +7,10 @@ import (
 	"github.com/spokehq/spoke"
 )
 
-// revertChunk is how many records a revert puts back per transaction:
-// each chunk's writes and the job's progress commit together, so a job
-// that stops resumes after the last chunk committed.
-const revertChunk = 500
+// DefaultRevertChunk is how many records a revert puts back per
+// transaction: each chunk's writes and the job's progress commit together,
+// so a job that stops resumes after the last chunk committed.
+const DefaultRevertChunk = 500
 
 // Revert reverts what a flow wrote in a window (see spoke.RevertRequest).
 // A dry run answers at once with the counts, the conflicts and a sample; a
@@ -113,7 +113,7 @@ func (e *Engine) runRevert(ctx context.Context, j *spoke.RevertJob, apply bool) 
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		part := rest[:min(revertChunk, len(rest))]
+		part := rest[:min(e.RevertChunk, len(rest))]
 		rest = rest[len(part):]
 		res, err := e.Reverts.RevertRecords(ctx, j, part, apply)
 		if err != nil {
@@ -127,6 +127,22 @@ func (e *Engine) runRevert(ctx context.Context, j *spoke.RevertJob, apply bool) 
 			j.Conflicts += int64(len(res.Conflicts))
 			j.Sample.Add(res.Changes, res.Conflicts)
 		}
+	}
+	return nil
+}
+
+// RunReverts runs the unfinished revert jobs to their end, one after the
+// other, and returns when they are done (or ctx ends).
+func (e *Engine) RunReverts(ctx context.Context) error {
+	if e.Reverts == nil {
+		return nil
+	}
+	jobs, err := e.Reverts.RunningRevertJobs(ctx)
+	if err != nil {
+		return err
+	}
+	for _, j := range jobs {
+		e.finishRevert(ctx, j)
 	}
 	return nil
 }
