@@ -177,7 +177,23 @@ func revisionFilter(ctx context.Context, s session, j *spoke.RevertJob) (map[str
 
 // planRevert reads the history of records ids and returns the changes that
 // put back the values from before the reverted writes, and the conflicts.
-func planRevert(ctx context.Context, s session, j *spoke.RevertJob, ids []int64, revs map[string]bool) (map[int64]map[string]string, *spoke.RevertChunk, error) {
+//
+// Read-only properties (the ones Spoke derives from others, such as
+// hs_lifecyclestage_*_date) are left out: writing their sources back
+// derives them again.
+func (db *DB) planRevert(ctx context.Context, s session, j *spoke.RevertJob, ids []int64, revs map[string]bool) (map[int64]map[string]string, *spoke.RevertChunk, error) {
+	t, err := spoke.ObjectTypeFor(j.Request.ObjectType)
+	if err != nil {
+		return nil, nil, err
+	}
+	defs, err := db.definitions(ctx, j.AccountID, t.Name)
+	if err != nil {
+		return nil, nil, err
+	}
+	writable := func(name string) bool {
+		p, ok := defs[name]
+		return ok && !p.ReadOnlyValue && !t.IsComputedProperty(name)
+	}
 	args := make([]any, len(ids))
 	for i, id := range ids {
 		args[i] = id
@@ -218,7 +234,7 @@ func planRevert(ctx context.Context, s session, j *spoke.RevertJob, ids []int64,
 			from += ":" + sid
 		}
 		for name, v := range vals {
-			if only != nil && !only[name] {
+			if (only != nil && !only[name]) || !writable(name) {
 				continue
 			}
 			t := m[name]
@@ -277,7 +293,7 @@ func (db *DB) RevertRecords(ctx context.Context, j *spoke.RevertJob, ids []int64
 		if err != nil {
 			return nil, err
 		}
-		_, res, err := planRevert(ctx, s, j, ids, revs)
+		_, res, err := db.planRevert(ctx, s, j, ids, revs)
 		return res, err
 	}
 	var res *spoke.RevertChunk
@@ -289,7 +305,7 @@ func (db *DB) RevertRecords(ctx context.Context, j *spoke.RevertJob, ids []int64
 		if err != nil {
 			return err
 		}
-		writes, plan, err := planRevert(ctx, s, j, ids, revs)
+		writes, plan, err := db.planRevert(ctx, s, j, ids, revs)
 		if err != nil {
 			return err
 		}
