@@ -144,6 +144,9 @@ type EnrollmentTrigger struct {
 	FlowID     string
 	RevisionID string
 	ReEnroll   bool
+	// Staged says the flow has a rollout: the enrollment is HELD while
+	// the rollout holds.
+	Staged bool
 }
 
 // Usage is an account's custom code executions in a month.

@@ -3,6 +3,7 @@ package spoke
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"time"
 )
@@ -31,6 +32,12 @@ type Flow struct {
 	BlockedDates []BlockedDate `json:"blockedDates,omitempty"`
 	CreatedAt    time.Time     `json:"-"`
 	UpdatedAt    time.Time     `json:"-"`
+	// Rollout is the flow's staged rollout, a Spoke extension kept in Raw
+	// as the caller sent it; nil when the flow has none.
+	Rollout *RolloutConfig `json:"-"`
+	// Saved says who saves this revision and why; the store keeps it with
+	// the revision.
+	Saved SaveInfo `json:"-"`
 	// Raw is the whole stored document, including fields Spoke does not
 	// interpret (timeWindows, blockedDates, customProperties, ...).
 	Raw json.RawMessage `json:"-"`
@@ -368,7 +375,26 @@ type FlowService interface {
 	// DeleteFlow deletes a flow (its revisions stay for the executions
 	// that reference them).
 	DeleteFlow(ctx context.Context, account int64, id string) error
+	// ListFlowRevisions pages through a flow's revisions in revision
+	// order, after the given revision; ENOTFOUND for an unknown flow.
+	ListFlowRevisions(ctx context.Context, account int64, id string, after int64, limit int) ([]*FlowRevision, bool, error)
 	// EnabledFlows returns the enabled flows of an object type (plural
 	// name), for triggers.
 	EnabledFlows(ctx context.Context, account int64, objectType string) ([]*Flow, error)
+}
+
+// CheckRevision returns the ECONFLICT error of an update of flow id that
+// names revision sent while the flow is at revision current (a stale or
+// missing revisionId), or nil when they match. The store checks it in the
+// update's transaction; the API checks it first too, so that a stale
+// update is told so before anything else is said about its content.
+func CheckRevision(id, current, sent string) error {
+	if sent == current {
+		return nil
+	}
+	msg := fmt.Sprintf("Flow %s is at revision %s; the update names revision %q. GET the flow and send its current revisionId.", id, current, sent)
+	if sent == "" {
+		msg = fmt.Sprintf("Flow %s is at revision %s; a PUT must send revisionId (the current one, %s).", id, current, current)
+	}
+	return &Error{Code: ECONFLICT, Category: "CONFLICT", Message: msg, Context: map[string][]string{"revisionId": {current}}}
 }

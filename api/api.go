@@ -51,6 +51,8 @@ type Server struct {
 	Engine      Workflows
 	EngineStore spoke.EngineStore
 	Secrets     spoke.SecretService
+	// Alerts keeps the account's alert webhook; nil leaves its routes out.
+	Alerts spoke.AlertStore
 	// Metrics serves /metrics (Prometheus) without authentication.
 	Metrics http.Handler
 	Logger  *slog.Logger

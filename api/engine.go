@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"sort"
 	"strconv"
@@ -56,35 +57,57 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var in struct {
-		ObjectIDs   []flexString `json:"objectIds"`
-		AllMatching bool         `json:"allMatching"`
+		ObjectIDs     []flexString `json:"objectIds"`
+		AllMatching   bool         `json:"allMatching"`
+		DryRun        bool         `json:"dryRun"`
+		AllowQueueing bool         `json:"allowQueueing"`
 	}
 	if err := decode(r, &in); err != nil {
 		return err
 	}
 	flowID := r.PathValue("flowId")
-	var res *spoke.EnrollResult
+	var ids []int64
 	var err error
 	switch {
 	case in.AllMatching && len(in.ObjectIDs) > 0:
 		err = spoke.Invalidf("Give either objectIds or allMatching, not both.")
 	case in.AllMatching:
-		res, err = s.Engine.EnrollAllMatching(r.Context(), account(r), flowID)
 	case len(in.ObjectIDs) == 0:
 		err = spoke.Invalidf("Give objectIds (a list of record ids) or \"allMatching\": true.")
 	case len(in.ObjectIDs) > 10000:
 		err = spoke.Invalidf("At most 10000 objectIds per request; use allMatching for more.")
 	default:
-		ids := make([]int64, len(in.ObjectIDs))
+		ids = make([]int64, len(in.ObjectIDs))
 		for i, v := range in.ObjectIDs {
 			if ids[i], err = strconv.ParseInt(string(v), 10, 64); err != nil || ids[i] <= 0 {
 				err = spoke.Invalidf("objectIds[%d] = %q is not a record id.", i, v)
 				break
 			}
 		}
-		if err == nil {
-			res, err = s.Engine.Enroll(r.Context(), account(r), flowID, ids)
+	}
+	if err != nil {
+		return err
+	}
+	if in.DryRun || !in.AllowQueueing {
+		p, err := s.preflight(r, flowID, ids, in.AllMatching, in.DryRun)
+		if err != nil {
+			return err
 		}
+		if in.DryRun {
+			writeJSON(w, http.StatusOK, toPreflightWire(flowID, p))
+			return nil
+		}
+		if p != nil && p.Exceeds {
+			return &spoke.Error{Code: spoke.ECONFLICT, Category: "QUOTA_EXCEEDED",
+				Message: fmt.Sprintf("This enrollment needs up to %d custom code executions and %d remain this month (%s); it would run out after %d records. Send \"allowQueueing\": true to enroll anyway (the rest wait for the quota), raise the limit, or enroll fewer records.",
+					p.CodeExecutions, p.Remaining, p.Usage.Period, p.RunsOutAfter)}
+		}
+	}
+	var res *spoke.EnrollResult
+	if in.AllMatching {
+		res, err = s.Engine.EnrollAllMatching(r.Context(), account(r), flowID)
+	} else {
+		res, err = s.Engine.Enroll(r.Context(), account(r), flowID, ids)
 	}
 	if err != nil {
 		return err
@@ -97,16 +120,74 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) error {
 	for i, id := range res.Enrolled {
 		out.Enrolled[i] = strconv.FormatInt(id, 10)
 	}
+	out.Skipped = skippedList(res)
+	writeJSON(w, http.StatusAccepted, out)
+	return nil
+}
+
+// preflight returns the cost of a bulk enrollment. For a real enrollment
+// (not dryRun) it is skipped, and nil returned, when the account's quota
+// is unlimited, so the check costs nothing then.
+func (s *Server) preflight(r *http.Request, flowID string, ids []int64, all, dryRun bool) (*spoke.Preflight, error) {
+	sf, err := s.safety()
+	if err != nil {
+		if dryRun {
+			return nil, err
+		}
+		return nil, nil
+	}
+	if !dryRun {
+		u, err := s.EngineStore.Usage(r.Context(), account(r), spoke.Period(time.Now()))
+		if err != nil {
+			return nil, err
+		}
+		if u.Limit < 0 {
+			return nil, nil
+		}
+	}
+	return sf.PreflightEnroll(r.Context(), account(r), flowID, ids, all)
+}
+
+type preflightWire struct {
+	FlowID                  string        `json:"flowId"`
+	DryRun                  bool          `json:"dryRun"`
+	WouldEnroll             int           `json:"wouldEnroll"`
+	Skipped                 []skippedWire `json:"skipped"`
+	CodeExecutionsPerRecord int           `json:"customCodeExecutionsPerRecord"`
+	CodeExecutions          int64         `json:"customCodeExecutions"`
+	Period                  string        `json:"period"`
+	Used                    int64         `json:"quotaUsed"`
+	Limit                   any           `json:"quotaLimit"`
+	Remaining               any           `json:"quotaRemaining"`
+	Exceeds                 bool          `json:"quotaWouldRunOut"`
+	RunsOutAfter            *int64        `json:"quotaRunsOutAfterRecords,omitempty"`
+	ResetsAt                string        `json:"quotaResetsAt"`
+}
+
+func toPreflightWire(flowID string, p *spoke.Preflight) preflightWire {
+	out := preflightWire{FlowID: flowID, DryRun: true, WouldEnroll: len(p.Result.Enrolled), Skipped: skippedList(p.Result),
+		CodeExecutionsPerRecord: p.CodeExecutionsPerRecord, CodeExecutions: p.CodeExecutions, Period: p.Usage.Period,
+		Used: p.Usage.Executions, Exceeds: p.Exceeds, ResetsAt: spoke.FormatTime(p.ResetsAt)}
+	if p.Usage.Limit >= 0 {
+		out.Limit, out.Remaining = p.Usage.Limit, p.Remaining
+	}
+	if p.Exceeds {
+		out.RunsOutAfter = &p.RunsOutAfter
+	}
+	return out
+}
+
+func skippedList(res *spoke.EnrollResult) []skippedWire {
+	out := []skippedWire{}
 	skipped := make([]int64, 0, len(res.Skipped))
 	for id := range res.Skipped {
 		skipped = append(skipped, id)
 	}
 	sort.Slice(skipped, func(i, j int) bool { return skipped[i] < skipped[j] })
 	for _, id := range skipped {
-		out.Skipped = append(out.Skipped, skippedWire{ObjectID: strconv.FormatInt(id, 10), Reason: res.Skipped[id]})
+		out = append(out, skippedWire{ObjectID: strconv.FormatInt(id, 10), Reason: res.Skipped[id]})
 	}
-	writeJSON(w, http.StatusAccepted, out)
-	return nil
+	return out
 }
 
 // retryEnrollment answers 202 with the enrollment, ACTIVE again at the
@@ -260,10 +341,7 @@ func (s *Server) listExecutions(w http.ResponseWriter, r *http.Request) error {
 		Paging  *nextPage       `json:"paging,omitempty"`
 	}{Results: []executionWire{}}
 	for _, x := range list {
-		out.Results = append(out.Results, executionWire{ID: strconv.FormatInt(x.ID, 10), EnrollmentID: strconv.FormatInt(x.EnrollmentID, 10),
-			ObjectID: strconv.FormatInt(x.ObjectID, 10), ActionID: x.ActionID, ActionType: x.ActionType, Attempt: x.Attempt, Status: x.Status,
-			StartedAt: spoke.FormatTime(x.StartedAt), DurationMs: x.DurationMs, MemoryBytes: x.MemoryBytes, Runtime: x.Runtime,
-			Inputs: x.Inputs, Outputs: x.Outputs, Logs: x.Logs, Error: x.Error})
+		out.Results = append(out.Results, toExecutionWire(x))
 	}
 	if more {
 		out.Paging = &nextPage{}

@@ -158,6 +158,7 @@ func (s *Server) createFlow(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	f.ID, f.RevisionID = "", ""
+	f.Saved = saveInfo(r)
 	created, err := s.Flows.CreateFlow(r.Context(), account(r), f)
 	if err != nil {
 		return err
@@ -200,7 +201,11 @@ func (s *Server) updateFlow(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.Flows.GetFlow(r.Context(), account(r), id); err != nil {
+	cur, err := s.Flows.GetFlow(r.Context(), account(r), id)
+	if err != nil {
+		return err
+	}
+	if err := spoke.CheckRevision(id, cur.RevisionID, f.RevisionID); err != nil {
 		return err
 	}
 	if err := s.validateFlow(r, f); err != nil {
@@ -211,6 +216,7 @@ func (s *Server) updateFlow(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	f.ID = id
+	f.Saved = saveInfo(r)
 	updated, err := s.Flows.UpdateFlow(r.Context(), account(r), f)
 	if err != nil {
 		return err

@@ -60,6 +60,9 @@ func (s *Server) routeGroups() []routeGroup {
 		{s.Flows != nil, s.flowRoutes()},
 		{engine, s.engineRoutes()},
 		{engine && s.Secrets != nil, s.secretRoutes()},
+		{s.Flows != nil, s.revisionRoutes()},
+		{engine, s.safetyRoutes()},
+		{engine && s.Alerts != nil, s.alertRoutes()},
 		{true, []route{reads("GET /healthz", healthz)}},
 		{s.Metrics != nil, []route{{pattern: "GET /metrics", readOnly: true, handler: s.Metrics}}},
 	}

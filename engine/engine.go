@@ -64,6 +64,16 @@ type Config struct {
 	RenewEvery time.Duration
 	// Metrics, when set, records executions and queue depth.
 	Metrics *Metrics
+	// Rollouts, when set, keeps staged rollouts; the controller moves
+	// them on every RolloutPoll.
+	Rollouts    spoke.RolloutStore
+	RolloutPoll time.Duration
+	// Alerts, when set, keeps the accounts' alert webhooks.
+	Alerts spoke.AlertStore
+	// Reverts, when set, finds and reverts flows' writes, RevertChunk
+	// records per transaction.
+	Reverts     spoke.RevertStore
+	RevertChunk int
 }
 
 // Engine executes flows. Build it with New, then call Run. Its Config
@@ -76,6 +86,11 @@ type Engine struct {
 	quota   quotaCache
 	cache   flowCache
 	running atomic.Bool
+	alerts  alertState
+	// bg is the context of Run, for background jobs (reverts) started
+	// while it runs; revertsWG waits for them.
+	bg        atomic.Pointer[context.Context]
+	revertsWG sync.WaitGroup
 }
 
 // Defaults of the Engine's tuning fields. On a 2-core machine, more
@@ -118,6 +133,12 @@ func New(cfg Config) *Engine {
 	if cfg.RenewEvery <= 0 || cfg.RenewEvery >= cfg.Lease {
 		cfg.RenewEvery = cfg.Lease / 5
 	}
+	if cfg.RevertChunk <= 0 {
+		cfg.RevertChunk = DefaultRevertChunk
+	}
+	if cfg.RolloutPoll <= 0 {
+		cfg.RolloutPoll = time.Second
+	}
 	if cfg.HTTP == nil {
 		cfg.HTTP = &http.Client{Timeout: 20 * time.Second}
 	}
@@ -144,7 +165,20 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	e.running.Store(true)
 	defer e.running.Store(false)
+	e.bg.Store(&ctx)
+	defer func() {
+		e.bg.Store(nil)
+		e.revertsWG.Wait()
+	}()
+	e.resumeReverts(ctx)
 	var wg sync.WaitGroup
+	if e.Rollouts != nil || e.Alerts != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e.controller(ctx)
+		}()
+	}
 	for i := 0; i < e.Runners; i++ {
 		wg.Add(1)
 		go func() {

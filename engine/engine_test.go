@@ -58,6 +58,9 @@ func (m *memFlows) UpdateFlow(context.Context, int64, *spoke.Flow) (*spoke.Flow,
 	return nil, nil
 }
 func (m *memFlows) DeleteFlow(context.Context, int64, string) error { return nil }
+func (m *memFlows) ListFlowRevisions(context.Context, int64, string, int64, int) ([]*spoke.FlowRevision, bool, error) {
+	return nil, false, nil
+}
 func (m *memFlows) EnabledFlows(_ context.Context, _ int64, typ string) ([]*spoke.Flow, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -36,8 +36,8 @@ func (e *Engine) Trigger(ch spoke.RecordChange) []spoke.EnrollmentTrigger {
 	}
 	var out []spoke.EnrollmentTrigger
 	for _, f := range flows {
-		if ch.Source.Type == spoke.SourceAutomation && ch.Source.ID == f.ID {
-			continue
+		if ch.Source.Type == spoke.SourceAutomation && (ch.Source.ID == f.ID || spoke.RevertedFlow(ch.Source.ID) == f.ID) {
+			continue // the flow's own write, or a revert of its writes
 		}
 		ec := f.EnrollmentCriteria
 		after, err := afterEnv.Evaluate(ec.ListFilterBranch)
@@ -51,7 +51,7 @@ func (e *Engine) Trigger(ch spoke.RecordChange) []spoke.EnrollmentTrigger {
 		}
 		if len(ec.ReEnrollmentTriggersFilterBranches) == 0 {
 			if starts {
-				out = append(out, spoke.EnrollmentTrigger{FlowID: f.ID, RevisionID: f.RevisionID, ReEnroll: ec.ShouldReEnroll})
+				out = append(out, spoke.EnrollmentTrigger{FlowID: f.ID, RevisionID: f.RevisionID, ReEnroll: ec.ShouldReEnroll, Staged: f.Rollout != nil})
 			}
 			continue
 		}
@@ -60,9 +60,9 @@ func (e *Engine) Trigger(ch spoke.RecordChange) []spoke.EnrollmentTrigger {
 		// when one of the triggers starts to hold (HubSpot's "re-enroll
 		// when any of these happen").
 		if ec.ShouldReEnroll && triggered(ec.ReEnrollmentTriggersFilterBranches, afterEnv, beforeEnv, ch.Before != nil) {
-			out = append(out, spoke.EnrollmentTrigger{FlowID: f.ID, RevisionID: f.RevisionID, ReEnroll: true})
+			out = append(out, spoke.EnrollmentTrigger{FlowID: f.ID, RevisionID: f.RevisionID, ReEnroll: true, Staged: f.Rollout != nil})
 		} else if starts {
-			out = append(out, spoke.EnrollmentTrigger{FlowID: f.ID, RevisionID: f.RevisionID, ReEnroll: false})
+			out = append(out, spoke.EnrollmentTrigger{FlowID: f.ID, RevisionID: f.RevisionID, ReEnroll: false, Staged: f.Rollout != nil})
 		}
 	}
 	return out
@@ -146,6 +146,14 @@ func (e *Engine) EnrollAllMatching(ctx context.Context, account int64, flowID st
 	if err != nil {
 		return nil, err
 	}
+	return e.eachMatching(ctx, account, f, t, func(ids []int64) (*spoke.EnrollResult, error) {
+		return e.Store.EnrollKnown(ctx, account, f, t.Name, ids, reEnroll(f))
+	})
+}
+
+// eachMatching calls enroll with each page of the live records that meet
+// f's criteria and gathers the results.
+func (e *Engine) eachMatching(ctx context.Context, account int64, f *spoke.Flow, t spoke.ObjectType, enroll func(ids []int64) (*spoke.EnrollResult, error)) (*spoke.EnrollResult, error) {
 	var criteria *spoke.FilterBranch
 	if f.EnrollmentCriteria != nil && f.EnrollmentCriteria.Type == spoke.EnrollListBased {
 		criteria = f.EnrollmentCriteria.ListFilterBranch
@@ -174,7 +182,7 @@ func (e *Engine) EnrollAllMatching(ctx context.Context, account int64, flowID st
 			if criteria != nil {
 				ok, err := flow.Env{Get: func(n string) (string, bool) { return r.Value(t, n) }, Defs: defs, Now: e.Now()}.Evaluate(criteria)
 				if err != nil {
-					return nil, spoke.Invalidf("Flow %s criteria cannot be evaluated: %v", flowID, err)
+					return nil, spoke.Invalidf("Flow %s criteria cannot be evaluated: %v", f.ID, err)
 				}
 				if !ok {
 					continue
@@ -183,7 +191,7 @@ func (e *Engine) EnrollAllMatching(ctx context.Context, account int64, flowID st
 			ids = append(ids, r.ID)
 		}
 		if len(ids) > 0 {
-			res, err := e.Store.EnrollKnown(ctx, account, f, t.Name, ids, reEnroll(f))
+			res, err := enroll(ids)
 			if err != nil {
 				return nil, err
 			}

@@ -716,7 +716,16 @@ func testQuota(e *itEnv) {
 	defer e.must(200, "PUT", "/automation/v4/usage/limit", map[string]any{"limit": spoke.DefaultCodeLimit})
 	a := e.contact(map[string]string{"email": "quota-a@example.com"})
 	b := e.contact(map[string]string{"email": "quota-b@example.com"})
-	e.enroll(flowID, a, b)
+	// Two enrollments need two executions and one remains: a bulk
+	// enrollment is refused unless it allows queueing the rest.
+	refused := e.must(409, "POST", "/automation/v4/flows/"+flowID+"/enrollments", map[string]any{"objectIds": []string{a, b}})
+	if refused["category"] != "QUOTA_EXCEEDED" {
+		t.Errorf("over-quota enrollment: %v", refused)
+	}
+	m := e.must(202, "POST", "/automation/v4/flows/"+flowID+"/enrollments", map[string]any{"objectIds": []string{a, b}, "allowQueueing": true})
+	if got := fmt.Sprint(m["enrolled"]); got != fmt.Sprint([]string{a, b}) {
+		t.Fatalf("enrolled %v: %v", got, m)
+	}
 	var done, waiting string
 	deadline := time.Now().Add(30 * time.Second)
 	for (done == "" || waiting == "") && time.Now().Before(deadline) {

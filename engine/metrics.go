@@ -15,6 +15,10 @@ type Metrics struct {
 	Executions *prometheus.CounterVec
 	Duration   *prometheus.HistogramVec
 	QueueDepth prometheus.GaugeFunc
+	// Rollouts counts rollout events (stage_passed, stage_opened, halted,
+	// aborted); Alerts counts alerts by type.
+	Rollouts *prometheus.CounterVec
+	Alerts   *prometheus.CounterVec
 }
 
 // NewMetrics registers the engine's metrics with reg. Queue depth is read
@@ -30,6 +34,14 @@ func NewMetrics(reg prometheus.Registerer, store spoke.EngineStore) *Metrics {
 			Help:    "Duration of workflow action executions.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 20},
 		}, []string{"action_type", "runtime"}),
+		Rollouts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "spoke_rollout_events_total",
+			Help: "Staged rollout events: stage_passed, stage_opened, halted, aborted.",
+		}, []string{"event"}),
+		Alerts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "spoke_alerts_total",
+			Help: "Alerts raised, by type (ROLLOUT_HALTED, FAILURE_RATE, QUOTA_80_PERCENT, QUOTA_EXHAUSTED).",
+		}, []string{"type"}),
 	}
 	m.QueueDepth = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "spoke_enrollments_due",
@@ -43,7 +55,7 @@ func NewMetrics(reg prometheus.Registerer, store spoke.EngineStore) *Metrics {
 		}
 		return float64(n)
 	})
-	reg.MustRegister(m.Executions, m.Duration, m.QueueDepth)
+	reg.MustRegister(m.Executions, m.Duration, m.QueueDepth, m.Rollouts, m.Alerts)
 	return m
 }
 

@@ -138,6 +138,15 @@ func Parse(body []byte) (*spoke.Flow, error) {
 			}
 		})
 	}
+	if raw, ok := top["rollout"]; ok && string(bytes.TrimSpace(raw)) != "null" {
+		var rc spoke.RolloutConfig
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&rc); err != nil {
+			return nil, spoke.Invalidf("Invalid flow: rollout must be {\"stages\": [1, 10, 100], \"maxFailureRate\": 0.05, \"approval\": \"auto\" or \"manual\"}: %v", err)
+		}
+		f.Rollout = &rc
+	}
 	if f.StartActionID == "" && len(f.Actions) > 0 {
 		f.StartActionID = f.Actions[0].ActionID
 	}

@@ -155,6 +155,7 @@ func (v *validator) run() error {
 		v.byID[a.ActionID] = a
 	}
 	v.graph()
+	v.rollout()
 	for i := range f.Actions {
 		if err := v.action(&f.Actions[i]); err != nil {
 			return err
@@ -593,6 +594,32 @@ func checkDelta(raw json.RawMessage) string {
 }
 
 // enrollment checks the enrollment criteria.
+// rollout checks the staged rollout: stages strictly growing positive
+// counts (at most 20), a failure rate in [0, 1], approval auto or manual.
+func (v *validator) rollout() {
+	r := v.f.Rollout
+	if r == nil {
+		return
+	}
+	if len(r.Stages) == 0 || len(r.Stages) > 20 {
+		v.p.add("", "rollout.stages must list 1 to 20 stage sizes, e.g. [1, 10, 100]")
+	}
+	for i, n := range r.Stages {
+		if n <= 0 {
+			v.p.add("", "rollout.stages[%d] must be a positive number of enrollments, got %d", i, n)
+		}
+	}
+	if r.MaxFailureRate < 0 || r.MaxFailureRate > 1 {
+		v.p.add("", "rollout.maxFailureRate must be between 0 and 1 (a share of the stage's enrollments), got %v", r.MaxFailureRate)
+	}
+	if r.Approval == "" {
+		r.Approval = spoke.RolloutAuto
+	}
+	if r.Approval != spoke.RolloutAuto && r.Approval != spoke.RolloutManual {
+		v.p.add("", "rollout.approval must be \"auto\" or \"manual\", got %q", r.Approval)
+	}
+}
+
 func (v *validator) enrollment() error {
 	ec := v.f.EnrollmentCriteria
 	if ec == nil {

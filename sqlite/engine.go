@@ -67,7 +67,7 @@ func (w *writer) trigger(id int64, before *spoke.Record, after map[string]string
 				continue
 			}
 		}
-		ok, _, err := enrollTx(w.ctx, w.s, w.account, t.FlowID, t.RevisionID, w.t.Name, id, t.ReEnroll, w.now)
+		ok, _, err := enrollTx(w.ctx, w.s, w.account, t.FlowID, t.RevisionID, w.t.Name, id, t.ReEnroll, t.Staged, w.now)
 		if err != nil {
 			return err
 		}
@@ -91,6 +91,13 @@ const (
 		SELECT ?, ?, ?, ?, ?, 'ACTIVE', '', ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM enrollments WHERE flow_id = ? AND object_id = ? AND status = 'ACTIVE')`
 	qEnrollIfNever = `INSERT INTO enrollments (account_id, flow_id, revision_id, object_type, object_id, status, current_action, run_at, created_at, updated_at)
 		SELECT ?, ?, ?, ?, ?, 'ACTIVE', '', ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM enrollments WHERE flow_id = ? AND object_id = ?)`
+	// The same for a flow with a rollout: the status is HELD while the
+	// flow's rollout holds (the last argument is the flow id again).
+	qEnrollStagedIfNotActive = `INSERT INTO enrollments (account_id, flow_id, revision_id, object_type, object_id, status, current_action, run_at, created_at, updated_at)
+		SELECT ?, ?, ?, ?, ?, CASE WHEN ` + qHolding + ` THEN 'HELD' ELSE 'ACTIVE' END, '', ?, ?, ?
+		WHERE NOT EXISTS (SELECT 1 FROM enrollments WHERE flow_id = ? AND object_id = ? AND status IN ('ACTIVE', 'HELD'))`
+	qEnrollStagedIfNever = `INSERT INTO enrollments (account_id, flow_id, revision_id, object_type, object_id, status, current_action, run_at, created_at, updated_at)
+		SELECT ?, ?, ?, ?, ?, CASE WHEN ` + qHolding + ` THEN 'HELD' ELSE 'ACTIVE' END, '', ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM enrollments WHERE flow_id = ? AND object_id = ?)`
 )
 
 // Skip reasons of enrollment requests.
@@ -102,13 +109,22 @@ const (
 
 // enrollTx enrolls one record unless it is in the flow now, or was before
 // and reEnroll is off. The first action is resolved by the engine when it
-// runs (current_action ” means the flow's start action).
-func enrollTx(ctx context.Context, s session, account int64, flowID, revision, objectType string, objectID int64, reEnroll bool, now int64) (bool, string, error) {
+// runs (current_action ” means the flow's start action). A staged flow's
+// enrollment is HELD while its rollout holds.
+func enrollTx(ctx context.Context, s session, account int64, flowID, revision, objectType string, objectID int64, reEnroll, staged bool, now int64) (bool, string, error) {
 	q, reason := qEnrollIfNotActive, SkipActive
 	if !reEnroll {
 		q, reason = qEnrollIfNever, SkipNoReEnroll
 	}
-	res, err := s.ExecContext(ctx, q, account, flowID, revision, objectType, objectID, now, now, now, flowID, objectID)
+	args := []any{account, flowID, revision, objectType, objectID, now, now, now, flowID, objectID}
+	if staged {
+		q = qEnrollStagedIfNotActive
+		if !reEnroll {
+			q = qEnrollStagedIfNever
+		}
+		args = []any{account, flowID, revision, objectType, objectID, flowID, now, now, now, flowID, objectID}
+	}
+	res, err := s.ExecContext(ctx, q, args...)
 	if err != nil {
 		return false, "", fmt.Errorf("enroll %d in flow %s: %w", objectID, flowID, err)
 	}
@@ -125,6 +141,25 @@ func enrollmentInsert(rows int) string {
 		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, 'ACTIVE', '', ?, ?, ?),", rows), ",")
 }
 
+// heldEnrollmentInsert is enrollmentInsert for a staged flow whose rollout
+// holds new enrollments.
+func heldEnrollmentInsert(rows int) string {
+	return `INSERT INTO enrollments (account_id, flow_id, revision_id, object_type, object_id, status, current_action, run_at, created_at, updated_at) VALUES ` +
+		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, 'HELD', '', ?, ?, ?),", rows), ",")
+}
+
+// holding reports whether a staged flow's rollout holds new enrollments.
+func holding(ctx context.Context, s session, f *spoke.Flow) (bool, error) {
+	if f.Rollout == nil {
+		return false, nil
+	}
+	var held bool
+	if err := s.QueryRowContext(ctx, `SELECT `+qHolding, f.ID).Scan(&held); err != nil {
+		return false, fmt.Errorf("read the rollout of flow %s: %w", f.ID, err)
+	}
+	return held, nil
+}
+
 // enrollMany enrolls many known records at once: one query finds the ones
 // in the flow already, and multi-row inserts add the rest.
 func enrollMany(ctx context.Context, s session, account int64, f *spoke.Flow, objectType string, ids []int64, reEnroll bool, now int64, res *spoke.EnrollResult) error {
@@ -136,7 +171,7 @@ func enrollMany(ctx context.Context, s session, account int64, f *spoke.Flow, ob
 		for _, id := range part {
 			args = append(args, id)
 		}
-		rows, err := s.QueryContext(ctx, `SELECT object_id, status = 'ACTIVE' FROM enrollments WHERE flow_id = ? AND object_id IN (`+placeholders(len(part))+`)`, args...)
+		rows, err := s.QueryContext(ctx, `SELECT object_id, status IN ('ACTIVE', 'HELD') FROM enrollments WHERE flow_id = ? AND object_id IN (`+placeholders(len(part))+`)`, args...)
 		if err != nil {
 			return fmt.Errorf("find enrollments: %w", err)
 		}
@@ -169,7 +204,13 @@ func enrollMany(ctx context.Context, s session, account int64, f *spoke.Flow, ob
 		rows = append(rows, account, f.ID, f.RevisionID, objectType, id, now, now, now)
 		res.Enrolled = append(res.Enrolled, id)
 	}
-	if err := insertRows(ctx, s, enrollmentInsert, enrollmentCols, rows); err != nil {
+	insert := enrollmentInsert
+	if held, err := holding(ctx, s, f); err != nil {
+		return err
+	} else if held {
+		insert = heldEnrollmentInsert
+	}
+	if err := insertRows(ctx, s, insert, enrollmentCols, rows); err != nil {
 		return fmt.Errorf("enroll in flow %s: %w", f.ID, err)
 	}
 	return nil
@@ -228,28 +269,38 @@ func liveRecords(ctx context.Context, s session, account int64, objectType strin
 	return live, nil
 }
 
+// PreviewEnroll answers what Enroll (or EnrollKnown, when known) would do,
+// without enrolling anything: it enrolls in a transaction it rolls back.
+func (db *DB) PreviewEnroll(ctx context.Context, account int64, f *spoke.Flow, objectType string, ids []int64, reEnroll, known bool) (*spoke.EnrollResult, error) {
+	res, err := db.enrollBatch(ctx, account, f, objectType, ids, reEnroll, known, true)
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// errPreview rolls back a preview's transaction.
+var errPreview = errors.New("preview: roll back")
+
 func (db *DB) enroll(ctx context.Context, account int64, f *spoke.Flow, objectType string, ids []int64, reEnroll, known bool) (*spoke.EnrollResult, error) {
+	return db.enrollBatch(ctx, account, f, objectType, ids, reEnroll, known, false)
+}
+
+func (db *DB) enrollBatch(ctx context.Context, account int64, f *spoke.Flow, objectType string, ids []int64, reEnroll, known, preview bool) (*spoke.EnrollResult, error) {
 	res := &spoke.EnrollResult{Enrolled: []int64{}, Skipped: map[int64]string{}}
 	now := db.nowMs()
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		s := db.txSession(tx)
-		if !known {
-			live, err := liveRecords(ctx, s, account, objectType, ids)
-			if err != nil {
+		if preview {
+			if err := db.enrollIn(ctx, tx, account, f, objectType, ids, reEnroll, known, now, res); err != nil {
 				return err
 			}
-			found := make([]int64, 0, len(ids))
-			for _, id := range ids {
-				if live[id] {
-					found = append(found, id)
-				} else {
-					res.Skipped[id] = SkipNotFound
-				}
-			}
-			ids = found
+			return errPreview
 		}
-		return enrollMany(ctx, s, account, f, objectType, ids, reEnroll, now, res)
+		return db.enrollIn(ctx, tx, account, f, objectType, ids, reEnroll, known, now, res)
 	})
+	if preview && errors.Is(err, errPreview) {
+		return res, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -257,6 +308,28 @@ func (db *DB) enroll(ctx context.Context, account int64, f *spoke.Flow, objectTy
 		db.notifyEnrolled()
 	}
 	return res, nil
+}
+
+// enrollIn enrolls ids in tx; unless known, it first skips those that are
+// not live records of objectType.
+func (db *DB) enrollIn(ctx context.Context, tx *sql.Tx, account int64, f *spoke.Flow, objectType string, ids []int64, reEnroll, known bool, now int64, res *spoke.EnrollResult) error {
+	s := db.txSession(tx)
+	if !known {
+		live, err := liveRecords(ctx, s, account, objectType, ids)
+		if err != nil {
+			return err
+		}
+		found := make([]int64, 0, len(ids))
+		for _, id := range ids {
+			if live[id] {
+				found = append(found, id)
+			} else {
+				res.Skipped[id] = SkipNotFound
+			}
+		}
+		ids = found
+	}
+	return enrollMany(ctx, s, account, f, objectType, ids, reEnroll, now, res)
 }
 
 const enrollmentColumns = `id, account_id, flow_id, revision_id, object_type, object_id, status, current_action, outputs, run_at, wait_reason, attempt, first_failure_at, error, created_at, updated_at, completed_at`
@@ -402,7 +475,7 @@ const (
 )
 
 func init() {
-	writeQueries = append(writeQueries, qEnrollIfNotActive, qEnrollIfNever, qCheckpoint, qUsage, qRecentEnrollments)
+	writeQueries = append(writeQueries, qEnrollIfNotActive, qEnrollIfNever, qEnrollStagedIfNotActive, qEnrollStagedIfNever, qCheckpoint, qUsage, qRecentEnrollments)
 	for _, n := range historyChunks {
 		writeQueries = append(writeQueries, executionInsert(n), enrollmentInsert(n))
 	}

@@ -160,9 +160,10 @@ func (db *DB) GetFlowRevision(ctx context.Context, account int64, id, revisionID
 	}
 	var doc string
 	var created, updated int64
-	err = db.read.QueryRowContext(ctx, `SELECT r.document, f.created_at, r.created_at
+	var saved spoke.SaveInfo
+	err = db.read.QueryRowContext(ctx, `SELECT r.document, f.created_at, r.created_at, r.author, r.message
 		FROM flows f JOIN flow_revisions r ON r.flow_id = f.id
-		WHERE f.account_id = ? AND f.id = ? AND r.revision = ?`, account, n, rev).Scan(&doc, &created, &updated)
+		WHERE f.account_id = ? AND f.id = ? AND r.revision = ?`, account, n, rev).Scan(&doc, &created, &updated, &saved.Author, &saved.Message)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, &spoke.Error{Code: spoke.ENOTFOUND, Category: "OBJECT_NOT_FOUND",
 			Message: fmt.Sprintf("Flow %s has no revision %s.", id, revisionID), Context: map[string][]string{"flowId": {id}, "revisionId": {revisionID}}}
@@ -170,7 +171,59 @@ func (db *DB) GetFlowRevision(ctx context.Context, account int64, id, revisionID
 	if err != nil {
 		return nil, fmt.Errorf("get flow %d revision %d: %w", n, rev, err)
 	}
-	return decodeFlow(n, rev, doc, created, updated)
+	f, err := decodeFlow(n, rev, doc, created, updated)
+	if err != nil {
+		return nil, err
+	}
+	f.Saved = saved
+	return f, nil
+}
+
+// ListFlowRevisions implements spoke.FlowService. Revisions of a deleted
+// flow are listed too, as GetFlowRevision reads them.
+func (db *DB) ListFlowRevisions(ctx context.Context, account int64, id string, after int64, limit int) ([]*spoke.FlowRevision, bool, error) {
+	n, err := flowID(id)
+	if err != nil {
+		return nil, false, notFoundFlow(id)
+	}
+	var exists bool
+	if err := db.read.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM flows WHERE account_id = ? AND id = ?)`, account, n).Scan(&exists); err != nil {
+		return nil, false, fmt.Errorf("list revisions of flow %d: %w", n, err)
+	}
+	if !exists {
+		return nil, false, notFoundFlow(id)
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT revision, document, created_at, author, message FROM flow_revisions
+		WHERE flow_id = ? AND revision > ? ORDER BY revision LIMIT ?`, n, after, limit+1)
+	if err != nil {
+		return nil, false, fmt.Errorf("list revisions of flow %d: %w", n, err)
+	}
+	defer rows.Close()
+	var out []*spoke.FlowRevision
+	for rows.Next() {
+		var rev, created int64
+		var doc string
+		r := &spoke.FlowRevision{FlowID: id}
+		if err := rows.Scan(&rev, &doc, &created, &r.Author, &r.Message); err != nil {
+			return nil, false, err
+		}
+		var sum struct {
+			IsEnabled bool              `json:"isEnabled"`
+			Actions   []json.RawMessage `json:"actions"`
+		}
+		_ = json.Unmarshal([]byte(doc), &sum) // a summary: an odd old document lists as disabled with no actions
+		r.RevisionID, r.CreatedAt = strconv.FormatInt(rev, 10), time.UnixMilli(created).UTC()
+		r.IsEnabled, r.Actions = sum.IsEnabled, len(sum.Actions)
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, err
+	}
+	more := len(out) > limit
+	if more {
+		out = out[:limit]
+	}
+	return out, more, nil
 }
 
 // CreateFlow implements spoke.FlowService: it stores f (which the caller
@@ -191,15 +244,26 @@ func (db *DB) CreateFlow(ctx context.Context, account int64, f *spoke.Flow) (*sp
 		if id, err = res.LastInsertId(); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO flow_revisions (flow_id, revision, document, created_at) VALUES (?, 1, ?, ?)`, id, doc, now); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO flow_revisions (flow_id, revision, document, created_at, author, message) VALUES (?, 1, ?, ?, ?, ?)`,
+			id, doc, now, f.Saved.Author, f.Saved.Message); err != nil {
 			return fmt.Errorf("insert flow revision: %w", err)
 		}
-		return nil
+		return syncRollout(ctx, tx, account, strconv.FormatInt(id, 10), "1", f, now)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return decodeFlow(id, 1, doc, now, now)
+	return withSaved(decodeFlow(id, 1, doc, now, now))(f.Saved)
+}
+
+// withSaved sets the save info of a flow just stored.
+func withSaved(f *spoke.Flow, err error) func(spoke.SaveInfo) (*spoke.Flow, error) {
+	return func(s spoke.SaveInfo) (*spoke.Flow, error) {
+		if f != nil {
+			f.Saved = s
+		}
+		return f, err
+	}
 }
 
 // UpdateFlow implements spoke.FlowService: it replaces flow f.ID whole
@@ -226,28 +290,24 @@ func (db *DB) UpdateFlow(ctx context.Context, account int64, f *spoke.Flow) (*sp
 		if err != nil {
 			return fmt.Errorf("read flow %d: %w", n, err)
 		}
-		if f.RevisionID != strconv.FormatInt(cur, 10) {
-			msg := fmt.Sprintf("Flow %d is at revision %d; the update names revision %s. GET the flow and send its current revisionId.", n, cur, strconv.Quote(f.RevisionID))
-			if f.RevisionID == "" {
-				msg = fmt.Sprintf("Flow %d is at revision %d; a PUT must send revisionId (the current one, %d).", n, cur, cur)
-			}
-			return &spoke.Error{Code: spoke.ECONFLICT, Category: "CONFLICT", Message: msg,
-				Context: map[string][]string{"revisionId": {strconv.FormatInt(cur, 10)}}}
+		if err := spoke.CheckRevision(f.ID, strconv.FormatInt(cur, 10), f.RevisionID); err != nil {
+			return err
 		}
 		rev = cur + 1
-		if _, err := tx.ExecContext(ctx, `INSERT INTO flow_revisions (flow_id, revision, document, created_at) VALUES (?, ?, ?, ?)`, n, rev, doc, now); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO flow_revisions (flow_id, revision, document, created_at, author, message) VALUES (?, ?, ?, ?, ?, ?)`,
+			n, rev, doc, now, f.Saved.Author, f.Saved.Message); err != nil {
 			return fmt.Errorf("insert flow revision: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE flows SET revision = ?, object_type_id = ?, enabled = ?, updated_at = ? WHERE id = ?`,
 			rev, f.ObjectTypeID, f.IsEnabled, now, n); err != nil {
 			return fmt.Errorf("update flow: %w", err)
 		}
-		return nil
+		return syncRollout(ctx, tx, account, strconv.FormatInt(n, 10), strconv.FormatInt(rev, 10), f, now)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return decodeFlow(n, rev, doc, created, now)
+	return withSaved(decodeFlow(n, rev, doc, created, now))(f.Saved)
 }
 
 // DeleteFlow implements spoke.FlowService. The flow disappears from

@@ -353,8 +353,15 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("a dry run wrote jobtitle = %v", jt)
 	}
 
-	// Turn it on, enroll all matching records, and watch them complete.
+	// Turn it on: its code logs a secret on purpose (to see it redacted),
+	// which lint refuses until the person turns it on anyway. Then enroll
+	// all matching records and watch them complete.
 	x.click("#toggle")
+	x.wait("the lint refusal", `document.querySelector('#ack-lint') !== null`, 20*time.Second)
+	if n := x.text("#notice"); !strings.Contains(n, "secret-in-log") {
+		t.Errorf("the lint refusal does not name the rule: %q", n)
+	}
+	x.click("#ack-lint")
 	x.wait("the flow to be on", `document.querySelector('#flow-state').innerText === 'On'`, 20*time.Second)
 	x.click("#enroll-card summary")
 	x.click("#enroll-all")
@@ -405,6 +412,7 @@ func TestBrowser(t *testing.T) {
 	doc["name"] = "Greet leads (changed elsewhere)"
 	delete(doc, "createdAt")
 	delete(doc, "updatedAt")
+	doc["acknowledgeLint"] = true // the flow is on, and its code logs a secret on purpose
 	srv.api("PUT", "/automation/v4/flows/"+flowID, doc, 200)
 	x.set("#flow-name-input", "Greet leads again")
 	x.click("#save")

@@ -117,14 +117,14 @@ func serve(ctx context.Context, logger *slog.Logger, addr, dir string, demo, tru
 	apiHost := strings.TrimPrefix(url, "http://")
 	eng := engine.New(engine.Config{Store: db, Flows: db, Records: db, Properties: db, Secrets: db, ObjectTypes: db, Code: code, Logger: logger,
 		HTTP:    engine.WebhookClient(egress.New(egress.Config{SpokeAPI: apiHost, Allow: allowHosts, Logger: logger})),
-		Metrics: engine.NewMetrics(reg, db)})
+		Metrics: engine.NewMetrics(reg, db), Rollouts: db, Alerts: db, Reverts: db})
 	db.SetTrigger(eng.Trigger, eng.Wake)
 
 	linter := lint.New(lint.Config{})
 	defer linter.Close()
 	go linter.Warm(context.Background())
 	srv := &api.Server{Records: db, Properties: db, Associations: db, Schemas: db, Tokens: db, Owners: db, Pipelines: db, Flows: db, FlowChecker: db, Linter: linter,
-		Engine: eng, EngineStore: db, Secrets: db, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+		Engine: eng, EngineStore: db, Secrets: db, Alerts: db, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 		Logger: logger, TrustProxyHeaders: trustProxy}
 	handler := srv.Handler()
 	ui := &web.Server{API: handler, Tokens: db, Records: db, Properties: db, Associations: db, Flows: db, Engine: db, Runs: db,

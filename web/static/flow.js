@@ -655,7 +655,7 @@ async function api(method, path, body) {
   try { data = await res.json(); } catch (_) { /* an empty or non-JSON answer */ }
   if (res.ok) return { ok: true, status: res.status, body: data };
   const message = (data && data.message) || `The server answered ${res.status} ${res.statusText}.`;
-  return { ok: false, status: res.status, message, context: (data && data.context) || {} };
+  return { ok: false, status: res.status, message, context: (data && data.context) || {}, errors: (data && data.errors) || [] };
 }
 
 // wire strips the read-only fields the API adds to what it returns.
@@ -665,10 +665,14 @@ function wire() {
   return f;
 }
 
-async function save() {
+// save sends the flow. With acknowledgeLint, a flow turned on despite its
+// custom code's lint errors is saved anyway (the person was shown them).
+async function save(opts) {
   const btn = document.getElementById('save');
   btn.disabled = true;
-  const res = await api('PUT', `/automation/v4/flows/${flowId}`, wire());
+  const body = wire();
+  if (opts && opts.acknowledgeLint) body.acknowledgeLint = true;
+  const res = await api('PUT', `/automation/v4/flows/${flowId}`, body);
   btn.disabled = false;
   invalid = new Map();
   if (res.ok) {
@@ -696,6 +700,13 @@ async function save() {
   }
   say(res.message, 'bad');
   notice.firstChild.setAttribute('role', 'alert');
+  if (flow.isEnabled && res.errors.some((e) => e.in === 'sourceCode')) {
+    // Lint errors only block turning the flow on: offer to do it anyway.
+    notice.firstChild.append(' ', h('button', { type: 'button', id: 'ack-lint', onclick: async () => {
+      flow.isEnabled = true;
+      if (!(await save({ acknowledgeLint: true }))) { flow.isEnabled = false; showState(); }
+    } }, 'Turn on anyway'));
+  }
   if (invalid.size) selected = [...invalid.keys()][0];
   panelRev++;
   draw();

@@ -1,0 +1,192 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/spokehq/spoke"
+)
+
+// Alert types.
+const (
+	AlertRolloutHalted = "ROLLOUT_HALTED"
+	AlertFailureRate   = "FAILURE_RATE"
+	AlertQuota80       = "QUOTA_80_PERCENT"
+	AlertQuota100      = "QUOTA_EXHAUSTED"
+)
+
+// Alert is an event sent to the account's alert webhook, logged and
+// counted.
+type Alert struct {
+	Type       string         `json:"type"`
+	AccountID  int64          `json:"portalId"`
+	FlowID     string         `json:"flowId,omitempty"`
+	OccurredAt string         `json:"occurredAt"`
+	Message    string         `json:"message"`
+	Details    map[string]any `json:"details,omitempty"`
+}
+
+// alertState is what the alert checks remember between ticks: the last
+// execution seen per account and which flows are over their failure
+// threshold now (an alert is sent when one crosses it).
+type alertState struct {
+	mu       sync.Mutex
+	lastExec map[int64]int64
+	failing  map[string]bool
+	inFlight sync.WaitGroup
+}
+
+// alert logs a, counts it and, when the account has an alert webhook,
+// sends it there in the background (through Config.HTTP, so the egress
+// rules apply), trying three times.
+func (e *Engine) alert(ctx context.Context, a Alert) {
+	a.OccurredAt = spoke.FormatTime(e.Now())
+	e.Logger.Warn("alert: "+a.Message, "event", "alert", "alertType", a.Type, "accountId", a.AccountID, "flowId", a.FlowID)
+	if e.Metrics != nil && e.Metrics.Alerts != nil {
+		e.Metrics.Alerts.WithLabelValues(a.Type).Inc()
+	}
+	if e.Alerts == nil {
+		return
+	}
+	s, err := e.Alerts.AlertSettings(ctx, a.AccountID)
+	if err != nil {
+		if spoke.ErrorCode(err) != spoke.ENOTFOUND {
+			e.Logger.Error("read alert settings", "accountId", a.AccountID, "err", err)
+		}
+		return
+	}
+	body, err := json.Marshal(a)
+	if err != nil {
+		e.Logger.Error("encode alert", "err", err)
+		return
+	}
+	e.alerts.inFlight.Add(1)
+	go func() {
+		defer e.alerts.inFlight.Done()
+		for try := 0; try < 3; try++ {
+			if try > 0 {
+				time.Sleep(time.Duration(try) * time.Second)
+			}
+			if err := e.postAlert(s.URL, body); err != nil {
+				e.Logger.Warn("send alert", "url", s.URL, "alertType", a.Type, "try", try+1, "err", err)
+				continue
+			}
+			return
+		}
+	}()
+}
+
+func (e *Engine) postAlert(url string, body []byte) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "Spoke-Alerts/1.0")
+	resp, err := e.HTTP.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("the alert webhook answered %s", resp.Status)
+	}
+	return nil
+}
+
+// WaitAlerts waits for the alerts being sent.
+func (e *Engine) WaitAlerts() { e.alerts.inFlight.Wait() }
+
+// CheckAlerts looks, for every account with an alert webhook, at the
+// flows that ran since the last check (failure rate over the account's
+// window crossing its threshold) and at the month's quota (80% and 100%,
+// each announced once a month).
+func (e *Engine) CheckAlerts(ctx context.Context) error {
+	if e.Alerts == nil {
+		return nil
+	}
+	all, err := e.Alerts.AllAlertSettings(ctx)
+	if err != nil {
+		return err
+	}
+	for _, s := range all {
+		if err := e.checkFailureRates(ctx, s); err != nil {
+			return err
+		}
+		if err := e.checkQuota(ctx, s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *Engine) checkFailureRates(ctx context.Context, s *spoke.AlertSettings) error {
+	e.alerts.mu.Lock()
+	after := e.alerts.lastExec[s.AccountID]
+	e.alerts.mu.Unlock()
+	flows, last, err := e.Alerts.FlowsExecutedSince(ctx, s.AccountID, after)
+	if err != nil {
+		return err
+	}
+	for _, id := range flows {
+		failed, total, err := e.Alerts.RecentFailures(ctx, s.AccountID, id, s.FailureWindow)
+		if err != nil {
+			return err
+		}
+		over := total >= s.FailureWindow && float64(failed) > s.FailureRate*float64(total)
+		key := fmt.Sprintf("%d/%s", s.AccountID, id)
+		e.alerts.mu.Lock()
+		was := e.alerts.failing[key]
+		if e.alerts.failing == nil {
+			e.alerts.failing = map[string]bool{}
+		}
+		e.alerts.failing[key] = over
+		e.alerts.mu.Unlock()
+		if over && !was {
+			e.alert(ctx, Alert{Type: AlertFailureRate, AccountID: s.AccountID, FlowID: id,
+				Message: fmt.Sprintf("Flow %s failed %d of its last %d executions (threshold %.4g).", id, failed, total, s.FailureRate),
+				Details: map[string]any{"failed": failed, "executions": total, "threshold": s.FailureRate}})
+		}
+	}
+	e.alerts.mu.Lock()
+	if e.alerts.lastExec == nil {
+		e.alerts.lastExec = map[int64]int64{}
+	}
+	e.alerts.lastExec[s.AccountID] = last
+	e.alerts.mu.Unlock()
+	return nil
+}
+
+func (e *Engine) checkQuota(ctx context.Context, s *spoke.AlertSettings) error {
+	period := spoke.Period(e.Now())
+	u, err := e.Store.Usage(ctx, s.AccountID, period)
+	if err != nil || u.Limit <= 0 {
+		return err
+	}
+	level, typ := 0, ""
+	switch {
+	case u.Executions >= u.Limit:
+		level, typ = 100, AlertQuota100
+	case u.Executions*10 >= u.Limit*8:
+		level, typ = 80, AlertQuota80
+	default:
+		return nil
+	}
+	fresh, err := e.Alerts.MarkQuotaLevel(ctx, s.AccountID, period, level)
+	if err != nil || !fresh {
+		return err
+	}
+	e.alert(ctx, Alert{Type: typ, AccountID: s.AccountID,
+		Message: fmt.Sprintf("Custom code executions this month (%s): %d of %d (%d%%).", period, u.Executions, u.Limit, u.Executions*100/u.Limit),
+		Details: map[string]any{"period": period, "executions": u.Executions, "limit": u.Limit}})
+	return nil
+}

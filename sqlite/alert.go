@@ -1,0 +1,119 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spokehq/spoke"
+)
+
+// AlertSettings implements spoke.AlertStore.
+func (db *DB) AlertSettings(ctx context.Context, account int64) (*spoke.AlertSettings, error) {
+	s, err := scanAlertSettings(db.read.QueryRowContext(ctx, `SELECT account_id, url, failure_rate, failure_window, updated_at FROM alert_settings WHERE account_id = ?`, account))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, spoke.NotFoundf("No alert webhook is set; PUT /automation/v4/settings/alerts with {\"url\": \"https://...\"}.")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read alert settings: %w", err)
+	}
+	return s, nil
+}
+
+func scanAlertSettings(s interface{ Scan(...any) error }) (*spoke.AlertSettings, error) {
+	var a spoke.AlertSettings
+	var updated int64
+	if err := s.Scan(&a.AccountID, &a.URL, &a.FailureRate, &a.FailureWindow, &updated); err != nil {
+		return nil, err
+	}
+	a.UpdatedAt = time.UnixMilli(updated).UTC()
+	return &a, nil
+}
+
+// PutAlertSettings implements spoke.AlertStore.
+func (db *DB) PutAlertSettings(ctx context.Context, s *spoke.AlertSettings) error {
+	now := db.nowMs()
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO alert_settings (account_id, url, failure_rate, failure_window, updated_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (account_id) DO UPDATE SET url = excluded.url, failure_rate = excluded.failure_rate,
+			failure_window = excluded.failure_window, updated_at = excluded.updated_at`, s.AccountID, s.URL, s.FailureRate, s.FailureWindow, now)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store alert settings: %w", err)
+	}
+	s.UpdatedAt = time.UnixMilli(now).UTC()
+	return nil
+}
+
+// AllAlertSettings implements spoke.AlertStore.
+func (db *DB) AllAlertSettings(ctx context.Context) ([]*spoke.AlertSettings, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT account_id, url, failure_rate, failure_window, updated_at FROM alert_settings ORDER BY account_id`)
+	if err != nil {
+		return nil, fmt.Errorf("list alert settings: %w", err)
+	}
+	defer rows.Close()
+	var out []*spoke.AlertSettings
+	for rows.Next() {
+		s, err := scanAlertSettings(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// MarkQuotaLevel implements spoke.AlertStore.
+func (db *DB) MarkQuotaLevel(ctx context.Context, account int64, period string, level int) (bool, error) {
+	var changed bool
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE alert_settings SET quota_period = ?, quota_level = ?
+			WHERE account_id = ? AND (quota_period <> ? OR quota_level < ?)`, period, level, account, period, level)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		changed = n > 0
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("record quota alert: %w", err)
+	}
+	return changed, nil
+}
+
+// FlowsExecutedSince implements spoke.AlertStore.
+func (db *DB) FlowsExecutedSince(ctx context.Context, account, after int64) ([]string, int64, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT flow_id, max(id) FROM executions WHERE id > ? AND account_id = ? GROUP BY flow_id`, after, account)
+	if err != nil {
+		return nil, after, fmt.Errorf("find executed flows: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	last := after
+	for rows.Next() {
+		var id string
+		var maxID int64
+		if err := rows.Scan(&id, &maxID); err != nil {
+			return nil, after, err
+		}
+		out = append(out, id)
+		last = max(last, maxID)
+	}
+	return out, last, rows.Err()
+}
+
+// RecentFailures implements spoke.AlertStore. Delays (WAITING) are not
+// outcomes and are not counted.
+func (db *DB) RecentFailures(ctx context.Context, account int64, flowID string, n int) (int, int, error) {
+	var failed, total int
+	err := db.read.QueryRowContext(ctx, `SELECT coalesce(sum(status = 'ERROR'), 0), count(*) FROM (SELECT status FROM executions
+		WHERE account_id = ? AND flow_id = ? AND status IN ('SUCCESS', 'ERROR') ORDER BY id DESC LIMIT ?)`, account, flowID, n).Scan(&failed, &total)
+	if err != nil {
+		return 0, 0, fmt.Errorf("count recent failures of flow %s: %w", flowID, err)
+	}
+	return failed, total, nil
+}
