@@ -35,6 +35,11 @@ type Config struct {
 	// system roots. spoke serve keeps one per data directory
 	// (egress.LoadOrCreateCA). Default: a new CA for the pool's lifetime.
 	CA *egress.CA
+	// EgressRedirect, when set, is the host:port of a server that receives
+	// every egress connection to a host other than Spoke's API in place of
+	// that host (see egress.Config.Redirect); `spoke test` serves declared
+	// responses of external services there.
+	EgressRedirect string
 	// AllowHosts lists host:port pairs the egress proxy allows even though
 	// they resolve to loopback, private or other refused addresses.
 	AllowHosts []string
@@ -241,7 +246,7 @@ func NewPool(cfg Config) (*Pool, error) {
 		readOnly = u.Host
 	}
 	p.proxy = egress.New(egress.Config{SpokeAPI: apiHost, SpokeAPITLS: apiTLS, ReadOnlySpokeAPI: readOnly, Allow: cfg.AllowHosts,
-		Resolver: cfg.Resolver, Logger: p.log, CA: cfg.CA})
+		Resolver: cfg.Resolver, Logger: p.log, CA: cfg.CA, Redirect: cfg.EgressRedirect})
 	if !cfg.NoCgroups {
 		p.cgroups = newCgroups()
 	}

@@ -44,6 +44,22 @@ func (db *DB) DefaultAccount(ctx context.Context) (int64, bool, error) {
 	return id, created, err
 }
 
+// CreateAccount adds an account named name and returns its id. Accounts
+// share nothing: `spoke test` gives each test case one of its own so that
+// cases cannot see each other's records.
+func (db *DB) CreateAccount(ctx context.Context, name string) (int64, error) {
+	var id int64
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO accounts (name, created_at) VALUES (?, ?)`, name, db.nowMs())
+		if err != nil {
+			return fmt.Errorf("create account %q: %w", name, err)
+		}
+		id, err = res.LastInsertId()
+		return err
+	})
+	return id, err
+}
+
 // HashToken returns the stored form of a token secret.
 func HashToken(secret string) string {
 	sum := sha256.Sum256([]byte(secret))

@@ -82,6 +82,13 @@ type Config struct {
 	// SpokeAPITLS says that SpokeAPI speaks HTTPS rather than HTTP. The
 	// read-only API is always plain HTTP on loopback.
 	SpokeAPITLS bool
+	// Redirect, when set, is the host:port of a server that receives every
+	// connection to a host other than Spoke's API in place of that host,
+	// after the name-level rules. `spoke test` points it at its stub of
+	// external services, so that test runs never leave the machine. The
+	// server sees the original host in the TLS server name or the Host
+	// header.
+	Redirect string
 }
 
 // Policy is what a single listener enforces on top of the proxy's [Config].
@@ -545,6 +552,14 @@ func (p *Proxy) dial(ctx context.Context, target string, pol Policy) (net.Conn, 
 		}
 		d := net.Dialer{Timeout: p.cfg.DialTimeout}
 		return d.DialContext(ctx, "tcp", p.cfg.ReadOnlySpokeAPI)
+	}
+	if p.cfg.Redirect != "" && !(p.cfg.SpokeAPI != "" && normHostPort(target) == normHostPort(p.cfg.SpokeAPI)) {
+		if d := p.check(target, pol); d != nil {
+			p.deny(*d, pol)
+			return nil, d
+		}
+		d := net.Dialer{Timeout: p.cfg.DialTimeout}
+		return d.DialContext(ctx, "tcp", p.cfg.Redirect)
 	}
 	addrs, err := p.Resolve(ctx, target, pol)
 	if err != nil {
