@@ -144,9 +144,11 @@ func (r *Runner) Run(ctx context.Context, cases []*Case) []*Result {
 		}
 		out = append(out, r.runCase(ctx, c))
 	}
-	r.snap.flush(r.opts.Update)
 	return out
 }
+
+// Flush writes the snapshot files --update changed.
+func (r *Runner) Flush() error { return r.snap.flush(r.opts.Update) }
 
 func (r *Runner) runCase(ctx context.Context, c *Case) *Result {
 	res := &Result{Case: c, Runs: r.opts.Repeat}
