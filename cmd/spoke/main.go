@@ -23,6 +23,9 @@ Usage:
   spoke owners list [--data DIR]                list the owners and their teams
   spoke run FILE [flags]                        run a custom code action locally
   spoke lint [flags] FILE...                    check custom code without running it
+  spoke test [flags] [PATH...]                  run custom code test cases in the sandbox
+  spoke init [DIR]                              scaffold a workflow folder with code and tests
+  spoke flows export|diff|apply [flags]         keep workflows as code in git
   spoke bench [flags]                           run the built-in benchmarks
 
 Run "spoke COMMAND -h" for a command's flags.
