@@ -272,7 +272,14 @@ func (c *crm) writes(ctx context.Context, a *account) (*Writes, error) {
 				continue
 			}
 			seen[ak] = true
-			w.Associated = append(w.Associated, WrittenAssoc{From: names[k], To: names[t], FromType: k.Type, ToType: t.Type})
+			from, to := k, t
+			if _, seeded := a.byKey[from]; !seeded {
+				if _, seeded := a.byKey[to]; seeded {
+					// A seeded record reads better first: "ada - companies#1".
+					from, to = to, from
+				}
+			}
+			w.Associated = append(w.Associated, WrittenAssoc{From: names[from], To: names[to], FromType: from.Type, ToType: to.Type})
 		}
 	}
 	return w, nil

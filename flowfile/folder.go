@@ -247,8 +247,8 @@ func fromNode(n *yaml.Node) (any, error) {
 // keyOrder lists the keys that come first, in this order, in a flow and in
 // an action; the rest follow alphabetically.
 var keyOrder = []string{
-	"name", "description", "uuid", "type", "objectTypeId", "flowType", "isEnabled", "startActionId", "enrollmentCriteria",
-	"actionId", "actionTypeId", "actionTypeVersion", "runtime", "sourceFile", "sourceCode", "secretNames",
+	"actionId", "name", "description", "uuid", "type", "objectTypeId", "flowType", "isEnabled", "startActionId", "enrollmentCriteria",
+	"actionTypeId", "actionTypeVersion", "runtime", "sourceFile", "sourceCode", "secretNames",
 	"inputFields", "outputFields", "fields", "connection",
 	"actions",
 }

@@ -426,19 +426,25 @@ func planProperty(ctx context.Context, c *Client, p Property) (*PropertyChange, 
 // Apply carries out a plan: properties first (flows refer to them), then
 // flows, recording each flow's new revision in its folder. A plan with a
 // conflict or an invalid folder is refused unless force is set (invalid
-// folders are refused always).
-func Apply(ctx context.Context, c *Client, p *Plan, force bool) error {
+// folders are refused always). It returns how many properties and flows
+// it created or updated.
+func Apply(ctx context.Context, c *Client, p *Plan, force bool) (int, error) {
+	n, err := apply(ctx, c, p, force)
+	return n, err
+}
+
+func apply(ctx context.Context, c *Client, p *Plan, force bool) (n int, err error) {
 	for _, f := range p.Flows {
 		if f.Kind == Invalid {
-			return fmt.Errorf("%s: %s", f.Dir, f.Message)
+			return n, fmt.Errorf("%s: %s", f.Dir, f.Message)
 		}
 		if f.Kind == Conflict && !force {
-			return fmt.Errorf("flow %q (%s) is in conflict: %s", f.Name, f.Dir, f.Message)
+			return n, fmt.Errorf("flow %q (%s) is in conflict: %s", f.Name, f.Dir, f.Message)
 		}
 	}
 	for _, pc := range p.Properties {
 		if pc.Kind == Invalid {
-			return fmt.Errorf("property %s.%s: %s", pc.Property.ObjectType, pc.Property.Name, pc.Message)
+			return n, fmt.Errorf("property %s.%s: %s", pc.Property.ObjectType, pc.Property.Name, pc.Message)
 		}
 	}
 	for _, pc := range p.Properties {
@@ -450,7 +456,10 @@ func Apply(ctx context.Context, c *Client, p *Plan, force bool) error {
 			err = c.UpdateProperty(ctx, pc.Property)
 		}
 		if err != nil {
-			return fmt.Errorf("property %s.%s: %w", pc.Property.ObjectType, pc.Property.Name, err)
+			return n, fmt.Errorf("property %s.%s: %w", pc.Property.ObjectType, pc.Property.Name, err)
+		}
+		if pc.Kind != Unchanged {
+			n++
 		}
 	}
 	for _, f := range p.Flows {
@@ -462,14 +471,17 @@ func Apply(ctx context.Context, c *Client, p *Plan, force bool) error {
 		case Update, Conflict:
 			if f.ID == "" {
 				// A name shared by several flows: force cannot pick one.
-				return fmt.Errorf("flow %q (%s): %s", f.Name, f.Dir, f.Message)
+				return n, fmt.Errorf("flow %q (%s): %s", f.Name, f.Dir, f.Message)
 			}
 			out, err = c.UpdateFlow(ctx, f.ID, f.RevisionID, f.folder.Doc)
 		case Unchanged:
 			out = map[string]any{"id": f.ID, "revisionId": f.RevisionID}
 		}
 		if err != nil {
-			return fmt.Errorf("flow %q (%s): %w", f.Name, f.Dir, err)
+			return n, fmt.Errorf("flow %q (%s): %w", f.Name, f.Dir, err)
+		}
+		if f.Kind != Unchanged {
+			n++
 		}
 		id, _ := out["id"].(string)
 		rev, _ := out["revisionId"].(string)
@@ -478,8 +490,8 @@ func Apply(ctx context.Context, c *Client, p *Plan, force bool) error {
 		}
 		f.sync[p.Target] = SyncEntry{ID: id, RevisionID: rev}
 		if err := WriteSync(f.Dir, f.sync); err != nil {
-			return err
+			return n, err
 		}
 	}
-	return nil
+	return n, nil
 }

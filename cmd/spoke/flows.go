@@ -121,14 +121,15 @@ func flowsMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		}
 		return 0
 	}
-	if err := flowfile.Apply(ctx, client, plan, *force); err != nil {
+	n, err := flowfile.Apply(ctx, client, plan, *force)
+	if err != nil {
 		fmt.Fprintf(stderr, "spoke flows apply: %v\n", err)
 		return 1
 	}
-	if plan.Changes() == 0 {
+	if n == 0 {
 		fmt.Fprintln(stdout, "Nothing to change.")
 	} else {
-		fmt.Fprintf(stdout, "Applied %d change(s).\n", plan.Changes())
+		fmt.Fprintf(stdout, "Applied %d change(s).\n", n)
 	}
 	return 0
 }
