@@ -117,14 +117,14 @@ type Result struct {
 
 // Outcome is what one run of a case produced (secret values redacted).
 type Outcome struct {
-	Status       sandbox.Status  `json:"status"`
-	OutputFields map[string]any  `json:"outputFields"`
-	Error        *sandbox.Error  `json:"error,omitempty"`
-	Logs         string          `json:"logs"`
-	DurationMs   float64         `json:"durationMs"`
-	MemoryBytes  int64           `json:"memoryBytes"`
-	Writes       *Writes         `json:"crmWrites,omitempty"`
-	Calls        []Call          `json:"httpCalls,omitempty"`
+	Status       sandbox.Status      `json:"status"`
+	OutputFields map[string]any      `json:"outputFields"`
+	Error        *sandbox.Error      `json:"error,omitempty"`
+	Logs         string              `json:"logs"`
+	DurationMs   float64             `json:"durationMs"`
+	MemoryBytes  int64               `json:"memoryBytes"`
+	Writes       *Writes             `json:"crmWrites,omitempty"`
+	Calls        []Call              `json:"httpCalls,omitempty"`
 	Runtime      sandbox.RuntimeInfo `json:"runtime"`
 
 	secretsRaw []Secret

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/spokehq/spoke/codetest"
-	"github.com/spokehq/spoke/sandbox"
 )
 
 func init() { commands["test"] = testCommand }
@@ -144,13 +143,10 @@ func runtimesOf(cases []*codetest.Case) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, c := range cases {
-		spec := c.Runtime
-		if spec == "NODE16X" || spec == "NODE24X" {
-			spec = sandbox.RuntimeNode
-		}
-		if !seen[spec] {
-			seen[spec] = true
-			out = append(out, spec)
+		// Case runtimes are canonical (NODE20X or PYTHON39).
+		if !seen[c.Runtime] {
+			seen[c.Runtime] = true
+			out = append(out, c.Runtime)
 		}
 	}
 	if len(out) == 0 {
