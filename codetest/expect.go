@@ -156,16 +156,19 @@ func render(v any) string {
 }
 
 // parseChecks reads a field's checks: a scalar, list or plain mapping is
-// "equals"; a mapping whose keys are all matcher kinds is those checks.
+// "equals"; a mapping with a matcher kind among its keys is checks.
 func (p *parser) parseChecks(n *yaml.Node, where string) ([]Matcher, error) {
 	if n.Kind == yaml.MappingNode && len(n.Content) > 0 {
-		allKinds := true
+		anyKind := false
 		for i := 0; i < len(n.Content); i += 2 {
-			if !slices.Contains(matcherKinds, n.Content[i].Value) {
-				allKinds = false
+			if slices.Contains(matcherKinds, n.Content[i].Value) {
+				anyKind = true
 			}
 		}
-		if allKinds {
+		// A mapping with one check in it is checks only (so that a typo
+		// beside a check is reported); compare an object holding such
+		// keys with "equals:".
+		if anyKind {
 			var out []Matcher
 			for i := 0; i < len(n.Content); i += 2 {
 				m, err := p.parseMatcher(n.Content[i].Value, n.Content[i+1], where)
