@@ -3,7 +3,6 @@ package codetest
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/tls"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/spokehq/spoke"
 	"github.com/spokehq/spoke/sandbox"
+	"github.com/spokehq/spoke/sandbox/egress"
 )
 
 // Options configure a [Runner].
@@ -32,9 +32,6 @@ type Options struct {
 	Logger *slog.Logger
 	// OnStart is called before each case runs (for a progress line).
 	OnStart func(c *Case)
-	// Leaf, when set, returns certificates for HTTPS stubs, signed by a CA
-	// the sandbox trusts; see NewRunner.
-	Leaf func(name string) (*tls.Certificate, error)
 	// Sandbox adjusts the pool's configuration before it starts (tests
 	// use it to disable spares, for example).
 	Sandbox func(*sandbox.Config)
@@ -66,11 +63,22 @@ func NewRunner(ctx context.Context, opts Options) (*Runner, error) {
 	if r.crm, err = startCRM(ctx, opts.Logger); err != nil {
 		return nil, err
 	}
-	if r.stub, err = startStub(opts.Leaf); err != nil {
+	// One CA signs the stub's certificates and is the one the sandbox
+	// trusts, so HTTPS to declared hosts works as in production; the same
+	// CA serves the interception of api.hubapi.com, which reaches the
+	// in-process CRM at APIURL. It may sign for any name, which is safe
+	// only because every external connection goes to the stub.
+	ca, err := egress.NewTestCA()
+	if err != nil {
+		r.crm.Close()
+		return nil, fmt.Errorf("codetest: %w", err)
+	}
+	if r.stub, err = startStub(ca.Leaf); err != nil {
 		r.crm.Close()
 		return nil, err
 	}
 	cfg := sandbox.Config{
+		CA:             ca,
 		APIURL:         r.crm.url,
 		EgressRedirect: r.stub.Addr(),
 		SpareRuntimes:  opts.Runtimes,

@@ -39,14 +39,29 @@ exports.main = async (event, callback) => {
     const j = await r.json();
     return callback({ outputFields: { score: j.score, status: r.status } });
   }
+  if (m === 'https') {
+    const r = await fetch('https://api.example.com/v1/enrich?domain=acme.example');
+    const j = await r.json();
+    return callback({ outputFields: { company: j.company, status: r.status } });
+  }
+  if (m === 'hubapi') {
+    const r = await fetch('https://api.hubapi.com/crm/v3/objects/contacts?properties=email', { headers: { authorization: 'Bearer ' + process.env.HUBSPOT_TOKEN } });
+    const j = await r.json();
+    return callback({ outputFields: { email: j.results[0].properties.email, count: j.results.length } });
+  }
   callback({ outputFields: { n: 7, s: 'hello world', b: true, o: { a: 1 }, arr: [1, 2], nul: null, mode: m } });
 };
 `
 
-const subjectPy = `import os
+const subjectPy = `import requests
 def main(event):
     print("python says " + event["inputFields"]["name"])
-    return {"outputFields": {"greeting": "hi " + event["inputFields"]["name"], "portal": event["origin"]["portalId"]}}
+    out = {"greeting": "hi " + event["inputFields"]["name"], "portal": event["origin"]["portalId"]}
+    if event["inputFields"].get("url"):
+        r = requests.get(event["inputFields"]["url"])
+        out["status"] = r.status_code
+        out["body"] = r.json()
+    return {"outputFields": out}
 `
 
 // testRunner starts one runner for a test; cases run one at a time.
@@ -191,6 +206,20 @@ func TestExpectations(t *testing.T) {
 		{"undeclared http", `
     inputFields: {mode: http, email: a@b.example}
     expect: {status: ERROR}`, []string{"external call GET http://api.example.com/score?email=a%40b.example has no declared response"}},
+		{"declared https", `
+    inputFields: {mode: https}
+    http: ["GET https://api.example.com/v1/enrich -> 200 {\"company\": \"Acme\"}"]
+    expect: {outputs: {company: Acme, status: 200}}`, nil},
+		{"undeclared https", `
+    inputFields: {mode: https}
+    expect: {status: ERROR}`, []string{"external call GET https://api.example.com/v1/enrich?domain=acme.example has no declared response"}},
+		{"api.hubapi.com reaches the seeded CRM", `
+    inputFields: {mode: hubapi}
+    secrets: {HUBSPOT_TOKEN: {crm: token}}
+    crm:
+      records:
+        ada: {type: contacts, properties: {email: ada@engines.example}}
+    expect: {outputs: {email: ada@engines.example, count: 1}}`, nil},
 		{"within budgets", `
     inputFields: {mode: plain}
     expect: {maxDuration: 5s, maxMemoryMB: 128}`, nil},
@@ -212,7 +241,11 @@ func TestExpectations(t *testing.T) {
 		b.WriteString("  - name: " + c.name + strings.ReplaceAll(c.yaml, "\n    ", "\n    ") + "\n")
 	}
 	writeFiles(t, dir, map[string]string{"subject.js": subjectJS, "subject.test.yaml": b.String(),
-		"hello.py": subjectPy, "hello.test.json": `{"inputFields": {"name": "Ada"}, "expect": {"outputs": {"greeting": "hi Ada", "portal": 1}, "logs": ["python says Ada"]}}`})
+		"hello.py": subjectPy, "hello.test.json": `{"cases": [
+		  {"name": "python", "inputFields": {"name": "Ada"}, "expect": {"outputs": {"greeting": "hi Ada", "portal": 1}, "logs": ["python says Ada"]}},
+		  {"name": "python https", "inputFields": {"name": "Ada", "url": "https://api.example.com/py"},
+		   "http": [{"method": "GET", "url": "https://api.example.com/py", "status": 201, "body": {"ok": true}}],
+		   "expect": {"outputs": {"status": 201, "body": {"ok": true}}}}]}`})
 	files, err := Find([]string{dir})
 	if err != nil {
 		t.Fatal(err)
@@ -223,8 +256,8 @@ func TestExpectations(t *testing.T) {
 	}
 	r := testRunner(t, Options{})
 	results := r.Run(context.Background(), cases)
-	if len(results) != len(table)+1 {
-		t.Fatalf("%d results for %d cases", len(results), len(table)+1)
+	if len(results) != len(table)+2 {
+		t.Fatalf("%d results for %d cases", len(results), len(table)+2)
 	}
 	byName := map[string]*Result{}
 	for _, res := range results {
@@ -235,8 +268,10 @@ func TestExpectations(t *testing.T) {
 			t.Errorf("%s: the secret value is shown: %s", res.Case.Name, j)
 		}
 	}
-	if res := byName["case 1"]; res == nil || !res.Passed {
-		t.Errorf("python case: %+v", res)
+	for _, name := range []string{"python", "python https"} {
+		if res := byName[name]; res == nil || !res.Passed {
+			t.Errorf("%s case: %+v", name, res)
+		}
 	}
 	for _, c := range table {
 		res := byName[c.name]

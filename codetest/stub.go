@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/url"
@@ -51,7 +52,9 @@ func startStub(leaf func(name string) (*tls.Certificate, error)) (*stub, error) 
 	}
 	s := &stub{leaf: leaf}
 	s.ln = &sniffListener{Listener: ln, s: s, conns: make(chan net.Conn), done: make(chan struct{})}
-	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	// Handshake failures (a client that gave up) are not the user's
+	// concern; failed calls are reported with the case.
+	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
 	go s.ln.(*sniffListener).acceptLoop()
 	go s.srv.Serve(s.ln)
 	return s, nil

@@ -56,7 +56,19 @@ type CA struct {
 // NewCA returns a CA that lives as long as the process, for a Spoke with no
 // data directory (spoke run, tests).
 func NewCA() (*CA, error) {
-	certPEM, keyPEM, err := createCA()
+	certPEM, keyPEM, err := createCA(HubSpotHosts)
+	if err != nil {
+		return nil, err
+	}
+	return parseCA(certPEM, keyPEM)
+}
+
+// NewTestCA returns a CA that may sign for any name and lives as long as
+// the process. It is for `spoke test` only, whose pool redirects every
+// external connection to a local stub (Config.Redirect) that presents its
+// leaves for the hosts a test case declares; a server never uses it.
+func NewTestCA() (*CA, error) {
+	certPEM, keyPEM, err := createCA(nil)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +99,7 @@ func LoadOrCreateCA(dir string) (*CA, error) {
 	} else if (cerr != nil && !errors.Is(cerr, os.ErrNotExist)) || (kerr != nil && !errors.Is(kerr, os.ErrNotExist)) {
 		return nil, fmt.Errorf("egress: read sandbox CA in %s: %w", dir, errors.Join(cerr, kerr))
 	}
-	certPEM, keyPEM, err := createCA()
+	certPEM, keyPEM, err := createCA(HubSpotHosts)
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +134,8 @@ func (c *CA) usable(now time.Time) bool {
 	return slices.Equal(got, want)
 }
 
-func createCA() (certPEM, keyPEM []byte, err error) {
+// createCA makes a CA constrained to the permitted names (none: any name).
+func createCA(permitted []string) (certPEM, keyPEM []byte, err error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, nil, fmt.Errorf("egress: generate CA key: %w", err)
@@ -141,8 +154,8 @@ func createCA() (certPEM, keyPEM []byte, err error) {
 		BasicConstraintsValid:       true,
 		IsCA:                        true,
 		MaxPathLenZero:              true,
-		PermittedDNSDomainsCritical: true,
-		PermittedDNSDomains:         slices.Clone(HubSpotHosts),
+		PermittedDNSDomainsCritical: len(permitted) > 0,
+		PermittedDNSDomains:         slices.Clone(permitted),
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {

@@ -19,6 +19,9 @@ import (
 // sandbox has no resolver of its own.
 const ResolvePath = "/.spoke/resolve"
 
+// RedirectAddr is the answer to every name lookup under Config.Redirect.
+var RedirectAddr = netip.MustParseAddr("192.0.2.1")
+
 // ResolveAnswer is the body of a successful lookup.
 type ResolveAnswer struct {
 	Addresses []string `json:"addresses"`
@@ -75,6 +78,11 @@ func (p *Proxy) LookupName(ctx context.Context, name string, pol Policy) ([]neti
 	var addrs []netip.Addr
 	if a, err := netip.ParseAddr(host); err == nil {
 		addrs = []netip.Addr{a.Unmap()}
+	} else if p.cfg.Redirect != "" && !exempt {
+		// Every connection goes to the redirect server whatever the
+		// address, so no name leaves the machine: answer with an address
+		// of TEST-NET-1 (RFC 5737).
+		return []netip.Addr{RedirectAddr}, nil
 	} else {
 		ips, err := p.cfg.Resolver.LookupNetIP(ctx, "ip", host)
 		if err != nil {
