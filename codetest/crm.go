@@ -2,6 +2,8 @@ package codetest
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +12,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/spokehq/spoke"
@@ -25,6 +28,27 @@ type crm struct {
 	dir string
 	srv *http.Server
 	url string
+	// shared is the token value every case's code gets: the API in front
+	// of the store swaps it for the running case's own token (current).
+	// One value for all cases keeps their secrets equal, so the sandbox
+	// reuses warm workers across cases instead of starting one per case.
+	shared  string
+	current atomic.Pointer[string]
+}
+
+// use makes the shared token stand for tok, the running case's token.
+func (c *crm) use(tok string) { c.current.Store(&tok) }
+
+// wrap swaps the shared token for the running case's.
+func (c *crm) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") == "Bearer "+c.shared {
+			if cur := c.current.Load(); cur != nil {
+				r.Header.Set("Authorization", "Bearer "+*cur)
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // startCRM opens a store in a temporary directory and serves Spoke's API
@@ -47,8 +71,10 @@ func startCRM(ctx context.Context, logger *slog.Logger) (*crm, error) {
 		return nil, fmt.Errorf("codetest: CRM listener: %w", err)
 	}
 	s := &api.Server{Records: db, Properties: db, Associations: db, Tokens: db, Flows: db, FlowChecker: db, Logger: logger}
-	c := &crm{db: db, dir: dir, url: "http://" + ln.Addr().String(),
-		srv: &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}}
+	var rnd [16]byte
+	rand.Read(rnd[:])
+	c := &crm{db: db, dir: dir, url: "http://" + ln.Addr().String(), shared: "spoke-test-" + hex.EncodeToString(rnd[:])}
+	c.srv = &http.Server{Handler: c.wrap(s.Handler()), ReadHeaderTimeout: 10 * time.Second}
 	go c.srv.Serve(ln)
 	return c, nil
 }

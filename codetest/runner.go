@@ -262,9 +262,12 @@ func (r *Runner) runOnce(ctx context.Context, c *Case) (*Outcome, []string) {
 	shown := slices.Clone(c.Secrets)
 	for i, s := range shown {
 		if s.CRMToken {
-			shown[i].Value = acct.token
+			shown[i].Value = r.crm.shared
 		}
 		secrets[s.Name] = shown[i].Value
+	}
+	if acct != nil {
+		r.crm.use(acct.token)
 	}
 	ev := sandbox.Event{
 		PortalID:           c.Event.PortalID,
