@@ -32,9 +32,6 @@ type Options struct {
 	Logger *slog.Logger
 	// OnStart is called before each case runs (for a progress line).
 	OnStart func(c *Case)
-	// Sandbox adjusts the pool's configuration before it starts (tests
-	// use it to disable spares, for example).
-	Sandbox func(*sandbox.Config)
 }
 
 // Runner runs cases in one warm sandbox pool, against one in-process CRM
@@ -83,9 +80,6 @@ func NewRunner(ctx context.Context, opts Options) (*Runner, error) {
 		EgressRedirect: r.stub.Addr(),
 		SpareRuntimes:  opts.Runtimes,
 		Logger:         opts.Logger,
-	}
-	if opts.Sandbox != nil {
-		opts.Sandbox(&cfg)
 	}
 	if r.pool, err = sandbox.NewPool(cfg); err != nil {
 		r.stub.Close()
