@@ -36,6 +36,9 @@ type FlowChange struct {
 	Lines []string
 	// Message explains a conflict or an invalid folder.
 	Message string
+	// Warnings are the server's findings on the saved flow (Spoke lints
+	// custom code on every save), one line each, set by Apply.
+	Warnings []string
 
 	folder *Folder
 	sync   Sync
@@ -483,6 +486,7 @@ func apply(ctx context.Context, c *Client, p *Plan, force bool) (n int, err erro
 		if f.Kind != Unchanged {
 			n++
 		}
+		f.Warnings = warningLines(out)
 		id, _ := out["id"].(string)
 		rev, _ := out["revisionId"].(string)
 		if rec, ok := f.sync[p.Target]; ok && rec.ID == id && rec.RevisionID == rev {
@@ -494,4 +498,19 @@ func apply(ctx context.Context, c *Client, p *Plan, force bool) (n int, err erro
 		}
 	}
 	return n, nil
+}
+
+// warningLines renders the "warnings" a flow save answers with.
+func warningLines(out map[string]any) []string {
+	list, _ := out["warnings"].([]any)
+	var lines []string
+	for _, w := range list {
+		m, ok := w.(map[string]any)
+		if !ok {
+			continue
+		}
+		str := func(k string) string { return fmt.Sprint(m[k]) }
+		lines = append(lines, fmt.Sprintf("action %s:%s:%s %s %s: %s", str("actionId"), str("line"), str("column"), str("rule"), str("severity"), str("message")))
+	}
+	return lines
 }

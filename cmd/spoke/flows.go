@@ -126,6 +126,11 @@ func flowsMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "spoke flows apply: %v\n", err)
 		return 1
 	}
+	for _, f := range plan.Flows {
+		for _, w := range f.Warnings {
+			fmt.Fprintf(stdout, "flow %q: %s\n", f.Name, w)
+		}
+	}
 	if n == 0 {
 		fmt.Fprintln(stdout, "Nothing to change.")
 	} else {
