@@ -353,3 +353,21 @@ func TestYAMLKeepsTypes(t *testing.T) {
 		t.Errorf("actionId is not first or not a string:\n%s", b)
 	}
 }
+
+func TestWarningLines(t *testing.T) {
+	t.Parallel()
+	var out map[string]any
+	dec := json.NewDecoder(strings.NewReader(`{"id": "1", "warnings": [{"actionId": "1", "rule": "unchecked-input", "severity": "warning", "line": 3, "column": 18, "message": "Input field \"email\" is used without a check."}]}`))
+	dec.UseNumber()
+	if err := dec.Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	got := warningLines(out)
+	want := `action 1:3:18 unchecked-input warning: Input field "email" is used without a check.`
+	if len(got) != 1 || got[0] != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if warningLines(map[string]any{"id": "1"}) != nil {
+		t.Error("warnings from an answer without any")
+	}
+}
