@@ -30,7 +30,7 @@ staticcheck:
 # Packages whose tests start real interpreters, servers, browsers or spoke binaries
 # run without the race detector, which would slow them past CI's budget;
 # every other package runs with it.
-NORACE := /sandbox$$|/contract$$|/cmd/spoke$$|/web$$
+NORACE := /sandbox$$|/contract$$|/cmd/spoke$$|/web$$|/codetest$$
 
 # Install what the tests need, then run every test: unit, integration with
 # the real runtimes, and the @hubspot/api-client contract suite.
