@@ -55,16 +55,16 @@ func (m *invokeMsg) appendJSON(b []byte) ([]byte, error) {
 
 // workerMsg is a message from a worker: "ready" or "result".
 type workerMsg struct {
-	Op           string         `json:"op"`
-	ID           uint64         `json:"id"`
-	Version      string         `json:"version"`
-	Status       Status         `json:"status"`
+	Op           string          `json:"op"`
+	ID           uint64          `json:"id"`
+	Version      string          `json:"version"`
+	Status       Status          `json:"status"`
 	OutputFields json.RawMessage `json:"outputFields"` // see decodeOutputs
-	Error        *Error         `json:"error"`
-	Logs         string         `json:"logs"`
-	MemoryBytes  int64          `json:"memoryBytes"`
-	Unhealthy    bool           `json:"unhealthy"`
-	Text         string         `json:"text"` // a log line, for op "log"
+	Error        *Error          `json:"error"`
+	Logs         string          `json:"logs"`
+	MemoryBytes  int64           `json:"memoryBytes"`
+	Unhealthy    bool            `json:"unhealthy"`
+	Text         string          `json:"text"` // a log line, for op "log"
 
 	// frameSize is the length of a frame over maxFrame, for op "oversize",
 	// which readLoop makes up in place of the frame it refused to read.
