@@ -38,6 +38,10 @@ type Config struct {
 	// AllowHosts lists host:port pairs the egress proxy allows even though
 	// they resolve to loopback, private or other refused addresses.
 	AllowHosts []string
+	// DenyHosts lists host:port pairs the egress proxy refuses whatever
+	// else allows them: addresses Spoke serves to the host only, such as
+	// its metrics (see egress.Config.Deny).
+	DenyHosts []string
 	// Resolver resolves names for the egress proxy; nil means the system
 	// resolver.
 	Resolver *net.Resolver
@@ -241,7 +245,7 @@ func NewPool(cfg Config) (*Pool, error) {
 		readOnly = u.Host
 	}
 	p.proxy = egress.New(egress.Config{SpokeAPI: apiHost, SpokeAPITLS: apiTLS, ReadOnlySpokeAPI: readOnly, Allow: cfg.AllowHosts,
-		Resolver: cfg.Resolver, Logger: p.log, CA: cfg.CA})
+		Deny: cfg.DenyHosts, Resolver: cfg.Resolver, Logger: p.log, CA: cfg.CA})
 	if !cfg.NoCgroups {
 		p.cgroups = newCgroups()
 	}

@@ -37,6 +37,11 @@ type Stats struct {
 	Spares int
 	// Started counts workers started since the pool was created.
 	Started int64
+	// Retired counts warm workers retired because a process or thread the
+	// code started outlived its invocation (after the pool killed every
+	// process but the interpreter, something was still running). serve
+	// exports it as spoke_sandbox_workers_retired_total.
+	Retired int64
 	// SandboxUID is the host user ID sandboxed code runs as (0: root,
 	// without capabilities; see Config.SandboxUID).
 	SandboxUID int
@@ -48,7 +53,7 @@ type Stats struct {
 // Locking. mu is the pool's only mutex. It guards closed, total, memUsed,
 // idle, busy, spares, starting, changed, waiters and versions; stop is closed
 // under it, once, by Close. The fields above mu are set by NewPool and only
-// read afterwards (workerSeq is atomic). Methods named ...Locked expect mu to
+// read afterwards (workerSeq and retired are atomic). Methods named ...Locked expect mu to
 // be held. inflight.Add and bg.Add are called under mu after checking closed
 // (or in NewPool, before the pool is shared), so that Close, which sets
 // closed under mu before it waits, never waits while one is being added.
@@ -84,6 +89,7 @@ type Pool struct {
 	proxy       *egress.Proxy
 	cgroups     *cgroups
 	workerSeq   atomic.Int64
+	retired     atomic.Int64
 
 	mu       sync.Mutex
 	closed   bool
@@ -150,7 +156,7 @@ func (p *Pool) Close() error {
 func (p *Pool) Stats() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	s := Stats{Workers: p.total, Started: p.workerSeq.Load(), SandboxUID: max(p.uid, 0)}
+	s := Stats{Workers: p.total, Started: p.workerSeq.Load(), Retired: p.retired.Load(), SandboxUID: max(p.uid, 0)}
 	for _, ws := range p.idle {
 		s.Idle += len(ws)
 	}
