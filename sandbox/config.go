@@ -69,6 +69,14 @@ type Config struct {
 	// PidsLimit bounds the processes and threads of one sandbox.
 	// Default: 128.
 	PidsLimit int
+	// CPUQuota is the CPU time each worker may use, in cores (0.5: half
+	// of one core), enforced with the cgroup v1 cpu controller's CFS
+	// quota (cpu.cfs_quota_us per 100 ms period). It bounds what a worker
+	// can take of the machine, busy or not. Default: 1. Negative: no
+	// quota. Without the cpu controller (or with NoCgroups) there is no
+	// quota: a worker may use as many cores as its threads can keep busy,
+	// and only the wall-clock timeout bounds an invocation.
+	CPUQuota float64
 	// TmpSizeMB is the size of each sandbox's private /tmp. Default: 32.
 	TmpSizeMB int
 	// StartTimeout bounds a worker's start. Default: 10 seconds.
@@ -130,6 +138,9 @@ func NewPool(cfg Config) (*Pool, error) {
 	}
 	if cfg.PidsLimit <= 0 {
 		cfg.PidsLimit = 128
+	}
+	if cfg.CPUQuota == 0 {
+		cfg.CPUQuota = 1
 	}
 	if cfg.TmpSizeMB <= 0 {
 		cfg.TmpSizeMB = 32
@@ -251,6 +262,9 @@ func NewPool(cfg Config) (*Pool, error) {
 	}
 	if p.cgroups == nil && !cfg.NoCgroups {
 		p.log.Warn("sandbox: cgroup v1 memory/pids controllers unavailable; using interpreter limits and RSS polling")
+	}
+	if p.cgroups != nil && p.cgroups.cpuRoot == "" && cfg.CPUQuota > 0 {
+		p.log.Warn("sandbox: cgroup v1 cpu controller unavailable; workers have no CPU quota")
 	}
 	for _, name := range cfg.SpareRuntimes {
 		spec, err := specFor(name)

@@ -42,6 +42,9 @@ type Stats struct {
 	// process but the interpreter, something was still running). serve
 	// exports it as spoke_sandbox_workers_retired_total.
 	Retired int64
+	// Reaped counts the processes the pool killed after invocations
+	// because the code left them running (detached children, daemons).
+	Reaped int64
 	// SandboxUID is the host user ID sandboxed code runs as (0: root,
 	// without capabilities; see Config.SandboxUID).
 	SandboxUID int
@@ -53,7 +56,7 @@ type Stats struct {
 // Locking. mu is the pool's only mutex. It guards closed, total, memUsed,
 // idle, busy, spares, starting, changed, waiters and versions; stop is closed
 // under it, once, by Close. The fields above mu are set by NewPool and only
-// read afterwards (workerSeq and retired are atomic). Methods named ...Locked expect mu to
+// read afterwards (workerSeq, retired and reaped are atomic). Methods named ...Locked expect mu to
 // be held. inflight.Add and bg.Add are called under mu after checking closed
 // (or in NewPool, before the pool is shared), so that Close, which sets
 // closed under mu before it waits, never waits while one is being added.
@@ -90,6 +93,7 @@ type Pool struct {
 	cgroups     *cgroups
 	workerSeq   atomic.Int64
 	retired     atomic.Int64
+	reaped      atomic.Int64
 
 	mu       sync.Mutex
 	closed   bool
@@ -156,7 +160,7 @@ func (p *Pool) Close() error {
 func (p *Pool) Stats() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	s := Stats{Workers: p.total, Started: p.workerSeq.Load(), Retired: p.retired.Load(), SandboxUID: max(p.uid, 0)}
+	s := Stats{Workers: p.total, Started: p.workerSeq.Load(), Retired: p.retired.Load(), Reaped: p.reaped.Load(), SandboxUID: max(p.uid, 0)}
 	for _, ws := range p.idle {
 		s.Idle += len(ws)
 	}
@@ -572,6 +576,18 @@ func (p *Pool) Invoke(ctx context.Context, inv Invocation) (Result, error) {
 	p.mu.Unlock()
 	if closed && err == nil && res.Status == StatusError && res.Error != nil && res.Error.Type == ErrRuntimeCrash {
 		err = ErrClosed
+	}
+	if healthy && err == nil {
+		// Nothing the code started may outlive its invocation: kill
+		// what it left, and retire the worker if something survives or
+		// the bootstrap saw a thread of the code's still running.
+		killed, left := w.reap()
+		p.reaped.Add(int64(killed))
+		if left || w.leftover {
+			p.retired.Add(1)
+			healthy = false
+			p.log.Warn("sandbox: worker retired: something the code started outlived its invocation", "runtime", spec.name, "processes", left, "threads", w.leftover)
+		}
 	}
 	p.release(w, healthy && err == nil)
 	p.mu.Lock()

@@ -64,7 +64,8 @@ type workerMsg struct {
 	Logs         string          `json:"logs"`
 	MemoryBytes  int64           `json:"memoryBytes"`
 	Unhealthy    bool            `json:"unhealthy"`
-	Text         string          `json:"text"` // a log line, for op "log"
+	Leftover     bool            `json:"leftover"` // a thread of the code's outlived the invocation
+	Text         string          `json:"text"`     // a log line, for op "log"
 
 	// frameSize is the length of a frame over maxFrame, for op "oversize",
 	// which readLoop makes up in place of the frame it refused to read.
@@ -214,7 +215,8 @@ func (p *Pool) run(ctx context.Context, w *worker, spec *runtimeSpec, key string
 					res.OutputFields = fields
 				}
 			}
-			return finish(!m.Unhealthy)
+			w.leftover = m.Leftover
+			return finish(!m.Unhealthy) // Invoke retires a worker with leftovers
 		case <-w.exited:
 			// Drain what the worker wrote before it died.
 			for m := range w.msgs {

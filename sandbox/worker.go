@@ -64,6 +64,15 @@ type worker struct {
 	dead    chan struct{} // closed by kill; stops readLoop from blocking
 	nextID  uint64
 
+	// keep are the processes a ready worker consists of (bubblewrap's
+	// two and the interpreter), and pidNS is the sandbox's PID namespace;
+	// reap kills every other process in it after each invocation.
+	keep  map[int]bool
+	pidNS string
+	// leftover is set from a result whose bootstrap saw one of the code's
+	// threads still running after the invocation.
+	leftover bool
+
 	// Set when the worker is bound to an action version.
 	key      string
 	bound    bool
@@ -133,7 +142,7 @@ func (p *Pool) startWorker(spec *runtimeSpec, memMB int, spare bool) (_ *worker,
 	}
 
 	if p.cgroups != nil {
-		w.cg, err = p.cgroups.create(id, int64(memMB)<<20, p.cfg.PidsLimit)
+		w.cg, err = p.cgroups.create(id, int64(memMB)<<20, p.cfg.PidsLimit, p.cfg.CPUQuota)
 		if err != nil {
 			return nil, err
 		}
@@ -170,7 +179,8 @@ func (p *Pool) startWorker(spec *runtimeSpec, memMB int, spare bool) (_ *worker,
 		// Join the cgroups before bwrap starts, so that every process of
 		// the sandbox is accounted from its first instruction.
 		files := w.cg.procsFiles()
-		shArgs := append([]string{"-c", `echo $$ > "$1" && echo $$ > "$2" && shift 2 && exec "$@"`, "sh", files[0], files[1]}, p.setpriv...)
+		const join = `n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 1; shift; n=$((n-1)); done; exec "$@"`
+		shArgs := append(append([]string{"-c", join, "sh", strconv.Itoa(len(files))}, files...), p.setpriv...)
 		shArgs = append(append(shArgs, p.bwrap), args...)
 		cmd = exec.Command("/bin/sh", shArgs...)
 	} else if len(p.setpriv) > 0 {
@@ -221,6 +231,9 @@ func (p *Pool) startWorker(spec *runtimeSpec, memMB int, spare bool) (_ *worker,
 				return nil, fmt.Errorf("sandbox: %s worker did not start: %s", spec.name, strings.TrimSpace(early.String()+w.tail.String()))
 			}
 			w.version = m.Version
+			if err := w.recordProcesses(); err != nil {
+				return nil, err
+			}
 			return w, nil
 		case <-timer.C:
 			return nil, fmt.Errorf("sandbox: %s worker did not start within %s: %s", spec.name, p.cfg.StartTimeout, strings.TrimSpace(early.String()+w.tail.String()))
@@ -314,6 +327,75 @@ func (w *worker) takeDenials() []egress.Denial {
 	return d
 }
 
+// recordProcesses notes the processes of a worker that has just become
+// ready (bubblewrap's two and the interpreter: the code has not run yet)
+// and its PID namespace, for reap.
+func (w *worker) recordProcesses() error {
+	pids := treePIDs(w.cmd.Process.Pid)
+	if len(pids) < 2 {
+		return fmt.Errorf("sandbox: %s worker: cannot list its processes", w.spec.name)
+	}
+	w.keep = map[int]bool{}
+	for _, pid := range pids {
+		w.keep[pid] = true
+	}
+	// The last one listed is the deepest: the interpreter, inside the
+	// sandbox's PID namespace (the outer bubblewrap is in the host's).
+	ns, err := os.Readlink("/proc/" + strconv.Itoa(pids[len(pids)-1]) + "/ns/pid")
+	if err != nil {
+		return fmt.Errorf("sandbox: %s worker: read its PID namespace: %w", w.spec.name, err)
+	}
+	w.pidNS = ns
+	return nil
+}
+
+// strays lists the running processes of the worker's sandbox other than
+// those recordProcesses noted: from its pids cgroup, or without one from
+// the process tree (an orphan is adopted by the sandbox's init, bubblewrap,
+// so it stays in the tree).
+func (w *worker) strays() []int {
+	var pids []int
+	if w.cg != nil {
+		var err error
+		if pids, err = w.cg.procs(); err != nil {
+			pids = treePIDs(w.cmd.Process.Pid)
+		}
+	} else {
+		pids = treePIDs(w.cmd.Process.Pid)
+	}
+	var out []int
+	for _, pid := range pids {
+		if !w.keep[pid] && running(pid, w.pidNS) {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// reap kills every process the code left behind in the worker's sandbox
+// (detached children, double-forked grandchildren, processes ignoring
+// SIGTERM: SIGKILL, repeatedly, since they may fork meanwhile). It returns
+// how many it killed and whether any is still running after about 100 ms,
+// in which case the worker must be retired.
+func (w *worker) reap() (killed int, left bool) {
+	if w.keep == nil {
+		return 0, false
+	}
+	seen := map[int]bool{}
+	for round := 0; round < 14; round++ {
+		pids := w.strays()
+		if len(pids) == 0 {
+			return len(seen), false
+		}
+		for _, pid := range pids {
+			killPID(pid, w.pidNS)
+			seen[pid] = true
+		}
+		time.Sleep(time.Duration(round+1) * time.Millisecond)
+	}
+	return len(seen), len(w.strays()) > 0
+}
+
 // alive reports whether the worker process is still running.
 func (w *worker) alive() bool {
 	select {
@@ -364,6 +446,9 @@ func (w *worker) cleanup() {
 			time.Sleep(10 * time.Millisecond)
 		}
 		os.Remove(w.cg.pids)
+		if w.cg.cpu != "" {
+			os.Remove(w.cg.cpu)
+		}
 	}
 	os.RemoveAll(w.dir)
 }
