@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"time"
 
@@ -94,13 +93,20 @@ type Config struct {
 	PythonPreload []string
 	// Bwrap is the bubblewrap binary. Default: bwrap on PATH.
 	Bwrap string
-	// SandboxUID is the host user ID the sandboxed code runs as. Default
-	// (zero): 65534 (nobody), when setpriv is installed and the Node
-	// libraries' directory is reachable by other users; otherwise, and when
-	// negative, the code runs as the host's root user inside its user
-	// namespace (still with no capabilities, a seccomp filter and /proc/sys
-	// hidden). A warning is logged when the default cannot be honoured.
-	SandboxUID int
+	// SandboxUIDBase and SandboxUIDCount are the range of host user IDs
+	// the sandboxed code runs as: each live worker gets one of its own
+	// (its group ID is the same number), so that no other host process,
+	// and no other worker, shares it. Default (zero base): the range
+	// reserved for "spoke-sandbox" in /etc/subuid (scripts/setup-sandbox.sh
+	// adds it), else DefaultSandboxUIDBase and DefaultSandboxUIDCount with a
+	// warning that the range is not reserved. IDs /etc/passwd or /etc/group
+	// give to a user or group are skipped. It needs setpriv and the Node
+	// libraries' directory readable by other users; otherwise, and when
+	// the base is negative, the code runs as the host's root user inside
+	// its user namespace (still with no capabilities, a seccomp filter and
+	// /proc/sys hidden), and a warning is logged.
+	SandboxUIDBase  int
+	SandboxUIDCount int
 	// NoCgroups turns off the per-worker cgroup v1 memory and pids limits
 	// even where they are available; memory is then limited by RSS polling,
 	// Node's heap limit and Python's address-space limit, and the number of
@@ -182,11 +188,17 @@ func NewPool(cfg Config) (*Pool, error) {
 	if p.nodeModules == "" {
 		p.nodeModules = findNodeModules()
 	}
-	p.uid = -1
-	if cfg.SandboxUID >= 0 {
-		uid := cfg.SandboxUID
-		if uid == 0 {
-			uid = 65534
+	if cfg.SandboxUIDBase >= 0 {
+		base, count := cfg.SandboxUIDBase, cfg.SandboxUIDCount
+		if base == 0 {
+			var ok bool
+			if base, count, ok = reservedUIDs("/etc/subuid"); !ok {
+				base, count = DefaultSandboxUIDBase, DefaultSandboxUIDCount
+				p.log.Warn("sandbox: no user ID range is reserved for the sandbox (run scripts/setup-sandbox.sh); using the default one", "first", base, "count", count)
+			}
+		}
+		if count <= 0 {
+			count = DefaultSandboxUIDCount
 		}
 		setpriv, err := exec.LookPath("setpriv")
 		switch {
@@ -195,17 +207,17 @@ func NewPool(cfg Config) (*Pool, error) {
 		case p.nodeModules != "" && !reachableByOthers(p.nodeModules):
 			p.log.Warn("sandbox: the Node libraries are not readable by other users; sandboxed code runs as root without capabilities", "dir", p.nodeModules)
 		default:
-			p.uid = uid
-			id := strconv.Itoa(uid)
-			p.setpriv = []string{setpriv, "--reuid=" + id, "--regid=" + id, "--clear-groups", "--"}
+			p.setpriv = setpriv
+			p.uids = newUIDAllocator(base, count)
 		}
 	}
 	dir, err := os.MkdirTemp("", "spoke-sandbox-")
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: runtime dir: %w", err)
 	}
-	// Others may traverse (bwrap runs as the sandbox user) but not list the
-	// directory; each worker's socket is owned by the sandbox user.
+	// Others may traverse (bwrap runs as a sandbox user) but not list the
+	// directory; each worker's own directory and socket are owned by its
+	// user, mode 0700.
 	os.Chmod(dir, 0o711)
 	p.dir = dir
 	if err := os.WriteFile(filepath.Join(dir, nodeSpec.bootstrap), nodeBootstrap, 0o644); err != nil {

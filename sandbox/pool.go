@@ -45,9 +45,11 @@ type Stats struct {
 	// Reaped counts the processes the pool killed after invocations
 	// because the code left them running (detached children, daemons).
 	Reaped int64
-	// SandboxUID is the host user ID sandboxed code runs as (0: root,
-	// without capabilities; see Config.SandboxUID).
-	SandboxUID int
+	// SandboxUID is the first host user ID of the range sandboxed code
+	// runs under, one ID per worker (0: root, without capabilities; see
+	// Config.SandboxUIDBase), and SandboxUIDCount the range's size.
+	SandboxUID      int
+	SandboxUIDCount int
 }
 
 // Pool runs invocations in sandboxed, warm worker processes. It is safe for
@@ -75,8 +77,8 @@ type Stats struct {
 // worker and the send (made after unlocking) never blocks.
 //
 // Lock order: no other lock is taken while mu is held, and mu is not taken
-// while another is held (the workers' denyMu and tail locks, and egress's,
-// are leaves). Under mu the pool only does bookkeeping: maps and counters,
+// while another is held (the workers' denyMu and tail locks, the user ID
+// allocator's, and egress's, are leaves). Under mu the pool only does bookkeeping: maps and counters,
 // notifyLocked, WaitGroup.Add, starting goroutines. It never starts, kills,
 // cleans up or waits for a worker, sends to or waits on a channel, or writes
 // a file or the log while holding mu: those happen after unlocking, or in a
@@ -87,8 +89,8 @@ type Pool struct {
 	dir         string
 	bwrap       string
 	nodeModules string
-	setpriv     []string // command prefix dropping to the sandbox user, or nil
-	uid         int      // the sandbox user, or -1 for root
+	setpriv     string        // setpriv, which drops to a worker's user; "" for root
+	uids        *uidAllocator // the workers' user IDs; nil for root
 	proxy       *egress.Proxy
 	cgroups     *cgroups
 	workerSeq   atomic.Int64
@@ -160,7 +162,10 @@ func (p *Pool) Close() error {
 func (p *Pool) Stats() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	s := Stats{Workers: p.total, Started: p.workerSeq.Load(), Retired: p.retired.Load(), Reaped: p.reaped.Load(), SandboxUID: max(p.uid, 0)}
+	s := Stats{Workers: p.total, Started: p.workerSeq.Load(), Retired: p.retired.Load(), Reaped: p.reaped.Load()}
+	if p.uids != nil {
+		s.SandboxUID, s.SandboxUIDCount = p.uids.base, p.uids.count
+	}
 	for _, ws := range p.idle {
 		s.Idle += len(ws)
 	}
