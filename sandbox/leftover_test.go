@@ -228,3 +228,28 @@ def main(event):
 		t.Errorf("used %.2f s of CPU in 1 s of wall time; the quota allows about 0.25 s", cpu)
 	}
 }
+
+// TestTmpKeptPerVersion checks what docs/sandbox.md promises of /tmp: like
+// a warm Lambda container's, it is kept between invocations of one
+// version on a warm worker, and never seen by another version.
+func TestTmpKeptPerVersion(t *testing.T) {
+	t.Parallel()
+	code := `import os
+def main(event):
+    seen = os.path.exists("/tmp/state")
+    open("/tmp/state", "w").write("x")
+    return {"outputFields": {"seen": seen}}
+`
+	a, b := version(t), version(t)
+	inv := func(v string) any {
+		res := run(t, "PYTHON39", code, func(inv *sandbox.Invocation) { inv.Version = v })
+		wantSuccess(t, res)
+		return res.OutputFields["seen"]
+	}
+	if inv(a) != false || inv(a) != true {
+		t.Fatal("a warm worker does not keep /tmp between invocations of its version")
+	}
+	if inv(b) != false {
+		t.Fatal("another version sees the first one's /tmp")
+	}
+}
