@@ -208,6 +208,10 @@ type workerCgroup struct {
 	// invocation itself.
 	peakOnce sync.Once
 	peak     *os.File
+
+	// current is pids.current, kept open for the same reason.
+	currentOnce sync.Once
+	current     *os.File
 }
 
 // create makes a worker's cgroups. cpus is its CPU quota in cores (for
@@ -289,6 +293,37 @@ func (w *workerCgroup) peakAndReset() int64 {
 	return v
 }
 
+// tasks returns pids.current, the number of tasks (threads of every
+// process, zombies included) in the worker's pids cgroup, or -1.
+func (w *workerCgroup) tasks() int64 {
+	w.currentOnce.Do(func() {
+		w.current, _ = os.Open(filepath.Join(w.pids, "pids.current"))
+	})
+	if w.current == nil {
+		return -1
+	}
+	var buf [32]byte
+	n, err := w.current.ReadAt(buf[:], 0)
+	if n == 0 && err != nil {
+		return -1
+	}
+	v, err := strconv.ParseInt(strings.TrimSpace(string(buf[:n])), 10, 64)
+	if err != nil {
+		return -1
+	}
+	return v
+}
+
+// threadCount returns the number of threads of process pid, from its task
+// directory's link count (2 + the threads), or -1.
+func threadCount(pid int) int64 {
+	var st syscall.Stat_t
+	if err := syscall.Stat("/proc/"+strconv.Itoa(pid)+"/task", &st); err != nil || st.Nlink < 3 {
+		return -1
+	}
+	return int64(st.Nlink) - 2
+}
+
 // oomKilled reports whether the kernel's OOM killer acted in this cgroup,
 // or the cgroup hit its limit.
 func (w *workerCgroup) oomKilled() bool {
@@ -321,6 +356,9 @@ func (w *workerCgroup) killAll() {
 func (w *workerCgroup) remove() {
 	if w.peak != nil {
 		w.peak.Close()
+	}
+	if w.current != nil {
+		w.current.Close()
 	}
 	os.Remove(w.mem)
 	os.Remove(w.pids)
