@@ -53,9 +53,7 @@ type Server struct {
 	Secrets     spoke.SecretService
 	// Alerts keeps the account's alert webhook; nil leaves its routes out.
 	Alerts spoke.AlertStore
-	// Metrics serves /metrics (Prometheus) without authentication.
-	Metrics http.Handler
-	Logger  *slog.Logger
+	Logger *slog.Logger
 	// TrustProxyHeaders builds the absolute paging links of list
 	// responses from X-Forwarded-Proto and X-Forwarded-Host; set it only
 	// behind a reverse proxy that sets them, since clients can forge them.
@@ -118,7 +116,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				s.Logger.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rw.status, "duration", time.Since(start))
 			}
 		}()
-		if r.URL.Path != "/healthz" && r.URL.Path != "/metrics" {
+		if r.URL.Path != "/healthz" {
 			tok, err := s.authenticate(r)
 			if err != nil {
 				writeError(rw, r, err)

@@ -320,6 +320,11 @@ func TestAuth(t *testing.T) {
 	expect(t, e.do("GET", "/crm/v3/objects/contacts/"+id, ""), 200, "")
 	// Health needs no token.
 	expect(t, e.doAs("", "GET", "/healthz", ""), 200, "")
+	// Metrics are not an API route (spoke serve serves them on
+	// --metrics-addr, which sandboxed code cannot reach): without a token
+	// the path is refused like any other.
+	expect(t, e.doAs("", "GET", "/metrics", ""), 401, "")
+	expect(t, e.do("GET", "/metrics", ""), 404, "")
 }
 
 func TestDoubleSlash(t *testing.T) {

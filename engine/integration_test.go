@@ -48,12 +48,15 @@ func (c *itClock) Add(d time.Duration) {
 }
 
 type itEnv struct {
-	t     *testing.T
-	url   string
-	db    *sqlite.DB
-	eng   *engine.Engine
-	clock *itClock
-	acct  int64
+	t   *testing.T
+	url string
+	// metrics serves the Prometheus registry, as spoke serve does on its
+	// own address (not the API's).
+	metrics string
+	db      *sqlite.DB
+	eng     *engine.Engine
+	clock   *itClock
+	acct    int64
 	// hook receives webhooks and is allowed by the egress proxy; denied
 	// has the same handler but is not.
 	hook, denied *httptest.Server
@@ -128,7 +131,10 @@ func setupIntegration(t *testing.T) *itEnv {
 		Metrics: engine.NewMetrics(reg, db)})
 	db.SetTrigger(eng.Trigger, eng.Wake)
 	srv := &api.Server{Records: db, Properties: db, Associations: db, Schemas: db, Tokens: db, Owners: db, Pipelines: db, Flows: db, FlowChecker: db,
-		Engine: eng, EngineStore: db, Secrets: db, Logger: logger, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})}
+		Engine: eng, EngineStore: db, Secrets: db, Logger: logger}
+	metrics := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	t.Cleanup(metrics.Close)
+	e.metrics = metrics.URL
 	apiHandler := srv.Handler()
 	ts := httptest.NewServer(apiHandler)
 	t.Cleanup(ts.Close)
@@ -325,7 +331,7 @@ func TestIntegrationRealSandbox(t *testing.T) {
 		sub("custom object flow", testCustomObjectFlow)
 	})
 	// Every execution was counted in the Prometheus metrics.
-	req, _ := http.NewRequest("GET", e.url+"/metrics", nil)
+	req, _ := http.NewRequest("GET", e.metrics+"/metrics", nil)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,9 @@ package sandbox_test
 import (
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,8 +25,10 @@ func TestAttacks(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	uid := float64(pool(t).Stats().SandboxUID)
-	if uid == 0 {
+	st := pool(t).Stats()
+	uidFirst, uidEnd := st.SandboxUID, st.SandboxUID+st.SandboxUIDCount
+	bwrapPath, _ := exec.LookPath("bwrap")
+	if uidFirst == 0 {
 		t.Logf("sandboxed code runs as root without capabilities (setpriv missing or node_modules not readable by others)")
 	}
 	tests := []struct {
@@ -57,11 +61,17 @@ exports.main = async () => {
   return { outputFields: { usr: probe('/usr/evil'), root: probe('/evil'), opt: probe('/opt/spoke/node_modules/evil'), dev: probe('/dev/evil'),
     sock: probe('/run/spoke/evil'), tmp: probe('/tmp/ok') } };
 };`, want: map[string]any{"usr": "EROFS", "root": "EROFS", "opt": "EROFS", "dev": "EROFS", "sock": "EROFS", "tmp": "WROTE"}},
-		{name: "node identity", runtime: "NODE20X", code: `const fs = require('fs');
+		{name: "node identity", runtime: "NODE20X", code: strings.NewReplacer("FIRST", strconv.Itoa(uidFirst), "END", strconv.Itoa(uidEnd)).Replace(`const fs = require('fs');
 exports.main = async () => {
   const st = fs.readFileSync('/proc/self/status', 'utf8');
-  return { outputFields: { uid: process.getuid(), capEff: /CapEff:\s*(\w+)/.exec(st)[1], noNewPrivs: /NoNewPrivs:\s*(\d)/.exec(st)[1], seccomp: /Seccomp:\s*(\d)/.exec(st)[1] } };
-};`, want: map[string]any{"uid": uid, "capEff": "0000000000000000", "noNewPrivs": "1", "seccomp": "2"}},
+  const uid = process.getuid(), gid = process.getgid();
+  // bwrap's command line, which names no host path but its own.
+  const pid1 = fs.readFileSync('/proc/1/cmdline', 'utf8').split('\0').filter(Boolean);
+  const inRange = (id) => (FIRST === 0 ? id === 0 : id >= FIRST && id < END);
+  return { outputFields: { uid: inRange(uid), gid: gid === uid, capEff: /CapEff:\s*(\w+)/.exec(st)[1], noNewPrivs: /NoNewPrivs:\s*(\d)/.exec(st)[1], seccomp: /Seccomp:\s*(\d)/.exec(st)[1],
+    pid1: pid1.slice(0, pid1.indexOf('--', 1)).join(' '),
+    pid1HostPaths: pid1.filter((a) => a.startsWith('/') && !a.startsWith('/usr/') && !a.startsWith('/opt/spoke/')).join(' ') } };
+};`), want: map[string]any{"uid": true, "gid": true, "capEff": "0000000000000000", "noNewPrivs": "1", "seccomp": "2", "pid1": bwrapPath + " --args 6", "pid1HostPaths": ""}},
 		{name: "node host sysctls", runtime: "NODE20X", code: `const fs = require('fs');
 exports.main = async () => {
   // access(2) only: nothing is written even if the check were to fail.

@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"time"
 
@@ -43,6 +42,10 @@ type Config struct {
 	// AllowHosts lists host:port pairs the egress proxy allows even though
 	// they resolve to loopback, private or other refused addresses.
 	AllowHosts []string
+	// DenyHosts lists host:port pairs the egress proxy refuses whatever
+	// else allows them: addresses Spoke serves to the host only, such as
+	// its metrics (see egress.Config.Deny).
+	DenyHosts []string
 	// Resolver resolves names for the egress proxy; nil means the system
 	// resolver.
 	Resolver *net.Resolver
@@ -70,6 +73,14 @@ type Config struct {
 	// PidsLimit bounds the processes and threads of one sandbox.
 	// Default: 128.
 	PidsLimit int
+	// CPUQuota is the CPU time each worker may use, in cores (0.5: half
+	// of one core), enforced with the cgroup v1 cpu controller's CFS
+	// quota (cpu.cfs_quota_us per 100 ms period). It bounds what a worker
+	// can take of the machine, busy or not. Default: 1. Negative: no
+	// quota. Without the cpu controller (or with NoCgroups) there is no
+	// quota: a worker may use as many cores as its threads can keep busy,
+	// and only the wall-clock timeout bounds an invocation.
+	CPUQuota float64
 	// TmpSizeMB is the size of each sandbox's private /tmp. Default: 32.
 	TmpSizeMB int
 	// StartTimeout bounds a worker's start. Default: 10 seconds.
@@ -87,13 +98,20 @@ type Config struct {
 	PythonPreload []string
 	// Bwrap is the bubblewrap binary. Default: bwrap on PATH.
 	Bwrap string
-	// SandboxUID is the host user ID the sandboxed code runs as. Default
-	// (zero): 65534 (nobody), when setpriv is installed and the Node
-	// libraries' directory is reachable by other users; otherwise, and when
-	// negative, the code runs as the host's root user inside its user
-	// namespace (still with no capabilities, a seccomp filter and /proc/sys
-	// hidden). A warning is logged when the default cannot be honoured.
-	SandboxUID int
+	// SandboxUIDBase and SandboxUIDCount are the range of host user IDs
+	// the sandboxed code runs as: each live worker gets one of its own
+	// (its group ID is the same number), so that no other host process,
+	// and no other worker, shares it. Default (zero base): the range
+	// reserved for "spoke-sandbox" in /etc/subuid (scripts/setup-sandbox.sh
+	// adds it), else DefaultSandboxUIDBase and DefaultSandboxUIDCount with a
+	// warning that the range is not reserved. IDs /etc/passwd or /etc/group
+	// give to a user or group are skipped. It needs setpriv and the Node
+	// libraries' directory readable by other users; otherwise, and when
+	// the base is negative, the code runs as the host's root user inside
+	// its user namespace (still with no capabilities, a seccomp filter and
+	// /proc/sys hidden), and a warning is logged.
+	SandboxUIDBase  int
+	SandboxUIDCount int
 	// NoCgroups turns off the per-worker cgroup v1 memory and pids limits
 	// even where they are available; memory is then limited by RSS polling,
 	// Node's heap limit and Python's address-space limit, and the number of
@@ -131,6 +149,9 @@ func NewPool(cfg Config) (*Pool, error) {
 	}
 	if cfg.PidsLimit <= 0 {
 		cfg.PidsLimit = 128
+	}
+	if cfg.CPUQuota == 0 {
+		cfg.CPUQuota = 1
 	}
 	if cfg.TmpSizeMB <= 0 {
 		cfg.TmpSizeMB = 32
@@ -172,11 +193,17 @@ func NewPool(cfg Config) (*Pool, error) {
 	if p.nodeModules == "" {
 		p.nodeModules = findNodeModules()
 	}
-	p.uid = -1
-	if cfg.SandboxUID >= 0 {
-		uid := cfg.SandboxUID
-		if uid == 0 {
-			uid = 65534
+	if cfg.SandboxUIDBase >= 0 {
+		base, count := cfg.SandboxUIDBase, cfg.SandboxUIDCount
+		if base == 0 {
+			var ok bool
+			if base, count, ok = reservedUIDs("/etc/subuid"); !ok {
+				base, count = DefaultSandboxUIDBase, DefaultSandboxUIDCount
+				p.log.Warn("sandbox: no user ID range is reserved for the sandbox (run scripts/setup-sandbox.sh); using the default one", "first", base, "count", count)
+			}
+		}
+		if count <= 0 {
+			count = DefaultSandboxUIDCount
 		}
 		setpriv, err := exec.LookPath("setpriv")
 		switch {
@@ -185,17 +212,17 @@ func NewPool(cfg Config) (*Pool, error) {
 		case p.nodeModules != "" && !reachableByOthers(p.nodeModules):
 			p.log.Warn("sandbox: the Node libraries are not readable by other users; sandboxed code runs as root without capabilities", "dir", p.nodeModules)
 		default:
-			p.uid = uid
-			id := strconv.Itoa(uid)
-			p.setpriv = []string{setpriv, "--reuid=" + id, "--regid=" + id, "--clear-groups", "--"}
+			p.setpriv = setpriv
+			p.uids = newUIDAllocator(base, count)
 		}
 	}
 	dir, err := os.MkdirTemp("", "spoke-sandbox-")
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: runtime dir: %w", err)
 	}
-	// Others may traverse (bwrap runs as the sandbox user) but not list the
-	// directory; each worker's socket is owned by the sandbox user.
+	// Others may traverse (bwrap runs as a sandbox user) but not list the
+	// directory; each worker's own directory and socket are owned by its
+	// user, mode 0700.
 	os.Chmod(dir, 0o711)
 	p.dir = dir
 	if err := os.WriteFile(filepath.Join(dir, nodeSpec.bootstrap), nodeBootstrap, 0o644); err != nil {
@@ -246,12 +273,15 @@ func NewPool(cfg Config) (*Pool, error) {
 		readOnly = u.Host
 	}
 	p.proxy = egress.New(egress.Config{SpokeAPI: apiHost, SpokeAPITLS: apiTLS, ReadOnlySpokeAPI: readOnly, Allow: cfg.AllowHosts,
-		Resolver: cfg.Resolver, Logger: p.log, CA: cfg.CA, Redirect: cfg.EgressRedirect})
+		Deny: cfg.DenyHosts, Resolver: cfg.Resolver, Logger: p.log, CA: cfg.CA, Redirect: cfg.EgressRedirect})
 	if !cfg.NoCgroups {
 		p.cgroups = newCgroups()
 	}
 	if p.cgroups == nil && !cfg.NoCgroups {
 		p.log.Warn("sandbox: cgroup v1 memory/pids controllers unavailable; using interpreter limits and RSS polling")
+	}
+	if p.cgroups != nil && p.cgroups.cpuRoot == "" && cfg.CPUQuota > 0 {
+		p.log.Warn("sandbox: cgroup v1 cpu controller unavailable; workers have no CPU quota")
 	}
 	for _, name := range cfg.SpareRuntimes {
 		spec, err := specFor(name)

@@ -37,9 +37,19 @@ type Stats struct {
 	Spares int
 	// Started counts workers started since the pool was created.
 	Started int64
-	// SandboxUID is the host user ID sandboxed code runs as (0: root,
-	// without capabilities; see Config.SandboxUID).
-	SandboxUID int
+	// Retired counts warm workers retired because a process or thread the
+	// code started outlived its invocation (after the pool killed every
+	// process but the interpreter, something was still running). serve
+	// exports it as spoke_sandbox_workers_retired_total.
+	Retired int64
+	// Reaped counts the processes the pool killed after invocations
+	// because the code left them running (detached children, daemons).
+	Reaped int64
+	// SandboxUID is the first host user ID of the range sandboxed code
+	// runs under, one ID per worker (0: root, without capabilities; see
+	// Config.SandboxUIDBase), and SandboxUIDCount the range's size.
+	SandboxUID      int
+	SandboxUIDCount int
 }
 
 // Pool runs invocations in sandboxed, warm worker processes. It is safe for
@@ -48,7 +58,7 @@ type Stats struct {
 // Locking. mu is the pool's only mutex. It guards closed, total, memUsed,
 // idle, busy, spares, starting, changed, waiters and versions; stop is closed
 // under it, once, by Close. The fields above mu are set by NewPool and only
-// read afterwards (workerSeq is atomic). Methods named ...Locked expect mu to
+// read afterwards (workerSeq, retired and reaped are atomic). Methods named ...Locked expect mu to
 // be held. inflight.Add and bg.Add are called under mu after checking closed
 // (or in NewPool, before the pool is shared), so that Close, which sets
 // closed under mu before it waits, never waits while one is being added.
@@ -67,8 +77,8 @@ type Stats struct {
 // worker and the send (made after unlocking) never blocks.
 //
 // Lock order: no other lock is taken while mu is held, and mu is not taken
-// while another is held (the workers' denyMu and tail locks, and egress's,
-// are leaves). Under mu the pool only does bookkeeping: maps and counters,
+// while another is held (the workers' denyMu and tail locks, the user ID
+// allocator's, and egress's, are leaves). Under mu the pool only does bookkeeping: maps and counters,
 // notifyLocked, WaitGroup.Add, starting goroutines. It never starts, kills,
 // cleans up or waits for a worker, sends to or waits on a channel, or writes
 // a file or the log while holding mu: those happen after unlocking, or in a
@@ -79,11 +89,13 @@ type Pool struct {
 	dir         string
 	bwrap       string
 	nodeModules string
-	setpriv     []string // command prefix dropping to the sandbox user, or nil
-	uid         int      // the sandbox user, or -1 for root
+	setpriv     string        // setpriv, which drops to a worker's user; "" for root
+	uids        *uidAllocator // the workers' user IDs; nil for root
 	proxy       *egress.Proxy
 	cgroups     *cgroups
 	workerSeq   atomic.Int64
+	retired     atomic.Int64
+	reaped      atomic.Int64
 
 	mu       sync.Mutex
 	closed   bool
@@ -150,7 +162,10 @@ func (p *Pool) Close() error {
 func (p *Pool) Stats() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	s := Stats{Workers: p.total, Started: p.workerSeq.Load(), SandboxUID: max(p.uid, 0)}
+	s := Stats{Workers: p.total, Started: p.workerSeq.Load(), Retired: p.retired.Load(), Reaped: p.reaped.Load()}
+	if p.uids != nil {
+		s.SandboxUID, s.SandboxUIDCount = p.uids.base, p.uids.count
+	}
 	for _, ws := range p.idle {
 		s.Idle += len(ws)
 	}
@@ -566,6 +581,18 @@ func (p *Pool) Invoke(ctx context.Context, inv Invocation) (Result, error) {
 	p.mu.Unlock()
 	if closed && err == nil && res.Status == StatusError && res.Error != nil && res.Error.Type == ErrRuntimeCrash {
 		err = ErrClosed
+	}
+	if healthy && err == nil {
+		// Nothing the code started may outlive its invocation: kill
+		// what it left, and retire the worker if something survives or
+		// the bootstrap saw a thread of the code's still running.
+		killed, left := w.reap()
+		p.reaped.Add(int64(killed))
+		if left || w.leftover {
+			p.retired.Add(1)
+			healthy = false
+			p.log.Warn("sandbox: worker retired: something the code started outlived its invocation", "runtime", spec.name, "processes", left, "threads", w.leftover)
+		}
 	}
 	p.release(w, healthy && err == nil)
 	p.mu.Lock()

@@ -16,8 +16,11 @@ import (
 	"github.com/spokehq/spoke/sandbox/egress"
 )
 
-// maxFrame bounds one protocol message from a worker.
-const maxFrame = 64 << 20
+// maxFrame bounds one protocol message from a worker. Logs come in lines
+// the bootstraps cap at LogCap per invocation, and a result is at most
+// MaxResultBytes; a longer frame (which the code itself may forge, since it
+// can write to the pipe) is refused from its 4-byte length alone.
+const maxFrame = MaxResultBytes
 
 // invokeMsg is the host's request to a worker.
 type invokeMsg struct {
@@ -52,16 +55,21 @@ func (m *invokeMsg) appendJSON(b []byte) ([]byte, error) {
 
 // workerMsg is a message from a worker: "ready" or "result".
 type workerMsg struct {
-	Op           string         `json:"op"`
-	ID           uint64         `json:"id"`
-	Version      string         `json:"version"`
-	Status       Status         `json:"status"`
-	OutputFields map[string]any `json:"outputFields"`
-	Error        *Error         `json:"error"`
-	Logs         string         `json:"logs"`
-	MemoryBytes  int64          `json:"memoryBytes"`
-	Unhealthy    bool           `json:"unhealthy"`
-	Text         string         `json:"text"` // a log line, for op "log"
+	Op           string          `json:"op"`
+	ID           uint64          `json:"id"`
+	Version      string          `json:"version"`
+	Status       Status          `json:"status"`
+	OutputFields json.RawMessage `json:"outputFields"` // see decodeOutputs
+	Error        *Error          `json:"error"`
+	Logs         string          `json:"logs"`
+	MemoryBytes  int64           `json:"memoryBytes"`
+	Unhealthy    bool            `json:"unhealthy"`
+	Leftover     bool            `json:"leftover"` // a thread of the code's outlived the invocation
+	Text         string          `json:"text"`     // a log line, for op "log"
+
+	// frameSize is the length of a frame over maxFrame, for op "oversize",
+	// which readLoop makes up in place of the frame it refused to read.
+	frameSize uint32
 }
 
 // send writes one framed request to the worker.
@@ -88,6 +96,14 @@ func (w *worker) readLoop() {
 		}
 		n := binary.BigEndian.Uint32(hdr[:])
 		if n > maxFrame {
+			// Report it to the invocation (msgs has room for one message
+			// when nobody is reading), then stop the worker: reading on
+			// would cost the frame's size, and skipping it would leave a
+			// pipe the code can still write to out of step.
+			select {
+			case w.msgs <- workerMsg{Op: "oversize", frameSize: n}:
+			default:
+			}
 			w.kill()
 			return
 		}
@@ -172,6 +188,11 @@ func (p *Pool) run(ctx context.Context, w *worker, spec *runtimeSpec, key string
 				}
 				continue
 			}
+			if m.Op == "oversize" {
+				res.Logs = logs.String()
+				res.Status, res.Error = StatusError, oversizeError(m.frameSize)
+				return finish(false)
+			}
 			if m.Op != "result" || m.ID != msg.ID {
 				res.Status, res.Error = StatusError, &Error{Type: ErrRuntimeCrash, Message: "the runtime sent an unexpected message"}
 				return finish(false)
@@ -180,27 +201,42 @@ func (p *Pool) run(ctx context.Context, w *worker, spec *runtimeSpec, key string
 			res.Logs = logs.String() + m.Logs
 			res.MemoryBytes = m.MemoryBytes
 			res.Error = m.Error
-			if m.OutputFields != nil {
-				res.OutputFields = m.OutputFields
-			}
 			if res.Status != StatusSuccess && res.Status != StatusError {
 				res.Status, res.Error = StatusError, &Error{Type: ErrRuntimeCrash, Message: "the runtime sent an unknown status"}
 			}
 			if res.Status == StatusError && res.Error == nil {
 				res.Error = &Error{Type: ErrUncaught, Message: "unknown error"}
 			}
-			return finish(!m.Unhealthy)
+			if res.Status == StatusSuccess {
+				fields, ferr := decodeOutputs(m.OutputFields)
+				if ferr != nil {
+					res.Status, res.Error = StatusError, ferr
+				} else if fields != nil {
+					res.OutputFields = fields
+				}
+			}
+			w.leftover = m.Leftover
+			return finish(!m.Unhealthy) // Invoke retires a worker with leftovers
 		case <-w.exited:
 			// Drain what the worker wrote before it died.
 			for m := range w.msgs {
 				switch {
 				case m.Op == "log" && logs.Len() < LogCap+1024:
 					logs.WriteString(m.Text)
+				case m.Op == "oversize":
+					res.Logs = logs.String()
+					res.Status, res.Error = StatusError, oversizeError(m.frameSize)
+					return finish(false)
 				case m.Op == "result" && m.ID == msg.ID:
 					res.Logs = logs.String() + m.Logs
 					res.Status, res.Error = m.Status, m.Error
-					if m.OutputFields != nil {
-						res.OutputFields = m.OutputFields
+					if res.Status == StatusSuccess {
+						fields, ferr := decodeOutputs(m.OutputFields)
+						if ferr != nil {
+							res.Status, res.Error = StatusError, ferr
+						} else if fields != nil {
+							res.OutputFields = fields
+						}
 					}
 					return finish(false)
 				}
@@ -228,4 +264,55 @@ func (p *Pool) run(ctx context.Context, w *worker, spec *runtimeSpec, key string
 			return res, false, fmt.Errorf("sandbox: invocation cancelled: %w", ctx.Err())
 		}
 	}
+}
+
+// oversizeError is the error of a result message over maxFrame bytes.
+func oversizeError(n uint32) *Error {
+	return &Error{Type: ErrOutputTooLarge, Message: fmt.Sprintf("the result is %d bytes long; results are limited to %d bytes (6 MB)", n, MaxResultBytes)}
+}
+
+// decodeOutputs decodes a result's outputFields, refusing more than
+// MaxOutputFields fields before it builds the map (a 6 MB message of tiny
+// fields would otherwise cost far more than 6 MB to decode). It returns nil
+// fields for an absent or null outputFields.
+func decodeOutputs(raw json.RawMessage) (map[string]any, *Error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	if n := countMembers(raw); n > MaxOutputFields {
+		return nil, &Error{Type: ErrOutputTooLarge, Message: fmt.Sprintf("the code returned %d output fields; at most %d are allowed", n, MaxOutputFields)}
+	}
+	var fields map[string]any
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return nil, &Error{Type: ErrInvalidOutput, Message: "outputFields is not a JSON object"}
+	}
+	return fields, nil
+}
+
+// countMembers counts the members of the JSON object raw by scanning it:
+// colons outside strings at nesting depth 1. It does not validate raw.
+func countMembers(raw []byte) int {
+	n, depth, inString, escaped := 0, 0, false, false
+	for _, c := range raw {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+		case c == '}' || c == ']':
+			depth--
+		case c == ':' && depth == 1:
+			n++
+		}
+	}
+	return n
 }

@@ -21,7 +21,9 @@ const (
 	ErrMemoryLimit ErrorType = "MEMORY_LIMIT"
 	// ErrUncaught means the code threw or raised; Message and Stack say what.
 	ErrUncaught ErrorType = "UNCAUGHT_ERROR"
-	// ErrOutputTooLarge means a string output was over 65,000 characters.
+	// ErrOutputTooLarge means a string output was over 65,000 characters,
+	// the code returned more than MaxOutputFields outputs, or the result
+	// was over MaxResultBytes.
 	ErrOutputTooLarge ErrorType = "OUTPUT_VALUES_TOO_LARGE"
 	// ErrInvalidOutput means the result was not an object, outputFields was
 	// not an object, the result was not serialisable, or there was no result.
@@ -61,6 +63,17 @@ const (
 	LogCap = 64 * 1024
 	// MaxSecretsLen is the most characters all secret values may add up to.
 	MaxSecretsLen = 1000
+	// MaxOutputFields is the most output fields one invocation may return.
+	// HubSpot documents no number; outputs are declared one by one in the
+	// action's editor, and a hundred is more than any published action
+	// declares. It bounds what the host decodes and stores per execution.
+	MaxOutputFields = 100
+	// MaxResultBytes bounds the JSON of one result message from a worker
+	// (outputs, error message and stack). It is AWS Lambda's limit on a
+	// synchronous response payload (6 MB), on which HubSpot runs custom
+	// code. The host stops reading a larger message at its length prefix,
+	// so an oversized result costs nothing to refuse.
+	MaxResultBytes = 6 << 20
 )
 
 // Event is what the code receives as its event argument. It marshals to

@@ -64,6 +64,19 @@ type worker struct {
 	dead    chan struct{} // closed by kill; stops readLoop from blocking
 	nextID  uint64
 
+	// keep are the processes a ready worker consists of (bubblewrap's
+	// two and the interpreter), and pidNS is the sandbox's PID namespace;
+	// reap kills every other process in it after each invocation.
+	keep   map[int]bool
+	pidNS  string
+	interp int // the interpreter's host PID
+	// leftover is set from a result whose bootstrap saw one of the code's
+	// threads still running after the invocation.
+	leftover bool
+
+	uid  int           // the host user the sandbox runs as, or -1 for root
+	uids *uidAllocator // where uid goes back once the worker is gone
+
 	// Set when the worker is bound to an action version.
 	key      string
 	bound    bool
@@ -117,7 +130,17 @@ func (p *Pool) startWorker(spec *runtimeSpec, memMB int, spare bool) (_ *worker,
 			w.cleanup()
 		}
 	}()
-	if err := os.Mkdir(w.dir, 0o711); err != nil {
+	w.uid = -1
+	if p.uids != nil {
+		if w.uid, err = p.uids.get(); err != nil {
+			return nil, err
+		}
+		w.uids = p.uids
+	}
+	// The directory and the socket in it are the worker's user's alone
+	// (root's without one) from the start: no other user may connect to
+	// the egress socket, which speaks for this worker.
+	if err := os.Mkdir(w.dir, 0o700); err != nil {
 		return nil, fmt.Errorf("sandbox: worker dir: %w", err)
 	}
 	sock := filepath.Join(w.dir, "egress.sock")
@@ -125,15 +148,19 @@ func (p *Pool) startWorker(spec *runtimeSpec, memMB int, spare bool) (_ *worker,
 	if err != nil {
 		return nil, err
 	}
-	os.Chmod(sock, 0o600)
-	if p.uid >= 0 {
-		if err := os.Chown(sock, p.uid, p.uid); err != nil {
-			return nil, fmt.Errorf("sandbox: egress socket: %w", err)
+	if err := os.Chmod(sock, 0o700); err != nil {
+		return nil, fmt.Errorf("sandbox: egress socket: %w", err)
+	}
+	if w.uid >= 0 {
+		for _, f := range []string{sock, w.dir} {
+			if err := os.Chown(f, w.uid, w.uid); err != nil {
+				return nil, fmt.Errorf("sandbox: worker dir: %w", err)
+			}
 		}
 	}
 
 	if p.cgroups != nil {
-		w.cg, err = p.cgroups.create(id, int64(memMB)<<20, p.cfg.PidsLimit)
+		w.cg, err = p.cgroups.create(id, int64(memMB)<<20, p.cfg.PidsLimit, p.cfg.CPUQuota)
 		if err != nil {
 			return nil, err
 		}
@@ -164,25 +191,39 @@ func (p *Pool) startWorker(spec *runtimeSpec, memMB int, spare bool) (_ *worker,
 	w.in, w.outFile = inHost, outHost
 	w.out = bufio.NewReaderSize(outHost, 64<<10)
 
-	args := p.bwrapArgs(w, spec, memMB, sock, spare)
-	var cmd *exec.Cmd
+	// bwrap reads its options from fd 6, so that its command line, which
+	// the sandbox sees as /proc/1/cmdline, names no host path: only the
+	// interpreter's command, which names sandbox paths, follows "--".
+	opts, command := p.bwrapArgs(w, spec, memMB, sock, spare)
+	argsFile, err := argsMemfd(opts)
+	if err != nil {
+		inHost.Close()
+		inChild.Close()
+		outHost.Close()
+		outChild.Close()
+		secR.Close()
+		secW.Close()
+		return nil, err
+	}
+	defer argsFile.Close()
+	cmdline := append([]string{p.bwrap, "--args", "6", "--"}, command...)
+	if w.uid >= 0 {
+		id := strconv.Itoa(w.uid)
+		cmdline = append([]string{p.setpriv, "--reuid=" + id, "--regid=" + id, "--clear-groups", "--"}, cmdline...)
+	}
 	if w.cg != nil {
 		// Join the cgroups before bwrap starts, so that every process of
 		// the sandbox is accounted from its first instruction.
 		files := w.cg.procsFiles()
-		shArgs := append([]string{"-c", `echo $$ > "$1" && echo $$ > "$2" && shift 2 && exec "$@"`, "sh", files[0], files[1]}, p.setpriv...)
-		shArgs = append(append(shArgs, p.bwrap), args...)
-		cmd = exec.Command("/bin/sh", shArgs...)
-	} else if len(p.setpriv) > 0 {
-		cmd = exec.Command(p.setpriv[0], append(append(append([]string(nil), p.setpriv[1:]...), p.bwrap), args...)...)
-	} else {
-		cmd = exec.Command(p.bwrap, args...)
+		const join = `n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 1; shift; n=$((n-1)); done; exec "$@"`
+		cmdline = append(append([]string{"/bin/sh", "-c", join, "sh", strconv.Itoa(len(files))}, files...), cmdline...)
 	}
+	cmd := exec.Command(cmdline[0], cmdline[1:]...)
 	cmd.Env = []string{}
 	cmd.Dir = "/"
 	cmd.Stdout = w.tail
 	cmd.Stderr = w.tail
-	cmd.ExtraFiles = []*os.File{inChild, outChild, secR}
+	cmd.ExtraFiles = []*os.File{inChild, outChild, secR, argsFile}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	w.cmd = cmd
 	if err := cmd.Start(); err != nil {
@@ -221,6 +262,9 @@ func (p *Pool) startWorker(spec *runtimeSpec, memMB int, spare bool) (_ *worker,
 				return nil, fmt.Errorf("sandbox: %s worker did not start: %s", spec.name, strings.TrimSpace(early.String()+w.tail.String()))
 			}
 			w.version = m.Version
+			if err := w.recordProcesses(); err != nil {
+				return nil, err
+			}
 			return w, nil
 		case <-timer.C:
 			return nil, fmt.Errorf("sandbox: %s worker did not start within %s: %s", spec.name, p.cfg.StartTimeout, strings.TrimSpace(early.String()+w.tail.String()))
@@ -228,8 +272,32 @@ func (p *Pool) startWorker(spec *runtimeSpec, memMB int, spare bool) (_ *worker,
 	}
 }
 
-// bwrapArgs builds the bubblewrap command line for a worker.
-func (p *Pool) bwrapArgs(w *worker, spec *runtimeSpec, memMB int, sock string, spare bool) []string {
+// argsMemfd returns an in-memory file holding args for bwrap's --args:
+// each argument followed by a NUL byte.
+func argsMemfd(args []string) (*os.File, error) {
+	fd, err := unix.MemfdCreate("bwrap-args", unix.MFD_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: bwrap arguments: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), "bwrap-args")
+	var b []byte
+	for _, a := range args {
+		b = append(append(b, a...), 0)
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("sandbox: bwrap arguments: %w", err)
+	}
+	if _, err := f.Seek(0, 0); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("sandbox: bwrap arguments: %w", err)
+	}
+	return f, nil
+}
+
+// bwrapArgs builds the bubblewrap options for a worker and the
+// interpreter's command line.
+func (p *Pool) bwrapArgs(w *worker, spec *runtimeSpec, memMB int, sock string, spare bool) (opts, command []string) {
 	nodePreload, pythonPreload := p.cfg.NodePreload, p.cfg.PythonPreload
 	if !spare {
 		nodePreload, pythonPreload = nil, nil
@@ -276,17 +344,16 @@ func (p *Pool) bwrapArgs(w *worker, spec *runtimeSpec, memMB int, sock string, s
 		"--remount-ro", "/dev",
 		"--remount-ro", "/proc/sys",
 		"--remount-ro", "/",
-		"--",
 	)
 	switch spec.lang {
 	case langNode:
 		// With a memory cgroup the pool reads each invocation's peak from
 		// it, and the worker need not measure its own memory (a read of
 		// /proc per invocation).
-		opts, _ := json.Marshal(map[string]any{"apiURL": p.cfg.APIURL, "preload": nodePreload, "cgroupMemory": p.cgroups != nil})
-		a = append(a, spec.binary,
-			"--max-old-space-size="+strconv.Itoa(memMB),
-			"/opt/spoke/"+spec.bootstrap, string(opts))
+		o, _ := json.Marshal(map[string]any{"apiURL": p.cfg.APIURL, "preload": nodePreload, "cgroupMemory": p.cgroups != nil})
+		command = []string{spec.binary,
+			"--max-old-space-size=" + strconv.Itoa(memMB),
+			"/opt/spoke/" + spec.bootstrap, string(o)}
 	case langPython:
 		o := map[string]any{"apiURL": p.cfg.APIURL, "preload": pythonPreload, "cgroupMemory": p.cgroups != nil, "caFile": "/opt/spoke/" + caFile, "caDir": "/opt/spoke/" + certDir}
 		if p.cgroups == nil {
@@ -294,10 +361,10 @@ func (p *Pool) bwrapArgs(w *worker, spec *runtimeSpec, memMB int, sock string, s
 			// counts reservations, not use, so allow some headroom.
 			o["rlimitAS"] = int64(memMB+256) << 20
 		}
-		opts, _ := json.Marshal(o)
-		a = append(a, spec.binary, "-I", "-B", "-u", "/opt/spoke/"+spec.bootstrap, string(opts))
+		js, _ := json.Marshal(o)
+		command = []string{spec.binary, "-I", "-B", "-u", "/opt/spoke/" + spec.bootstrap, string(js)}
 	}
-	return a
+	return a, command
 }
 
 func (w *worker) onDeny(d egress.Denial) {
@@ -312,6 +379,98 @@ func (w *worker) takeDenials() []egress.Denial {
 	d := w.denials
 	w.denials = nil
 	return d
+}
+
+// recordProcesses notes the processes of a worker that has just become
+// ready (bubblewrap's two and the interpreter: the code has not run yet)
+// and its PID namespace, for reap.
+func (w *worker) recordProcesses() error {
+	pids := treePIDs(w.cmd.Process.Pid)
+	if len(pids) < 2 {
+		return fmt.Errorf("sandbox: %s worker: cannot list its processes", w.spec.name)
+	}
+	w.keep = map[int]bool{}
+	for _, pid := range pids {
+		w.keep[pid] = true
+	}
+	// The last one listed is the deepest: the interpreter, inside the
+	// sandbox's PID namespace (the outer bubblewrap is in the host's).
+	ns, err := os.Readlink("/proc/" + strconv.Itoa(pids[len(pids)-1]) + "/ns/pid")
+	if err != nil {
+		return fmt.Errorf("sandbox: %s worker: read its PID namespace: %w", w.spec.name, err)
+	}
+	w.pidNS = ns
+	w.interp = pids[len(pids)-1]
+	return nil
+}
+
+// strays lists the running processes of the worker's sandbox other than
+// those recordProcesses noted: from its pids cgroup, or without one from
+// the process tree (an orphan is adopted by the sandbox's init, bubblewrap,
+// so it stays in the tree).
+func (w *worker) strays() []int {
+	if w.cg != nil && w.onlyKept() {
+		return nil
+	}
+	var pids []int
+	if w.cg != nil {
+		var err error
+		if pids, err = w.cg.procs(); err != nil {
+			pids = treePIDs(w.cmd.Process.Pid)
+		}
+	} else {
+		pids = treePIDs(w.cmd.Process.Pid)
+	}
+	var out []int
+	for _, pid := range pids {
+		if !w.keep[pid] && running(pid, w.pidNS) {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// onlyKept reports whether the worker's pids cgroup holds exactly the
+// threads of the processes recordProcesses noted: two small reads and a
+// stat each, where listing cgroup.procs costs about 30 µs.
+func (w *worker) onlyKept() bool {
+	n := w.cg.tasks()
+	if n < 0 {
+		return false
+	}
+	var kept int64
+	for pid := range w.keep {
+		c := threadCount(pid)
+		if c < 0 {
+			return false
+		}
+		kept += c
+	}
+	return n == kept
+}
+
+// reap kills every process the code left behind in the worker's sandbox
+// (detached children, double-forked grandchildren, processes ignoring
+// SIGTERM: SIGKILL, repeatedly, since they may fork meanwhile). It returns
+// how many it killed and whether any is still running after about 100 ms,
+// in which case the worker must be retired.
+func (w *worker) reap() (killed int, left bool) {
+	if w.keep == nil {
+		return 0, false
+	}
+	seen := map[int]bool{}
+	for round := 0; round < 14; round++ {
+		pids := w.strays()
+		if len(pids) == 0 {
+			return len(seen), false
+		}
+		for _, pid := range pids {
+			killPID(pid, w.pidNS)
+			seen[pid] = true
+		}
+		time.Sleep(time.Duration(round+1) * time.Millisecond)
+	}
+	return len(seen), len(w.strays()) > 0
 }
 
 // alive reports whether the worker process is still running.
@@ -356,6 +515,14 @@ func (w *worker) cleanup() {
 		w.egress.Close()
 	}
 	if w.cg != nil {
+		// The files kept open for every invocation (the garbage
+		// collector's finalizer would close them, later).
+		if w.cg.peak != nil {
+			w.cg.peak.Close()
+		}
+		if w.cg.current != nil {
+			w.cg.current.Close()
+		}
 		for i := 0; i < 50; i++ {
 			w.cg.killAll()
 			if os.Remove(w.cg.mem) == nil || errors.Is(os.Remove(w.cg.mem), os.ErrNotExist) {
@@ -364,8 +531,17 @@ func (w *worker) cleanup() {
 			time.Sleep(10 * time.Millisecond)
 		}
 		os.Remove(w.cg.pids)
+		if w.cg.cpu != "" {
+			os.Remove(w.cg.cpu)
+		}
 	}
 	os.RemoveAll(w.dir)
+	// The user ID goes back only once the sandbox is gone; one that does
+	// not die is never handed to another worker.
+	if w.uids != nil && (w.cmd == nil || w.cmd.Process == nil || !w.alive()) {
+		w.uids.put(w.uid)
+		w.uids = nil
+	}
 }
 
 // crashError classifies a worker that exited without a result.

@@ -42,4 +42,35 @@ if [ ! -f "$nodedir/node_modules/.package-lock.json" ] ||
 	[ "$nodedir/package-lock.json" -nt "$nodedir/node_modules/.package-lock.json" ]; then
 	(cd "$nodedir" && npm ci --no-audit --no-fund --loglevel=error)
 fi
+# Reserve the host user IDs sandboxed code runs as, one per worker
+# (docs/sandbox.md): the range is recorded for "spoke-sandbox" in
+# /etc/subuid and /etc/subgid, where useradd and container runtimes look
+# before they hand out subordinate IDs, after checking that it overlaps no
+# other reservation. SPOKE_SANDBOX_UIDS=FIRST:COUNT picks another range
+# (the pool reads it back from /etc/subuid).
+uids="${SPOKE_SANDBOX_UIDS:-2000000000:65536}"
+first="${uids%%:*}"
+count="${uids##*:}"
+last=$((first + count - 1))
+for f in /etc/subuid /etc/subgid; do
+	touch "$f"
+	if grep -q '^spoke-sandbox:' "$f"; then
+		continue
+	fi
+	while IFS=: read -r owner start n; do
+		[ -n "$owner" ] && [ -n "$start" ] && [ -n "$n" ] || continue
+		if [ "$start" -le "$last" ] && [ $((start + n - 1)) -ge "$first" ]; then
+			echo "setup-sandbox: the sandbox's IDs $first-$last overlap $owner's range in $f; set SPOKE_SANDBOX_UIDS=FIRST:COUNT" >&2
+			exit 1
+		fi
+	done <"$f"
+	echo "spoke-sandbox:$first:$count" >>"$f"
+done
+# Users or groups already given an ID in the range keep it: the pool skips
+# those IDs. Say so, since another process may run under them.
+taken=$(awk -F: -v a="$first" -v b="$last" '$3 >= a && $3 <= b { print FILENAME ": " $1 " (" $3 ")" }' /etc/passwd /etc/group)
+if [ -n "$taken" ]; then
+	echo "setup-sandbox: warning: these IDs in the sandbox's range are taken and will be skipped:" >&2
+	echo "$taken" >&2
+fi
 echo "setup-sandbox: ok"

@@ -37,6 +37,7 @@ func serveCommand(ctx context.Context, args []string) int {
 	demo := fs.Bool("demo", false, "add a few demo records when the database has none")
 	verbose := fs.Bool("v", false, "log every request")
 	trustProxy := fs.Bool("trust-proxy", false, "build paging links from X-Forwarded-Proto and X-Forwarded-Host (set only behind a reverse proxy that sets them)")
+	metricsAddr := fs.String("metrics-addr", DefaultMetricsAddr, "`HOST:PORT` serving Prometheus metrics at /metrics, without a token; never reachable from custom code or webhooks (empty: no metrics)")
 	var allow multiFlag
 	fs.Var(&allow, "allow-host", "`HOST:PORT` that code and webhooks may reach even if it is loopback or private (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -47,14 +48,30 @@ func serveCommand(ctx context.Context, args []string) int {
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	if err := serve(ctx, logger, *addr, *dir, *demo, *trustProxy, allow); err != nil {
+	opts := serveOptions{addr: *addr, dir: *dir, demo: *demo, trustProxy: *trustProxy, allowHosts: allow, metricsAddr: *metricsAddr}
+	if err := serve(ctx, logger, opts); err != nil {
 		logger.Error("serve failed", "err", err)
 		return 1
 	}
 	return 0
 }
 
-func serve(ctx context.Context, logger *slog.Logger, addr, dir string, demo, trustProxy bool, allowHosts []string) error {
+// DefaultMetricsAddr is where `spoke serve` serves its metrics unless
+// --metrics-addr says otherwise: loopback, port 9464 (the port
+// OpenTelemetry's Prometheus exporter uses by convention).
+const DefaultMetricsAddr = "127.0.0.1:9464"
+
+// serveOptions are `spoke serve`'s flags.
+type serveOptions struct {
+	addr, dir        string
+	demo, trustProxy bool
+	allowHosts       []string
+	// metricsAddr serves /metrics; "" serves no metrics.
+	metricsAddr string
+}
+
+func serve(ctx context.Context, logger *slog.Logger, o serveOptions) error {
+	addr, dir, demo, trustProxy, allowHosts := o.addr, o.dir, o.demo, o.trustProxy, o.allowHosts
 	db, err := sqlite.Open(ctx, dir)
 	if err != nil {
 		return err
@@ -89,6 +106,23 @@ func serve(ctx context.Context, logger *slog.Logger, addr, dir string, demo, tru
 	}
 	url := "http://" + ln.Addr().String()
 
+	// Metrics have a listener of their own, not an API route: the sandbox
+	// reaches the API, and the egress guard refuses this address to code
+	// and webhooks whatever --allow-host says. A metrics address that is
+	// taken only costs the metrics (several servers on one machine, such
+	// as tests, all default to the same port).
+	var deny []string
+	var metricsLn net.Listener
+	if o.metricsAddr != "" {
+		metricsLn, err = net.Listen("tcp", o.metricsAddr)
+		if err != nil {
+			logger.Error("metrics are not served", "addr", o.metricsAddr, "err", err)
+		} else {
+			defer metricsLn.Close()
+			deny = append(deny, metricsLn.Addr().String())
+		}
+	}
+
 	// The code sandbox reaches Spoke's own API at the listening address;
 	// code run by a dry-run test reaches it through a loopback listener
 	// that refuses writes.
@@ -104,7 +138,7 @@ func serve(ctx context.Context, logger *slog.Logger, addr, dir string, demo, tru
 		return err
 	}
 	var code engine.Invoker
-	pool, err := sandbox.NewPool(sandbox.Config{APIURL: url, ReadOnlyAPIURL: "http://" + roLn.Addr().String(), AllowHosts: allowHosts, CA: ca, Logger: logger})
+	pool, err := sandbox.NewPool(sandbox.Config{APIURL: url, ReadOnlyAPIURL: "http://" + roLn.Addr().String(), AllowHosts: allowHosts, DenyHosts: deny, CA: ca, Logger: logger})
 	if err != nil {
 		logger.Error("custom code is unavailable; run scripts/setup.sh (make setup) to install bubblewrap and the runtimes", "err", err)
 		code = unavailableCode{err}
@@ -114,9 +148,12 @@ func serve(ctx context.Context, logger *slog.Logger, addr, dir string, demo, tru
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if pool != nil {
+		registerSandboxMetrics(reg, pool)
+	}
 	apiHost := strings.TrimPrefix(url, "http://")
 	eng := engine.New(engine.Config{Store: db, Flows: db, Records: db, Properties: db, Secrets: db, ObjectTypes: db, Code: code, Logger: logger,
-		HTTP:    engine.WebhookClient(egress.New(egress.Config{SpokeAPI: apiHost, Allow: allowHosts, Logger: logger})),
+		HTTP:    engine.WebhookClient(egress.New(egress.Config{SpokeAPI: apiHost, Allow: allowHosts, Deny: deny, Logger: logger})),
 		Metrics: engine.NewMetrics(reg, db), Rollouts: db, Alerts: db, Reverts: db})
 	db.SetTrigger(eng.Trigger, eng.Wake)
 
@@ -124,8 +161,7 @@ func serve(ctx context.Context, logger *slog.Logger, addr, dir string, demo, tru
 	defer linter.Close()
 	go linter.Warm(context.Background())
 	srv := &api.Server{Records: db, Properties: db, Associations: db, Schemas: db, Tokens: db, Owners: db, Pipelines: db, Flows: db, FlowChecker: db, Linter: linter,
-		Engine: eng, EngineStore: db, Secrets: db, Alerts: db, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
-		Logger: logger, TrustProxyHeaders: trustProxy}
+		Engine: eng, EngineStore: db, Secrets: db, Alerts: db, Logger: logger, TrustProxyHeaders: trustProxy}
 	handler := srv.Handler()
 	ui := &web.Server{API: handler, Tokens: db, Records: db, Properties: db, Associations: db, Flows: db, Engine: db, Runs: db,
 		Secrets: db, Logger: logger}
@@ -133,6 +169,14 @@ func serve(ctx context.Context, logger *slog.Logger, addr, dir string, demo, tru
 	roSrv := &http.Server{Handler: api.ReadOnly(handler), ReadHeaderTimeout: 10 * time.Second}
 	go roSrv.Serve(roLn)
 	defer roSrv.Close()
+	if metricsLn != nil {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		metricsSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go metricsSrv.Serve(metricsLn)
+		defer metricsSrv.Close()
+		logger.Info("metrics", "url", "http://"+metricsLn.Addr().String()+"/metrics")
+	}
 	engCtx, stopEngine := context.WithCancel(context.Background())
 	engDone := make(chan error, 1)
 	go func() { engDone <- eng.Run(engCtx) }()
@@ -285,4 +329,17 @@ func seedDemo(ctx context.Context, db *sqlite.DB, acct int64) error {
 		{Properties: map[string]string{"dealname": "Difference Engine No. 2", "amount": "250000", "dealstage": "contractsent", "pipeline": "default", spoke.PropOwnerID: owners[2]}},
 	}, src)
 	return err
+}
+
+// registerSandboxMetrics exports the sandbox pool's Stats.
+func registerSandboxMetrics(reg prometheus.Registerer, pool *sandbox.Pool) {
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "spoke_sandbox_workers", Help: "Sandboxed worker processes: busy, warm and spare."},
+			func() float64 { return float64(pool.Stats().Workers) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "spoke_sandbox_workers_started_total", Help: "Sandboxed workers started."},
+			func() float64 { return float64(pool.Stats().Started) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "spoke_sandbox_workers_retired_total",
+			Help: "Warm workers retired because a process or thread the code started outlived its invocation."},
+			func() float64 { return float64(pool.Stats().Retired) }),
+	)
 }

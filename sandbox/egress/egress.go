@@ -45,6 +45,7 @@ const (
 	RuleAccountAllowlist = "account-allowlist"
 	RuleBadTarget        = "bad-target"
 	RuleDryRun           = "dry-run"
+	RuleSpokeInternal    = "spoke-internal"
 )
 
 // DeniedHeader is set on every 403 the proxy returns for a refused target, so
@@ -66,6 +67,12 @@ type Config struct {
 	// allows even when they resolve to a refused address. An account's
 	// allowlist still applies to them.
 	Allow []string
+	// Deny lists host:port pairs refused whatever Allow and SpokeAPI say,
+	// such as the address serving Spoke's metrics. An entry whose host is
+	// the unspecified address (0.0.0.0 or ::) refuses its port on every
+	// loopback address and every address of the machine's interfaces, as a
+	// server listening there answers on all of them.
+	Deny []string
 	// Resolver resolves names; nil means net.DefaultResolver.
 	Resolver *net.Resolver
 	// DialTimeout bounds one upstream dial; zero means 10 seconds.
@@ -127,6 +134,9 @@ type Proxy struct {
 	cfg      Config
 	guardian *ssrf.Guardian
 	allow    map[string]bool
+	denyHP   map[string]bool     // normalised Deny entries
+	denyAny  map[uint16]bool     // ports of Deny entries on the unspecified address
+	local    map[netip.Addr]bool // the interfaces' addresses, for denyAny
 	log      *slog.Logger
 }
 
@@ -150,7 +160,36 @@ func New(cfg Config) *Proxy {
 	for _, a := range cfg.Allow {
 		p.allow[normHostPort(a)] = true
 	}
+	p.denyHP, p.denyAny = map[string]bool{}, map[uint16]bool{}
+	for _, d := range cfg.Deny {
+		n := normHostPort(d)
+		p.denyHP[n] = true
+		if ap, err := netip.ParseAddrPort(n); err == nil && ap.Addr().IsUnspecified() {
+			p.denyAny[ap.Port()] = true
+		}
+	}
+	if len(p.denyAny) > 0 {
+		p.local = map[netip.Addr]bool{}
+		addrs, _ := net.InterfaceAddrs()
+		for _, a := range addrs {
+			if pfx, err := netip.ParsePrefix(a.String()); err == nil {
+				p.local[pfx.Addr().Unmap()] = true
+			}
+		}
+	}
 	return p
+}
+
+// denied reports whether a Deny entry refuses ap.
+func (p *Proxy) denied(ap netip.AddrPort) bool {
+	if len(p.denyHP) == 0 {
+		return false
+	}
+	if p.denyHP[normHostPort(ap.String())] {
+		return true
+	}
+	a := ap.Addr().Unmap()
+	return p.denyAny[ap.Port()] && (a.IsLoopback() || a.IsUnspecified() || p.local[a])
 }
 
 // normHostPort lower-cases a host:port and strips IPv6 brackets so that
@@ -424,6 +463,9 @@ func (p *Proxy) check(target string, pol Policy) *Denial {
 		return &Denial{Host: target, Rule: RuleBadTarget, Detail: "bad port"}
 	}
 	norm := normHostPort(target)
+	if p.denyHP[norm] {
+		return &Denial{Host: target, Rule: RuleSpokeInternal, Detail: "an address Spoke serves to the host only"}
+	}
 	if p.cfg.SpokeAPI != "" && norm == normHostPort(p.cfg.SpokeAPI) {
 		return nil
 	}
@@ -514,6 +556,12 @@ func (p *Proxy) Resolve(ctx context.Context, target string, pol Policy) ([]netip
 	var first *Denial
 	for _, a := range addrs {
 		ap := netip.AddrPortFrom(a, port)
+		if p.denied(ap) {
+			if first == nil {
+				first = &Denial{Host: target, Rule: RuleSpokeInternal, Detail: ap.String() + " is an address Spoke serves to the host only"}
+			}
+			continue
+		}
 		if exempt || p.allow[normHostPort(ap.String())] {
 			out = append(out, ap)
 			continue

@@ -227,3 +227,37 @@ func TestReadOnlyAPI(t *testing.T) {
 		t.Fatalf("dry run without a read-only API: %v, want a %s denial", err, egress.RuleDryRun)
 	}
 }
+
+// TestDeny checks that Deny entries (Spoke's metrics address) are refused
+// even when Allow or SpokeAPI would let them through, and that an entry on
+// the unspecified address covers loopback and the machine's interfaces.
+func TestDeny(t *testing.T) {
+	t.Parallel()
+	p := egress.New(egress.Config{
+		SpokeAPI: "127.0.0.1:9464",
+		Allow:    []string{"127.0.0.1:9465", "localhost:9466"},
+		Deny:     []string{"127.0.0.1:9464", "127.0.0.1:9465", "[::]:9466", "0.0.0.0:9467"},
+		Logger:   quiet(),
+	})
+	local := "127.0.0.2"
+	if addrs, _ := net.InterfaceAddrs(); len(addrs) > 0 {
+		for _, a := range addrs {
+			if ipn, ok := a.(*net.IPNet); ok && !ipn.IP.IsLoopback() && ipn.IP.To4() != nil {
+				local = ipn.IP.String()
+			}
+		}
+	}
+	for _, target := range []string{"127.0.0.1:9464", "127.0.0.1:9465", "localhost:9466", "[::1]:9466", "127.0.0.1:9467", net.JoinHostPort(local, "9467")} {
+		_, err := p.Resolve(context.Background(), target, egress.Policy{})
+		var d *egress.Denial
+		if !errors.As(err, &d) || d.Rule != egress.RuleSpokeInternal {
+			t.Errorf("%s: err %v, want rule %s", target, err, egress.RuleSpokeInternal)
+		}
+	}
+	if _, err := p.Resolve(context.Background(), "127.0.0.1:9468", egress.Policy{}); err == nil {
+		t.Errorf("127.0.0.1:9468 allowed")
+	}
+	if _, err := p.Resolve(context.Background(), "8.8.8.8:9467", egress.Policy{}); err != nil {
+		t.Errorf("8.8.8.8:9467: %v (a public address on the denied port is not this machine)", err)
+	}
+}

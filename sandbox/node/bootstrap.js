@@ -11,7 +11,8 @@
 // Worker to host: {"op":"ready","version":"v20..."} once, then one
 // {"op":"result","id":N,"status":"SUCCESS"|"ERROR","outputFields":{...},
 // "error":{"type","message","stack"},"logs":"...","memoryBytes":N,
-// "unhealthy":bool} per invocation.
+// "unhealthy":bool,"leftover":bool} per invocation ("leftover": a worker
+// thread the code started still runs; the host then retires the worker).
 //
 // As on HubSpot, a result is delivered once the function has called back (or
 // returned) and the event loop has drained: the bootstrap holds no handle of
@@ -36,6 +37,25 @@ const LOG_CAP = 64 * 1024;
 const ACTION_FILE = '/action/index.js';
 
 const opts = JSON.parse(process.argv[2] || '{}');
+
+// ---- threads --------------------------------------------------------------
+
+// Nothing the code starts may outlive its invocation. The host kills leftover
+// processes; a worker thread (worker_threads.Worker, which may be unref()'d
+// so that the loop drains while it runs) it cannot kill without the
+// interpreter, so the bootstrap tracks them and reports a live one.
+const liveWorkers = new Set();
+{
+  const wt = require('worker_threads');
+  const Worker = wt.Worker;
+  wt.Worker = class extends Worker {
+    constructor(...args) {
+      super(...args);
+      liveWorkers.add(this);
+      this.once('exit', () => liveWorkers.delete(this));
+    }
+  };
+}
 
 // ---- framed protocol ------------------------------------------------------
 
@@ -536,6 +556,7 @@ function finish() {
     res.unhealthy = cur.unhealthy;
   }
   if (!opts.cgroupMemory) res.memoryBytes = process.memoryUsage.rss();
+  if (liveWorkers.size > 0) res.leftover = true;
   inv = null;
   writeMessage(res);
 }

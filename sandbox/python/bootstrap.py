@@ -18,6 +18,7 @@ import socket
 import struct
 import sys
 import threading
+import time
 import traceback
 import types
 
@@ -134,6 +135,65 @@ sys.__stdout__ = out_capture
 sys.__stderr__ = err_capture
 
 
+# ---- threads ----------------------------------------------------------------
+
+# Nothing the code starts may outlive its invocation. The host kills
+# leftover processes; threads it cannot kill without the interpreter, so the
+# bootstrap reports any thread besides the main one and its own (the egress
+# bridge's), and the host retires the worker.
+MAIN_TID = threading.get_native_id()
+_own_tids = set()
+_own_lock = threading.Lock()
+
+
+def _own(fn):
+    """Wraps a thread target of the bootstrap's, so that its thread is not
+    taken for one of the code's."""
+
+    def run(*args):
+        tid = threading.get_native_id()
+        with _own_lock:
+            _own_tids.add(tid)
+        try:
+            fn(*args)
+        finally:
+            with _own_lock:
+                _own_tids.discard(tid)
+
+    return run
+
+
+def _foreign_threads():
+    try:
+        tids = {int(t) for t in os.listdir("/proc/self/task")}
+    except OSError:
+        return 0
+    with _own_lock:
+        tids -= _own_tids
+    tids.discard(MAIN_TID)
+    return len(tids)
+
+
+def leftover_threads():
+    # The task directory's link count is 2 + the number of threads: one
+    # stat in the usual case, where they are the main one and the bridge's.
+    try:
+        n = os.stat("/proc/self/task").st_nlink - 2
+        with _own_lock:
+            if n <= 1 + len(_own_tids):
+                return False
+    except OSError:
+        pass
+    # A thread that has just finished (or one of the bridge's that has not
+    # registered yet) may still be listed for a moment.
+    for delay in (0, 0.002, 0.005, 0.01, 0.02, 0.05):
+        if delay:
+            time.sleep(delay)
+        if _foreign_threads() == 0:
+            return False
+    return True
+
+
 # ---- egress -----------------------------------------------------------------
 
 
@@ -167,7 +227,7 @@ def _bridge_conn(c):
     except OSError:
         c.close()
         return
-    t = threading.Thread(target=_pipe, args=(u, c), daemon=True)
+    t = threading.Thread(target=_own(_pipe), args=(u, c), daemon=True)
     t.start()
     _pipe(c, u)
     t.join()
@@ -181,14 +241,14 @@ def _bridge(ls):
             c, _ = ls.accept()
         except OSError:
             return
-        threading.Thread(target=_bridge_conn, args=(c,), daemon=True).start()
+        threading.Thread(target=_own(_bridge_conn), args=(c,), daemon=True).start()
 
 
 def start_bridge():
     ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     ls.bind(("127.0.0.1", 0))
     ls.listen(64)
-    threading.Thread(target=_bridge, args=(ls,), daemon=True).start()
+    threading.Thread(target=_own(_bridge), args=(ls,), daemon=True).start()
     return "http://127.0.0.1:%d" % ls.getsockname()[1]
 
 
@@ -542,6 +602,8 @@ def serve():
             res["error"] = err
         if not opts.get("cgroupMemory"):
             res["memoryBytes"] = memory_bytes()
+        if leftover_threads():
+            res["leftover"] = True
         write_message(res)
 
 
