@@ -6,6 +6,12 @@ import (
 	"time"
 )
 
+// Scopes of the lists API, with HubSpot's names.
+const (
+	ScopeListsRead  = "crm.lists.read"
+	ScopeListsWrite = "crm.lists.write"
+)
+
 // List processing types (HubSpot's lists v3 processingType).
 const (
 	// ListManual is a static list: records join and leave only when

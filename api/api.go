@@ -37,6 +37,8 @@ type Server struct {
 	// Pipelines serves the pipelines API. nil leaves their routes out.
 	Owners    spoke.OwnerService
 	Pipelines spoke.PipelineService
+	// Lists serves the lists API; nil leaves its routes out.
+	Lists spoke.ListService
 	// Flows stores workflows (automation v4).
 	Flows spoke.FlowService
 	// FlowChecker answers flow validation's questions about properties

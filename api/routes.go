@@ -57,6 +57,7 @@ func (s *Server) routeGroups() []routeGroup {
 		{true, s.schemaRoutes()},
 		{s.Owners != nil, s.ownerRoutes()},
 		{s.Pipelines != nil, s.pipelineRoutes()},
+		{s.Lists != nil, s.listRoutes()},
 		{s.Flows != nil, s.flowRoutes()},
 		{engine, s.engineRoutes()},
 		{engine && s.Secrets != nil, s.secretRoutes()},
