@@ -59,6 +59,7 @@ func (s *Server) routeGroups() []routeGroup {
 		{s.Pipelines != nil, s.pipelineRoutes()},
 		{s.Lists != nil, s.listRoutes()},
 		{s.Flows != nil, s.flowRoutes()},
+		{s.Flows != nil && s.FlowWebhooks != nil, s.flowWebhookRoutes()},
 		{engine, s.engineRoutes()},
 		{engine && s.Secrets != nil, s.secretRoutes()},
 		{s.Flows != nil, s.revisionRoutes()},

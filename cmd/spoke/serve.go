@@ -115,7 +115,7 @@ func serve(ctx context.Context, logger *slog.Logger, addr, dir string, demo, tru
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	apiHost := strings.TrimPrefix(url, "http://")
-	eng := engine.New(engine.Config{Store: db, Flows: db, Records: db, Properties: db, Secrets: db, ObjectTypes: db, Code: code, Logger: logger,
+	eng := engine.New(engine.Config{Store: db, Flows: db, Records: db, Properties: db, Secrets: db, ObjectTypes: db, Owners: db, Lists: db, Code: code, Logger: logger,
 		HTTP:    engine.WebhookClient(egress.New(egress.Config{SpokeAPI: apiHost, Allow: allowHosts, Logger: logger})),
 		Metrics: engine.NewMetrics(reg, db), Rollouts: db, Alerts: db, Reverts: db})
 	db.SetTrigger(eng.Trigger, eng.Wake)
@@ -123,7 +123,7 @@ func serve(ctx context.Context, logger *slog.Logger, addr, dir string, demo, tru
 	linter := lint.New(lint.Config{})
 	defer linter.Close()
 	go linter.Warm(context.Background())
-	srv := &api.Server{Records: db, Properties: db, Associations: db, Schemas: db, Tokens: db, Owners: db, Pipelines: db, Lists: db, Flows: db, FlowChecker: db, Linter: linter,
+	srv := &api.Server{Records: db, Properties: db, Associations: db, Schemas: db, Tokens: db, Owners: db, Pipelines: db, Lists: db, FlowWebhooks: db, Flows: db, FlowChecker: db, Linter: linter,
 		Engine: eng, EngineStore: db, Secrets: db, Alerts: db, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 		Logger: logger, TrustProxyHeaders: trustProxy}
 	handler := srv.Handler()
