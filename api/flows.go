@@ -69,6 +69,7 @@ func (s *Server) writeFlow(w http.ResponseWriter, r *http.Request, status int, f
 	if err != nil {
 		return err
 	}
+	setFlowWarnings(w, f)
 	writeJSON(w, status, out)
 	return nil
 }

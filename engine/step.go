@@ -136,24 +136,16 @@ func (e *Engine) step(ctx context.Context, f *spoke.Flow, en *spoke.Enrollment, 
 		if en.Status != spoke.EnrollmentActive || en.RunAt.After(now) {
 			return st
 		}
-		if creates(o) {
-			// The record is created in the step's commit; later actions
-			// run in the next round and read its id.
+		if len(o.effects) > 0 {
+			// Records are created and list memberships change in the
+			// step's commit; later actions run in the next round and see
+			// them (a created record's id, a list's members).
 			return st
 		}
 	}
 	return st
 }
 
-// creates reports whether an action's outcome creates a record.
-func creates(o *outcome) bool {
-	for _, fx := range o.effects {
-		if fx.Create != nil {
-			return true
-		}
-	}
-	return false
-}
 
 func cloneRecord(r *spoke.Record) *spoke.Record {
 	c := *r
