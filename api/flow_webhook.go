@@ -52,7 +52,7 @@ func (s *Server) webhookAddress(w http.ResponseWriter, r *http.Request, rotate b
 		return err
 	}
 	path := fmt.Sprintf("/automation/v4/flows/%s/webhook/%s", id, token)
-	writeJSON(w, http.StatusOK, map[string]string{"flowId": id, "token": token, "path": path, "url": s.origin(r)+path})
+	writeJSON(w, http.StatusOK, map[string]string{"flowId": id, "token": token, "path": path, "url": s.origin(r) + path})
 	return nil
 }
 

@@ -87,9 +87,9 @@ type Config struct {
 type Engine struct {
 	Config
 
-	wake    chan struct{}
-	limiter limiter
-	quota   quotaCache
+	wake     chan struct{}
+	limiter  limiter
+	quota    quotaCache
 	cache    flowCache
 	rotation rotation
 	running  atomic.Bool

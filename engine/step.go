@@ -146,7 +146,6 @@ func (e *Engine) step(ctx context.Context, f *spoke.Flow, en *spoke.Enrollment, 
 	return st
 }
 
-
 func cloneRecord(r *spoke.Record) *spoke.Record {
 	c := *r
 	c.Properties = make(map[string]string, len(r.Properties)+2)
