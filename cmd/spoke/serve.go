@@ -284,5 +284,8 @@ func seedDemo(ctx context.Context, db *sqlite.DB, acct int64) error {
 	_, err = db.WriteRecords(ctx, acct, "deals", spoke.WriteCreate, []spoke.RecordInput{
 		{Properties: map[string]string{"dealname": "Difference Engine No. 2", "amount": "250000", "dealstage": "contractsent", "pipeline": "default", spoke.PropOwnerID: owners[2]}},
 	}, src)
-	return err
+	if err != nil {
+		return err
+	}
+	return seedDemoWork(ctx, db, acct, res, companies, owners)
 }
