@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -60,7 +62,8 @@ func TestFlowWebhookAddress(t *testing.T) {
 }
 
 // Saving a flow with an action that needs a HubSpot-only product, or an
-// event Spoke does not raise, answers with a Warning header naming it.
+// event Spoke does not raise, answers with a warning naming it (in the
+// save's "warnings", beside lint's findings).
 func TestFlowSaveWarnings(t *testing.T) {
 	t.Parallel()
 	e := setupFlows(t)
@@ -70,13 +73,21 @@ func TestFlowSaveWarnings(t *testing.T) {
 	if r.status != 201 {
 		t.Fatalf("create = %d %s", r.status, r.body)
 	}
-	w := strings.Join(r.header.Values("Warning"), "\n")
-	for _, want := range []string{`299 spoke "action '7' (send marketing email, actionTypeId 0-4) needs HubSpot Marketing Hub`, `event type '4-1639801' is not raised by Spoke`} {
-		if !strings.Contains(w, want) {
-			t.Errorf("warnings %q lack %q", w, want)
-		}
+	var body struct {
+		Warnings []map[string]any `json:"warnings"`
 	}
-	if plain := e.do("POST", "/automation/v4/flows", `{"name":"plain","type":"CONTACT_FLOW","objectTypeId":"0-1","flowType":"WORKFLOW","isEnabled":false,"actions":[]}`); len(plain.header.Values("Warning")) != 0 {
-		t.Errorf("a plain flow has warnings %v", plain.header.Values("Warning"))
+	if err := json.Unmarshal(r.body, &body); err != nil {
+		t.Fatal(err)
+	}
+	if len(body.Warnings) != 2 || body.Warnings[0]["actionId"] != "7" || body.Warnings[0]["rule"] != "hubspot-only-action" || body.Warnings[0]["severity"] != "warning" ||
+		!strings.Contains(fmt.Sprint(body.Warnings[0]["message"]), "send marketing email, actionTypeId 0-4) needs HubSpot Marketing Hub") ||
+		body.Warnings[1]["rule"] != "event-not-raised" || !strings.Contains(fmt.Sprint(body.Warnings[1]["message"]), `"4-1639801" is not raised by Spoke`) {
+		t.Errorf("warnings %v", body.Warnings)
+	}
+	if got := e.do("GET", "/automation/v4/flows/"+r.json(t)["id"].(string), ""); strings.Contains(string(got.body), "warnings") {
+		t.Errorf("GET returns the save's warnings: %s", got.body)
+	}
+	if plain := e.do("POST", "/automation/v4/flows", `{"name":"plain","type":"CONTACT_FLOW","objectTypeId":"0-1","flowType":"WORKFLOW","isEnabled":false,"actions":[]}`); strings.Contains(string(plain.body), "warnings") {
+		t.Errorf("a plain flow has warnings: %s", plain.body)
 	}
 }

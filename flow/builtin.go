@@ -81,26 +81,36 @@ func actionOutputs(a *spoke.Action) []string {
 	return append([]string{ExecutionState}, b.Outputs...)
 }
 
-// Warnings returns what a person saving the flow should know although the
-// flow is valid: actions that need a HubSpot-only product (recorded as
-// SKIPPED when they run) and enrollment events Spoke never raises.
-func Warnings(f *spoke.Flow) []string {
-	var out []string
+// Warning is something a person saving a flow should know although the
+// flow is valid. ActionID is "" for the enrollment criteria.
+type Warning struct {
+	ActionID string
+	// Rule is "hubspot-only-action" or "event-not-raised".
+	Rule    string
+	Message string
+}
+
+// Warnings returns the flow's actions that need a HubSpot-only product
+// (recorded as SKIPPED when they run) and the enrollment events Spoke
+// never raises.
+func Warnings(f *spoke.Flow) []Warning {
+	var out []Warning
 	for i := range f.Actions {
 		a := &f.Actions[i]
 		if a.Type != spoke.ActionSingleConnection {
 			continue
 		}
 		if b, ok := LookupBuiltin(a.ActionTypeID); ok && b.Product != "" {
-			out = append(out, fmt.Sprintf("action %s (%s, actionTypeId %s) needs %s; Spoke records it as SKIPPED and the enrollment goes on",
-				strconv.Quote(a.ActionID), b.Name, a.ActionTypeID, b.Product))
+			out = append(out, Warning{ActionID: a.ActionID, Rule: "hubspot-only-action",
+				Message: fmt.Sprintf("action %s (%s, actionTypeId %s) needs %s; Spoke records it as SKIPPED and the enrollment goes on",
+					strconv.Quote(a.ActionID), b.Name, a.ActionTypeID, b.Product)})
 		}
 	}
 	if ec := f.EnrollmentCriteria; ec != nil && ec.Type == spoke.EnrollEvent {
 		for i, b := range ec.EventFilterBranches {
 			if !RaisedEvent(b.EventTypeID) {
-				out = append(out, fmt.Sprintf("enrollmentCriteria.eventFilterBranches[%d]: event type %s is not raised by Spoke (it raises record created %s, property value changed %s, %s and %s); this branch never enrolls",
-					i, strconv.Quote(b.EventTypeID), spoke.EventRecordCreated, spoke.EventPropertyChanged, spoke.EventAssociationAdded, spoke.EventWebhookReceived))
+				out = append(out, Warning{Rule: "event-not-raised", Message: fmt.Sprintf("enrollmentCriteria.eventFilterBranches[%d]: event type %s is not raised by Spoke (it raises record created %s, property value changed %s, %s and %s); this branch never enrolls",
+					i, strconv.Quote(b.EventTypeID), spoke.EventRecordCreated, spoke.EventPropertyChanged, spoke.EventAssociationAdded, spoke.EventWebhookReceived)})
 			}
 		}
 	}
