@@ -17,7 +17,9 @@ import (
 // runBuiltin runs the built-in SINGLE_CONNECTION actions besides delay and
 // set property, and reports whether it knew the action type. Every one
 // gives hs_execution_state (SUCCESS or SKIPPED) to later actions.
-func (e *Engine) runBuiltin(ctx context.Context, act *spoke.Action, en *spoke.Enrollment, rec *spoke.Record, t spoke.ObjectType, o *outcome) bool {
+//
+// With dryRun (a test run), notifications are not sent.
+func (e *Engine) runBuiltin(ctx context.Context, act *spoke.Action, en *spoke.Enrollment, rec *spoke.Record, t spoke.ObjectType, o *outcome, dryRun bool) bool {
 	b, ok := flow.LookupBuiltin(act.ActionTypeID)
 	if !ok {
 		return false
@@ -45,7 +47,7 @@ func (e *Engine) runBuiltin(ctx context.Context, act *spoke.Action, en *spoke.En
 		o.exec.Inputs = map[string]any{"listId": list, "operation": op}
 		o.exec.Outputs = map[string]any{flow.ExecutionState: "SUCCESS"}
 	case spoke.ActionTypeNotification, spoke.ActionTypeEmailNotification:
-		e.notify(act, en, rec, t, o)
+		e.notify(ctx, act, en, rec, t, o, dryRun)
 	case spoke.ActionTypeRotateOwner:
 		e.rotateOwner(ctx, act, en, rec, t, o)
 	case spoke.ActionTypeDelayUntil:
@@ -223,9 +225,10 @@ func containsFold(list []string, s string) bool {
 }
 
 // notify records an internal notification (in-app 0-9 or email 0-8) on
-// the execution: Spoke has no users to notify, so the execution log is
-// where it is read.
-func (e *Engine) notify(act *spoke.Action, en *spoke.Enrollment, rec *spoke.Record, t spoke.ObjectType, o *outcome) {
+// the execution and sends it as a WORKFLOW_NOTIFICATION alert to the
+// account's alert webhook when one is set (Spoke has no users to notify).
+// Like a webhook action, a round that is run again may send it again.
+func (e *Engine) notify(ctx context.Context, act *spoke.Action, en *spoke.Enrollment, rec *spoke.Record, t spoke.ObjectType, o *outcome, dryRun bool) {
 	n := map[string]any{
 		"subject": personalize(flow.Field(act, "subject"), rec, t),
 		"body":    personalize(flow.Field(act, "body"), rec, t),
@@ -241,6 +244,15 @@ func (e *Engine) notify(act *spoke.Action, en *spoke.Enrollment, rec *spoke.Reco
 	o.exec.Inputs = n
 	o.exec.Outputs = map[string]any{flow.ExecutionState: "SUCCESS", "notification": n}
 	o.exec.Logs = fmt.Sprintf("Notification for flow %s, record %d: %v\n", en.FlowID, rec.ID, n["subject"])
+	if dryRun {
+		return
+	}
+	details := map[string]any{"actionId": act.ActionID, "actionTypeId": act.ActionTypeID, "objectType": t.EventName,
+		"objectId": strconv.FormatInt(rec.ID, 10), "enrollmentId": strconv.FormatInt(en.ID, 10)}
+	for k, v := range n {
+		details[k] = v
+	}
+	e.alert(ctx, Alert{Type: AlertNotification, AccountID: en.AccountID, FlowID: en.FlowID, Message: fmt.Sprint(n["subject"]), Details: details})
 }
 
 // rotation keeps, per flow action, the next owner to assign, so rotate to

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -237,12 +239,26 @@ func TestHubSpotOnlyActionIsSkipped(t *testing.T) {
 }
 
 // Rotate to owner (0-11) assigns the listed users' owners in turn;
-// internal notifications (0-9) are recorded on the execution.
+// internal notifications (0-9) are recorded on the execution and sent to
+// the account's alert webhook.
 func TestRotateOwnerAndNotification(t *testing.T) {
 	t.Parallel()
 	b := setupBuiltins(t)
 	ctx := context.Background()
 	ann, bob := b.owner(t, "ann@example.com"), b.owner(t, "bob@example.com")
+	alerts := make(chan Alert, 10)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var a Alert
+		if err := json.NewDecoder(r.Body).Decode(&a); err != nil {
+			t.Errorf("alert body: %v", err)
+		}
+		alerts <- a
+	}))
+	defer hook.Close()
+	b.eng.Alerts = b.db
+	if err := b.db.PutAlertSettings(ctx, &spoke.AlertSettings{AccountID: b.account, URL: hook.URL, FailureRate: 0.2, FailureWindow: 50}); err != nil {
+		t.Fatal(err)
+	}
 	b.put(t, "54", manualFlow(`
 	  {"type":"SINGLE_CONNECTION","actionId":"1","actionTypeId":"0-11","actionTypeVersion":0,"fields":{"user_ids":["`+strconv.FormatInt(ann.UserID, 10)+`",`+strconv.FormatInt(bob.UserID, 10)+`],"overwrite_current_owner":true},
 	   "connection":{"edgeType":"STANDARD","nextActionId":"2"}},
@@ -274,6 +290,18 @@ func TestRotateOwnerAndNotification(t *testing.T) {
 	}
 	if found != 3 {
 		t.Errorf("%d notifications recorded, want 3", found)
+	}
+	b.eng.WaitAlerts()
+	close(alerts)
+	sent := 0
+	for a := range alerts {
+		if a.Type != AlertNotification || a.FlowID != "54" || !strings.HasPrefix(a.Message, "New owner for c") || a.Details["body"] != "Check it" || a.Details["actionId"] != "2" {
+			t.Errorf("alert %+v", a)
+		}
+		sent++
+	}
+	if sent != 3 {
+		t.Errorf("%d notifications sent to the alert webhook, want 3", sent)
 	}
 }
 

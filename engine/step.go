@@ -330,7 +330,7 @@ func (e *Engine) run(ctx context.Context, f *spoke.Flow, act *spoke.Action, en *
 			o.wait, o.waitReason = d, spoke.WaitDelay
 			o.exec.Outputs = map[string]any{"resumeAt": spoke.FormatTime(start.Add(d))}
 		default:
-			if !e.runBuiltin(ctx, act, en, rec, t, o) {
+			if !e.runBuiltin(ctx, act, en, rec, t, o, dryRun) {
 				o.err = &spoke.ActionError{Type: "UNSUPPORTED_ACTION", Message: fmt.Sprintf("actionTypeId %s is not supported.", act.ActionTypeID)}
 			}
 		}
