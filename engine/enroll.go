@@ -45,7 +45,7 @@ func (e *Engine) Trigger(ch spoke.RecordChange) []spoke.EnrollmentTrigger {
 		ec := f.EnrollmentCriteria
 		if ec.Type == spoke.EnrollEvent {
 			if ev, ok := eventTrigger(f, ch, afterEnv); ok {
-				out = append(out, spoke.EnrollmentTrigger{FlowID: f.ID, RevisionID: f.RevisionID, ReEnroll: ec.ShouldReEnroll, Event: ev})
+				out = append(out, spoke.EnrollmentTrigger{FlowID: f.ID, RevisionID: f.RevisionID, ReEnroll: ec.ShouldReEnroll, Staged: f.Rollout != nil, Event: ev})
 			}
 			continue
 		}
