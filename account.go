@@ -32,6 +32,8 @@ var Scopes = []string{
 	"crm.schemas.custom.read", "crm.schemas.custom.write",
 	// Owners: HubSpot's read scope, and Spoke's own for the admin API.
 	ScopeOwnersRead, ScopeOwnersWrite,
+	// Lists.
+	ScopeListsRead, ScopeListsWrite,
 }
 
 // ValidScope reports whether s is a scope Spoke knows.

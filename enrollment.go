@@ -2,6 +2,7 @@ package spoke
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 )
 
@@ -104,6 +105,9 @@ type Step struct {
 	// CodeExecutions counts the custom code runs of the step, which count
 	// against the monthly quota.
 	CodeExecutions int
+	// Effects are the step's writes besides the record's properties
+	// (records created, static list memberships), applied in its commit.
+	Effects []StepEffect
 }
 
 // Lease is a runner's hold on the enrollments it claimed. Ownership is the
@@ -137,6 +141,9 @@ type RecordChange struct {
 	// after the write and BeforeUpdatedAt before it (zero for a new
 	// record): criteria on createdate and lastmodifieddate read them.
 	CreatedAt, UpdatedAt, BeforeUpdatedAt time.Time
+	// Event, when set, is what happened besides the values (Before and
+	// After are then the same).
+	Event *RecordEvent
 }
 
 // EnrollmentTrigger names a flow a changed record must enroll in.
@@ -147,6 +154,9 @@ type EnrollmentTrigger struct {
 	// Staged says the flow has a rollout: the enrollment is HELD while
 	// the rollout holds.
 	Staged bool
+	// Event is the enrolling event's properties as JSON, for
+	// ENROLLMENT_EVENT_PROPERTY values (nil for list-based criteria).
+	Event json.RawMessage
 }
 
 // Usage is an account's custom code executions in a month.

@@ -117,6 +117,7 @@ const (
 	ValueRelativeDateTime = "RELATIVE_DATETIME"
 	ValueAppendProperty   = "APPEND_OBJECT_PROPERTY"
 	ValueStaticAppend     = "STATIC_APPEND_VALUE"
+	ValueEnrollmentEvent  = "ENROLLMENT_EVENT_PROPERTY"
 )
 
 // Value is HubSpot's oneOf value source, discriminated by Type. HubSpot's
@@ -133,6 +134,10 @@ type Value struct {
 	TimeDelay          json.RawMessage `json:"timeDelay,omitempty"`
 	AppendPropertyName string          `json:"appendPropertyName,omitempty"`
 	StaticAppendValue  string          `json:"staticAppendValue,omitempty"`
+	// EnrollmentEventPropertyToken names a property of the event that
+	// enrolled the record (ENROLLMENT_EVENT_PROPERTY): for a webhook, a
+	// key of its JSON body ("order.total" reads a nested one).
+	EnrollmentEventPropertyToken string `json:"enrollmentEventPropertyToken,omitempty"`
 }
 
 // UnmarshalJSON decodes a value source, inferring Type when it is absent:
@@ -158,6 +163,7 @@ func (v *Value) UnmarshalJSON(b []byte) error {
 		{"staticValue", ValueStatic}, {"propertyName", ValueObjectProperty}, {"dataKey", ValueFieldData},
 		{"incrementAmount", ValueIncrement}, {"timestampType", ValueTimestamp}, {"timeDelay", ValueRelativeDateTime},
 		{"appendPropertyName", ValueAppendProperty}, {"staticAppendValue", ValueStaticAppend},
+		{"enrollmentEventPropertyToken", ValueEnrollmentEvent},
 	} {
 		if _, ok := keys[k.key]; ok {
 			v.Type = k.typ
@@ -318,6 +324,10 @@ type EnrollmentCriteria struct {
 	ListFilterBranch                   *FilterBranch  `json:"listFilterBranch,omitempty"`
 	ReEnrollmentTriggersFilterBranches []FilterBranch `json:"reEnrollmentTriggersFilterBranches,omitempty"`
 	UnEnrollObjectsNotMeetingCriteria  bool           `json:"unEnrollObjectsNotMeetingCriteria"`
+	// EventFilterBranches of EVENT_BASED criteria: UNIFIED_EVENTS
+	// branches, each an event type (eventTypeId) and filters on the
+	// event's and the record's properties; any one enrolls.
+	EventFilterBranches []FilterBranch `json:"eventFilterBranches,omitempty"`
 }
 
 // TimeWindow is a day of the week and the hours of it in which a flow's

@@ -37,6 +37,11 @@ type Server struct {
 	// Pipelines serves the pipelines API. nil leaves their routes out.
 	Owners    spoke.OwnerService
 	Pipelines spoke.PipelineService
+	// Lists serves the lists API; nil leaves its routes out.
+	Lists spoke.ListService
+	// FlowWebhooks serves flows' inbound webhooks; nil leaves their
+	// routes out.
+	FlowWebhooks FlowWebhooks
 	// Flows stores workflows (automation v4).
 	Flows spoke.FlowService
 	// FlowChecker answers flow validation's questions about properties
@@ -116,7 +121,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				s.Logger.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rw.status, "duration", time.Since(start))
 			}
 		}()
-		if r.URL.Path != "/healthz" {
+		if r.URL.Path != "/healthz" && !(s.FlowWebhooks != nil && isFlowWebhook(r)) {
 			tok, err := s.authenticate(r)
 			if err != nil {
 				writeError(rw, r, err)

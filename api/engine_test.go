@@ -83,7 +83,7 @@ func setupEngine(t *testing.T) *engineEnv {
 	eng := engine.New(engine.Config{Store: db, Flows: db, Records: db, Properties: db, Secrets: db, ObjectTypes: db, Code: code, Logger: logger,
 		Rollouts: db, Alerts: db, Reverts: db})
 	db.SetTrigger(eng.Trigger, eng.Wake)
-	srv := &Server{Records: db, Properties: db, Associations: db, Schemas: db, Tokens: db, Owners: db, Pipelines: db, Flows: db, FlowChecker: db,
+	srv := &Server{Records: db, Properties: db, Associations: db, Schemas: db, Tokens: db, Owners: db, Pipelines: db, Lists: db, FlowWebhooks: db, Flows: db, FlowChecker: db,
 		Engine: eng, EngineStore: db, Secrets: db, Alerts: db, Logger: logger}
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {

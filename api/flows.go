@@ -157,6 +157,7 @@ func (s *Server) createFlow(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	warnings = append(warnings, builtinWarnings(f)...)
 	f.ID, f.RevisionID = "", ""
 	f.Saved = saveInfo(r)
 	created, err := s.Flows.CreateFlow(r.Context(), account(r), f)
@@ -215,6 +216,7 @@ func (s *Server) updateFlow(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	warnings = append(warnings, builtinWarnings(f)...)
 	f.ID = id
 	f.Saved = saveInfo(r)
 	updated, err := s.Flows.UpdateFlow(r.Context(), account(r), f)

@@ -42,7 +42,7 @@ func setupFlows(t *testing.T) *env {
 	if _, err := db.CreateProperty(ctx, acct, &spoke.Property{ObjectType: "deals", Name: "zip", Label: "Zip", Type: "string", GroupName: "dealinformation"}); err != nil {
 		t.Fatal(err)
 	}
-	srv := &Server{Records: db, Properties: db, Associations: db, Schemas: db, Tokens: db, Owners: db, Pipelines: db, Flows: db, FlowChecker: db,
+	srv := &Server{Records: db, Properties: db, Associations: db, Schemas: db, Tokens: db, Owners: db, Pipelines: db, Lists: db, FlowWebhooks: db, Flows: db, FlowChecker: db,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {
@@ -278,7 +278,7 @@ func TestFlowsBadJSON(t *testing.T) {
 		{"bad delay", wrap(`{"type":"SINGLE_CONNECTION","actionId":"1","actionTypeId":"0-1","fields":{"delta":"soon","time_unit":"DAYS"}}`), []string{"delta"}},
 		{"bad webhook", wrap(`{"type":"WEBHOOK","actionId":"1","webhookUrl":"file:///etc/passwd","method":"POST"}`), []string{"webhookUrl"}},
 		{"unknown action type", wrap(`{"type":"TELEPORT","actionId":"1"}`), []string{`"TELEPORT"`}},
-		{"unsupported actionTypeId", wrap(`{"type":"SINGLE_CONNECTION","actionId":"1","actionTypeId":"0-9","fields":{}}`), []string{`"0-9"`}},
+		{"unsupported actionTypeId", wrap(`{"type":"SINGLE_CONNECTION","actionId":"1","actionTypeId":"0-99","fields":{}}`), []string{`"0-99"`}},
 		{"event based", wrap(``, `,"enrollmentCriteria":{"type":"EVENT_BASED","shouldReEnroll":false,"eventFilterBranches":[]}`), []string{"EVENT_BASED"}},
 		{"bad filter", wrap(``, `,"enrollmentCriteria":{"type":"LIST_BASED","listFilterBranch":{"filterBranchType":"AND","filterBranches":[],"filters":[{"filterType":"PROPERTY","property":"amount","operation":{"operationType":"NUMBER","operator":"IS_ROUGHLY","value":1}}]}}`), []string{"IS_ROUGHLY"}},
 		{"bad start", wrap(delay[:0]+`{"type":"SINGLE_CONNECTION","actionId":"1","actionTypeId":"0-1","fields":{"delta":"1","time_unit":"DAYS"}}`, `,"startActionId":"77"`), []string{`"77"`}},

@@ -19,6 +19,9 @@ const (
 	AlertFailureRate   = "FAILURE_RATE"
 	AlertQuota80       = "QUOTA_80_PERCENT"
 	AlertQuota100      = "QUOTA_EXHAUSTED"
+	// AlertNotification is a flow's internal notification action (0-9
+	// in-app, 0-8 email).
+	AlertNotification = "WORKFLOW_NOTIFICATION"
 )
 
 // Alert is an event sent to the account's alert webhook, logged and

@@ -42,7 +42,13 @@ type Config struct {
 	// ObjectTypes resolves custom object types (flows on "2-…" types);
 	// nil runs flows on the standard types only.
 	ObjectTypes spoke.ObjectTypeService
-	Code        Invoker
+	// Owners are the owners rotate-to-owner actions assign; nil rotates
+	// among the owner_ids the actions name.
+	Owners spoke.OwnerService
+	// Lists answers list membership for IN_LIST filters and the static
+	// list actions' lists; nil makes every record a member of no list.
+	Lists ListMembership
+	Code  Invoker
 	// HTTP sends webhooks; it should dial through the egress proxy.
 	HTTP   *http.Client
 	Logger *slog.Logger
@@ -81,12 +87,13 @@ type Config struct {
 type Engine struct {
 	Config
 
-	wake    chan struct{}
-	limiter limiter
-	quota   quotaCache
-	cache   flowCache
-	running atomic.Bool
-	alerts  alertState
+	wake     chan struct{}
+	limiter  limiter
+	quota    quotaCache
+	cache    flowCache
+	rotation rotation
+	running  atomic.Bool
+	alerts   alertState
 	// bg is the context of Run, for background jobs (reverts) started
 	// while it runs; revertsWG waits for them.
 	bg        atomic.Pointer[context.Context]

@@ -11,7 +11,8 @@ import (
 
 // Trigger evaluates, for a record write, the LIST_BASED criteria of the
 // enabled flows of its type, and returns the flows the record starts to
-// meet. A write made by a flow never enrolls the record in that same flow,
+// meet, and the EVENT_BASED flows one of whose events the change raised
+// (see eventTrigger). A write made by a flow never enrolls the record in that same flow,
 // so a flow's own writes cannot loop it.
 func (e *Engine) Trigger(ch spoke.RecordChange) []spoke.EnrollmentTrigger {
 	ctx := context.Background()
@@ -29,10 +30,12 @@ func (e *Engine) Trigger(ch spoke.RecordChange) []spoke.EnrollmentTrigger {
 	}
 	t, _ := e.objectType(ctx, ch.AccountID, ch.ObjectType)
 	now := e.Now()
-	afterEnv := flow.Env{Get: values(t, ch.RecordID, ch.After, ch.CreatedAt, ch.UpdatedAt), Defs: defs, Now: now}
+	afterRec := &spoke.Record{ID: ch.RecordID, ObjectType: t.Name, Properties: ch.After, CreatedAt: ch.CreatedAt, UpdatedAt: ch.UpdatedAt}
+	afterEnv := e.withLists(ctx, ch.AccountID, afterRec, flow.Env{Get: values(t, ch.RecordID, ch.After, ch.CreatedAt, ch.UpdatedAt), Defs: defs, Now: now})
 	var beforeEnv flow.Env
 	if ch.Before != nil {
-		beforeEnv = flow.Env{Get: values(t, ch.RecordID, ch.Before, ch.CreatedAt, ch.BeforeUpdatedAt), Defs: defs, Now: now}
+		beforeRec := &spoke.Record{ID: ch.RecordID, ObjectType: t.Name, Properties: ch.Before, CreatedAt: ch.CreatedAt, UpdatedAt: ch.BeforeUpdatedAt}
+		beforeEnv = e.withLists(ctx, ch.AccountID, beforeRec, flow.Env{Get: values(t, ch.RecordID, ch.Before, ch.CreatedAt, ch.BeforeUpdatedAt), Defs: defs, Now: now})
 	}
 	var out []spoke.EnrollmentTrigger
 	for _, f := range flows {
@@ -40,6 +43,15 @@ func (e *Engine) Trigger(ch spoke.RecordChange) []spoke.EnrollmentTrigger {
 			continue // the flow's own write, or a revert of its writes
 		}
 		ec := f.EnrollmentCriteria
+		if ec.Type == spoke.EnrollEvent {
+			if ev, ok := eventTrigger(f, ch, afterEnv); ok {
+				out = append(out, spoke.EnrollmentTrigger{FlowID: f.ID, RevisionID: f.RevisionID, ReEnroll: ec.ShouldReEnroll, Staged: f.Rollout != nil, Event: ev})
+			}
+			continue
+		}
+		if ch.Event != nil {
+			continue // an association or webhook changes no value
+		}
 		after, err := afterEnv.Evaluate(ec.ListFilterBranch)
 		if err != nil || !after {
 			continue
@@ -168,6 +180,9 @@ func (e *Engine) eachMatching(ctx context.Context, account int64, f *spoke.Flow,
 	if criteria != nil {
 		only = append(only, criteria.Properties()...)
 	}
+	if hasListFilter(criteria) {
+		only = nil // a dynamic list's filters may read any property
+	}
 	total := &spoke.EnrollResult{Enrolled: []int64{}, Skipped: map[int64]string{}}
 	var after int64
 	const page = 1000
@@ -180,7 +195,7 @@ func (e *Engine) eachMatching(ctx context.Context, account int64, f *spoke.Flow,
 		for _, r := range recs {
 			after = r.ID
 			if criteria != nil {
-				ok, err := flow.Env{Get: func(n string) (string, bool) { return r.Value(t, n) }, Defs: defs, Now: e.Now()}.Evaluate(criteria)
+				ok, err := e.withLists(ctx, account, r, flow.Env{Get: func(n string) (string, bool) { return r.Value(t, n) }, Defs: defs, Now: e.Now()}).Evaluate(criteria)
 				if err != nil {
 					return nil, spoke.Invalidf("Flow %s criteria cannot be evaluated: %v", f.ID, err)
 				}

@@ -102,7 +102,7 @@ func (e *Engine) unenrollReason(ctx context.Context, f *spoke.Flow, en *spoke.En
 		e.Logger.Error("read property definitions for a flow goal", "flowId", f.ID, "err", err)
 		return "", ""
 	}
-	env := flow.Env{Get: func(name string) (string, bool) { return rec.Value(t, name) }, Defs: defs, Now: now}
+	env := e.withLists(ctx, en.AccountID, rec, flow.Env{Get: func(name string) (string, bool) { return rec.Value(t, name) }, Defs: defs, Now: now})
 	if f.GoalFilterBranch != nil {
 		if ok, err := env.Evaluate(f.GoalFilterBranch); err == nil && ok {
 			return "GOAL_MET", "The record met the flow's goal (goalFilterBranch) and was unenrolled."

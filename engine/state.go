@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/spokehq/spoke"
+	"github.com/spokehq/spoke/flow"
 )
 
 // flowCache keeps flow revisions (immutable, so cached forever) and, per
@@ -81,7 +82,8 @@ func (c *flowCache) isDeleted(ctx context.Context, account int64, flowID string)
 	return gone, nil
 }
 
-// listBased returns the enabled LIST_BASED flows of an object type.
+// listBased returns the enabled LIST_BASED flows of an object type, and
+// the EVENT_BASED ones with an event Spoke raises.
 func (c *flowCache) listBased(ctx context.Context, account int64, objectType string) ([]*spoke.Flow, error) {
 	k := triggerKey{account, objectType}
 	c.mu.RLock()
@@ -98,6 +100,9 @@ func (c *flowCache) listBased(ctx context.Context, account int64, objectType str
 	flows = flows[:0]
 	for _, f := range all {
 		if f.EnrollmentCriteria != nil && f.EnrollmentCriteria.Type == spoke.EnrollListBased && f.EnrollmentCriteria.ListFilterBranch != nil {
+			flows = append(flows, f)
+		}
+		if f.EnrollmentCriteria != nil && f.EnrollmentCriteria.Type == spoke.EnrollEvent && raisesEvents(f.EnrollmentCriteria) {
 			flows = append(flows, f)
 		}
 	}
@@ -291,4 +296,15 @@ func (q *quotaCache) forget(account int64) {
 func (e *Engine) CodeLimitChanged(account int64) {
 	e.quota.forget(account)
 	e.Wake()
+}
+
+// raisesEvents reports whether EVENT_BASED criteria have a branch of an
+// event Spoke raises.
+func raisesEvents(ec *spoke.EnrollmentCriteria) bool {
+	for _, b := range ec.EventFilterBranches {
+		if flow.RaisedEvent(b.EventTypeID) {
+			return true
+		}
+	}
+	return false
 }

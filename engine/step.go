@@ -50,6 +50,9 @@ type outcome struct {
 	err        *spoke.ActionError
 	retryable  bool
 	code       bool // ran custom code (counts against the quota)
+	// effects are the action's writes besides the record's properties
+	// (records to create, static list memberships).
+	effects []spoke.StepEffect
 	// rawOutputs are custom code's outputFields as the code returned them,
 	// for test runs, which answer as `spoke run` does.
 	rawOutputs map[string]any
@@ -133,6 +136,12 @@ func (e *Engine) step(ctx context.Context, f *spoke.Flow, en *spoke.Enrollment, 
 		if en.Status != spoke.EnrollmentActive || en.RunAt.After(now) {
 			return st
 		}
+		if len(o.effects) > 0 {
+			// Records are created and list memberships change in the
+			// step's commit; later actions run in the next round and see
+			// them (a created record's id, a list's members).
+			return st
+		}
 	}
 	return st
 }
@@ -190,6 +199,10 @@ func (e *Engine) finish(st *spoke.Step, act *spoke.Action, o *outcome, now time.
 		if o.exec != nil {
 			st.Writers = append(st.Writers, len(st.Executions)-1)
 		}
+	}
+	for _, fx := range o.effects {
+		fx.Execution = len(st.Executions) - 1
+		st.Effects = append(st.Effects, fx)
 	}
 	if o.outputs != nil {
 		if en.Outputs == nil {
@@ -285,7 +298,7 @@ func (e *Engine) run(ctx context.Context, f *spoke.Flow, act *spoke.Action, en *
 		}
 		o.next = next(act.DefaultBranch)
 		branch := act.DefaultBranchName
-		env := flow.Env{Get: func(name string) (string, bool) { return rec.Value(t, name) }, Defs: defs, Now: start}
+		env := e.withLists(ctx, en.AccountID, rec, flow.Env{Get: func(name string) (string, bool) { return rec.Value(t, name) }, Defs: defs, Now: start})
 		for _, b := range act.ListBranches {
 			if b.FilterBranch == nil {
 				continue
@@ -317,7 +330,9 @@ func (e *Engine) run(ctx context.Context, f *spoke.Flow, act *spoke.Action, en *
 			o.wait, o.waitReason = d, spoke.WaitDelay
 			o.exec.Outputs = map[string]any{"resumeAt": spoke.FormatTime(start.Add(d))}
 		default:
-			o.err = &spoke.ActionError{Type: "UNSUPPORTED_ACTION", Message: fmt.Sprintf("actionTypeId %s is not supported.", act.ActionTypeID)}
+			if !e.runBuiltin(ctx, act, en, rec, t, o, dryRun) {
+				o.err = &spoke.ActionError{Type: "UNSUPPORTED_ACTION", Message: fmt.Sprintf("actionTypeId %s is not supported.", act.ActionTypeID)}
+			}
 		}
 	case spoke.ActionWebhook:
 		e.runWebhook(ctx, f, act, en, rec, t, o)
@@ -359,6 +374,8 @@ func (e *Engine) resolve(v *spoke.Value, en *spoke.Enrollment, rec *spoke.Record
 		return s, nil
 	case spoke.ValueStaticAppend:
 		return v.StaticAppendValue, nil
+	case spoke.ValueEnrollmentEvent:
+		return e.eventProperty(en, v.EnrollmentEventPropertyToken)
 	}
 	return "", &spoke.ActionError{Type: "INVALID_VALUE", Message: fmt.Sprintf("Value type %s is not supported.", v.Type)}
 }

@@ -161,6 +161,10 @@ type Env struct {
 	Defs map[string]*spoke.Property
 	// Now is the time relative dates count from; zero means time.Now().
 	Now time.Time
+	// InList reports whether the record is a member of a list, for
+	// IN_LIST filters; nil means lists are not known and the record is in
+	// none.
+	InList func(listID string) (bool, error)
 }
 
 // Evaluate reports whether a record matches a filter tree, at the current
@@ -236,6 +240,18 @@ func (env Env) filter(fl *spoke.FlowFilter) (bool, error) {
 		return *fl.ShouldAccept, nil
 	case "EMAIL_SUBSCRIPTION", "COMMUNICATION_SUBSCRIPTION":
 		return false, nil
+	case "IN_LIST":
+		if env.InList == nil {
+			return negative(fl.Operator), nil
+		}
+		in, err := env.InList(fl.ListID)
+		if err != nil {
+			return false, err
+		}
+		if negative(fl.Operator) {
+			return !in, nil
+		}
+		return in, nil
 	default:
 		return negative(fl.Operator), nil
 	}

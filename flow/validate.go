@@ -42,12 +42,12 @@ var RateLimitPeriods = []string{"SECONDS", "MINUTES", "HOURS"}
 
 // ValueTypes are the value sources Spoke evaluates.
 var ValueTypes = []string{spoke.ValueStatic, spoke.ValueObjectProperty, spoke.ValueFieldData, spoke.ValueIncrement,
-	spoke.ValueTimestamp, spoke.ValueRelativeDateTime, spoke.ValueAppendProperty, spoke.ValueStaticAppend}
+	spoke.ValueTimestamp, spoke.ValueRelativeDateTime, spoke.ValueAppendProperty, spoke.ValueStaticAppend, spoke.ValueEnrollmentEvent}
 
 // storedValueTypes are value sources HubSpot documents that need data
 // Spoke does not have (fetched records, enrollment events, datasets):
 // accepted and kept, and an action that reads one fails when it runs.
-var storedValueTypes = []string{"FETCHED_OBJECT_PROPERTY", "ENROLLMENT_EVENT_PROPERTY", "ENROLLMENT_DATASET_COLUMN_VALUE",
+var storedValueTypes = []string{"FETCHED_OBJECT_PROPERTY", "ENROLLMENT_DATASET_COLUMN_VALUE",
 	"ACTION_OUTPUT_OBJECT_PROPERTY", "SINGLE_OBJECT_COORDINATES", "LIST_INPUT", "MAP_INPUT"}
 
 // MaxInputFields is the most inputFields a custom code action may have.
@@ -347,18 +347,12 @@ func (v *validator) value(a *spoke.Action, where string, val *spoke.Value) error
 			v.p.add(a.ActionID, "%s: FIELD_DATA needs the actionId of an earlier custom code action", where)
 		case src == nil:
 			v.p.add(a.ActionID, "%s: FIELD_DATA refers to action %s, which does not exist", where, strconv.Quote(val.ActionID))
-		case src.Type != spoke.ActionCustomCode:
-			v.p.add(a.ActionID, "%s: FIELD_DATA refers to action %s, which is a %s, not a CUSTOM_CODE action", where, strconv.Quote(val.ActionID), src.Type)
+		case len(actionOutputs(src)) == 0:
+			v.p.add(a.ActionID, "%s: FIELD_DATA refers to action %s, which is a %s and has no outputs", where, strconv.Quote(val.ActionID), src.Type)
 		case v.ordered && !v.before[a.ActionID][val.ActionID]:
 			v.p.add(a.ActionID, "%s: FIELD_DATA refers to action %s, which does not run before this one", where, strconv.Quote(val.ActionID))
 		default:
-			found := false
-			for _, o := range src.OutputFields {
-				if o.Name == val.DataKey {
-					found = true
-				}
-			}
-			if !found {
+			if !contains(actionOutputs(src), val.DataKey) {
 				v.p.add(a.ActionID, "%s: dataKey %s is not an output field of action %s (it declares %s)", where, strconv.Quote(val.DataKey), strconv.Quote(val.ActionID), outputNames(src))
 			}
 		}
@@ -377,6 +371,10 @@ func (v *validator) value(a *spoke.Action, where string, val *spoke.Value) error
 	case spoke.ValueAppendProperty:
 		return v.checkProperty(a.ActionID, where, val.AppendPropertyName)
 	case spoke.ValueStaticAppend:
+	case spoke.ValueEnrollmentEvent:
+		if val.EnrollmentEventPropertyToken == "" {
+			v.p.add(a.ActionID, "%s: ENROLLMENT_EVENT_PROPERTY needs enrollmentEventPropertyToken, the event property to read", where)
+		}
 	case "":
 		v.p.add(a.ActionID, "%s has no value type and no field that tells it (use %s)", where, strings.Join(ValueTypes, ", "))
 	default:
@@ -388,12 +386,13 @@ func (v *validator) value(a *spoke.Action, where string, val *spoke.Value) error
 }
 
 func outputNames(a *spoke.Action) string {
-	if len(a.OutputFields) == 0 {
+	outs := actionOutputs(a)
+	if len(outs) == 0 {
 		return "no outputs"
 	}
 	var n []string
-	for _, o := range a.OutputFields {
-		n = append(n, strconv.Quote(o.Name))
+	for _, o := range outs {
+		n = append(n, strconv.Quote(o))
 	}
 	return strings.Join(n, ", ")
 }
@@ -571,7 +570,7 @@ func (v *validator) singleConnection(a *spoke.Action) error {
 	case "":
 		v.p.add(id, "a SINGLE_CONNECTION action needs an actionTypeId")
 	default:
-		v.p.add(id, "actionTypeId %s is not supported (Spoke runs 0-1 delay and 0-5 set property)", strconv.Quote(a.ActionTypeID))
+		return v.builtin(a)
 	}
 	return nil
 }
@@ -634,11 +633,11 @@ func (v *validator) enrollment() error {
 		}
 		return v.filterBranch("", "enrollmentCriteria.listFilterBranch", ec.ListFilterBranch)
 	case spoke.EnrollEvent:
-		v.p.add("", "enrollmentCriteria type EVENT_BASED is not supported yet (use MANUAL or LIST_BASED)")
+		return v.events(ec)
 	case "":
-		v.p.add("", "enrollmentCriteria has no type (use MANUAL or LIST_BASED)")
+		v.p.add("", "enrollmentCriteria has no type (use MANUAL, LIST_BASED or EVENT_BASED)")
 	default:
-		v.p.add("", "enrollmentCriteria type %s is not supported (use MANUAL or LIST_BASED)", strconv.Quote(ec.Type))
+		v.p.add("", "enrollmentCriteria type %s is not supported (use MANUAL, LIST_BASED or EVENT_BASED)", strconv.Quote(ec.Type))
 	}
 	return nil
 }

@@ -115,7 +115,9 @@ func (db *DB) Associate(ctx context.Context, account int64, fromType string, fro
 			return nil, spoke.Invalidf("No default association from %s to %s.", ft.Name, tt.Name)
 		}
 	}
+	var enrolled bool
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		enrolled = false
 		for _, c := range []struct {
 			id  int64
 			typ string
@@ -128,10 +130,18 @@ func (db *DB) Associate(ctx context.Context, account int64, fromType string, fro
 				return spoke.NotFoundf("Object not found. No %s with id %d.", c.typ, c.id)
 			}
 		}
-		return link(ctx, db.txSession(tx), account, ft.Name, fromID, tt.Name, toID, types)
+		s := db.txSession(tx)
+		if err := link(ctx, s, account, ft.Name, fromID, tt.Name, toID, types); err != nil {
+			return err
+		}
+		enrolled, err = db.associationAdded(ctx, s, account, ft.Name, fromID, tt.Name, toID, types)
+		return err
 	})
 	if err != nil {
 		return nil, err
+	}
+	if enrolled {
+		db.notifyEnrolled()
 	}
 	return types, nil
 }

@@ -67,7 +67,7 @@ func (w *writer) trigger(id int64, before *spoke.Record, after map[string]string
 				continue
 			}
 		}
-		ok, _, err := enrollTx(w.ctx, w.s, w.account, t.FlowID, t.RevisionID, w.t.Name, id, t.ReEnroll, t.Staged, w.now)
+		ok, err := enrollEvent(w.ctx, w.s, w.account, t, w.t.Name, id, w.now)
 		if err != nil {
 			return err
 		}
@@ -560,6 +560,11 @@ func (db *DB) Commit(ctx context.Context, lease spoke.Lease, steps []*spoke.Step
 					if err := rows[i].encode(st, lease, now); err != nil {
 						return err
 					}
+				}
+			}
+			if len(st.Effects) > 0 && e.Status != spoke.EnrollmentFailed {
+				if err := db.commitEffects(ctx, s, st, &rows[i], lease, now, &enrolled); err != nil {
+					return err
 				}
 			}
 			// The quota counts the code that ran, even for an enrollment

@@ -174,7 +174,12 @@ func (db *DB) PurgeRecord(ctx context.Context, account int64, objectType, id, id
 			// erasure can afford better than every insert an index.
 			{`DELETE FROM executions WHERE account_id = ? AND object_id = ? AND enrollment_id IN (SELECT id FROM enrollments WHERE account_id = ? AND object_type = ? AND object_id = ?)`,
 				[]any{account, rec.ID, account, t.Name, rec.ID}},
+			// The events that enrolled it (a webhook body may hold personal
+			// data) and its list memberships go too.
+			{`DELETE FROM enrollment_events WHERE enrollment_id IN (SELECT id FROM enrollments WHERE account_id = ? AND object_type = ? AND object_id = ?)`,
+				[]any{account, t.Name, rec.ID}},
 			{`DELETE FROM enrollments WHERE account_id = ? AND object_type = ? AND object_id = ?`, []any{account, t.Name, rec.ID}},
+			{`DELETE FROM list_memberships WHERE object_id = ?`, []any{rec.ID}},
 			{`DELETE FROM associations WHERE account_id = ? AND from_id = ?`, []any{account, rec.ID}},
 			{`DELETE FROM associations WHERE account_id = ? AND to_type = ? AND to_id = ?`, []any{account, t.Name, rec.ID}},
 			{`DELETE FROM property_history WHERE record_id = ?`, []any{rec.ID}},

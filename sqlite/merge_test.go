@@ -123,6 +123,16 @@ func TestPurgeRecord(t *testing.T) {
 		return n
 	}
 
+	l, err := db.CreateList(ctx, acct, &spoke.List{Name: "erasure", ObjectTypeID: "0-1", ProcessingType: spoke.ListManual})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.AddListMembers(ctx, acct, l.ID, []int64{rec.ID, keep.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.write.Exec(`INSERT INTO enrollment_events (enrollment_id, event) SELECT id, '{"email":"erase@example.com"}' FROM enrollments WHERE object_id = ?`, rec.ID); err != nil {
+		t.Fatal(err)
+	}
 	if err := db.PurgeRecord(ctx, acct, "contacts", "ERASE@example.com", "email"); err != nil {
 		t.Fatalf("PurgeRecord: %v", err)
 	}
@@ -132,12 +142,15 @@ func TestPurgeRecord(t *testing.T) {
 		"associations": count(`SELECT count(*) FROM associations WHERE from_id = ? OR to_id = ?`, rec.ID, rec.ID),
 		"enrollments":  count(`SELECT count(*) FROM enrollments WHERE object_id = ?`, rec.ID),
 		"executions":   count(`SELECT count(*) FROM executions WHERE object_id = ?`, rec.ID),
+		"memberships":  count(`SELECT count(*) FROM list_memberships WHERE object_id = ?`, rec.ID),
+		"events":       count(`SELECT count(*) FROM enrollment_events`),
 	} {
 		if n != 0 {
 			t.Errorf("%d %s rows of the erased contact remain", n, what)
 		}
 	}
-	if count(`SELECT count(*) FROM executions WHERE object_id = ?`, keep.ID) != 1 || count(`SELECT count(*) FROM records WHERE id = ?`, company.ID) != 1 {
+	if count(`SELECT count(*) FROM executions WHERE object_id = ?`, keep.ID) != 1 || count(`SELECT count(*) FROM records WHERE id = ?`, company.ID) != 1 ||
+		count(`SELECT count(*) FROM list_memberships WHERE object_id = ?`, keep.ID) != 1 {
 		t.Error("the erasure took other records' rows with it")
 	}
 	if err := db.PurgeRecord(ctx, acct, "contacts", strconv.FormatInt(rec.ID, 10), ""); code(err) != spoke.ENOTFOUND {

@@ -152,7 +152,7 @@ func serve(ctx context.Context, logger *slog.Logger, o serveOptions) error {
 		registerSandboxMetrics(reg, pool)
 	}
 	apiHost := strings.TrimPrefix(url, "http://")
-	eng := engine.New(engine.Config{Store: db, Flows: db, Records: db, Properties: db, Secrets: db, ObjectTypes: db, Code: code, Logger: logger,
+	eng := engine.New(engine.Config{Store: db, Flows: db, Records: db, Properties: db, Secrets: db, ObjectTypes: db, Owners: db, Lists: db, Code: code, Logger: logger,
 		HTTP:    engine.WebhookClient(egress.New(egress.Config{SpokeAPI: apiHost, Allow: allowHosts, Deny: deny, Logger: logger})),
 		Metrics: engine.NewMetrics(reg, db), Rollouts: db, Alerts: db, Reverts: db})
 	db.SetTrigger(eng.Trigger, eng.Wake)
@@ -160,7 +160,7 @@ func serve(ctx context.Context, logger *slog.Logger, o serveOptions) error {
 	linter := lint.New(lint.Config{})
 	defer linter.Close()
 	go linter.Warm(context.Background())
-	srv := &api.Server{Records: db, Properties: db, Associations: db, Schemas: db, Tokens: db, Owners: db, Pipelines: db, Flows: db, FlowChecker: db, Linter: linter,
+	srv := &api.Server{Records: db, Properties: db, Associations: db, Schemas: db, Tokens: db, Owners: db, Pipelines: db, Lists: db, FlowWebhooks: db, Flows: db, FlowChecker: db, Linter: linter,
 		Engine: eng, EngineStore: db, Secrets: db, Alerts: db, Logger: logger, TrustProxyHeaders: trustProxy}
 	handler := srv.Handler()
 	ui := &web.Server{API: handler, Tokens: db, Records: db, Properties: db, Associations: db, Flows: db, Engine: db, Runs: db,
@@ -328,7 +328,10 @@ func seedDemo(ctx context.Context, db *sqlite.DB, acct int64) error {
 	_, err = db.WriteRecords(ctx, acct, "deals", spoke.WriteCreate, []spoke.RecordInput{
 		{Properties: map[string]string{"dealname": "Difference Engine No. 2", "amount": "250000", "dealstage": "contractsent", "pipeline": "default", spoke.PropOwnerID: owners[2]}},
 	}, src)
-	return err
+	if err != nil {
+		return err
+	}
+	return seedDemoWork(ctx, db, acct, res, companies, owners)
 }
 
 // registerSandboxMetrics exports the sandbox pool's Stats.

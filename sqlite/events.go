@@ -1,0 +1,162 @@
+package sqlite
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/spokehq/spoke"
+)
+
+// raiseEvent runs the enrollment triggers of an event on a live record
+// (an association added, a webhook received) inside s's transaction, and
+// enrolls the record in the flows whose EVENT_BASED criteria it raises.
+// It reports whether it enrolled the record anywhere.
+func (db *DB) raiseEvent(ctx context.Context, s session, account int64, id int64, ev *spoke.RecordEvent, src spoke.WriteSource) (bool, error) {
+	fn, _ := db.hooks()
+	if fn == nil {
+		return false, nil
+	}
+	rec, err := scanRecord(s.QueryRowContext(ctx, `SELECT `+recordColumns+` FROM records WHERE account_id = ? AND id = ? AND archived = 0`, account, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read record %d for an event: %w", id, err)
+	}
+	ch := spoke.RecordChange{AccountID: account, ObjectType: rec.ObjectType, RecordID: id, Before: rec.Properties, After: rec.Properties,
+		Source: src, CreatedAt: rec.CreatedAt, UpdatedAt: rec.UpdatedAt, BeforeUpdatedAt: rec.UpdatedAt, Event: ev}
+	enrolled := false
+	now := db.nowMs()
+	for _, t := range fn(ch) {
+		ok, err := enrollEvent(ctx, s, account, t, rec.ObjectType, id, now)
+		if err != nil {
+			return false, err
+		}
+		enrolled = enrolled || ok
+	}
+	return enrolled, nil
+}
+
+// enrollEvent enrolls a record for a trigger and keeps the trigger's
+// event for the enrollment's ENROLLMENT_EVENT_PROPERTY values.
+func enrollEvent(ctx context.Context, s session, account int64, t spoke.EnrollmentTrigger, objectType string, id, now int64) (bool, error) {
+	ok, _, err := enrollTx(ctx, s, account, t.FlowID, t.RevisionID, objectType, id, t.ReEnroll, t.Staged, now)
+	if err != nil || !ok || t.Event == nil {
+		return ok, err
+	}
+	if _, err := s.ExecContext(ctx, `INSERT INTO enrollment_events (enrollment_id, event) VALUES (last_insert_rowid(), ?)`, string(t.Event)); err != nil {
+		return false, fmt.Errorf("keep the event of an enrollment in flow %s: %w", t.FlowID, err)
+	}
+	return true, nil
+}
+
+// associationAdded raises association-added events on both records.
+func (db *DB) associationAdded(ctx context.Context, s session, account int64, fromType string, fromID int64, toType string, toID int64, types []spoke.AssociationType) (bool, error) {
+	enrolled := false
+	for _, end := range []struct {
+		id, other int64
+		otherType string
+		typeID    int
+	}{{fromID, toID, toType, types[0].TypeID}, {toID, fromID, fromType, spoke.PairedAssociationTypeID(types[0].TypeID)}} {
+		ot, _ := spoke.LookupObjectType(end.otherType)
+		otherTypeID := ot.ID
+		if otherTypeID == "" {
+			otherTypeID = end.otherType // a custom object's name is its id
+		}
+		ev := &spoke.RecordEvent{Type: spoke.EventAssociationAdded, Properties: map[string]string{
+			"toObjectTypeId": otherTypeID, "toObjectId": strconv.FormatInt(end.other, 10),
+			"associationTypeId": strconv.Itoa(end.typeID), "associationCategory": types[0].Category,
+		}}
+		ok, err := db.raiseEvent(ctx, s, account, end.id, ev, spoke.WriteSource{Type: spoke.SourceAPI})
+		if err != nil {
+			return false, err
+		}
+		enrolled = enrolled || ok
+	}
+	return enrolled, nil
+}
+
+// WebhookReceived raises a flow's webhook event on a record: the record
+// enrolls in the flow when the flow is enabled and its webhook branch's
+// filters hold for the body. It reports whether the record enrolled.
+func (db *DB) WebhookReceived(ctx context.Context, account int64, flowID string, recordID int64, body json.RawMessage) (bool, error) {
+	var enrolled bool
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		enrolled, err = db.raiseEvent(ctx, db.txSession(tx), account, recordID,
+			&spoke.RecordEvent{Type: spoke.EventWebhookReceived, FlowID: flowID, Body: body}, spoke.WriteSource{Type: spoke.SourceAPI, ID: flowID})
+		return err
+	})
+	if err != nil {
+		return false, err
+	}
+	if enrolled {
+		db.notifyEnrolled()
+	}
+	return enrolled, nil
+}
+
+// EnrollmentEvent returns the event that enrolled a record, or nil when
+// an event did not.
+func (db *DB) EnrollmentEvent(ctx context.Context, enrollmentID int64) (json.RawMessage, error) {
+	var ev string
+	err := db.read.QueryRowContext(ctx, `SELECT event FROM enrollment_events WHERE enrollment_id = ?`, enrollmentID).Scan(&ev)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the event of enrollment %d: %w", enrollmentID, err)
+	}
+	return json.RawMessage(ev), nil
+}
+
+// FlowWebhookToken returns the secret token of a flow's inbound webhook,
+// making one the first time (or a new one with rotate). ENOTFOUND for a
+// flow that does not exist.
+func (db *DB) FlowWebhookToken(ctx context.Context, account int64, flowID string, rotate bool) (string, error) {
+	if _, err := db.GetFlow(ctx, account, flowID); err != nil {
+		return "", err
+	}
+	var token string
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `SELECT token FROM flow_webhooks WHERE flow_id = ? AND account_id = ?`, flowID, account).Scan(&token)
+		if err == nil && !rotate {
+			return nil
+		}
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		b := make([]byte, 24)
+		if _, err := rand.Read(b); err != nil {
+			return err
+		}
+		token = hex.EncodeToString(b)
+		_, err = tx.ExecContext(ctx, `INSERT INTO flow_webhooks (flow_id, account_id, token, created_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (flow_id) DO UPDATE SET token = excluded.token, created_at = excluded.created_at`, flowID, account, token, db.nowMs())
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("flow %s webhook token: %w", flowID, err)
+	}
+	return token, nil
+}
+
+// FlowWebhookAccount returns the account of a flow whose webhook token is
+// token; ENOTFOUND when none is.
+func (db *DB) FlowWebhookAccount(ctx context.Context, flowID, token string) (int64, error) {
+	var account int64
+	err := db.read.QueryRowContext(ctx, `SELECT account_id FROM flow_webhooks WHERE flow_id = ? AND token = ?`, flowID, token).Scan(&account)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, spoke.NotFoundf("No flow webhook at this address.")
+	}
+	if err != nil {
+		return 0, fmt.Errorf("find flow webhook: %w", err)
+	}
+	return account, nil
+}
