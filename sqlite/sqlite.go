@@ -61,6 +61,9 @@ type DB struct {
 	trigger    TriggerFunc // enrollment triggers, run inside record writes
 	onEnrolled func()      // called after a commit that enrolled records
 
+	refMu sync.Mutex
+	refs  actionRefs // execution_actions rows (execlog.go)
+
 	stmtMu sync.Mutex
 	stmts  map[stmtKey]*sql.Stmt // prepared statements by pool and text
 
@@ -107,6 +110,10 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 	db := &DB{path: path, write: w, read: r, Now: time.Now, props: map[propKey]map[string]*propertyDef{}, schemas: map[int64][]*spoke.ObjectSchema{}, stmts: map[stmtKey]*sql.Stmt{},
 		searchIdx: map[string]bool{}, searchIndexMin: DefaultSearchIndexMin}
 	if err := db.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := db.convertLegacyLog(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
