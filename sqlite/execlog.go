@@ -372,16 +372,16 @@ func (db *DB) encodeSteps(rows []any, e *spoke.Enrollment, xs []*spoke.Execution
 				buf = z.Bytes()
 			}
 		}
-		rows = append(rows, e.ID, e.AccountID, e.FlowID, e.ObjectID, base, failed, buf)
+		rows = append(rows, e.ID, e.AccountID, e.FlowID, e.ObjectID, base, failed, len(part), buf)
 	}
 	return rows, nil
 }
 
-const stepCols = 7
+const stepCols = 8
 
 func stepInsert(rows int) string {
-	return `INSERT INTO execution_steps (enrollment_id, account_id, flow_id, object_id, started_at, failed, body) VALUES ` +
-		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?),", rows), ",")
+	return `INSERT INTO execution_steps (enrollment_id, account_id, flow_id, object_id, started_at, failed, n, body) VALUES ` +
+		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?),", rows), ",")
 }
 
 const qCount = `INSERT INTO execution_counts (account_id, flow_id, minute, executions, failures, last_at) VALUES (?, ?, ?, ?, ?, ?)

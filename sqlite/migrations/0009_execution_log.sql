@@ -26,6 +26,7 @@ CREATE TABLE execution_steps (
     object_id     INTEGER NOT NULL,
     started_at    INTEGER NOT NULL, -- epoch ms of the first execution
     failed        INTEGER NOT NULL DEFAULT 0, -- 1 if an execution is ERROR
+    n             INTEGER NOT NULL DEFAULT 1, -- executions in body
     body          BLOB    NOT NULL
 );
 CREATE INDEX execution_steps_by_flow ON execution_steps (flow_id, id);
@@ -64,6 +65,14 @@ CREATE TABLE retention_settings (
 CREATE TABLE prune_totals (
     name TEXT PRIMARY KEY, -- table
     rows INTEGER NOT NULL
+);
+-- Flows whose runs must not be pruned while something (a staged rollout,
+-- a revert) still needs them; see DB.HoldRetention.
+CREATE TABLE retention_holds (
+    flow_id    TEXT    NOT NULL,
+    reason     TEXT    NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (flow_id, reason)
 );
 -- Finished enrollments by completion time, for pruning.
 CREATE INDEX enrollments_finished ON enrollments (completed_at) WHERE status <> 'ACTIVE';
