@@ -53,6 +53,8 @@ type Server struct {
 	Secrets     spoke.SecretService
 	// Alerts keeps the account's alert webhook; nil leaves its routes out.
 	Alerts spoke.AlertStore
+	// Retention serves the retention settings; nil leaves them out.
+	Retention spoke.RetentionService
 	// Metrics serves /metrics (Prometheus) without authentication.
 	Metrics http.Handler
 	Logger  *slog.Logger

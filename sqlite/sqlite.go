@@ -19,8 +19,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/spokehq/spoke"
-
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/spokehq/spoke"

@@ -147,6 +147,7 @@ func runBenchStorage(ctx context.Context, n int) error {
 		return err
 	}
 	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
 	done := make(chan error, 1)
 	go func() { done <- b.eng.Run(runCtx) }()
 	if res, err := b.eng.EnrollAllMatching(ctx, b.acct, b.flow.ID); err != nil {

@@ -39,6 +39,7 @@ func serveCommand(ctx context.Context, args []string) int {
 	trustProxy := fs.Bool("trust-proxy", false, "build paging links from X-Forwarded-Proto and X-Forwarded-Host (set only behind a reverse proxy that sets them)")
 	var allow multiFlag
 	fs.Var(&allow, "allow-host", "`HOST:PORT` that code and webhooks may reach even if it is loopback or private (repeatable)")
+	ret := retentionFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -47,19 +48,23 @@ func serveCommand(ctx context.Context, args []string) int {
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	if err := serve(ctx, logger, *addr, *dir, *demo, *trustProxy, allow); err != nil {
+	if err := serve(ctx, logger, *addr, *dir, *demo, *trustProxy, allow, ret.retention()); err != nil {
 		logger.Error("serve failed", "err", err)
 		return 1
 	}
 	return 0
 }
 
-func serve(ctx context.Context, logger *slog.Logger, addr, dir string, demo, trustProxy bool, allowHosts []string) error {
+func serve(ctx context.Context, logger *slog.Logger, addr, dir string, demo, trustProxy bool, allowHosts []string, retention spoke.Retention) error {
 	db, err := sqlite.Open(ctx, dir)
 	if err != nil {
 		return err
 	}
 	db.Logger = logger
+	if err := db.SetRetentionDefaults(retention); err != nil {
+		db.Close()
+		return fmt.Errorf("retention flags: %w", err)
+	}
 	defer func() {
 		if err := db.Close(); err != nil {
 			logger.Error("close database", "err", err)
@@ -119,16 +124,17 @@ func serve(ctx context.Context, logger *slog.Logger, addr, dir string, demo, tru
 		HTTP:    engine.WebhookClient(egress.New(egress.Config{SpokeAPI: apiHost, Allow: allowHosts, Logger: logger})),
 		Metrics: engine.NewMetrics(reg, db), Rollouts: db, Alerts: db, Reverts: db})
 	db.SetTrigger(eng.Trigger, eng.Wake)
+	engine.RegisterStorageMetrics(reg, db, 0)
 
 	linter := lint.New(lint.Config{})
 	defer linter.Close()
 	go linter.Warm(context.Background())
 	srv := &api.Server{Records: db, Properties: db, Associations: db, Schemas: db, Tokens: db, Owners: db, Pipelines: db, Flows: db, FlowChecker: db, Linter: linter,
-		Engine: eng, EngineStore: db, Secrets: db, Alerts: db, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+		Engine: eng, EngineStore: db, Secrets: db, Alerts: db, Retention: db, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 		Logger: logger, TrustProxyHeaders: trustProxy}
 	handler := srv.Handler()
 	ui := &web.Server{API: handler, Tokens: db, Records: db, Properties: db, Associations: db, Flows: db, Engine: db, Runs: db,
-		Secrets: db, Logger: logger}
+		Secrets: db, Storage: db, Retention: db, Logger: logger}
 	httpSrv := &http.Server{Handler: ui.Wrap(handler), ReadHeaderTimeout: 10 * time.Second}
 	roSrv := &http.Server{Handler: api.ReadOnly(handler), ReadHeaderTimeout: 10 * time.Second}
 	go roSrv.Serve(roLn)
@@ -136,11 +142,17 @@ func serve(ctx context.Context, logger *slog.Logger, addr, dir string, demo, tru
 	engCtx, stopEngine := context.WithCancel(context.Background())
 	engDone := make(chan error, 1)
 	go func() { engDone <- eng.Run(engCtx) }()
+	pruneDone := make(chan struct{})
+	go func() {
+		defer close(pruneDone)
+		db.RunPruner(engCtx, sqlite.PruneConfig{})
+	}()
 	defer func() {
 		stopEngine()
 		if err := <-engDone; err != nil {
 			logger.Error("engine stopped", "err", err)
 		}
+		<-pruneDone
 	}()
 	logger.Info("spoke listening", "url", url, "data", db.Path(), "portalId", acct)
 	fmt.Printf("Spoke is listening on %s (data in %s)\n", url, dir)
