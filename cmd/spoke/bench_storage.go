@@ -117,8 +117,12 @@ func (b *benchEnv) load(ctx context.Context, first, n int) error {
 }
 
 // createFlow creates the benchmark's flow and warms the pool with it.
-func (b *benchEnv) createFlow(ctx context.Context) error {
-	f, err := flow.Parse([]byte(benchFlow))
+func (b *benchEnv) createFlow(ctx context.Context) error { return b.createFlowWith(ctx, benchFlow) }
+
+// createFlowWith creates a flow from its JSON and warms the pool with a
+// test run of its first action on record 1.
+func (b *benchEnv) createFlowWith(ctx context.Context, doc string) error {
+	f, err := flow.Parse([]byte(doc))
 	if err != nil {
 		return err
 	}
