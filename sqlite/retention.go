@@ -41,6 +41,21 @@ type retentionState struct {
 	cursor  int64
 	nextDue int64 // epoch ms when a kept row below cursor becomes due
 	pruned  map[string]int64
+	busy    time.Duration // time spent in batches and vacuum steps
+}
+
+// PruneBusy returns how long pruning has run batches and vacuum steps
+// (mostly holding the writer) since the database was opened.
+func (db *DB) PruneBusy() time.Duration {
+	db.prune.mu.Lock()
+	defer db.prune.mu.Unlock()
+	return db.prune.busy
+}
+
+func (db *DB) addBusy(d time.Duration) {
+	db.prune.mu.Lock()
+	db.prune.busy += d
+	db.prune.mu.Unlock()
 }
 
 // SetRetentionDefaults sets the retention of accounts that set none (the
@@ -514,6 +529,7 @@ func (db *DB) PruneCycle(ctx context.Context, cfg PruneConfig) (int, error) {
 	cfg = cfg.withDefaults()
 	total := 0
 	pause := func(d time.Duration) bool {
+		db.addBusy(d)
 		select {
 		case <-ctx.Done():
 			return false
@@ -526,6 +542,7 @@ func (db *DB) PruneCycle(ctx context.Context, cfg PruneConfig) (int, error) {
 		n, err := db.PruneBatch(ctx, db.Now(), cfg.Batch)
 		total += n
 		if err != nil || n == 0 {
+			db.addBusy(time.Since(start))
 			if err == nil {
 				err = db.giveBack(ctx, pause)
 			}

@@ -68,7 +68,7 @@ func runBenchPrune(ctx context.Context, mode string, n, rounds int) error {
 	go func() { done <- b.eng.Run(runCtx) }()
 	fmt.Printf("# spoke bench %s: %d rounds of %d contacts, retention 1 day, the clock 2 days on before each round, %s\n\n",
 		mode, rounds, n, time.Now().UTC().Format(time.RFC3339))
-	fmt.Printf("| round | pruner | enrollments/s | rows pruned | file | enrollments + execution log | property history | execution rows | enrollment rows |\n|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Printf("| round | pruner | enrollments/s | pruner busy | rows pruned | file | enrollments + execution log | property history | execution rows | enrollment rows |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	for r := 0; r < rounds; r++ {
 		// The contacts stop meeting the criteria, unmeasured.
 		if err := b.setLeadStatus(ctx, ids, "OPEN"); err != nil {
@@ -76,7 +76,7 @@ func runBenchPrune(ctx context.Context, mode string, n, rounds int) error {
 		}
 		offset.Add(int64(48 * time.Hour))
 		prune := mode == "soak" || r%2 == 1
-		pruned0 := prunedTotal(ctx, b.db)
+		pruned0, busy0 := prunedTotal(ctx, b.db), b.db.PruneBusy()
 		var pruneDone chan struct{}
 		pruneCtx, stopPrune := context.WithCancel(ctx)
 		if prune {
@@ -96,6 +96,7 @@ func runBenchPrune(ctx context.Context, mode string, n, rounds int) error {
 			return err
 		}
 		took := time.Since(start)
+		busy := b.db.PruneBusy() - busy0
 		if prune {
 			// Let the pruner finish what is due, as it would between
 			// bursts, before the size is read.
@@ -131,8 +132,8 @@ func runBenchPrune(ctx context.Context, mode string, n, rounds int) error {
 			}
 			return float64(n) / (1 << 20)
 		}
-		fmt.Printf("| %d | %s | %.0f | %d | %.1f MiB | %.1f MiB | %.1f MiB | %d | %d |\n", r+1, map[bool]string{true: "on", false: "off"}[prune],
-			float64(n)/took.Seconds(), prunedTotal(ctx, b.db)-pruned0, float64(file)/(1<<20), size("enrollments", "execution_steps", "execution_counts"),
+		fmt.Printf("| %d | %s | %.0f | %.0f ms (%.1f%%) | %d | %.1f MiB | %.1f MiB | %.1f MiB | %d | %d |\n", r+1, map[bool]string{true: "on", false: "off"}[prune],
+			float64(n)/took.Seconds(), float64(busy.Milliseconds()), 100*busy.Seconds()/took.Seconds(), prunedTotal(ctx, b.db)-pruned0, float64(file)/(1<<20), size("enrollments", "execution_steps", "execution_counts"),
 			size("property_history"), steps, ens)
 	}
 	stop()
