@@ -503,7 +503,6 @@ func (r *bodyReader) fail() {
 // rawExec is one execution of a body, its maps not yet decoded.
 type rawExec struct {
 	ref             int64
-	status          string
 	x               spoke.Execution
 	inTag, outTag   byte
 	inJSON, outJSON []byte

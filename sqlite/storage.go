@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sort"
 )
 
 // TableSpace is the space one table takes in the database file: its own
@@ -83,14 +82,4 @@ func (db *DB) FileSize() (file, wal int64, err error) {
 		wal = st.Size()
 	}
 	return file, wal, nil
-}
-
-// sortedTables returns the names of m in order.
-func sortedTables(m map[string]*TableSpace) []string {
-	names := make([]string, 0, len(m))
-	for n := range m {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
 }
