@@ -683,7 +683,7 @@ func (db *DB) collect(ctx context.Context, rows *sql.Rows, f execFilter) ([]*spo
 }
 
 // convertLegacyLog moves the rows of the execution log as it was before
-// migration 0011 (one row per execution, renamed executions_v1) into
+// migration 0012 (one row per execution, renamed executions_v1) into
 // execution_steps, a batch per transaction, then drops the old table. It
 // runs at open; a crash in the middle resumes where it stopped, since
 // each batch deletes the rows it converted. Converted executions get new

@@ -99,7 +99,7 @@ func TestExecutionLogRoundTrip(t *testing.T) {
 }
 
 // TestConvertLegacyLog converts rows of the log as it was before migration
-// 0011 at open.
+// 0012 at open.
 func TestConvertLegacyLog(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

@@ -42,7 +42,7 @@ func (db *DB) FlowStats(ctx context.Context, account int64, flowIDs []string, si
 		if err := rows.Err(); err != nil {
 			return nil, fmt.Errorf("count enrollments of flow %s: %w", id, err)
 		}
-		// From the counts per minute (migration 0011), which outlive the
+		// From the counts per minute (migration 0012), which outlive the
 		// logs: recent means since the minute of since.
 		var last sql.NullInt64
 		if err := db.read.QueryRowContext(ctx, `SELECT last_at FROM execution_counts WHERE account_id = ? AND flow_id = ? ORDER BY minute DESC LIMIT 1`, account, id).Scan(&last); err != nil && !errors.Is(err, sql.ErrNoRows) {
