@@ -22,8 +22,9 @@ import (
 //     ago, or FAILED and it finished more than FailedDays ago. Any other
 //     status (ACTIVE, HELD, and whatever a later status means) is kept
 //     with its checkpoint, whatever its age.
-//   - Nothing of a flow under a retention hold (HoldRetention: a staged
-//     rollout in progress, a revert that reads its runs) is deleted.
+//   - Nothing of a flow is deleted while its staged rollout holds
+//     (RUNNING, AWAITING_APPROVAL, HALTED), while a revert runs on it, or
+//     while it is under a retention hold (HoldRetention).
 //   - Property history is never deleted here: HubSpot keeps every change
 //     of a property (its API returns the full history), and reverts read
 //     it.
@@ -258,9 +259,16 @@ func (db *DB) countPruned(table string, n int64) {
 	db.prune.pruned[table] += n
 }
 
-// heldFlows returns the flows under a retention hold.
+// qHeldFlows lists the flows whose runs pruning keeps: those under a
+// retention hold, those whose staged rollout holds (its stages count their
+// enrollments), and those a revert is running on.
+const qHeldFlows = `SELECT flow_id FROM retention_holds
+	UNION SELECT flow_id FROM rollouts WHERE state IN ('RUNNING', 'AWAITING_APPROVAL', 'HALTED')
+	UNION SELECT flow_id FROM revert_jobs WHERE status = 'RUNNING'`
+
+// heldFlows returns the flows whose runs pruning keeps (qHeldFlows).
 func (db *DB) heldFlows(ctx context.Context) (map[string]bool, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT DISTINCT flow_id FROM retention_holds`)
+	rows, err := db.read.QueryContext(ctx, qHeldFlows)
 	if err != nil {
 		return nil, fmt.Errorf("read retention holds: %w", err)
 	}
@@ -448,7 +456,7 @@ func (db *DB) pruneEnrollments(ctx context.Context, limit int, accts map[int64]a
 		ids, err := db.ids(ctx, `SELECT id FROM enrollments INDEXED BY enrollments_finished
 			WHERE status <> 'ACTIVE' AND completed_at < ? AND account_id = ? AND
 			((status IN (`+prunableStatuses+`) AND completed_at < ?) OR (status = 'FAILED' AND completed_at < ?))
-			AND flow_id NOT IN (SELECT flow_id FROM retention_holds) LIMIT ?`,
+			AND flow_id NOT IN (`+qHeldFlows+`) LIMIT ?`,
 			max(r.cutoff, r.failedCutoff), acct, r.cutoff, r.failedCutoff, limit)
 		if err != nil {
 			return 0, err

@@ -31,8 +31,8 @@ func same(a, b []int64) bool { return fmt.Sprint(a) == fmt.Sprint(b) }
 // TestPruneRule writes enrollments of every status and executions of every
 // age, prunes, and checks that exactly the due rows went: finished
 // enrollments past their retention (FAILED ones past the longer one),
-// never ACTIVE or HELD ones or anything of a held flow, nor property
-// history; then, across a restart, a shorter retention set through the
+// never ACTIVE or HELD ones, nothing of a flow whose staged rollout is in
+// progress, that a revert runs on or that is held, nor property history; then, across a restart, a shorter retention set through the
 // store prunes the rest that became due.
 func TestPruneRule(t *testing.T) {
 	t.Parallel()
@@ -70,6 +70,9 @@ func TestPruneRule(t *testing.T) {
 		{9, "1", "COMPLETED", 3, false, false},
 		{10, "1", "FAILED", 10, false, false},
 		{11, "2", "COMPLETED", 400, false, false}, // flow 2 is held
+		{12, "3", "COMPLETED", 400, false, false}, // flow 3's staged rollout runs
+		{13, "4", "FAILED", 400, false, false},    // a revert runs on flow 4
+		{14, "3", "HELD", 400, false, false},
 	}
 	for _, e := range ens {
 		completed := days(e.age)
@@ -94,6 +97,8 @@ func TestPruneRule(t *testing.T) {
 		{"1", "ERROR", 60, false, true},
 		{"1", "SUCCESS", 31, true, true},
 		{"2", "SUCCESS", 100, false, false}, // held flow
+		{"3", "ERROR", 100, false, false},   // rollout in progress
+		{"4", "SUCCESS", 100, false, false}, // revert running
 		{"1", "SUCCESS", 29, false, true},
 		{"1", "ERROR", 10, false, false},
 		{"1", "SUCCESS", 1, false, false},
@@ -106,7 +111,15 @@ func TestPruneRule(t *testing.T) {
 	}
 	var history int
 	db.read.QueryRow(`SELECT count(*) FROM property_history`).Scan(&history)
-	if err := db.HoldRetention(ctx, "2", "rollout"); err != nil {
+	if err := db.HoldRetention(ctx, "2", "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.write.ExecContext(ctx, `INSERT INTO rollouts (account_id, flow_id, revision_id, config, state, started_at, stage_started_at, updated_at)
+		VALUES (?, '3', '2', '{}', 'RUNNING', 0, 0, 0)`, acct); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.write.ExecContext(ctx, `INSERT INTO revert_jobs (account_id, flow_id, request, status, created_at, updated_at)
+		VALUES (?, '4', '{}', 'RUNNING', 0, 0)`, acct); err != nil {
 		t.Fatal(err)
 	}
 	want := func(after2 bool) (enrollments, executions []int64) {
@@ -142,8 +155,8 @@ func TestPruneRule(t *testing.T) {
 		t.Fatal(err)
 	}
 	check(db, false)
-	if n != 4+3+2 { // enrollments, execution rows, minutes of counts older than 90 days
-		t.Errorf("pruned %d rows, want 9", n)
+	if n != 4+3+4 { // enrollments, execution rows, minutes of counts older than 90 days
+		t.Errorf("pruned %d rows, want 11", n)
 	}
 	// Nothing more is due: a second cycle deletes nothing.
 	if n, err := db.PruneCycle(ctx, fastPrune); err != nil || n != 0 {
@@ -153,7 +166,7 @@ func TestPruneRule(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Pruned["enrollments"] != 4 || st.Pruned["execution_steps"] != 3 || st.Pruned["execution_counts"] != 2 || !st.OldestExecution.Equal(now.AddDate(0, 0, -100)) {
+	if st.Pruned["enrollments"] != 4 || st.Pruned["execution_steps"] != 3 || st.Pruned["execution_counts"] != 4 || !st.OldestExecution.Equal(now.AddDate(0, 0, -100)) {
 		t.Errorf("storage stats after pruning: %+v", st)
 	}
 	db.Close()
@@ -176,7 +189,7 @@ func TestPruneRule(t *testing.T) {
 	}
 	check(db, true)
 	// The hold ends: the held flow's old rows go too.
-	if err := db.ReleaseRetention(ctx, "2", "rollout"); err != nil {
+	if err := db.ReleaseRetention(ctx, "2", "test"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.PruneCycle(ctx, fastPrune); err != nil {
