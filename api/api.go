@@ -58,7 +58,9 @@ type Server struct {
 	Secrets     spoke.SecretService
 	// Alerts keeps the account's alert webhook; nil leaves its routes out.
 	Alerts spoke.AlertStore
-	Logger *slog.Logger
+	// Retention serves the retention settings; nil leaves them out.
+	Retention spoke.RetentionService
+	Logger    *slog.Logger
 	// TrustProxyHeaders builds the absolute paging links of list
 	// responses from X-Forwarded-Proto and X-Forwarded-Host; set it only
 	// behind a reverse proxy that sets them, since clients can forge them.

@@ -84,7 +84,7 @@ func setupEngine(t *testing.T) *engineEnv {
 		Rollouts: db, Alerts: db, Reverts: db})
 	db.SetTrigger(eng.Trigger, eng.Wake)
 	srv := &Server{Records: db, Properties: db, Associations: db, Schemas: db, Tokens: db, Owners: db, Pipelines: db, Lists: db, FlowWebhooks: db, Flows: db, FlowChecker: db,
-		Engine: eng, EngineStore: db, Secrets: db, Alerts: db, Logger: logger}
+		Engine: eng, EngineStore: db, Secrets: db, Alerts: db, Retention: db, Logger: logger}
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {
 		ts.Close()
@@ -754,4 +754,17 @@ func TestWorkflowIDMappings(t *testing.T) {
 	expect(t, r, 207, "", `"numErrors":1`, "999999")
 	expect(t, e.do("POST", path, `{"inputs":[{"type":"NAME","flowId":"1"}]}`), 400, "VALIDATION_ERROR", "FLOW_ID or WORKFLOW_ID")
 	expect(t, e.do("POST", path, `{"inputs":[{"type":"WORKFLOW_ID","flowId":"1"}]}`), 400, "VALIDATION_ERROR", "workflowId")
+}
+
+func TestRetentionRoutes(t *testing.T) {
+	t.Parallel()
+	e := setupEngine(t)
+	expect(t, e.do("GET", "/automation/v4/settings/retention", ""), 200, "", `"days":30`, `"failedDays":90`, `"maxExecutionsPerFlow":0`)
+	expect(t, e.do("PUT", "/automation/v4/settings/retention", `{"days":7}`), 200, "", `"days":7`, `"failedDays":90`)
+	expect(t, e.do("PUT", "/automation/v4/settings/retention", `{"failedDays":14,"maxExecutionsPerFlow":1000}`), 200, "", `"days":7`, `"failedDays":14`, `"maxExecutionsPerFlow":1000`)
+	expect(t, e.doAs(e.automationOnly, "GET", "/automation/v4/settings/retention", ""), 200, "", `"days":7`)
+	for _, body := range []string{"", "{}", `{"days":0}`, `{"days":"7"}`, `{"failedDays":-1}`, `{"maxExecutionsPerFlow":-5}`, `{"days":1.5}`, "[1]"} {
+		expect(t, e.do("PUT", "/automation/v4/settings/retention", body), 400, "VALIDATION_ERROR")
+	}
+	expect(t, e.do("GET", "/automation/v4/settings/retention", ""), 200, "", `"days":7`, `"failedDays":14`)
 }

@@ -67,6 +67,7 @@ func (s *Server) routeGroups() []routeGroup {
 		{s.Flows != nil, s.revisionRoutes()},
 		{engine, s.safetyRoutes()},
 		{engine && s.Alerts != nil, s.alertRoutes()},
+		{s.Retention != nil, s.retentionRoutes()},
 		{true, []route{reads("GET /healthz", healthz)}},
 	}
 }

@@ -87,7 +87,10 @@ func (db *DB) MarkQuotaLevel(ctx context.Context, account int64, period string, 
 
 // FlowsExecutedSince implements spoke.AlertStore.
 func (db *DB) FlowsExecutedSince(ctx context.Context, account, after int64) ([]string, int64, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT flow_id, max(id) FROM executions WHERE id > ? AND account_id = ? GROUP BY flow_id`, after, account)
+	// A step row is committed whole: after is the id of the last
+	// execution of a row read before, so the rows after its row are new.
+	rows, err := db.read.QueryContext(ctx, `SELECT flow_id, max(id * ? + n - 1) FROM execution_steps WHERE id > ? AND account_id = ? GROUP BY flow_id`,
+		stepSlots, after/stepSlots, account)
 	if err != nil {
 		return nil, after, fmt.Errorf("find executed flows: %w", err)
 	}
@@ -110,9 +113,32 @@ func (db *DB) FlowsExecutedSince(ctx context.Context, account, after int64) ([]s
 // outcomes and are not counted.
 func (db *DB) RecentFailures(ctx context.Context, account int64, flowID string, n int) (int, int, error) {
 	var failed, total int
-	err := db.read.QueryRowContext(ctx, `SELECT coalesce(sum(status = 'ERROR'), 0), count(*) FROM (SELECT status FROM executions
-		WHERE account_id = ? AND flow_id = ? AND status IN ('SUCCESS', 'ERROR') ORDER BY id DESC LIMIT ?)`, account, flowID, n).Scan(&failed, &total)
+	rows, err := db.read.QueryContext(ctx, `SELECT `+stepColumns+` FROM execution_steps INDEXED BY execution_steps_by_flow
+		WHERE flow_id = ? AND account_id = ? ORDER BY id DESC`, flowID, account)
 	if err != nil {
+		return 0, 0, fmt.Errorf("count recent failures of flow %s: %w", flowID, err)
+	}
+	defer rows.Close()
+	for total < n && rows.Next() {
+		row, err := scanStep(rows)
+		if err != nil {
+			return 0, 0, fmt.Errorf("count recent failures of flow %s: %w", flowID, err)
+		}
+		xs, err := decodeBody(row)
+		if err != nil {
+			return 0, 0, err
+		}
+		for i := len(xs) - 1; i >= 0 && total < n; i-- {
+			switch xs[i].x.Status {
+			case "ERROR":
+				failed++
+				total++
+			case "SUCCESS":
+				total++
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
 		return 0, 0, fmt.Errorf("count recent failures of flow %s: %w", flowID, err)
 	}
 	return failed, total, nil

@@ -88,5 +88,5 @@ func (db *DB) commitEffects(ctx context.Context, s session, st *spoke.Step, rows
 			st.Executions[at].Status, st.Executions[at].Error = "ERROR", failed
 		}
 	}
-	return rows.encode(st, lease, now)
+	return rows.encode(db, st, lease, now)
 }

@@ -469,7 +469,7 @@ func (db *DB) ReleaseLeases(ctx context.Context) error {
 
 const (
 	qCheckpoint = `UPDATE enrollments SET status = ?, current_action = ?, outputs = ?, run_at = ?, wait_reason = ?, attempt = ?,
-		first_failure_at = ?, error = ?, updated_at = ?, completed_at = ?, lease_until = ? WHERE id = ? AND lease_token = ?`
+		first_failure_at = ?, error = ?, updated_at = ?, completed_at = ?, lease_until = ?, lease_token = ? WHERE id = ? AND lease_token = ?`
 	qUsage = `INSERT INTO code_usage (account_id, period, executions) VALUES (?, ?, ?)
 		ON CONFLICT (account_id, period) DO UPDATE SET executions = executions + excluded.executions`
 )
@@ -477,16 +477,8 @@ const (
 func init() {
 	writeQueries = append(writeQueries, qEnrollIfNotActive, qEnrollIfNever, qEnrollStagedIfNotActive, qEnrollStagedIfNever, qCheckpoint, qUsage, qRecentEnrollments)
 	for _, n := range historyChunks {
-		writeQueries = append(writeQueries, executionInsert(n), enrollmentInsert(n))
+		writeQueries = append(writeQueries, enrollmentInsert(n))
 	}
-}
-
-const executionCols = 16
-
-func executionInsert(rows int) string {
-	return `INSERT INTO executions (enrollment_id, account_id, flow_id, object_id, action_id, action_type, attempt, status, started_at,
-		duration_ms, memory_bytes, inputs, outputs, logs, error, runtime) VALUES ` +
-		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?),", rows), ",")
 }
 
 func jsonOrNil(v any) (any, error) {
@@ -514,9 +506,12 @@ func jsonOrNil(v any) (any, error) {
 // is held only for the writes themselves.
 func (db *DB) Commit(ctx context.Context, lease spoke.Lease, steps []*spoke.Step) ([]int64, error) {
 	now := db.Now()
+	if err := db.ensureRefs(ctx, steps); err != nil {
+		return nil, err
+	}
 	rows := make([]stepRows, len(steps))
 	for i, st := range steps {
-		if err := rows[i].encode(st, lease, now); err != nil {
+		if err := rows[i].encode(db, st, lease, now); err != nil {
 			return nil, err
 		}
 	}
@@ -530,6 +525,7 @@ func (db *DB) Commit(ctx context.Context, lease spoke.Lease, steps []*spoke.Step
 		}
 		lost = lost[:0] // inTx may run this function again
 		usage := map[int64]int64{}
+		counts := map[countKey]*countVal{}
 		var execRows []any
 		for i, st := range steps {
 			e := st.Enrollment
@@ -557,7 +553,7 @@ func (db *DB) Commit(ctx context.Context, lease spoke.Lease, steps []*spoke.Step
 					for _, i := range writers {
 						st.Executions[i].Status, st.Executions[i].Error = "ERROR", e.Error
 					}
-					if err := rows[i].encode(st, lease, now); err != nil {
+					if err := rows[i].encode(db, st, lease, now); err != nil {
 						return err
 					}
 				}
@@ -580,9 +576,13 @@ func (db *DB) Commit(ctx context.Context, lease spoke.Lease, steps []*spoke.Step
 				continue // erased meanwhile (gdpr-delete): log nothing about it
 			}
 			execRows = append(execRows, rows[i].executions...)
+			addCounts(counts, e, st.Executions)
 		}
-		if err := insertRows(ctx, s, executionInsert, executionCols, execRows); err != nil {
+		if err := insertRows(ctx, s, stepInsert, stepCols, execRows); err != nil {
 			return fmt.Errorf("log executions: %w", err)
+		}
+		if err := writeCounts(ctx, s, counts); err != nil {
+			return err
 		}
 		for acct, n := range usage {
 			if n == 0 {
@@ -633,7 +633,7 @@ type stepRows struct {
 }
 
 // encode fills the rows from the step's enrollment and executions.
-func (r *stepRows) encode(st *spoke.Step, lease spoke.Lease, now time.Time) error {
+func (r *stepRows) encode(db *DB, st *spoke.Step, lease spoke.Lease, now time.Time) error {
 	e := st.Enrollment
 	outputs := []byte("{}")
 	if e.Outputs != nil {
@@ -659,26 +659,17 @@ func (r *stepRows) encode(st *spoke.Step, lease spoke.Lease, now time.Time) erro
 	if e.Status == spoke.EnrollmentActive && !e.RunAt.After(now) {
 		until = lease.Until.UnixMilli()
 	}
-	r.checkpoint = []any{e.Status, e.CurrentAction, string(outputs), e.RunAt.UnixMilli(), e.WaitReason, e.Attempt,
-		firstFail, errJSON, now.UnixMilli(), completed, until, e.ID, lease.Token}
-	r.executions = r.executions[:0]
-	for _, x := range st.Executions {
-		inputs, err := jsonOrNil(x.Inputs)
-		if err != nil {
-			return err
-		}
-		outs, err := jsonOrNil(x.Outputs)
-		if err != nil {
-			return err
-		}
-		xerr, err := jsonOrNil(x.Error)
-		if err != nil {
-			return err
-		}
-		r.executions = append(r.executions, e.ID, e.AccountID, e.FlowID, e.ObjectID, x.ActionID, x.ActionType, x.Attempt, x.Status,
-			x.StartedAt.UnixMilli(), x.DurationMs, x.MemoryBytes, inputs, outs, x.Logs, xerr, x.Runtime)
+	// A finished enrollment keeps no token: no runner can hold it, and the
+	// eight bytes of a random token are a tenth of its row.
+	token := lease.Token
+	if e.Status != spoke.EnrollmentActive {
+		token = 0
 	}
-	return nil
+	r.checkpoint = []any{e.Status, e.CurrentAction, string(outputs), e.RunAt.UnixMilli(), e.WaitReason, e.Attempt,
+		firstFail, errJSON, now.UnixMilli(), completed, until, token, e.ID, lease.Token}
+	var err2 error
+	r.executions, err2 = db.encodeSteps(r.executions[:0], e, st.Executions)
+	return err2
 }
 
 // ListEnrollments implements spoke.EngineStore.
@@ -718,73 +709,28 @@ func (db *DB) GetEnrollment(ctx context.Context, id int64) (*spoke.Enrollment, e
 
 // ListExecutions implements spoke.EngineStore.
 func (db *DB) ListExecutions(ctx context.Context, account int64, flowID string, q spoke.ExecutionQuery) ([]*spoke.Execution, bool, error) {
-	where := `account_id = ? AND flow_id = ? AND id > ?`
-	args := []any{account, flowID, q.After}
+	where := `flow_id = ? AND account_id = ? AND id >= ?`
+	args := []any{flowID, account, q.After / stepSlots}
 	if q.ObjectID > 0 {
 		where += ` AND object_id = ?`
 		args = append(args, q.ObjectID)
 	}
-	if q.ActionID != "" {
-		where += ` AND action_id = ?`
-		args = append(args, q.ActionID)
+	if q.Status == "ERROR" {
+		where += ` AND failed = 1`
 	}
-	if q.Status != "" {
-		where += ` AND status = ?`
-		args = append(args, q.Status)
-	}
-	rows, err := db.read.QueryContext(ctx, `SELECT `+executionColumns+` FROM executions WHERE `+where+` ORDER BY id LIMIT ?`,
-		append(args, q.Limit+1)...)
+	rows, err := db.read.QueryContext(ctx, `SELECT `+stepColumns+` FROM execution_steps INDEXED BY execution_steps_by_flow WHERE `+where+` ORDER BY id`, args...)
 	if err != nil {
 		return nil, false, fmt.Errorf("list executions: %w", err)
 	}
-	defer rows.Close()
-	var out []*spoke.Execution
-	for rows.Next() {
-		x, err := scanExecution(rows)
-		if err != nil {
-			return nil, false, err
-		}
-		out = append(out, x)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, false, err
+	out, err := db.collect(ctx, rows, execFilter{after: q.After, actionID: q.ActionID, status: q.Status, limit: q.Limit})
+	if err != nil {
+		return nil, false, fmt.Errorf("list executions: %w", err)
 	}
 	more := len(out) > q.Limit
 	if more {
 		out = out[:q.Limit]
 	}
 	return out, more, nil
-}
-
-const executionColumns = `id, enrollment_id, account_id, flow_id, object_id, action_id, action_type, attempt, status,
-	started_at, duration_ms, memory_bytes, inputs, outputs, logs, error, runtime`
-
-func scanExecution(s interface{ Scan(...any) error }) (*spoke.Execution, error) {
-	var x spoke.Execution
-	var started int64
-	var inputs, outputs, errText sql.NullString
-	if err := s.Scan(&x.ID, &x.EnrollmentID, &x.AccountID, &x.FlowID, &x.ObjectID, &x.ActionID, &x.ActionType, &x.Attempt, &x.Status,
-		&started, &x.DurationMs, &x.MemoryBytes, &inputs, &outputs, &x.Logs, &errText, &x.Runtime); err != nil {
-		return nil, err
-	}
-	x.StartedAt = time.UnixMilli(started).UTC()
-	for _, f := range []struct {
-		src sql.NullString
-		dst any
-	}{{inputs, &x.Inputs}, {outputs, &x.Outputs}} {
-		if f.src.Valid {
-			if err := json.Unmarshal([]byte(f.src.String), f.dst); err != nil {
-				return nil, fmt.Errorf("decode execution %d: %w", x.ID, err)
-			}
-		}
-	}
-	if errText.Valid {
-		x.Error = &spoke.ActionError{}
-		if err := json.Unmarshal([]byte(errText.String), x.Error); err != nil {
-			return nil, fmt.Errorf("decode execution %d: %w", x.ID, err)
-		}
-	}
-	return &x, nil
 }
 
 // Usage implements spoke.EngineStore.

@@ -172,7 +172,7 @@ func (db *DB) PurgeRecord(ctx context.Context, account int64, objectType, id, id
 			// No index leads with the enrollment or the object: these scan
 			// the account's executions and enrollments, which a rare
 			// erasure can afford better than every insert an index.
-			{`DELETE FROM executions WHERE account_id = ? AND object_id = ? AND enrollment_id IN (SELECT id FROM enrollments WHERE account_id = ? AND object_type = ? AND object_id = ?)`,
+			{`DELETE FROM execution_steps WHERE account_id = ? AND object_id = ? AND enrollment_id IN (SELECT id FROM enrollments WHERE account_id = ? AND object_type = ? AND object_id = ?)`,
 				[]any{account, rec.ID, account, t.Name, rec.ID}},
 			// The events that enrolled it (a webhook body may hold personal
 			// data) and its list memberships go too.

@@ -141,7 +141,7 @@ func TestPurgeRecord(t *testing.T) {
 		"history":      count(`SELECT count(*) FROM property_history WHERE record_id = ?`, rec.ID),
 		"associations": count(`SELECT count(*) FROM associations WHERE from_id = ? OR to_id = ?`, rec.ID, rec.ID),
 		"enrollments":  count(`SELECT count(*) FROM enrollments WHERE object_id = ?`, rec.ID),
-		"executions":   count(`SELECT count(*) FROM executions WHERE object_id = ?`, rec.ID),
+		"executions":   count(`SELECT count(*) FROM execution_steps WHERE object_id = ?`, rec.ID),
 		"memberships":  count(`SELECT count(*) FROM list_memberships WHERE object_id = ?`, rec.ID),
 		"events":       count(`SELECT count(*) FROM enrollment_events`),
 	} {
@@ -149,7 +149,7 @@ func TestPurgeRecord(t *testing.T) {
 			t.Errorf("%d %s rows of the erased contact remain", n, what)
 		}
 	}
-	if count(`SELECT count(*) FROM executions WHERE object_id = ?`, keep.ID) != 1 || count(`SELECT count(*) FROM records WHERE id = ?`, company.ID) != 1 ||
+	if count(`SELECT count(*) FROM execution_steps WHERE object_id = ?`, keep.ID) != 1 || count(`SELECT count(*) FROM records WHERE id = ?`, company.ID) != 1 ||
 		count(`SELECT count(*) FROM list_memberships WHERE object_id = ?`, keep.ID) != 1 {
 		t.Error("the erasure took other records' rows with it")
 	}

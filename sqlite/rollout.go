@@ -231,20 +231,19 @@ func (db *DB) SetRolloutState(ctx context.Context, r *spoke.Rollout, from string
 
 // StageFailures implements spoke.RolloutStore.
 func (db *DB) StageFailures(ctx context.Context, r *spoke.Rollout, limit int) ([]*spoke.Execution, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT `+executionColumns+` FROM executions WHERE account_id = ? AND flow_id = ? AND status = 'ERROR'
-		AND enrollment_id IN (SELECT enrollment_id FROM rollout_enrollments WHERE rollout_id = ? AND stage = ?) ORDER BY id DESC LIMIT ?`,
-		r.AccountID, r.FlowID, r.ID, r.Stage, limit)
+	rows, err := db.read.QueryContext(ctx, `SELECT `+stepColumns+` FROM execution_steps INDEXED BY execution_steps_by_flow
+		WHERE flow_id = ? AND account_id = ? AND failed = 1
+		AND enrollment_id IN (SELECT enrollment_id FROM rollout_enrollments WHERE rollout_id = ? AND stage = ?) ORDER BY id DESC`,
+		r.FlowID, r.AccountID, r.ID, r.Stage)
 	if err != nil {
 		return nil, fmt.Errorf("list failures of rollout %d: %w", r.ID, err)
 	}
-	defer rows.Close()
-	var out []*spoke.Execution
-	for rows.Next() {
-		x, err := scanExecution(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, x)
+	out, err := db.collect(ctx, rows, execFilter{status: "ERROR", limit: limit, desc: true})
+	if err != nil {
+		return nil, fmt.Errorf("list failures of rollout %d: %w", r.ID, err)
 	}
-	return out, rows.Err()
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
 }

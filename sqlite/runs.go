@@ -42,18 +42,21 @@ func (db *DB) FlowStats(ctx context.Context, account int64, flowIDs []string, si
 		if err := rows.Err(); err != nil {
 			return nil, fmt.Errorf("count enrollments of flow %s: %w", id, err)
 		}
+		// From the counts per minute (migration 0012), which outlive the
+		// logs: recent means since the minute of since.
 		var last sql.NullInt64
-		if err := db.read.QueryRowContext(ctx, `SELECT max(started_at) FROM executions WHERE account_id = ? AND flow_id = ?`, account, id).Scan(&last); err != nil {
+		if err := db.read.QueryRowContext(ctx, `SELECT last_at FROM execution_counts WHERE account_id = ? AND flow_id = ? ORDER BY minute DESC LIMIT 1`, account, id).Scan(&last); err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return nil, fmt.Errorf("last run of flow %s: %w", id, err)
 		}
 		if last.Valid {
 			st.LastRun = time.UnixMilli(last.Int64).UTC()
 		}
-		var failures sql.NullInt64
-		if err := db.read.QueryRowContext(ctx, `SELECT count(*), sum(status = 'ERROR') FROM executions WHERE account_id = ? AND flow_id = ? AND started_at >= ?`,
-			account, id, since.UnixMilli()).Scan(&st.RecentRuns, &failures); err != nil {
+		var runs, failures sql.NullInt64
+		if err := db.read.QueryRowContext(ctx, `SELECT sum(executions), sum(failures) FROM execution_counts WHERE account_id = ? AND flow_id = ? AND minute >= ?`,
+			account, id, since.UnixMilli()/60000).Scan(&runs, &failures); err != nil {
 			return nil, fmt.Errorf("recent runs of flow %s: %w", id, err)
 		}
+		st.RecentRuns = runs.Int64
 		st.RecentFailures = failures.Int64
 	}
 	return out, nil
@@ -103,39 +106,25 @@ func collectEnrollments(rows *sql.Rows, limit int) ([]*spoke.Enrollment, bool, e
 
 // RecentExecutions implements spoke.RunStore.
 func (db *DB) RecentExecutions(ctx context.Context, account int64, flowID string, q spoke.RunQuery) ([]*spoke.Execution, bool, error) {
-	where, args := `account_id = ? AND flow_id = ?`, []any{account, flowID}
+	where, args := `flow_id = ? AND account_id = ?`, []any{flowID, account}
 	if q.Before > 0 {
-		where += ` AND id < ?`
-		args = append(args, q.Before)
+		where += ` AND id <= ?`
+		args = append(args, (q.Before-1)/stepSlots)
 	}
-	if q.Status != "" {
-		where += ` AND status = ?`
-		args = append(args, q.Status)
-	}
-	if q.ActionID != "" {
-		where += ` AND action_id = ?`
-		args = append(args, q.ActionID)
+	if q.Status == "ERROR" {
+		where += ` AND failed = 1`
 	}
 	if q.ObjectID > 0 {
 		where += ` AND object_id = ?`
 		args = append(args, q.ObjectID)
 	}
-	rows, err := db.read.QueryContext(ctx, `SELECT `+executionColumns+` FROM executions INDEXED BY executions_by_flow WHERE `+where+` ORDER BY id DESC LIMIT ?`,
-		append(args, q.Limit+1)...)
+	rows, err := db.read.QueryContext(ctx, `SELECT `+stepColumns+` FROM execution_steps INDEXED BY execution_steps_by_flow WHERE `+where+` ORDER BY id DESC`, args...)
 	if err != nil {
 		return nil, false, fmt.Errorf("list recent executions: %w", err)
 	}
-	defer rows.Close()
-	var out []*spoke.Execution
-	for rows.Next() {
-		x, err := scanExecution(rows)
-		if err != nil {
-			return nil, false, err
-		}
-		out = append(out, x)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, false, err
+	out, err := db.collect(ctx, rows, execFilter{before: q.Before, actionID: q.ActionID, status: q.Status, limit: q.Limit, desc: true})
+	if err != nil {
+		return nil, false, fmt.Errorf("list recent executions: %w", err)
 	}
 	more := len(out) > q.Limit
 	if more {
@@ -146,14 +135,26 @@ func (db *DB) RecentExecutions(ctx context.Context, account int64, flowID string
 
 // GetExecution implements spoke.RunStore.
 func (db *DB) GetExecution(ctx context.Context, account int64, id int64) (*spoke.Execution, error) {
-	x, err := scanExecution(db.read.QueryRowContext(ctx, `SELECT `+executionColumns+` FROM executions WHERE id = ? AND account_id = ?`, id, account))
+	row, err := scanStep(db.read.QueryRowContext(ctx, `SELECT `+stepColumns+` FROM execution_steps WHERE id = ? AND account_id = ?`, id/stepSlots, account))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, spoke.NotFoundf("No execution %d.", id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get execution %d: %w", id, err)
 	}
-	return x, nil
+	xs, err := decodeBody(row)
+	if err != nil {
+		return nil, err
+	}
+	i := id % stepSlots
+	if id <= 0 || i >= int64(len(xs)) {
+		return nil, spoke.NotFoundf("No execution %d.", id)
+	}
+	ref, err := db.refByID(ctx, xs[i].ref)
+	if err != nil {
+		return nil, err
+	}
+	return xs[i].finish(ref)
 }
 
 // RecordEnrollments implements spoke.RunStore.
@@ -171,8 +172,8 @@ func (db *DB) RecordEnrollments(ctx context.Context, account int64, objectType s
 func (db *DB) DailyRuns(ctx context.Context, account int64, since time.Time) ([]spoke.DayRuns, error) {
 	const day = int64(24 * time.Hour / time.Millisecond)
 	start := since.UTC().Truncate(24 * time.Hour).UnixMilli()
-	rows, err := db.read.QueryContext(ctx, `SELECT started_at / ? AS d, count(*), sum(status = 'ERROR') FROM executions
-		WHERE account_id = ? AND started_at >= ? GROUP BY d ORDER BY d`, day, account, start)
+	rows, err := db.read.QueryContext(ctx, `SELECT minute * 60000 / ? AS d, sum(executions), sum(failures) FROM execution_counts
+		WHERE account_id = ? AND minute >= ? GROUP BY d ORDER BY d`, day, account, start/60000)
 	if err != nil {
 		return nil, fmt.Errorf("count executions per day: %w", err)
 	}

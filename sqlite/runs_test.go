@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"testing"
 	"time"
 
@@ -33,13 +34,14 @@ func TestRunQueries(t *testing.T) {
 			VALUES (?, ?, ?, '1', 'contacts', ?, ?, 0, 0, 0)`, i+1, acct, e.flow, e.object, e.status)
 	}
 	// Flow 1 executions: two days ago one success; today two successes and one error.
-	for i, x := range []struct {
+	var ids []int64
+	for _, x := range []struct {
 		at     time.Time
 		status string
 		action string
 	}{{now.Add(-2 * day), "SUCCESS", "1"}, {now.Add(-time.Hour), "SUCCESS", "1"}, {now.Add(-time.Minute), "SUCCESS", "2"}, {now, "ERROR", "2"}} {
-		ins(`INSERT INTO executions (id, enrollment_id, account_id, flow_id, object_id, action_id, action_type, attempt, status, started_at, duration_ms, logs)
-			VALUES (?, 1, ?, '1', 10, ?, 'CUSTOM_CODE', 1, ?, ?, 1.5, 'INFO hi')`, i+1, acct, x.action, x.status, x.at.UnixMilli())
+		ids = append(ids, logExecution(t, db, &spoke.Enrollment{ID: 1, AccountID: acct, FlowID: "1", ObjectID: 10},
+			&spoke.Execution{ActionID: x.action, ActionType: "CUSTOM_CODE", Attempt: 1, Status: x.status, StartedAt: x.at, DurationMs: 1.5, Logs: "INFO hi"}))
 	}
 
 	stats, err := db.FlowStats(ctx, acct, []string{"1", "2", "3"}, now.Add(-day))
@@ -72,17 +74,17 @@ func TestRunQueries(t *testing.T) {
 	}
 
 	xs, more, err := db.RecentExecutions(ctx, acct, "1", spoke.RunQuery{Limit: 10, ActionID: "2"})
-	if err != nil || more || len(xs) != 2 || xs[0].ID != 4 || xs[0].Status != "ERROR" || xs[1].ID != 3 {
+	if err != nil || more || len(xs) != 2 || xs[0].ID != ids[3] || xs[0].Status != "ERROR" || xs[1].ID != ids[2] {
 		t.Fatalf("executions of action 2 = %v, %v, %v", xs, more, err)
 	}
 	if xs, _, _ := db.RecentExecutions(ctx, acct, "1", spoke.RunQuery{Limit: 10, Status: "SUCCESS", ObjectID: 11}); len(xs) != 0 {
 		t.Fatalf("executions of record 11 = %v", xs)
 	}
-	x, err := db.GetExecution(ctx, acct, 2)
+	x, err := db.GetExecution(ctx, acct, ids[1])
 	if err != nil || x.Logs != "INFO hi" || x.DurationMs != 1.5 {
 		t.Fatalf("GetExecution = %+v, %v", x, err)
 	}
-	if _, err := db.GetExecution(ctx, acct+1, 2); code(err) != spoke.ENOTFOUND {
+	if _, err := db.GetExecution(ctx, acct+1, ids[1]); code(err) != spoke.ENOTFOUND {
 		t.Fatalf("another account's execution: %v", err)
 	}
 
@@ -106,4 +108,33 @@ func TestRunQueries(t *testing.T) {
 	if total != 4 || failures != 1 || len(days) < 2 {
 		t.Fatalf("daily runs = %+v", days)
 	}
+}
+
+// logExecution writes one execution as the engine's commit logs it and
+// returns its id.
+func logExecution(t *testing.T, db *DB, e *spoke.Enrollment, x *spoke.Execution) int64 {
+	t.Helper()
+	ctx := context.Background()
+	steps := []*spoke.Step{{Enrollment: e, Executions: []*spoke.Execution{x}}}
+	if err := db.ensureRefs(ctx, steps); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.encodeSteps(nil, e, steps[0].Executions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id int64
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		s := db.txSession(tx)
+		if err := s.QueryRowContext(ctx, stepInsert(1)+` RETURNING id`, rows...).Scan(&id); err != nil {
+			return err
+		}
+		c := map[countKey]*countVal{}
+		addCounts(c, e, steps[0].Executions)
+		return writeCounts(ctx, s, c)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id * stepSlots
 }

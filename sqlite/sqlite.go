@@ -61,6 +61,13 @@ type DB struct {
 	trigger    TriggerFunc // enrollment triggers, run inside record writes
 	onEnrolled func()      // called after a commit that enrolled records
 
+	retMu       sync.Mutex
+	retDefaults *spoke.Retention // nil: spoke.DefaultRetention
+	prune       retentionState
+
+	refMu sync.Mutex
+	refs  actionRefs // execution_actions rows (execlog.go)
+
 	stmtMu sync.Mutex
 	stmts  map[stmtKey]*sql.Stmt // prepared statements by pool and text
 
@@ -106,7 +113,15 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 	r.SetMaxIdleConns(8)
 	db := &DB{path: path, write: w, read: r, Now: time.Now, props: map[propKey]map[string]*propertyDef{}, schemas: map[int64][]*spoke.ObjectSchema{}, stmts: map[stmtKey]*sql.Stmt{},
 		searchIdx: map[string]bool{}, searchIndexMin: DefaultSearchIndexMin}
+	if err := db.ensureIncrementalVacuum(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if err := db.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := db.convertLegacyLog(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -125,6 +140,26 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 	return db, nil
 }
 
+// OpenReadOnly opens the database in dir for reading only, without
+// migrations, as `spoke stats` does beside a running server: writes fail.
+func OpenReadOnly(ctx context.Context, dir string) (*DB, error) {
+	path := filepath.Join(dir, FileName)
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=query_only(ON)")
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(2)
+	if err := r.PingContext(ctx); err != nil {
+		r.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return &DB{path: path, write: r, read: r, Now: time.Now, props: map[propKey]map[string]*propertyDef{}, stmts: map[stmtKey]*sql.Stmt{},
+		searchIdx: map[string]bool{}, searchIndexMin: DefaultSearchIndexMin}, nil
+}
+
 // Path returns the database file's path.
 func (db *DB) Path() string { return db.path }
 
@@ -137,7 +172,10 @@ func (db *DB) Close() error {
 	db.stmts = map[stmtKey]*sql.Stmt{}
 	db.stmtMu.Unlock()
 	err1 := db.read.Close()
-	err2 := db.write.Close()
+	var err2 error
+	if db.write != db.read {
+		err2 = db.write.Close()
+	}
 	if err1 != nil {
 		return err1
 	}

@@ -1,10 +1,13 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/spokehq/spoke"
 )
@@ -135,7 +138,43 @@ func (s *Server) usagePage(w http.ResponseWriter, r *http.Request, sess *session
 	if u.Limit > 0 {
 		share = float64(u.Executions) / float64(u.Limit)
 	}
-	s.render(w, r, sess, http.StatusOK, "usage.html", map[string]any{"Title": "Usage", "Usage": u, "Share": share,
-		"Chart": c.svg(), "Totals": c.totals()})
+	data := map[string]any{"Title": "Usage", "Usage": u, "Share": share, "Chart": c.svg(), "Totals": c.totals()}
+	if s.Storage != nil && s.Retention != nil {
+		st, err := s.storage.get(r.Context(), s.Storage)
+		if err != nil {
+			return err
+		}
+		ret, err := s.Retention.Retention(r.Context(), acct)
+		if err != nil {
+			return err
+		}
+		data["Storage"], data["Retention"] = st, ret
+		if !st.OldestExecution.IsZero() {
+			data["OldestAge"] = now.Sub(st.OldestExecution).Round(time.Minute).String()
+		}
+	}
+	s.render(w, r, sess, http.StatusOK, "usage.html", data)
 	return nil
+}
+
+// storageCache keeps the storage figures for a minute: reading them scans
+// the database file.
+type storageCache struct {
+	mu sync.Mutex
+	st *spoke.StorageStats
+	at time.Time
+}
+
+func (c *storageCache) get(ctx context.Context, src spoke.StorageReporter) (*spoke.StorageStats, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.st != nil && time.Since(c.at) < time.Minute {
+		return c.st, nil
+	}
+	st, err := src.StorageStats(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.st, c.at = st, time.Now()
+	return st, nil
 }

@@ -39,10 +39,15 @@ type Server struct {
 	Engine       spoke.EngineStore
 	Runs         spoke.RunStore
 	Secrets      spoke.SecretService
-	Logger       *slog.Logger
+	// Storage and Retention fill the usage page's data section; nil
+	// leaves it out.
+	Storage   spoke.StorageReporter
+	Retention spoke.RetentionService
+	Logger    *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
+	storage  storageCache
 	sessions *sessions
 	pages    map[string]*template.Template
 	mux      *http.ServeMux

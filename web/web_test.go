@@ -47,7 +47,7 @@ func setup(t *testing.T) (ts *httptest.Server, admin, contactsOnly string) {
 	apiSrv := &api.Server{Records: db, Properties: db, Associations: db, Tokens: db, Flows: db, FlowChecker: db, Secrets: db, EngineStore: db,
 		Engine: eng, Logger: logger}
 	h := apiSrv.Handler()
-	ui := &Server{API: h, Tokens: db, Records: db, Properties: db, Associations: db, Flows: db, Engine: db, Runs: db, Secrets: db, Logger: logger}
+	ui := &Server{API: h, Tokens: db, Records: db, Properties: db, Associations: db, Flows: db, Engine: db, Runs: db, Secrets: db, Storage: db, Retention: db, Logger: logger}
 	ts = httptest.NewServer(ui.Wrap(h))
 	t.Cleanup(ts.Close)
 	return ts, admin, contactsOnly
@@ -196,5 +196,20 @@ func TestScopesLimitTheUI(t *testing.T) {
 	// Sign-in never redirects off the UI.
 	if got := safeNext("//evil.example/ui/"); got != "/" {
 		t.Errorf("safeNext = %q", got)
+	}
+}
+
+// TestUsageShowsStorage: the usage page shows the retention and the
+// database's figures.
+func TestUsageShowsStorage(t *testing.T) {
+	t.Parallel()
+	ts, admin, _ := setup(t)
+	c := browser(t)
+	signIn(t, c, ts.URL, admin)
+	page := get(t, c, ts.URL+"/ui/usage", 200)
+	for _, want := range []string{`id="storage"`, "<b>30 days</b>", "<b>90 days</b>", "<code>execution_steps</code>", "<code>records</code>", "Oldest execution kept: none"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("usage page lacks %q", want)
+		}
 	}
 }

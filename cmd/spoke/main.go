@@ -26,6 +26,7 @@ Usage:
   spoke test [flags] [PATH...]                  run custom code test cases in the sandbox
   spoke init [DIR]                              scaffold a workflow folder with code and tests
   spoke flows export|diff|apply [flags]         keep workflows as code in git
+  spoke stats [--data DIR]                      print the database's size, rows and retention figures
   spoke bench [flags]                           run the built-in benchmarks
 
 Run "spoke COMMAND -h" for a command's flags.

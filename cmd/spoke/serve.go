@@ -40,6 +40,7 @@ func serveCommand(ctx context.Context, args []string) int {
 	metricsAddr := fs.String("metrics-addr", DefaultMetricsAddr, "`HOST:PORT` serving Prometheus metrics at /metrics, without a token; never reachable from custom code or webhooks (empty: no metrics)")
 	var allow multiFlag
 	fs.Var(&allow, "allow-host", "`HOST:PORT` that code and webhooks may reach even if it is loopback or private (repeatable)")
+	ret := retentionFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -48,7 +49,7 @@ func serveCommand(ctx context.Context, args []string) int {
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	opts := serveOptions{addr: *addr, dir: *dir, demo: *demo, trustProxy: *trustProxy, allowHosts: allow, metricsAddr: *metricsAddr}
+	opts := serveOptions{addr: *addr, dir: *dir, demo: *demo, trustProxy: *trustProxy, allowHosts: allow, metricsAddr: *metricsAddr, retention: ret.retention()}
 	if err := serve(ctx, logger, opts); err != nil {
 		logger.Error("serve failed", "err", err)
 		return 1
@@ -68,15 +69,25 @@ type serveOptions struct {
 	allowHosts       []string
 	// metricsAddr serves /metrics; "" serves no metrics.
 	metricsAddr string
+	// retention is the default retention of accounts that set none; the
+	// zero value means spoke.DefaultRetention.
+	retention spoke.Retention
 }
 
 func serve(ctx context.Context, logger *slog.Logger, o serveOptions) error {
-	addr, dir, demo, trustProxy, allowHosts := o.addr, o.dir, o.demo, o.trustProxy, o.allowHosts
+	addr, dir, demo, trustProxy, allowHosts, retention := o.addr, o.dir, o.demo, o.trustProxy, o.allowHosts, o.retention
+	if retention == (spoke.Retention{}) {
+		retention = spoke.DefaultRetention
+	}
 	db, err := sqlite.Open(ctx, dir)
 	if err != nil {
 		return err
 	}
 	db.Logger = logger
+	if err := db.SetRetentionDefaults(retention); err != nil {
+		db.Close()
+		return fmt.Errorf("retention flags: %w", err)
+	}
 	defer func() {
 		if err := db.Close(); err != nil {
 			logger.Error("close database", "err", err)
@@ -156,15 +167,16 @@ func serve(ctx context.Context, logger *slog.Logger, o serveOptions) error {
 		HTTP:    engine.WebhookClient(egress.New(egress.Config{SpokeAPI: apiHost, Allow: allowHosts, Deny: deny, Logger: logger})),
 		Metrics: engine.NewMetrics(reg, db), Rollouts: db, Alerts: db, Reverts: db})
 	db.SetTrigger(eng.Trigger, eng.Wake)
+	engine.RegisterStorageMetrics(reg, db, 0)
 
 	linter := lint.New(lint.Config{})
 	defer linter.Close()
 	go linter.Warm(context.Background())
 	srv := &api.Server{Records: db, Properties: db, Associations: db, Schemas: db, Tokens: db, Owners: db, Pipelines: db, Lists: db, FlowWebhooks: db, Flows: db, FlowChecker: db, Linter: linter,
-		Engine: eng, EngineStore: db, Secrets: db, Alerts: db, Logger: logger, TrustProxyHeaders: trustProxy}
+		Engine: eng, EngineStore: db, Secrets: db, Alerts: db, Retention: db, Logger: logger, TrustProxyHeaders: trustProxy}
 	handler := srv.Handler()
 	ui := &web.Server{API: handler, Tokens: db, Records: db, Properties: db, Associations: db, Flows: db, Engine: db, Runs: db,
-		Secrets: db, Logger: logger}
+		Secrets: db, Storage: db, Retention: db, Logger: logger}
 	httpSrv := &http.Server{Handler: ui.Wrap(handler), ReadHeaderTimeout: 10 * time.Second}
 	roSrv := &http.Server{Handler: api.ReadOnly(handler), ReadHeaderTimeout: 10 * time.Second}
 	go roSrv.Serve(roLn)
@@ -180,11 +192,17 @@ func serve(ctx context.Context, logger *slog.Logger, o serveOptions) error {
 	engCtx, stopEngine := context.WithCancel(context.Background())
 	engDone := make(chan error, 1)
 	go func() { engDone <- eng.Run(engCtx) }()
+	pruneDone := make(chan struct{})
+	go func() {
+		defer close(pruneDone)
+		db.RunPruner(engCtx, sqlite.PruneConfig{})
+	}()
 	defer func() {
 		stopEngine()
 		if err := <-engDone; err != nil {
 			logger.Error("engine stopped", "err", err)
 		}
+		<-pruneDone
 	}()
 	logger.Info("spoke listening", "url", url, "data", db.Path(), "portalId", acct)
 	fmt.Printf("Spoke is listening on %s (data in %s)\n", url, dir)

@@ -1,0 +1,73 @@
+package spoke
+
+import (
+	"context"
+	"time"
+)
+
+// Retention says how long an account's run history is kept. Finished
+// enrollments (COMPLETED, CANCELLED, UNENROLLED) and execution logs are
+// deleted Days after they finished or ran; FAILED enrollments and failed
+// executions FailedDays after. Active and held enrollments are never
+// deleted, nor property history (docs/store.md, "Retention").
+type Retention struct {
+	Days       int `json:"days"`
+	FailedDays int `json:"failedDays"`
+	// MaxExecutionsPerFlow caps the executions kept per flow, the oldest
+	// going first; 0 means no cap.
+	MaxExecutionsPerFlow int `json:"maxExecutionsPerFlow"`
+}
+
+// DefaultRetention is the retention of an account that set none, unless
+// the server is started with other defaults.
+var DefaultRetention = Retention{Days: 30, FailedDays: 90}
+
+// Validate returns EINVALID if r cannot be applied.
+func (r Retention) Validate() error {
+	switch {
+	case r.Days < 1 || r.Days > 36500:
+		return Invalidf("days must be between 1 and 36500, got %d.", r.Days)
+	case r.FailedDays < 1 || r.FailedDays > 36500:
+		return Invalidf("failedDays must be between 1 and 36500, got %d.", r.FailedDays)
+	case r.MaxExecutionsPerFlow < 0:
+		return Invalidf("maxExecutionsPerFlow must be 0 (no cap) or more, got %d.", r.MaxExecutionsPerFlow)
+	}
+	return nil
+}
+
+// RetentionService reads and sets accounts' retention.
+type RetentionService interface {
+	// Retention returns the account's retention: its own settings, or the
+	// server's defaults.
+	Retention(ctx context.Context, account int64) (Retention, error)
+	// SetRetention sets the account's retention; EINVALID if r is not
+	// valid.
+	SetRetention(ctx context.Context, account int64, r Retention) (Retention, error)
+}
+
+// TableStats is one table's rows and the bytes of its pages and of its
+// indexes' pages.
+type TableStats struct {
+	Name       string
+	Rows       int64
+	Bytes      int64
+	IndexBytes int64
+}
+
+// StorageStats describes the data a store keeps.
+type StorageStats struct {
+	FileBytes int64 // the database file
+	WALBytes  int64 // its write-ahead log
+	FreeBytes int64 // pages of the file that hold nothing (given back by vacuum)
+	Tables    []TableStats
+	// Pruned counts the rows retention has deleted, by table, since the
+	// database was created.
+	Pruned map[string]int64
+	// OldestExecution is when the oldest execution kept ran; zero if none.
+	OldestExecution time.Time
+}
+
+// StorageReporter reports a store's storage.
+type StorageReporter interface {
+	StorageStats(ctx context.Context) (*StorageStats, error)
+}
