@@ -334,7 +334,7 @@ func (db *DB) enrollIn(ctx context.Context, tx *sql.Tx, account int64, f *spoke.
 
 const enrollmentColumns = `id, account_id, flow_id, revision_id, object_type, object_id, status, current_action, outputs, run_at, wait_reason, attempt, first_failure_at, error, created_at, updated_at, completed_at`
 
-func scanEnrollment(s interface{ Scan(...any) error }) (*spoke.Enrollment, error) {
+func (db *DB) scanEnrollment(s interface{ Scan(...any) error }) (*spoke.Enrollment, error) {
 	var e spoke.Enrollment
 	var outputs string
 	var errText sql.NullString
@@ -344,7 +344,11 @@ func scanEnrollment(s interface{ Scan(...any) error }) (*spoke.Enrollment, error
 		return nil, err
 	}
 	if outputs != "{}" { // most claimed enrollments have run no code yet
-		if err := json.Unmarshal([]byte(outputs), &e.Outputs); err != nil {
+		plain, err := db.openOutputs(e.ID, outputs)
+		if err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(plain, &e.Outputs); err != nil {
 			return nil, fmt.Errorf("decode outputs of enrollment %d: %w", e.ID, err)
 		}
 	}
@@ -377,7 +381,7 @@ func (db *DB) Claim(ctx context.Context, now time.Time, limit int, lease spoke.L
 		}
 		defer rows.Close()
 		for rows.Next() {
-			e, err := scanEnrollment(rows)
+			e, err := db.scanEnrollment(rows)
 			if err != nil {
 				return err
 			}
@@ -516,7 +520,7 @@ func (db *DB) Commit(ctx context.Context, lease spoke.Lease, steps []*spoke.Step
 	now := db.Now()
 	rows := make([]stepRows, len(steps))
 	for i, st := range steps {
-		if err := rows[i].encode(st, lease, now); err != nil {
+		if err := rows[i].encode(db, st, lease, now); err != nil {
 			return nil, err
 		}
 	}
@@ -557,7 +561,7 @@ func (db *DB) Commit(ctx context.Context, lease spoke.Lease, steps []*spoke.Step
 					for _, i := range writers {
 						st.Executions[i].Status, st.Executions[i].Error = "ERROR", e.Error
 					}
-					if err := rows[i].encode(st, lease, now); err != nil {
+					if err := rows[i].encode(db, st, lease, now); err != nil {
 						return err
 					}
 				}
@@ -628,7 +632,7 @@ type stepRows struct {
 }
 
 // encode fills the rows from the step's enrollment and executions.
-func (r *stepRows) encode(st *spoke.Step, lease spoke.Lease, now time.Time) error {
+func (r *stepRows) encode(db *DB, st *spoke.Step, lease spoke.Lease, now time.Time) error {
 	e := st.Enrollment
 	outputs := []byte("{}")
 	if e.Outputs != nil {
@@ -654,7 +658,11 @@ func (r *stepRows) encode(st *spoke.Step, lease spoke.Lease, now time.Time) erro
 	if e.Status == spoke.EnrollmentActive && !e.RunAt.After(now) {
 		until = lease.Until.UnixMilli()
 	}
-	r.checkpoint = []any{e.Status, e.CurrentAction, string(outputs), e.RunAt.UnixMilli(), e.WaitReason, e.Attempt,
+	stored, err := db.sealOutputs(e.ID, outputs)
+	if err != nil {
+		return fmt.Errorf("encrypt outputs of enrollment %d: %w", e.ID, err)
+	}
+	r.checkpoint = []any{e.Status, e.CurrentAction, stored, e.RunAt.UnixMilli(), e.WaitReason, e.Attempt,
 		firstFail, errJSON, now.UnixMilli(), completed, until, e.ID, lease.Token}
 	r.executions = r.executions[:0]
 	for _, x := range st.Executions {
@@ -686,7 +694,7 @@ func (db *DB) ListEnrollments(ctx context.Context, account int64, flowID string,
 	defer rows.Close()
 	var out []*spoke.Enrollment
 	for rows.Next() {
-		e, err := scanEnrollment(rows)
+		e, err := db.scanEnrollment(rows)
 		if err != nil {
 			return nil, false, err
 		}
@@ -704,7 +712,7 @@ func (db *DB) ListEnrollments(ctx context.Context, account int64, flowID string,
 
 // GetEnrollment returns one enrollment, or ENOTFOUND.
 func (db *DB) GetEnrollment(ctx context.Context, id int64) (*spoke.Enrollment, error) {
-	e, err := scanEnrollment(db.read.QueryRowContext(ctx, `SELECT `+enrollmentColumns+` FROM enrollments WHERE id = ?`, id))
+	e, err := db.scanEnrollment(db.read.QueryRowContext(ctx, `SELECT `+enrollmentColumns+` FROM enrollments WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, spoke.NotFoundf("No enrollment %d.", id)
 	}

@@ -37,6 +37,8 @@ func serveCommand(ctx context.Context, args []string) int {
 	demo := fs.Bool("demo", false, "add a few demo records when the database has none")
 	verbose := fs.Bool("v", false, "log every request")
 	trustProxy := fs.Bool("trust-proxy", false, "build paging links from X-Forwarded-Proto and X-Forwarded-Host (set only behind a reverse proxy that sets them)")
+	var opts serveOptions
+	fs.StringVar(&opts.secretKeyFile, "secret-key-file", "", "`FILE` holding the key that encrypts secrets (64 hex digits; created if missing); default DIR/secret.key, or SPOKE_SECRET_KEY when set")
 	var allow multiFlag
 	fs.Var(&allow, "allow-host", "`HOST:PORT` that code and webhooks may reach even if it is loopback or private (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -47,14 +49,19 @@ func serveCommand(ctx context.Context, args []string) int {
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	if err := serve(ctx, logger, *addr, *dir, *demo, *trustProxy, allow); err != nil {
+	if err := serve(ctx, logger, *addr, *dir, *demo, *trustProxy, allow, opts); err != nil {
 		logger.Error("serve failed", "err", err)
 		return 1
 	}
 	return 0
 }
 
-func serve(ctx context.Context, logger *slog.Logger, addr, dir string, demo, trustProxy bool, allowHosts []string) error {
+// serveOptions are serve's hardening settings.
+type serveOptions struct {
+	secretKeyFile string // --secret-key-file; "" means SPOKE_SECRET_KEY or DIR/secret.key
+}
+
+func serve(ctx context.Context, logger *slog.Logger, addr, dir string, demo, trustProxy bool, allowHosts []string, opts serveOptions) error {
 	db, err := sqlite.Open(ctx, dir)
 	if err != nil {
 		return err
@@ -76,11 +83,11 @@ func serve(ctx context.Context, logger *slog.Logger, addr, dir string, demo, tru
 			return fmt.Errorf("seed demo data: %w", err)
 		}
 	}
-	key, err := sqlite.LoadSecretKey(dir)
+	key, err := sqlite.LoadSecretKey(dir, opts.secretKeyFile)
 	if err != nil {
 		return err
 	}
-	if err := db.SetSecretKey(key); err != nil {
+	if err := db.UseSecretKey(ctx, key); err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", addr)
