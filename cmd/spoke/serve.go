@@ -39,6 +39,8 @@ func serveCommand(ctx context.Context, args []string) int {
 	trustProxy := fs.Bool("trust-proxy", false, "build paging links from X-Forwarded-Proto and X-Forwarded-Host (set only behind a reverse proxy that sets them)")
 	var opts serveOptions
 	fs.StringVar(&opts.secretKeyFile, "secret-key-file", "", "`FILE` holding the key that encrypts secrets (64 hex digits; created if missing); default DIR/secret.key, or SPOKE_SECRET_KEY when set")
+	fs.IntVar(&opts.maxConns, "max-conns", api.DefaultMaxConns, "most open HTTP connections; more wait to be accepted (0: no cap)")
+	fs.DurationVar(&opts.bodyTimeout, "body-timeout", api.DefaultBodyTimeout, "how long a request body may take to arrive")
 	var allow multiFlag
 	fs.Var(&allow, "allow-host", "`HOST:PORT` that code and webhooks may reach even if it is loopback or private (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -59,6 +61,8 @@ func serveCommand(ctx context.Context, args []string) int {
 // serveOptions are serve's hardening settings.
 type serveOptions struct {
 	secretKeyFile string // --secret-key-file; "" means SPOKE_SECRET_KEY or DIR/secret.key
+	maxConns      int           // --max-conns
+	bodyTimeout   time.Duration // --body-timeout
 }
 
 func serve(ctx context.Context, logger *slog.Logger, addr, dir string, demo, trustProxy bool, allowHosts []string, opts serveOptions) error {
@@ -136,8 +140,11 @@ func serve(ctx context.Context, logger *slog.Logger, addr, dir string, demo, tru
 	handler := srv.Handler()
 	ui := &web.Server{API: handler, Tokens: db, Records: db, Properties: db, Associations: db, Flows: db, Engine: db, Runs: db,
 		Secrets: db, Logger: logger}
-	httpSrv := &http.Server{Handler: ui.Wrap(handler), ReadHeaderTimeout: 10 * time.Second}
-	roSrv := &http.Server{Handler: api.ReadOnly(handler), ReadHeaderTimeout: 10 * time.Second}
+	// Slow clients: headers must arrive in 10 s and bodies in
+	// --body-timeout; idle connections close after two minutes, and at
+	// most --max-conns are open at once.
+	httpSrv := &http.Server{Handler: api.LimitBodies(ui.Wrap(handler), opts.bodyTimeout), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	roSrv := &http.Server{Handler: api.LimitBodies(api.ReadOnly(handler), opts.bodyTimeout), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	go roSrv.Serve(roLn)
 	defer roSrv.Close()
 	engCtx, stopEngine := context.WithCancel(context.Background())
@@ -161,7 +168,7 @@ func serve(ctx context.Context, logger *slog.Logger, addr, dir string, demo, tru
 		fmt.Printf("Admin token: see %s\n", filepath.Join(dir, AdminTokenFile))
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- httpSrv.Serve(ln) }()
+	go func() { errc <- httpSrv.Serve(api.LimitListener(ln, opts.maxConns)) }()
 	select {
 	case err := <-errc:
 		return err
