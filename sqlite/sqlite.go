@@ -6,6 +6,7 @@ package sqlite
 
 import (
 	"context"
+	"errors"
 	"crypto/cipher"
 	"database/sql"
 	"embed"
@@ -36,6 +37,7 @@ type DB struct {
 	path  string
 	write *sql.DB
 	read  *sql.DB
+	lock  *os.File // shared lock on the data directory (LockFile)
 
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
@@ -89,10 +91,18 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory %s: %w", dir, err)
 	}
+	lock, err := lockDir(dir, false)
+	if err != nil {
+		if errors.Is(err, ErrInUse) {
+			return nil, fmt.Errorf("%s is being restored: %w", dir, err)
+		}
+		return nil, err
+	}
 	path := filepath.Join(dir, FileName)
 	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)&_pragma=cache_size(-65536)"
 	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate")
 	if err != nil {
+		lock.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	w.SetMaxOpenConns(1)
@@ -100,11 +110,12 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 	r, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=query_only(ON)")
 	if err != nil {
 		w.Close()
+		lock.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	db := &DB{path: path, write: w, read: r, Now: time.Now, props: map[propKey]map[string]*propertyDef{}, schemas: map[int64][]*spoke.ObjectSchema{}, stmts: map[stmtKey]*sql.Stmt{},
+	db := &DB{path: path, write: w, read: r, lock: lock, Now: time.Now, props: map[propKey]map[string]*propertyDef{}, schemas: map[int64][]*spoke.ObjectSchema{}, stmts: map[stmtKey]*sql.Stmt{},
 		searchIdx: map[string]bool{}, searchIndexMin: DefaultSearchIndexMin}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
@@ -138,6 +149,9 @@ func (db *DB) Close() error {
 	db.stmtMu.Unlock()
 	err1 := db.read.Close()
 	err2 := db.write.Close()
+	if db.lock != nil {
+		db.lock.Close() // after the pools: a restore may then replace the files
+	}
 	if err1 != nil {
 		return err1
 	}

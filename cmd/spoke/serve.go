@@ -60,7 +60,7 @@ func serveCommand(ctx context.Context, args []string) int {
 
 // serveOptions are serve's hardening settings.
 type serveOptions struct {
-	secretKeyFile string // --secret-key-file; "" means SPOKE_SECRET_KEY or DIR/secret.key
+	secretKeyFile string        // --secret-key-file; "" means SPOKE_SECRET_KEY or DIR/secret.key
 	maxConns      int           // --max-conns
 	bodyTimeout   time.Duration // --body-timeout
 }
