@@ -6,10 +6,10 @@ package sqlite
 
 import (
 	"context"
-	"errors"
 	"crypto/cipher"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -88,6 +88,21 @@ const FileName = "spoke.db"
 // Open opens (creating if needed) the database in dir and applies pending
 // migrations.
 func Open(ctx context.Context, dir string) (*DB, error) {
+	return OpenWith(ctx, dir, Options{})
+}
+
+// Options are the store's settings beyond its data directory.
+type Options struct {
+	// NoAutocheckpoint turns SQLite's automatic WAL checkpoints off
+	// (wal_autocheckpoint=0), for a database Litestream replicates: then
+	// only Litestream checkpoints, so it never misses WAL frames under a
+	// heavy write load (see docs/backup.md). Without Litestream the WAL
+	// would grow without bound.
+	NoAutocheckpoint bool
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, dir string, o Options) (*DB, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory %s: %w", dir, err)
 	}
@@ -100,7 +115,11 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 	}
 	path := filepath.Join(dir, FileName)
 	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)&_pragma=cache_size(-65536)"
-	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate")
+	writePragmas := pragmas
+	if o.NoAutocheckpoint {
+		writePragmas += "&_pragma=wal_autocheckpoint(0)"
+	}
+	w, err := sql.Open("sqlite", "file:"+path+"?"+writePragmas+"&_txlock=immediate")
 	if err != nil {
 		lock.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)

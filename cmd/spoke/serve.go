@@ -41,6 +41,7 @@ func serveCommand(ctx context.Context, args []string) int {
 	fs.StringVar(&opts.secretKeyFile, "secret-key-file", "", "`FILE` holding the key that encrypts secrets (64 hex digits; created if missing); default DIR/secret.key, or SPOKE_SECRET_KEY when set")
 	fs.IntVar(&opts.maxConns, "max-conns", api.DefaultMaxConns, "most open HTTP connections; more wait to be accepted (0: no cap)")
 	fs.DurationVar(&opts.bodyTimeout, "body-timeout", api.DefaultBodyTimeout, "how long a request body may take to arrive")
+	fs.BoolVar(&opts.noAutocheckpoint, "no-autocheckpoint", false, "leave WAL checkpoints to Litestream (set only when Litestream replicates DIR; see docs/backup.md)")
 	var allow multiFlag
 	fs.Var(&allow, "allow-host", "`HOST:PORT` that code and webhooks may reach even if it is loopback or private (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -63,10 +64,12 @@ type serveOptions struct {
 	secretKeyFile string        // --secret-key-file; "" means SPOKE_SECRET_KEY or DIR/secret.key
 	maxConns      int           // --max-conns
 	bodyTimeout   time.Duration // --body-timeout
+	// noAutocheckpoint is --no-autocheckpoint.
+	noAutocheckpoint bool
 }
 
 func serve(ctx context.Context, logger *slog.Logger, addr, dir string, demo, trustProxy bool, allowHosts []string, opts serveOptions) error {
-	db, err := sqlite.Open(ctx, dir)
+	db, err := sqlite.OpenWith(ctx, dir, sqlite.Options{NoAutocheckpoint: opts.noAutocheckpoint})
 	if err != nil {
 		return err
 	}
