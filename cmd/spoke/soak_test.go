@@ -186,7 +186,7 @@ func TestSoak(t *testing.T) {
 				case 0:
 					status, _, err = c.try("POST", "/crm/v3/objects/contacts/search", map[string]any{
 						"filterGroups": []any{map[string]any{"filters": []any{map[string]any{"propertyName": "score", "operator": "GT", "value": strconv.Itoa(rng.IntN(300))}}}},
-						"sorts": []string{"-createdate"}, "limit": 50})
+						"sorts":        []string{"-createdate"}, "limit": 50})
 				case 1:
 					status, _, err = c.try("GET", "/crm/v3/objects/contacts?limit=100&properties=score,jobtitle", nil)
 				case 2:
