@@ -177,8 +177,51 @@ func (db *DB) UseSecretKey(ctx context.Context, k SecretKey) error {
 			ON CONFLICT (id) DO UPDATE SET kdf = excluded.kdf, check_value = excluded.check_value`, salt, newKDF, newCheck); err != nil {
 			return fmt.Errorf("store secret key parameters: %w", err)
 		}
-		return db.reencryptLegacy(ctx, tx, old)
+		if err := db.reencryptLegacy(ctx, tx, old); err != nil {
+			return err
+		}
+		return db.sealPlainOutputs(ctx, tx)
 	})
+}
+
+// sealPlainOutputs encrypts the outputs that enrollments written before
+// outputs were encrypted still hold in plain text: once, on the first
+// start with a key.
+func (db *DB) sealPlainOutputs(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id, outputs FROM enrollments WHERE outputs <> '{}' AND outputs NOT LIKE '`+sealedOutputsPrefix+`%'`)
+	if err != nil {
+		return fmt.Errorf("read plain outputs: %w", err)
+	}
+	type row struct {
+		id      int64
+		outputs string
+	}
+	var todo []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.id, &r.outputs); err != nil {
+			rows.Close()
+			return err
+		}
+		todo = append(todo, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, r := range todo {
+		sealed, err := db.sealOutputs(r.id, []byte(r.outputs))
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE enrollments SET outputs = ? WHERE id = ?`, sealed, r.id); err != nil {
+			return fmt.Errorf("encrypt outputs of enrollment %d: %w", r.id, err)
+		}
+	}
+	if len(todo) > 0 {
+		db.logger().Info("enrollment outputs encrypted", "count", len(todo))
+	}
+	return nil
 }
 
 // derive turns the operator's key into the AES-256 key.

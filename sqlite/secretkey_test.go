@@ -154,3 +154,28 @@ func TestOutputsEncrypted(t *testing.T) {
 		t.Fatal("outputs opened under another enrollment's id")
 	}
 }
+
+// TestPlainOutputsSealedOnStart checks that outputs a database kept in
+// plain text before outputs were encrypted are encrypted by UseSecretKey.
+func TestPlainOutputsSealedOnStart(t *testing.T) {
+	ctx := context.Background()
+	db, acct := setup(t)
+	rec := create(t, db, acct, "contacts", props("firstname", "Ada"))
+	en := claimOne(t, db, acct, rec)
+	const plain = `{"1":{"token":"sk_old_plain_value"}}`
+	if _, err := db.write.ExecContext(ctx, `UPDATE enrollments SET outputs = ? WHERE id = ?`, plain, en.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.UseSecretKey(ctx, envSecretKey(hexKey)); err != nil {
+		t.Fatal(err)
+	}
+	var stored string
+	db.write.QueryRowContext(ctx, `SELECT outputs FROM enrollments WHERE id = ?`, en.ID).Scan(&stored)
+	if !strings.HasPrefix(stored, sealedOutputsPrefix) || strings.Contains(stored, "sk_old") {
+		t.Fatalf("outputs after start = %q", stored)
+	}
+	got, err := db.GetEnrollment(ctx, en.ID)
+	if err != nil || got.Outputs["1"]["token"] != "sk_old_plain_value" {
+		t.Fatalf("GetEnrollment = %v, %v", got, err)
+	}
+}
