@@ -4,7 +4,7 @@ BIN := bin/spoke
 ADDR ?= 127.0.0.1:8080
 DATA ?= ./spoke-data
 
-.PHONY: build run test setup vet staticcheck bench fuzz screenshots ui-vendor
+.PHONY: build run test setup vet staticcheck bench fuzz soak screenshots ui-vendor
 
 build:
 	$(GO) build -o $(BIN) ./cmd/spoke
@@ -51,5 +51,20 @@ screenshots: setup
 ui-vendor:
 	./web/editor/vendor.sh
 
+# Each fuzz target runs for FUZZTIME. The flows target minimises new
+# inputs for at most 100 runs each: its runs create and delete flows, and
+# the default minimisation (60 s per input) stalls it.
+FUZZTIME ?= 60s
+
 fuzz:
-	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=60s ./api
+	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./api
+	$(GO) test -run='^$$' -fuzz='^FuzzSearch$$' -fuzztime=$(FUZZTIME) ./api
+	$(GO) test -run='^$$' -fuzz='^FuzzFlowsAPI$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=100x ./api
+
+# The soak test (docs/soak.md): continuous enrollment under mixed API load
+# with random kill -9s for SOAK_DURATION, then checks nothing was lost or
+# doubled.
+SOAK_DURATION ?= 3m
+
+soak: setup
+	SOAK_DURATION=$(SOAK_DURATION) $(GO) test -tags soak -count=1 -timeout 60m -v -run '^TestSoak$$' ./cmd/spoke

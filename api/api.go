@@ -126,7 +126,17 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		if r.URL.Path != "/healthz" && !(s.FlowWebhooks != nil && isFlowWebhook(r)) {
 			tok, err := s.authenticate(r)
 			if err != nil {
+				if r.ContentLength == 0 {
+					writeError(rw, r, err)
+					return
+				}
+				// Answer now and close without reading the body:
+				// net/http would otherwise read (up to 256 KB of) it,
+				// before the answer and after it, as long as a slow
+				// client without a token cares to send it.
+				w.Header().Set("Connection", "close")
 				writeError(rw, r, err)
+				http.NewResponseController(w).SetReadDeadline(time.Now())
 				return
 			}
 			ctx := context.WithValue(r.Context(), tokenKey, tok)

@@ -68,6 +68,12 @@ type Config struct {
 	// the batch it runs (well under Lease, so a slow round keeps them).
 	Lease      time.Duration
 	RenewEvery time.Duration
+	// FlushEvery is how long a finished external action (custom code, a
+	// webhook) may wait for the rest of its round before it is committed
+	// on its own, so a crash repeats only the external calls of the last
+	// FlushEvery plus those in flight, not a whole round's. Rounds that
+	// finish sooner commit once, as before. Negative turns it off.
+	FlushEvery time.Duration
 	// Metrics, when set, records executions and queue depth.
 	Metrics *Metrics
 	// Rollouts, when set, keeps staged rollouts; the controller moves
@@ -112,6 +118,9 @@ const (
 	// rounds that wait long for sandbox workers.
 	DefaultLease      = 5 * time.Minute
 	DefaultRenewEvery = DefaultLease / 5
+	// DefaultFlushEvery adds at most one commit a second per runner, and
+	// only while a round's external actions outlast it.
+	DefaultFlushEvery = time.Second
 )
 
 // New builds an Engine from cfg, filling in defaults.
@@ -145,6 +154,9 @@ func New(cfg Config) *Engine {
 	}
 	if cfg.RolloutPoll <= 0 {
 		cfg.RolloutPoll = time.Second
+	}
+	if cfg.FlushEvery == 0 {
+		cfg.FlushEvery = DefaultFlushEvery
 	}
 	if cfg.HTTP == nil {
 		cfg.HTTP = &http.Client{Timeout: 20 * time.Second}
@@ -258,39 +270,31 @@ func (e *Engine) RunOnce(ctx context.Context) (int, error) {
 
 	active := batch
 	for len(active) > 0 {
-		steps, err := e.round(roundCtx, active)
+		c := &committer{e: e, ctx: ctx, h: h}
+		steps, err := e.round(roundCtx, active, c)
 		if err == nil && roundCtx.Err() != nil {
 			err = roundCtx.Err()
 		}
 		if err != nil {
-			// Nothing of the round is committed: a transient failure (a
-			// busy store, a lease that could not be renewed, a shutdown)
-			// must not be recorded as the actions' failure. The
+			// Nothing more of the round is committed: a transient failure
+			// (a busy store, a lease that could not be renewed, a
+			// shutdown) must not be recorded as the actions' failure. The
 			// enrollments run again once released or their lease ends.
-			e.dropRound(ctx, h.current(), active, steps)
+			e.dropRound(ctx, h.current(), active, c.pending(steps))
 			if ctx.Err() != nil {
 				return len(batch), nil // stopping
 			}
 			return len(batch), err
 		}
-		lost, err := e.Store.Commit(ctx, h.current(), steps)
-		if err != nil {
-			e.dropRound(ctx, h.current(), active, steps)
-			return len(batch), fmt.Errorf("commit a round of %d enrollments: %w", len(steps), err)
-		}
-		e.afterCommit(steps, lost)
-		if len(lost) > 0 {
-			e.Logger.Warn("enrollments were claimed by another runner after this runner's lease ended; its results for them were dropped", "count", len(lost))
-		}
-		gone := make(map[int64]bool, len(lost))
-		for _, id := range lost {
-			gone[id] = true
+		if err := c.commit(c.pending(steps)); err != nil {
+			e.dropRound(ctx, h.current(), active, c.pending(steps))
+			return len(batch), err
 		}
 		next := active[:0]
 		now := e.Now()
 		for _, st := range steps {
 			en := st.Enrollment
-			if en.Status == spoke.EnrollmentActive && !en.RunAt.After(now) && !gone[en.ID] {
+			if en.Status == spoke.EnrollmentActive && !en.RunAt.After(now) && !c.lost[en.ID] {
 				next = append(next, en)
 			}
 		}
@@ -298,6 +302,53 @@ func (e *Engine) RunOnce(ctx context.Context) (int, error) {
 		h.set(ids(active))
 	}
 	return len(batch), nil
+}
+
+// committer commits a round's steps, in one go at the round's end or in
+// parts as external actions finish (FlushEvery), and remembers which it
+// committed and which enrollments another runner took.
+type committer struct {
+	e    *Engine
+	ctx  context.Context
+	h    *holder
+	done map[*spoke.Step]bool
+	lost map[int64]bool
+}
+
+// commit commits steps under the runner's current lease.
+func (c *committer) commit(steps []*spoke.Step) error {
+	if len(steps) == 0 {
+		return nil
+	}
+	lost, err := c.e.Store.Commit(c.ctx, c.h.current(), steps)
+	if err != nil {
+		return fmt.Errorf("commit a round of %d enrollments: %w", len(steps), err)
+	}
+	if c.done == nil {
+		c.done, c.lost = map[*spoke.Step]bool{}, map[int64]bool{}
+	}
+	for _, st := range steps {
+		c.done[st] = true
+	}
+	for _, id := range lost {
+		c.lost[id] = true
+	}
+	c.e.afterCommit(steps, lost)
+	if len(lost) > 0 {
+		c.e.Logger.Warn("enrollments were claimed by another runner after this runner's lease ended; its results for them were dropped", "count", len(lost))
+	}
+	return nil
+}
+
+// pending returns the steps not committed yet.
+func (c *committer) pending(steps []*spoke.Step) []*spoke.Step {
+	out := make([]*spoke.Step, 0, len(steps))
+	for _, st := range steps {
+		if st != nil && !c.done[st] {
+			out = append(out, st)
+		}
+	}
+	return out
 }
 
 func ids(batch []*spoke.Enrollment) []int64 {
@@ -369,7 +420,12 @@ func (e *Engine) renew(ctx context.Context, h *holder, stop <-chan struct{}, can
 // It returns an error, and no steps, when what the round needs cannot be
 // read (the records, a flow revision): such a failure is the store's, not
 // the enrollments', and must delay them, not fail them.
-func (e *Engine) round(ctx context.Context, batch []*spoke.Enrollment) ([]*spoke.Step, error) {
+//
+// External actions that finish while others of the round still run are
+// committed through c once they have waited FlushEvery, so that a crash
+// does not repeat them; an error of such a commit is returned once the
+// round's actions are done.
+func (e *Engine) round(ctx context.Context, batch []*spoke.Enrollment, c *committer) ([]*spoke.Step, error) {
 	// A short read need not watch ctx (the driver would start a goroutine
 	// per query to do so); RunOnce checks ctx between rounds.
 	records, err := e.loadRecords(context.WithoutCancel(ctx), batch)
@@ -394,20 +450,26 @@ func (e *Engine) round(ctx context.Context, batch []*spoke.Enrollment) ([]*spoke
 		rec *spoke.Record
 	}
 	var jobs chan job
+	var finished chan int // indexes of external steps done
 	var wg sync.WaitGroup
+	submitted := 0
 	submit := func(j job) {
 		if jobs == nil {
-			jobs = make(chan job)
+			// Buffered for the whole batch, so submitting never waits
+			// and this goroutine is free to commit finished steps.
+			jobs, finished = make(chan job, len(batch)), make(chan int, len(batch))
 			for range e.CodeConcurrency {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
 					for j := range jobs {
 						steps[j.i] = e.step(ctx, j.f, batch[j.i], j.rec, false)
+						finished <- j.i
 					}
 				}()
 			}
 		}
+		submitted++
 		jobs <- j
 	}
 	for i, en := range batch {
@@ -436,11 +498,47 @@ func (e *Engine) round(ctx context.Context, batch []*spoke.Enrollment) ([]*spoke
 		}
 		steps[i] = e.step(ctx, f, en, rec, false)
 	}
-	if jobs != nil {
-		close(jobs)
-		wg.Wait()
+	if jobs == nil {
+		return steps, nil
 	}
-	return steps, nil
+	close(jobs)
+	ferr := e.flushFinished(ctx, steps, finished, submitted, c)
+	wg.Wait()
+	return steps, ferr
+}
+
+// flushFinished waits for n external steps to finish and commits those
+// that have waited FlushEvery for the rest. After a failed commit it only
+// waits, and returns the error.
+func (e *Engine) flushFinished(ctx context.Context, steps []*spoke.Step, finished <-chan int, n int, c *committer) error {
+	var ready []*spoke.Step
+	var flush <-chan time.Time
+	var timer *time.Timer
+	var ferr error
+	for got := 0; got < n; {
+		select {
+		case i := <-finished:
+			got++
+			if e.FlushEvery < 0 || ferr != nil || got == n || ctx.Err() != nil {
+				continue // the round's own commit takes the rest
+			}
+			ready = append(ready, steps[i])
+			if flush == nil {
+				timer = time.NewTimer(e.FlushEvery)
+				flush = timer.C
+			}
+		case <-flush:
+			flush = nil
+			if ctx.Err() == nil { // a round cut short is dropped, not committed
+				ferr = c.commit(ready)
+			}
+			ready = nil
+		}
+	}
+	if timer != nil {
+		timer.Stop()
+	}
+	return ferr
 }
 
 func (e *Engine) currentAction(f *spoke.Flow, en *spoke.Enrollment) *spoke.Action {

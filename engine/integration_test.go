@@ -330,15 +330,10 @@ func TestIntegrationRealSandbox(t *testing.T) {
 		sub("dry run reaches a read-only API", testDryRunReadOnlyAPI)
 		sub("custom object flow", testCustomObjectFlow)
 	})
-	// Every execution was counted in the Prometheus metrics.
-	req, _ := http.NewRequest("GET", e.metrics+"/metrics", nil)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	for _, want := range []string{
+	// Every execution was counted in the Prometheus metrics. A runner
+	// counts a round's executions just after its commit, which the
+	// subtests may have seen first: read until the counts settle.
+	wants := []string{
 		`spoke_action_executions_total{action_type="CUSTOM_CODE",runtime="NODE20X",status="SUCCESS"}`,
 		`spoke_action_executions_total{action_type="CUSTOM_CODE",runtime="NODE20X",status="ERROR"}`,
 		`spoke_action_executions_total{action_type="CUSTOM_CODE",runtime="PYTHON39",status="SUCCESS"} 3`,
@@ -346,11 +341,40 @@ func TestIntegrationRealSandbox(t *testing.T) {
 		`spoke_action_executions_total{action_type="SET_PROPERTY",runtime="none",status="SUCCESS"}`,
 		`spoke_action_duration_seconds_bucket{action_type="CUSTOM_CODE",runtime="PYTHON39",le="+Inf"} 3`,
 		"\nspoke_enrollments_due ",
-	} {
-		if !strings.Contains(string(body), want) {
-			t.Errorf("/metrics has no %s", want)
+	}
+	var missing []string
+	var page string
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		res, err := http.Get(e.metrics + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		page, missing = string(body), missing[:0]
+		for _, want := range wants {
+			if !strings.Contains(page, want) {
+				missing = append(missing, want)
+			}
+		}
+		if len(missing) == 0 || time.Now().After(deadline) {
+			break
 		}
 	}
+	for _, want := range missing {
+		t.Errorf("/metrics has no %s; it has:\n%s", want, metricLines(page, "spoke_action_executions_total{"))
+	}
+}
+
+// metricLines returns the lines of a metrics page that start with prefix.
+func metricLines(page, prefix string) string {
+	var out []string
+	for _, l := range strings.Split(page, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 const secretValue = "sk-live-0123456789abcdef"

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -498,7 +499,8 @@ func (e *Engine) runCode(ctx context.Context, f *spoke.Flow, act *spoke.Action, 
 		Event: sandbox.Event{PortalID: en.AccountID, ActionDefinitionID: actionID, ActionDefinitionVersion: revision,
 			EnrollmentID: en.ID, ExecutionIndex: int64(en.Attempt - 1), WorkflowID: flowID,
 			ObjectType: objectTypeName(t), ObjectID: rec.ID,
-			InputFields: inputs, CallbackID: fmt.Sprintf("ap-%s-%d-%s-%d", f.ID, en.ID, act.ActionID, en.Attempt)},
+			InputFields: inputs, CallbackID: fmt.Sprintf("ap-%s-%d-%s-%d", f.ID, en.ID, act.ActionID, en.Attempt),
+			IdempotencyKey: idempotencyKey(f, en, act)},
 		Secrets: secrets,
 		DryRun:  dryRun,
 	}
@@ -522,12 +524,21 @@ func (e *Engine) runCode(ctx context.Context, f *spoke.Flow, act *spoke.Action, 
 		o.retryable = res.Retryable()
 		return
 	}
-	o.rawOutputs = redact.New(maps.Values(secrets)).Values(res.OutputFields)
+	hide := redact.New(maps.Values(secrets))
+	// A test run answers with the outputs as returned, nested objects and
+	// arrays too: a secret is hidden at every depth.
+	o.rawOutputs = hide.DeepValues(res.OutputFields)
 	outputs, warnings, aerr := typeOutputs(act.OutputFields, res.OutputFields)
 	if len(warnings) > 0 {
-		o.exec.Logs += strings.Join(warnings, "\n") + "\n"
+		o.exec.Logs += hide.String(strings.Join(warnings, "\n")) + "\n"
 	}
 	if aerr != nil {
+		// The message quotes the value (its first 60 characters): quote
+		// the redacted one, so no part of a secret is stored with it.
+		if _, _, redacted := typeOutputs(act.OutputFields, o.rawOutputs); redacted != nil {
+			aerr = redacted
+		}
+		aerr.Message = hide.String(aerr.Message)
 		o.err = aerr
 		return
 	}
@@ -537,7 +548,21 @@ func (e *Engine) runCode(ctx context.Context, f *spoke.Flow, act *spoke.Action, 
 		typed[k] = v
 	}
 	// Later actions get the values; the execution log never shows a secret.
-	o.exec.Outputs = redact.New(maps.Values(secrets)).Values(typed)
+	o.exec.Outputs = hide.Values(typed)
+}
+
+// idempotencyKey names one attempt of an action of an enrollment. The
+// attempt is checkpointed, so a run repeated after a crash (the lease was
+// released, the round never committed) gets the key of the run it
+// repeats; a retry after a rate-limit failure is a new attempt and gets a
+// new key. The enrollment's creation time keeps two installations (say
+// staging and production) calling one service from sharing keys. A test
+// run has no enrollment and gets a random key: it is never repeated.
+func idempotencyKey(f *spoke.Flow, en *spoke.Enrollment, act *spoke.Action) string {
+	if en.ID == 0 {
+		return "spoke-test-" + rand.Text()
+	}
+	return fmt.Sprintf("spoke-%d-%s-%d-%s-%d", en.CreatedAt.UnixMilli(), f.ID, en.ID, act.ActionID, en.Attempt)
 }
 
 // spokeFailure records a failure that is Spoke's, not the action's (no

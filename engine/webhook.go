@@ -77,6 +77,9 @@ func (e *Engine) runWebhook(ctx context.Context, f *spoke.Flow, act *spoke.Actio
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Spoke-Webhooks/1.0")
+	// The receiver can tell a delivery repeated after a crash from a new
+	// one (draft-ietf-httpapi-idempotency-key-header).
+	req.Header.Set("Idempotency-Key", idempotencyKey(f, en, act))
 	o.exec.Inputs = map[string]any{"method": method, "url": u.String()}
 	resp, err := e.HTTP.Do(req)
 	if err != nil {

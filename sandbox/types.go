@@ -108,6 +108,11 @@ type Event struct {
 	InputFields map[string]any
 	// CallbackID uniquely identifies this execution.
 	CallbackID string
+	// IdempotencyKey is the same for every run of one attempt of an
+	// action, so a run repeated after a crash can tell the services it
+	// calls that the call was made already (event.idempotencyKey; Spoke's,
+	// HubSpot sends no such field).
+	IdempotencyKey string
 }
 
 type eventJSON struct {
@@ -132,6 +137,9 @@ type eventJSON struct {
 	} `json:"object"`
 	InputFields map[string]any `json:"inputFields"`
 	CallbackID  string         `json:"callbackId"`
+	// IdempotencyKey is omitted when empty, so events without one keep
+	// HubSpot's shape exactly.
+	IdempotencyKey string `json:"idempotencyKey,omitempty"`
 }
 
 // MarshalJSON encodes e in HubSpot's nested event shape.
@@ -171,6 +179,10 @@ func (e Event) appendJSON(b []byte) ([]byte, error) {
 	}
 	b = append(b, `,"callbackId":`...)
 	b = jsonenc.String(b, e.CallbackID)
+	if e.IdempotencyKey != "" {
+		b = append(b, `,"idempotencyKey":`...)
+		b = jsonenc.String(b, e.IdempotencyKey)
+	}
 	return append(b, '}'), nil
 }
 
@@ -187,7 +199,7 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 		ExecutionIndex:          j.Origin.ActionExecutionIndexIdentifier.ActionExecutionIndex,
 		WorkflowID:              j.Context.WorkflowID,
 		ObjectType:              j.Object.ObjectType, ObjectID: j.Object.ObjectID,
-		InputFields: j.InputFields, CallbackID: j.CallbackID,
+		InputFields: j.InputFields, CallbackID: j.CallbackID, IdempotencyKey: j.IdempotencyKey,
 	}
 	return nil
 }

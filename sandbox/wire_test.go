@@ -11,7 +11,7 @@ func TestInvokeMsgEncoding(t *testing.T) {
 	t.Parallel()
 	ev := Event{PortalID: 9, ActionDefinitionID: 3, ActionDefinitionVersion: 4, EnrollmentID: 77, ExecutionIndex: 2, WorkflowID: 12,
 		ObjectType: "CONTACT", ObjectID: 123456789012,
-		InputFields: map[string]any{"b": "x\"<y>", "a": 1.5, "c": nil, "d": true}, CallbackID: "ap-1-2-3-0"}
+		InputFields: map[string]any{"b": "x\"<y>", "a": 1.5, "c": nil, "d": true}, CallbackID: "ap-1-2-3-0", IdempotencyKey: "spoke-1-2-3-1"}
 	for _, m := range []*invokeMsg{
 		{Op: "invoke", ID: 1, Event: ev},
 		{Op: "invoke", ID: 2, Code: "exports.main = () => {}\n", Env: map[string]string{"K": "v\n"}, Event: ev},
@@ -25,7 +25,7 @@ func TestInvokeMsgEncoding(t *testing.T) {
 		j.Origin.ActionExecutionIndexIdentifier.ActionExecutionIndex = m.Event.ExecutionIndex
 		j.Context.Source, j.Context.WorkflowID = "WORKFLOWS", m.Event.WorkflowID
 		j.Object.ObjectType, j.Object.ObjectID = m.Event.ObjectType, m.Event.ObjectID
-		j.InputFields, j.CallbackID = m.Event.InputFields, m.Event.CallbackID
+		j.InputFields, j.CallbackID, j.IdempotencyKey = m.Event.InputFields, m.Event.CallbackID, m.Event.IdempotencyKey
 		if j.InputFields == nil {
 			j.InputFields = map[string]any{}
 		}

@@ -334,7 +334,7 @@ func (db *DB) enrollIn(ctx context.Context, tx *sql.Tx, account int64, f *spoke.
 
 const enrollmentColumns = `id, account_id, flow_id, revision_id, object_type, object_id, status, current_action, outputs, run_at, wait_reason, attempt, first_failure_at, error, created_at, updated_at, completed_at`
 
-func scanEnrollment(s interface{ Scan(...any) error }) (*spoke.Enrollment, error) {
+func (db *DB) scanEnrollment(s interface{ Scan(...any) error }) (*spoke.Enrollment, error) {
 	var e spoke.Enrollment
 	var outputs string
 	var errText sql.NullString
@@ -344,7 +344,11 @@ func scanEnrollment(s interface{ Scan(...any) error }) (*spoke.Enrollment, error
 		return nil, err
 	}
 	if outputs != "{}" { // most claimed enrollments have run no code yet
-		if err := json.Unmarshal([]byte(outputs), &e.Outputs); err != nil {
+		plain, err := db.openOutputs(e.ID, outputs)
+		if err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(plain, &e.Outputs); err != nil {
 			return nil, fmt.Errorf("decode outputs of enrollment %d: %w", e.ID, err)
 		}
 	}
@@ -377,7 +381,7 @@ func (db *DB) Claim(ctx context.Context, now time.Time, limit int, lease spoke.L
 		}
 		defer rows.Close()
 		for rows.Next() {
-			e, err := scanEnrollment(rows)
+			e, err := db.scanEnrollment(rows)
 			if err != nil {
 				return err
 			}
@@ -665,7 +669,11 @@ func (r *stepRows) encode(db *DB, st *spoke.Step, lease spoke.Lease, now time.Ti
 	if e.Status != spoke.EnrollmentActive {
 		token = 0
 	}
-	r.checkpoint = []any{e.Status, e.CurrentAction, string(outputs), e.RunAt.UnixMilli(), e.WaitReason, e.Attempt,
+	stored, err := db.sealOutputs(e.ID, outputs)
+	if err != nil {
+		return fmt.Errorf("encrypt outputs of enrollment %d: %w", e.ID, err)
+	}
+	r.checkpoint = []any{e.Status, e.CurrentAction, stored, e.RunAt.UnixMilli(), e.WaitReason, e.Attempt,
 		firstFail, errJSON, now.UnixMilli(), completed, until, token, e.ID, lease.Token}
 	var err2 error
 	r.executions, err2 = db.encodeSteps(r.executions[:0], e, st.Executions)
@@ -682,7 +690,7 @@ func (db *DB) ListEnrollments(ctx context.Context, account int64, flowID string,
 	defer rows.Close()
 	var out []*spoke.Enrollment
 	for rows.Next() {
-		e, err := scanEnrollment(rows)
+		e, err := db.scanEnrollment(rows)
 		if err != nil {
 			return nil, false, err
 		}
@@ -700,7 +708,7 @@ func (db *DB) ListEnrollments(ctx context.Context, account int64, flowID string,
 
 // GetEnrollment returns one enrollment, or ENOTFOUND.
 func (db *DB) GetEnrollment(ctx context.Context, id int64) (*spoke.Enrollment, error) {
-	e, err := scanEnrollment(db.read.QueryRowContext(ctx, `SELECT `+enrollmentColumns+` FROM enrollments WHERE id = ?`, id))
+	e, err := db.scanEnrollment(db.read.QueryRowContext(ctx, `SELECT `+enrollmentColumns+` FROM enrollments WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, spoke.NotFoundf("No enrollment %d.", id)
 	}

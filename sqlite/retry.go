@@ -19,7 +19,7 @@ import (
 func (db *DB) RetryEnrollment(ctx context.Context, account int64, f *spoke.Flow, id int64, now time.Time) (*spoke.Enrollment, error) {
 	var out *spoke.Enrollment
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		e, err := scanEnrollment(tx.QueryRowContext(ctx, `SELECT `+enrollmentColumns+` FROM enrollments WHERE id = ? AND account_id = ? AND flow_id = ?`,
+		e, err := db.scanEnrollment(tx.QueryRowContext(ctx, `SELECT `+enrollmentColumns+` FROM enrollments WHERE id = ? AND account_id = ? AND flow_id = ?`,
 			id, account, f.ID))
 		if errors.Is(err, sql.ErrNoRows) {
 			return spoke.NotFoundf("Flow %s has no enrollment %d.", f.ID, id)

@@ -81,14 +81,14 @@ func (db *DB) RecentEnrollments(ctx context.Context, account int64, flowID strin
 	if err != nil {
 		return nil, false, fmt.Errorf("list recent enrollments: %w", err)
 	}
-	return collectEnrollments(rows, q.Limit)
+	return db.collectEnrollments(rows, q.Limit)
 }
 
-func collectEnrollments(rows *sql.Rows, limit int) ([]*spoke.Enrollment, bool, error) {
+func (db *DB) collectEnrollments(rows *sql.Rows, limit int) ([]*spoke.Enrollment, bool, error) {
 	defer rows.Close()
 	var out []*spoke.Enrollment
 	for rows.Next() {
-		e, err := scanEnrollment(rows)
+		e, err := db.scanEnrollment(rows)
 		if err != nil {
 			return nil, false, err
 		}
@@ -164,7 +164,7 @@ func (db *DB) RecordEnrollments(ctx context.Context, account int64, objectType s
 	if err != nil {
 		return nil, fmt.Errorf("list enrollments of %s %d: %w", objectType, objectID, err)
 	}
-	out, _, err := collectEnrollments(rows, 0)
+	out, _, err := db.collectEnrollments(rows, 0)
 	return out, err
 }
 

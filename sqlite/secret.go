@@ -5,13 +5,9 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -20,52 +16,25 @@ import (
 	"github.com/spokehq/spoke"
 )
 
-// SecretKeyFile is the file in the data directory that holds the key
-// encrypting secrets when SPOKE_SECRET_KEY is not set.
-const SecretKeyFile = "secret.key"
-
-// LoadSecretKey returns the key that encrypts secrets: SHA-256 of
-// SPOKE_SECRET_KEY when set, else the key in DIR/secret.key, created with
-// 32 random bytes on first start.
-func LoadSecretKey(dir string) ([]byte, error) {
-	if v := os.Getenv("SPOKE_SECRET_KEY"); v != "" {
-		sum := sha256.Sum256([]byte(v))
-		return sum[:], nil
-	}
-	path := filepath.Join(dir, SecretKeyFile)
-	b, err := os.ReadFile(path)
-	if err == nil {
-		key, err := hex.DecodeString(strings.TrimSpace(string(b)))
-		if err != nil || len(key) != 32 {
-			return nil, fmt.Errorf("%s must hold 64 hex digits", path)
-		}
-		return key, nil
-	}
-	if !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("read secret key: %w", err)
-	}
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(path, []byte(hex.EncodeToString(key)+"\n"), 0o600); err != nil {
-		return nil, fmt.Errorf("create secret key: %w", err)
-	}
-	return key, nil
-}
-
-// SetSecretKey sets the AES-256 key that encrypts secrets at rest.
+// SetSecretKey sets the AES-256 key that encrypts secrets and enrollment
+// outputs at rest, as it is: UseSecretKey derives it from an operator's
+// key; tests and benchmarks set one directly.
 func (db *DB) SetSecretKey(key []byte) error {
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return fmt.Errorf("secret key: %w", err)
-	}
-	gcm, err := cipher.NewGCM(block)
+	gcm, err := newAEAD(key)
 	if err != nil {
 		return err
 	}
 	db.secrets = gcm
 	return nil
+}
+
+// newAEAD returns AES-256-GCM under key.
+func newAEAD(key []byte) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, fmt.Errorf("secret key: %w", err)
+	}
+	return cipher.NewGCM(block)
 }
 
 var secretName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,99}$`)
@@ -102,11 +71,10 @@ func (db *DB) PutSecret(ctx context.Context, account int64, name, value string) 
 	if err != nil {
 		return nil, err
 	}
-	nonce := make([]byte, gcm.NonceSize())
-	if _, err := rand.Read(nonce); err != nil {
+	sealed, err := sealSecret(gcm, account, name, []byte(value))
+	if err != nil {
 		return nil, err
 	}
-	sealed := gcm.Seal(nonce, nonce, []byte(value), []byte(fmt.Sprintf("%d/%s", account, name)))
 	now := db.Now()
 	s := &spoke.Secret{Name: name, CreatedAt: now, UpdatedAt: now}
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
@@ -114,9 +82,9 @@ func (db *DB) PutSecret(ctx context.Context, account int64, name, value string) 
 		if err := tx.QueryRowContext(ctx, `SELECT created_at FROM secrets WHERE account_id = ? AND name = ?`, account, name).Scan(&created); err == nil {
 			s.CreatedAt = time.UnixMilli(created).UTC()
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO secrets (account_id, name, value, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (account_id, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
-			account, name, sealed, now.UnixMilli(), now.UnixMilli())
+		_, err := tx.ExecContext(ctx, `INSERT INTO secrets (account_id, name, value, created_at, updated_at, key_version) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (account_id, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at, key_version = excluded.key_version`,
+			account, name, sealed, now.UnixMilli(), now.UnixMilli(), derivedKeyVersion)
 		return err
 	})
 	if err != nil {
@@ -184,13 +152,9 @@ func (db *DB) SecretValues(ctx context.Context, account int64, names []string) (
 		if err != nil {
 			return nil, fmt.Errorf("read secret %s: %w", name, err)
 		}
-		ns := gcm.NonceSize()
-		if len(sealed) < ns {
-			return nil, fmt.Errorf("secret %s is corrupt", name)
-		}
-		plain, err := gcm.Open(nil, sealed[:ns], sealed[ns:], []byte(fmt.Sprintf("%d/%s", account, name)))
+		plain, err := openSecret(gcm, account, name, sealed)
 		if err != nil {
-			return nil, fmt.Errorf("decrypt secret %s (was the key changed?): %w", name, err)
+			return nil, err
 		}
 		out[name] = string(plain)
 	}
@@ -207,4 +171,27 @@ func (db *DB) SecretSize(ctx context.Context, account int64, name string) (int, 
 		return 0, false, err
 	}
 	return len(values[name]), true, nil
+}
+
+// sealSecret encrypts a secret's value as nonce || ciphertext, bound to
+// its account and name so a sealed value cannot be moved to another.
+func sealSecret(gcm cipher.AEAD, account int64, name string, value []byte) ([]byte, error) {
+	nonce := make([]byte, gcm.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, err
+	}
+	return gcm.Seal(nonce, nonce, value, []byte(fmt.Sprintf("%d/%s", account, name))), nil
+}
+
+// openSecret decrypts what sealSecret sealed.
+func openSecret(gcm cipher.AEAD, account int64, name string, sealed []byte) ([]byte, error) {
+	ns := gcm.NonceSize()
+	if len(sealed) < ns {
+		return nil, fmt.Errorf("secret %s is corrupt", name)
+	}
+	plain, err := gcm.Open(nil, sealed[:ns], sealed[ns:], []byte(fmt.Sprintf("%d/%s", account, name)))
+	if err != nil {
+		return nil, fmt.Errorf("decrypt secret %s (was the key changed?): %w", name, err)
+	}
+	return plain, nil
 }

@@ -9,6 +9,7 @@ import (
 	"crypto/cipher"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -36,6 +37,7 @@ type DB struct {
 	path  string
 	write *sql.DB
 	read  *sql.DB
+	lock  *os.File // shared lock on the data directory (LockFile)
 
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
@@ -93,13 +95,40 @@ const FileName = "spoke.db"
 // Open opens (creating if needed) the database in dir and applies pending
 // migrations.
 func Open(ctx context.Context, dir string) (*DB, error) {
+	return OpenWith(ctx, dir, Options{})
+}
+
+// Options are the store's settings beyond its data directory.
+type Options struct {
+	// NoAutocheckpoint turns SQLite's automatic WAL checkpoints off
+	// (wal_autocheckpoint=0), for a database Litestream replicates: then
+	// only Litestream checkpoints, so it never misses WAL frames under a
+	// heavy write load (see docs/backup.md). Without Litestream the WAL
+	// would grow without bound.
+	NoAutocheckpoint bool
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, dir string, o Options) (*DB, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory %s: %w", dir, err)
 	}
+	lock, err := lockDir(dir, false)
+	if err != nil {
+		if errors.Is(err, ErrInUse) {
+			return nil, fmt.Errorf("%s is being restored: %w", dir, err)
+		}
+		return nil, err
+	}
 	path := filepath.Join(dir, FileName)
 	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)&_pragma=cache_size(-65536)"
-	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate")
+	writePragmas := pragmas
+	if o.NoAutocheckpoint {
+		writePragmas += "&_pragma=wal_autocheckpoint(0)"
+	}
+	w, err := sql.Open("sqlite", "file:"+path+"?"+writePragmas+"&_txlock=immediate")
 	if err != nil {
+		lock.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	w.SetMaxOpenConns(1)
@@ -107,11 +136,12 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 	r, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=query_only(ON)")
 	if err != nil {
 		w.Close()
+		lock.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	db := &DB{path: path, write: w, read: r, Now: time.Now, props: map[propKey]map[string]*propertyDef{}, schemas: map[int64][]*spoke.ObjectSchema{}, stmts: map[stmtKey]*sql.Stmt{},
+	db := &DB{path: path, write: w, read: r, lock: lock, Now: time.Now, props: map[propKey]map[string]*propertyDef{}, schemas: map[int64][]*spoke.ObjectSchema{}, stmts: map[stmtKey]*sql.Stmt{},
 		searchIdx: map[string]bool{}, searchIndexMin: DefaultSearchIndexMin}
 	if err := db.ensureIncrementalVacuum(ctx); err != nil {
 		db.Close()
@@ -175,6 +205,9 @@ func (db *DB) Close() error {
 	var err2 error
 	if db.write != db.read {
 		err2 = db.write.Close()
+	}
+	if db.lock != nil {
+		db.lock.Close() // after the pools: a restore may then replace the files
 	}
 	if err1 != nil {
 		return err1

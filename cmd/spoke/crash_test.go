@@ -46,11 +46,11 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-func startServer(t *testing.T, bin, dir, addr string) *server {
+func startServer(t *testing.T, bin, dir, addr string, env ...string) *server {
 	t.Helper()
 	s := &server{t: t, url: "http://" + addr, token: "crash-test-token", logs: &bytes.Buffer{}}
 	s.cmd = exec.Command(bin, "serve", "--addr", addr, "--data", dir)
-	s.cmd.Env = append(os.Environ(), "SPOKE_ADMIN_TOKEN="+s.token)
+	s.cmd.Env = append(append(os.Environ(), "SPOKE_ADMIN_TOKEN="+s.token), env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -21,6 +21,8 @@ Usage:
   spoke token create [--data DIR] --scopes a,b  print a new private-app token
   spoke owners add --email E [--team NAME]      add an owner (record owner) and print its id
   spoke owners list [--data DIR]                list the owners and their teams
+  spoke backup --data DIR --out FILE            back up a running Spoke's database
+  spoke restore --backup FILE --data DIR        restore a backup (Spoke must be stopped)
   spoke run FILE [flags]                        run a custom code action locally
   spoke lint [flags] FILE...                    check custom code without running it
   spoke test [flags] [PATH...]                  run custom code test cases in the sandbox

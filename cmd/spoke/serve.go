@@ -37,7 +37,12 @@ func serveCommand(ctx context.Context, args []string) int {
 	demo := fs.Bool("demo", false, "add a few demo records when the database has none")
 	verbose := fs.Bool("v", false, "log every request")
 	trustProxy := fs.Bool("trust-proxy", false, "build paging links from X-Forwarded-Proto and X-Forwarded-Host (set only behind a reverse proxy that sets them)")
-	metricsAddr := fs.String("metrics-addr", DefaultMetricsAddr, "`HOST:PORT` serving Prometheus metrics at /metrics, without a token; never reachable from custom code or webhooks (empty: no metrics)")
+	var opts serveOptions
+	fs.StringVar(&opts.metricsAddr, "metrics-addr", DefaultMetricsAddr, "`HOST:PORT` serving Prometheus metrics at /metrics, without a token; never reachable from custom code or webhooks (empty: no metrics)")
+	fs.StringVar(&opts.secretKeyFile, "secret-key-file", "", "`FILE` holding the key that encrypts secrets (64 hex digits; created if missing); default DIR/secret.key, or SPOKE_SECRET_KEY when set")
+	fs.IntVar(&opts.maxConns, "max-conns", api.DefaultMaxConns, "most open HTTP connections; more wait to be accepted (0: no cap)")
+	fs.DurationVar(&opts.bodyTimeout, "body-timeout", api.DefaultBodyTimeout, "how long a request body may take to arrive")
+	fs.BoolVar(&opts.noAutocheckpoint, "no-autocheckpoint", false, "leave WAL checkpoints to Litestream (set only when Litestream replicates DIR; see docs/backup.md)")
 	var allow multiFlag
 	fs.Var(&allow, "allow-host", "`HOST:PORT` that code and webhooks may reach even if it is loopback or private (repeatable)")
 	ret := retentionFlags(fs)
@@ -49,7 +54,7 @@ func serveCommand(ctx context.Context, args []string) int {
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	opts := serveOptions{addr: *addr, dir: *dir, demo: *demo, trustProxy: *trustProxy, allowHosts: allow, metricsAddr: *metricsAddr, retention: ret.retention()}
+	opts.addr, opts.dir, opts.demo, opts.trustProxy, opts.allowHosts, opts.retention = *addr, *dir, *demo, *trustProxy, allow, ret.retention()
 	if err := serve(ctx, logger, opts); err != nil {
 		logger.Error("serve failed", "err", err)
 		return 1
@@ -72,6 +77,13 @@ type serveOptions struct {
 	// retention is the default retention of accounts that set none; the
 	// zero value means spoke.DefaultRetention.
 	retention spoke.Retention
+	// Hardening: secretKeyFile is --secret-key-file ("" means
+	// SPOKE_SECRET_KEY or DIR/secret.key); maxConns, bodyTimeout and
+	// noAutocheckpoint are their flags.
+	secretKeyFile    string
+	maxConns         int
+	bodyTimeout      time.Duration
+	noAutocheckpoint bool
 }
 
 func serve(ctx context.Context, logger *slog.Logger, o serveOptions) error {
@@ -79,7 +91,7 @@ func serve(ctx context.Context, logger *slog.Logger, o serveOptions) error {
 	if retention == (spoke.Retention{}) {
 		retention = spoke.DefaultRetention
 	}
-	db, err := sqlite.Open(ctx, dir)
+	db, err := sqlite.OpenWith(ctx, dir, sqlite.Options{NoAutocheckpoint: o.noAutocheckpoint})
 	if err != nil {
 		return err
 	}
@@ -104,11 +116,11 @@ func serve(ctx context.Context, logger *slog.Logger, o serveOptions) error {
 			return fmt.Errorf("seed demo data: %w", err)
 		}
 	}
-	key, err := sqlite.LoadSecretKey(dir)
+	key, err := sqlite.LoadSecretKey(dir, o.secretKeyFile)
 	if err != nil {
 		return err
 	}
-	if err := db.SetSecretKey(key); err != nil {
+	if err := db.UseSecretKey(ctx, key); err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", addr)
@@ -177,8 +189,11 @@ func serve(ctx context.Context, logger *slog.Logger, o serveOptions) error {
 	handler := srv.Handler()
 	ui := &web.Server{API: handler, Tokens: db, Records: db, Properties: db, Associations: db, Flows: db, Engine: db, Runs: db,
 		Secrets: db, Storage: db, Retention: db, Logger: logger}
-	httpSrv := &http.Server{Handler: ui.Wrap(handler), ReadHeaderTimeout: 10 * time.Second}
-	roSrv := &http.Server{Handler: api.ReadOnly(handler), ReadHeaderTimeout: 10 * time.Second}
+	// Slow clients: headers must arrive in 10 s and bodies in
+	// --body-timeout; idle connections close after two minutes, and at
+	// most --max-conns are open at once.
+	httpSrv := &http.Server{Handler: api.LimitBodies(ui.Wrap(handler), o.bodyTimeout), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	roSrv := &http.Server{Handler: api.LimitBodies(api.ReadOnly(handler), o.bodyTimeout), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	go roSrv.Serve(roLn)
 	defer roSrv.Close()
 	if metricsLn != nil {
@@ -216,7 +231,7 @@ func serve(ctx context.Context, logger *slog.Logger, o serveOptions) error {
 		fmt.Printf("Admin token: see %s\n", filepath.Join(dir, AdminTokenFile))
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- httpSrv.Serve(ln) }()
+	go func() { errc <- httpSrv.Serve(api.LimitListener(ln, o.maxConns)) }()
 	select {
 	case err := <-errc:
 		return err

@@ -62,3 +62,39 @@ func (s Secrets) Values(m map[string]any) map[string]any {
 	}
 	return out
 }
+
+// Deep returns a copy of v in which every string at every depth (values
+// of objects and arrays, and object keys) has its secrets replaced by
+// Mark, as JSON decodes custom code's answers: map[string]any, []any and
+// scalars. Values of other types are returned as they are.
+func (s Secrets) Deep(v any) any {
+	if len(s.values) == 0 {
+		return v
+	}
+	switch x := v.(type) {
+	case string:
+		return s.String(x)
+	case map[string]any:
+		return s.DeepValues(x)
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = s.Deep(e)
+		}
+		return out
+	}
+	return v
+}
+
+// DeepValues is Values at every depth: a copy of m with secrets replaced
+// in its keys and in strings nested anywhere in its values.
+func (s Secrets) DeepValues(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[s.String(k)] = s.Deep(v)
+	}
+	return out
+}

@@ -43,3 +43,26 @@ func TestValues(t *testing.T) {
 		t.Errorf("Values changed its input: %v", in)
 	}
 }
+
+func TestDeepValues(t *testing.T) {
+	t.Parallel()
+	s := redact.New(slices.Values([]string{"s3cret"}))
+	in := map[string]any{
+		"top":    "a s3cret",
+		"nested": map[string]any{"k": "s3cret", "deeper": []any{"x", "s3cret!", 1.0, map[string]any{"s3cret": true}}},
+		"list":   []any{[]any{"s3cret"}},
+		"n":      2.0,
+	}
+	want := map[string]any{
+		"top":    "a [REDACTED]",
+		"nested": map[string]any{"k": "[REDACTED]", "deeper": []any{"x", "[REDACTED]!", 1.0, map[string]any{"[REDACTED]": true}}},
+		"list":   []any{[]any{"[REDACTED]"}},
+		"n":      2.0,
+	}
+	if got := s.DeepValues(in); !reflect.DeepEqual(got, want) {
+		t.Errorf("DeepValues = %v, want %v", got, want)
+	}
+	if in["nested"].(map[string]any)["k"] != "s3cret" {
+		t.Errorf("DeepValues changed its input: %v", in)
+	}
+}

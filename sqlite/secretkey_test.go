@@ -1,0 +1,181 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spokehq/spoke"
+)
+
+const hexKey = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+
+// TestSecretKeyKinds checks how SPOKE_SECRET_KEY is read: 64 hex digits
+// are a random key expanded with HKDF, anything else a passphrase
+// stretched with scrypt, and neither derived key is the SHA-256 the
+// versions before key derivation used.
+func TestSecretKeyKinds(t *testing.T) {
+	salt := []byte("0123456789abcdef")
+	for _, tc := range []struct {
+		value      string
+		passphrase bool
+	}{
+		{hexKey, false},
+		{"correct horse battery staple", true},
+		{hexKey[:62], true}, // too short for a key
+	} {
+		k := envSecretKey(tc.value)
+		if k.IsPassphrase() != tc.passphrase {
+			t.Errorf("%q: passphrase = %v, want %v", tc.value, k.IsPassphrase(), tc.passphrase)
+		}
+		key, err := k.derive(salt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		legacy := sha256.Sum256([]byte(tc.value))
+		if len(key) != 32 || bytes.Equal(key, legacy[:]) || bytes.Equal(key, k.material) {
+			t.Errorf("%q: derived key %x is not derived", tc.value, key)
+		}
+		other, _ := k.derive([]byte("another salt...."))
+		if bytes.Equal(key, other) != !tc.passphrase {
+			t.Errorf("%q: the salt changes the key = %v, want %v (scrypt uses it, HKDF does not)", tc.value, !bytes.Equal(key, other), tc.passphrase)
+		}
+	}
+}
+
+// TestSecretKeyMigration opens secrets written before key derivation
+// (sealed with SHA-256 of the passphrase) and checks they are re-encrypted
+// under the derived key and still read, and that another key is refused.
+func TestSecretKeyMigration(t *testing.T) {
+	ctx := context.Background()
+	db, acct := setup(t)
+	const pass = "a long enough passphrase"
+	legacy := sha256.Sum256([]byte(pass))
+	if err := db.SetSecretKey(legacy[:]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.PutSecret(ctx, acct, "API_KEY", "value-before"); err != nil {
+		t.Fatal(err)
+	}
+	// What a database written by the version before looks like.
+	if _, err := db.write.ExecContext(ctx, `UPDATE secrets SET key_version = 1`); err != nil {
+		t.Fatal(err)
+	}
+	var before []byte
+	db.write.QueryRowContext(ctx, `SELECT value FROM secrets`).Scan(&before)
+
+	if err := db.UseSecretKey(ctx, envSecretKey(pass)); err != nil {
+		t.Fatalf("UseSecretKey: %v", err)
+	}
+	got, err := db.SecretValues(ctx, acct, []string{"API_KEY"})
+	if err != nil || got["API_KEY"] != "value-before" {
+		t.Fatalf("SecretValues = %v, %v", got, err)
+	}
+	var after []byte
+	var version int
+	db.write.QueryRowContext(ctx, `SELECT value, key_version FROM secrets`).Scan(&after, &version)
+	if version != derivedKeyVersion || bytes.Equal(before, after) {
+		t.Fatalf("secret not re-encrypted: version %d", version)
+	}
+	old, _ := newAEAD(legacy[:])
+	if _, err := openSecret(old, acct, "API_KEY", after); err == nil {
+		t.Fatal("the re-encrypted secret still opens with the SHA-256 key")
+	}
+	// A second start with the same key reads the same.
+	if err := db.UseSecretKey(ctx, envSecretKey(pass)); err != nil {
+		t.Fatalf("UseSecretKey again: %v", err)
+	}
+	if got, err := db.SecretValues(ctx, acct, []string{"API_KEY"}); err != nil || got["API_KEY"] != "value-before" {
+		t.Fatalf("SecretValues after restart = %v, %v", got, err)
+	}
+	if err := db.UseSecretKey(ctx, envSecretKey("another passphrase")); err == nil || !strings.Contains(err.Error(), "not the one") {
+		t.Fatalf("UseSecretKey with another key = %v, want a refusal", err)
+	}
+}
+
+// TestSecretKeyFile checks --secret-key-file: created with 64 hex digits
+// and mode 0600 when missing, read back the same, and preferred over
+// SPOKE_SECRET_KEY.
+func TestSecretKeyFile(t *testing.T) {
+	t.Setenv(SecretKeyEnv, "ignored when a file is named")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "keys", "spoke.key")
+	k1, err := LoadSecretKey(t.TempDir(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file: %v %v", fi, err)
+	}
+	k2, err := LoadSecretKey(t.TempDir(), path)
+	if err != nil || !bytes.Equal(k1.material, k2.material) || k1.IsPassphrase() || k1.Source != path {
+		t.Fatalf("second load = %+v, %v", k2, err)
+	}
+	k3, err := LoadSecretKey(dir, "")
+	if err != nil || !k3.IsPassphrase() || k3.Source != SecretKeyEnv {
+		t.Fatalf("without a file SPOKE_SECRET_KEY is used: %+v %v", k3, err)
+	}
+}
+
+// TestOutputsEncrypted checks that custom code outputs kept for later
+// actions are encrypted in the enrollments table and read back whole.
+func TestOutputsEncrypted(t *testing.T) {
+	ctx := context.Background()
+	db, acct := setup(t)
+	if err := db.UseSecretKey(ctx, envSecretKey(hexKey)); err != nil {
+		t.Fatal(err)
+	}
+	rec := create(t, db, acct, "contacts", props("firstname", "Ada"))
+	en := claimOne(t, db, acct, rec)
+	const value = "sk_live_do_not_store_me"
+	en.Outputs = map[string]map[string]string{"1": {"token": value}}
+	en.CurrentAction, en.RunAt = "2", db.Now().Add(1e12)
+	if _, err := db.Commit(ctx, testLease, []*spoke.Step{{Enrollment: en, Record: rec}}); err != nil {
+		t.Fatal(err)
+	}
+	var stored string
+	if err := db.write.QueryRowContext(ctx, `SELECT outputs FROM enrollments WHERE id = ?`, en.ID).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(stored, sealedOutputsPrefix) || strings.Contains(stored, value) || strings.Contains(stored, "token") {
+		t.Fatalf("outputs stored as %q", stored)
+	}
+	got, err := db.GetEnrollment(ctx, en.ID)
+	if err != nil || got.Outputs["1"]["token"] != value {
+		t.Fatalf("GetEnrollment outputs = %v, %v", got, err)
+	}
+	// Moved to another enrollment, the ciphertext does not open.
+	if _, err := db.openOutputs(en.ID+1, stored); err == nil {
+		t.Fatal("outputs opened under another enrollment's id")
+	}
+}
+
+// TestPlainOutputsSealedOnStart checks that outputs a database kept in
+// plain text before outputs were encrypted are encrypted by UseSecretKey.
+func TestPlainOutputsSealedOnStart(t *testing.T) {
+	ctx := context.Background()
+	db, acct := setup(t)
+	rec := create(t, db, acct, "contacts", props("firstname", "Ada"))
+	en := claimOne(t, db, acct, rec)
+	const plain = `{"1":{"token":"sk_old_plain_value"}}`
+	if _, err := db.write.ExecContext(ctx, `UPDATE enrollments SET outputs = ? WHERE id = ?`, plain, en.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.UseSecretKey(ctx, envSecretKey(hexKey)); err != nil {
+		t.Fatal(err)
+	}
+	var stored string
+	db.write.QueryRowContext(ctx, `SELECT outputs FROM enrollments WHERE id = ?`, en.ID).Scan(&stored)
+	if !strings.HasPrefix(stored, sealedOutputsPrefix) || strings.Contains(stored, "sk_old") {
+		t.Fatalf("outputs after start = %q", stored)
+	}
+	got, err := db.GetEnrollment(ctx, en.ID)
+	if err != nil || got.Outputs["1"]["token"] != "sk_old_plain_value" {
+		t.Fatalf("GetEnrollment = %v, %v", got, err)
+	}
+}
