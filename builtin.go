@@ -80,6 +80,9 @@ type catalogProperty struct {
 	// Property.OptionsFrom); the file's options, if any, are only the
 	// defaults of a new account.
 	SpokeOptions string `json:"spokeOptions"`
+	// SpokeCounts names the object type whose associated records the
+	// property counts (see Property.CountsAssociated).
+	SpokeCounts string `json:"spokeCounts"`
 }
 
 // Catalog holds the HubSpot-defined property groups and properties of one
@@ -146,7 +149,7 @@ func parseCatalog(data []byte) (*Catalog, error) {
 			GroupName: cp.GroupName, Description: cp.Description, DisplayOrder: cp.DisplayOrder,
 			HasUniqueValue: cp.HasUniqueValue, Hidden: cp.Hidden, FormField: cp.FormField, HubspotDefined: true,
 			Calculated: cp.Calculated, ReadOnlyValue: cp.ModificationMetadata.ReadOnlyValue || cp.Calculated,
-			ValueIndex: cp.SpokeValueIndex, OptionsFrom: cp.SpokeOptions}
+			ValueIndex: cp.SpokeValueIndex, OptionsFrom: cp.SpokeOptions, CountsAssociated: cp.SpokeCounts}
 		for _, o := range cp.Options {
 			p.Options = append(p.Options, Option(o))
 		}
@@ -157,6 +160,14 @@ func parseCatalog(data []byte) (*Catalog, error) {
 		}
 		if cp.SpokeOptions != "" && cp.Type != TypeEnumeration {
 			return nil, fmt.Errorf("property %s: spokeOptions needs an enumeration", cp.Name)
+		}
+		if cp.SpokeCounts != "" {
+			if to, ok := LookupObjectType(cp.SpokeCounts); !ok || to.Name != cp.SpokeCounts {
+				return nil, fmt.Errorf("property %s: spokeCounts names no object type: %q", cp.Name, cp.SpokeCounts)
+			}
+			if cp.Type != TypeNumber || !p.ReadOnlyValue {
+				return nil, fmt.Errorf("property %s: spokeCounts needs a read-only number", cp.Name)
+			}
 		}
 		if cp.FieldType == "" {
 			return nil, fmt.Errorf("property %s has no fieldType", cp.Name)

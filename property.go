@@ -70,10 +70,14 @@ type Property struct {
 	// OptionsPipelineStages. The store fills them in when it loads the
 	// account's definitions.
 	OptionsFrom string `json:",omitempty"`
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
-	Archived    bool
-	ArchivedAt  time.Time
+	// CountsAssociated names, for a HubSpot-defined count such as
+	// num_associated_contacts, the object type whose live associated
+	// records it counts; the store maintains it when associations change.
+	CountsAssociated string `json:",omitempty"`
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+	Archived         bool
+	ArchivedAt       time.Time
 }
 
 // Sources of dynamic options (Property.OptionsFrom).

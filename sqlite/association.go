@@ -31,6 +31,9 @@ func link(ctx context.Context, s session, account int64, fromType string, fromID
 		if err := checkAssociationType(ctx, s, account, fromType, toType, at); err != nil {
 			return err
 		}
+		if err := demotePrimary(ctx, s, account, fromType, fromID, toType, toID, at); err != nil {
+			return err
+		}
 		rev := at
 		switch at.Category {
 		case spoke.CategoryHubSpot:
@@ -134,7 +137,11 @@ func (db *DB) Associate(ctx context.Context, account int64, fromType string, fro
 		if err := link(ctx, s, account, ft.Name, fromID, tt.Name, toID, types); err != nil {
 			return err
 		}
-		enrolled, err = db.associationAdded(ctx, s, account, ft.Name, fromID, tt.Name, toID, types)
+		if enrolled, err = db.associationAdded(ctx, s, account, ft.Name, fromID, tt.Name, toID, types); err != nil {
+			return err
+		}
+		_, counted, err := db.recount(ctx, s, account, touchedSet{fromID: {}, toID: {}})
+		enrolled = enrolled || counted
 		return err
 	})
 	if err != nil {
@@ -219,40 +226,57 @@ func (db *DB) removeAssociations(ctx context.Context, account int64, fromType st
 	if err != nil {
 		return err
 	}
-	return db.inTx(ctx, func(tx *sql.Tx) error {
-		// Links are stored by record id: with the wrong from type only one
-		// direction would match and be removed, so check the types first.
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM records WHERE account_id = ? AND ((id = ? AND object_type = ?) OR (id = ? AND object_type = ?))`,
-			account, fromID, ft.Name, toID, tt.Name).Scan(&n); err != nil {
+	var enrolled bool
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		if err := deleteLinks(ctx, tx, account, ft.Name, fromID, tt.Name, toID, types); err != nil {
 			return err
 		}
-		if n != 2 && !(n == 1 && fromID == toID && ft.Name == tt.Name) {
-			return nil
-		}
-		if types == nil {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM associations WHERE account_id = ? AND from_id = ? AND to_type = ? AND to_id = ?`, account, fromID, tt.Name, toID); err != nil {
-				return err
-			}
-			_, err := tx.ExecContext(ctx, `DELETE FROM associations WHERE account_id = ? AND from_id = ? AND to_type = ? AND to_id = ?`, account, toID, ft.Name, fromID)
-			return err
-		}
-		for _, at := range types {
-			if at.Category == "" {
-				at.Category = spoke.CategoryHubSpot
-			}
-			rev := at.TypeID
-			if at.Category == spoke.CategoryHubSpot {
-				rev = spoke.PairedAssociationTypeID(at.TypeID)
-			}
-			const q = `DELETE FROM associations WHERE account_id = ? AND from_id = ? AND to_type = ? AND to_id = ? AND category = ? AND type_id = ?`
-			if _, err := tx.ExecContext(ctx, q, account, fromID, tt.Name, toID, at.Category, at.TypeID); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, q, account, toID, ft.Name, fromID, at.Category, rev); err != nil {
-				return err
-			}
-		}
-		return nil
+		var err error
+		_, enrolled, err = db.recount(ctx, db.txSession(tx), account, touchedSet{fromID: {}, toID: {}})
+		return err
 	})
+	if err == nil && enrolled {
+		db.notifyEnrolled()
+	}
+	return err
+}
+
+// deleteLinks deletes, inside tx, the links between two records of the
+// given types: all of them with nil types, else those types with their
+// paired reverse types.
+func deleteLinks(ctx context.Context, tx *sql.Tx, account int64, fromType string, fromID int64, toType string, toID int64, types []spoke.AssociationType) error {
+	// Links are stored by record id: with the wrong from type only one
+	// direction would match and be removed, so check the types first.
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM records WHERE account_id = ? AND ((id = ? AND object_type = ?) OR (id = ? AND object_type = ?))`,
+		account, fromID, fromType, toID, toType).Scan(&n); err != nil {
+		return err
+	}
+	if n != 2 && !(n == 1 && fromID == toID && fromType == toType) {
+		return nil
+	}
+	if types == nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM associations WHERE account_id = ? AND from_id = ? AND to_type = ? AND to_id = ?`, account, fromID, toType, toID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM associations WHERE account_id = ? AND from_id = ? AND to_type = ? AND to_id = ?`, account, toID, fromType, fromID)
+		return err
+	}
+	for _, at := range types {
+		if at.Category == "" {
+			at.Category = spoke.CategoryHubSpot
+		}
+		rev := at.TypeID
+		if at.Category == spoke.CategoryHubSpot {
+			rev = spoke.PairedAssociationTypeID(at.TypeID)
+		}
+		const q = `DELETE FROM associations WHERE account_id = ? AND from_id = ? AND to_type = ? AND to_id = ? AND category = ? AND type_id = ?`
+		if _, err := tx.ExecContext(ctx, q, account, fromID, toType, toID, at.Category, at.TypeID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, q, account, toID, fromType, fromID, at.Category, rev); err != nil {
+			return err
+		}
+	}
+	return nil
 }

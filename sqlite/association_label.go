@@ -173,7 +173,8 @@ func (db *DB) DeleteAssociationLabel(ctx context.Context, account int64, fromTyp
 	if err != nil {
 		return err
 	}
-	return db.inTx(ctx, func(tx *sql.Tx) error {
+	var enrolled bool
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM association_labels WHERE type_id = ? AND account_id = ? AND ((from_type = ? AND to_type = ?) OR (from_type = ? AND to_type = ?))`,
 			typeID, account, ft.Name, tt.Name, tt.Name, ft.Name)
 		if err != nil {
@@ -182,9 +183,35 @@ func (db *DB) DeleteAssociationLabel(ctx context.Context, account int64, fromTyp
 		if n, _ := res.RowsAffected(); n == 0 {
 			return spoke.NotFoundf("No association label %d between %s and %s.", typeID, ft.Name, tt.Name)
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM associations WHERE account_id = ? AND category = ? AND type_id = ?`, account, spoke.CategoryUser, typeID)
+		// Both directions are rows, so their from ids are every record
+		// that loses a link; a link that was only this label goes.
+		touched := touchedSet{}
+		rows, err := tx.QueryContext(ctx, `SELECT DISTINCT from_id FROM associations WHERE account_id = ? AND category = ? AND type_id = ?`, account, spoke.CategoryUser, typeID)
+		if err != nil {
+			return fmt.Errorf("read the associations of label %d: %w", typeID, err)
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			touched.add(id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if _, err = tx.ExecContext(ctx, `DELETE FROM associations WHERE account_id = ? AND category = ? AND type_id = ?`, account, spoke.CategoryUser, typeID); err != nil {
+			return err
+		}
+		_, enrolled, err = db.recount(ctx, db.txSession(tx), account, touched)
 		return err
 	})
+	if err == nil && enrolled {
+		db.notifyEnrolled()
+	}
+	return err
 }
 
 // objectTypes resolves the two object types of an association label

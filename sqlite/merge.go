@@ -33,6 +33,7 @@ func (db *DB) MergeRecords(ctx context.Context, account int64, objectType string
 		return nil, err
 	}
 	var out *spoke.Record
+	var notify bool
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		s := db.txSession(tx)
 		recs := make([]*spoke.Record, 2)
@@ -64,6 +65,12 @@ func (db *DB) MergeRecords(ctx context.Context, account int64, objectType string
 		if _, err := s.ExecContext(ctx, `UPDATE records SET merged_into = ? WHERE account_id = ? AND merged_into = ?`, primaryID, account, mergedID); err != nil {
 			return fmt.Errorf("redirect merges into %d: %w", mergedID, err)
 		}
+		// The records linked to either count them anew (a record linked to
+		// both now counts one).
+		touched := touchedSet{primaryID: {}}
+		if err := touched.addNeighbours(ctx, s, account, mergedID); err != nil {
+			return err
+		}
 		if err := moveAssociations(ctx, s, account, t.Name, mergedID, primaryID); err != nil {
 			return err
 		}
@@ -94,8 +101,19 @@ func (db *DB) MergeRecords(ctx context.Context, account int64, objectType string
 		}
 		props[spoke.PropMergedObjectIDs] = ids
 		out.Properties, out.Version = props, out.Version+1
+		recounted, enrolled, err := db.recount(ctx, s, account, touched)
+		if err != nil {
+			return err
+		}
+		if r := recounted[primaryID]; r != nil {
+			out = r
+		}
+		notify = enrolled
 		return nil
 	})
+	if notify {
+		db.notifyEnrolled()
+	}
 	return out, err
 }
 
@@ -151,7 +169,8 @@ func (db *DB) PurgeRecord(ctx context.Context, account int64, objectType, id, id
 	if err != nil {
 		return err
 	}
-	return db.inTx(ctx, func(tx *sql.Tx) error {
+	var enrolled bool
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		s := db.txSession(tx)
 		var rec *spoke.Record
 		for _, archived := range []bool{false, true} {
@@ -164,6 +183,10 @@ func (db *DB) PurgeRecord(ctx context.Context, account int64, objectType, id, id
 		}
 		if rec == nil {
 			return spoke.NotFoundf("Object not found. No %s with %s %s.", t.Singular, map[bool]string{true: "id", false: idProperty}[idProperty == ""], id)
+		}
+		touched := touchedSet{}
+		if err := touched.addNeighbours(ctx, s, account, rec.ID); err != nil {
+			return err
 		}
 		for _, st := range []struct {
 			q    string
@@ -189,6 +212,12 @@ func (db *DB) PurgeRecord(ctx context.Context, account int64, objectType, id, id
 				return fmt.Errorf("purge %s %d: %w", t.Singular, rec.ID, err)
 			}
 		}
-		return nil
+		delete(touched, rec.ID)
+		_, enrolled, err = db.recount(ctx, s, account, touched)
+		return err
 	})
+	if err == nil && enrolled {
+		db.notifyEnrolled()
+	}
+	return err
 }

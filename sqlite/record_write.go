@@ -177,7 +177,16 @@ func (db *DB) writeRecords(ctx context.Context, s session, account int64, object
 	if err := b.finish(); err != nil {
 		return nil, false, err
 	}
-	return results, b.w.enrolled, nil
+	recounted, enrolled, err := db.recount(ctx, s, account, b.w.touched)
+	if err != nil {
+		return nil, false, err
+	}
+	for i := range results {
+		if r := results[i].Record; r != nil && recounted[r.ID] != nil {
+			results[i].Record = recounted[r.ID]
+		}
+	}
+	return results, b.w.enrolled || enrolled, nil
 }
 
 // writer performs record writes inside one transaction.
@@ -194,6 +203,10 @@ type writer struct {
 	enrolled bool
 	// defs are the object type's property definitions.
 	defs map[string]*propertyDef
+	// touched collects the records whose associations the writes changed,
+	// whose associated values (counts, primary company) are recomputed
+	// before the transaction ends (DB.recount).
+	touched touchedSet
 }
 
 func (w *writer) uniqueValue(props map[string]string) any {
@@ -287,6 +300,10 @@ func (w *writer) create(props map[string]string, assocs []spoke.AssociationInput
 		if err := link(w.ctx, w.s, w.account, w.t.Name, id, l.toType, l.toID, l.types); err != nil {
 			return nil, err
 		}
+		if w.touched == nil {
+			w.touched = touchedSet{}
+		}
+		w.touched.add(id, l.toID)
 	}
 	return r, nil
 }
@@ -375,19 +392,34 @@ func (db *DB) ArchiveRecords(ctx context.Context, account int64, objectType stri
 		return err
 	}
 	now := db.nowMs()
-	return db.inTx(ctx, func(tx *sql.Tx) error {
+	var enrolled bool
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		touched := touchedSet{}
 		for _, s := range ids {
 			id, err := strconv.ParseInt(s, 10, 64)
 			if err != nil {
 				continue
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE records SET archived = 1, archived_at = ?, updated_at = ?, version = version + 1 WHERE account_id = ? AND object_type = ? AND id = ? AND archived = 0`,
-				now, now, account, t.Name, id); err != nil {
+			res, err := tx.ExecContext(ctx, `UPDATE records SET archived = 1, archived_at = ?, updated_at = ?, version = version + 1 WHERE account_id = ? AND object_type = ? AND id = ? AND archived = 0`,
+				now, now, account, t.Name, id)
+			if err != nil {
 				return fmt.Errorf("archive %s %d: %w", t.Singular, id, err)
 			}
+			// The records linked to it no longer count it.
+			if n, _ := res.RowsAffected(); n > 0 {
+				if err := touched.addNeighbours(ctx, tx, account, id); err != nil {
+					return err
+				}
+			}
 		}
-		return nil
+		var err error
+		_, enrolled, err = db.recount(ctx, db.txSession(tx), account, touched)
+		return err
 	})
+	if err == nil && enrolled {
+		db.notifyEnrolled()
+	}
+	return err
 }
 
 // dropEmpty removes the empty values of props (a new record does not store

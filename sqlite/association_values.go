@@ -1,0 +1,250 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+
+	"github.com/spokehq/spoke"
+)
+
+// The values that follow a record's associations (the catalogue's counts
+// such as num_associated_contacts, and a contact's associatedcompanyid,
+// its primary company) are recomputed, inside the transaction that changed
+// the associations, for every record whose links it touched: one count
+// query per touched record, and a write only when a value changes. The
+// write is an ordinary update with history (source CALCULATED, as HubSpot
+// shows it) and enrollment triggers.
+
+// Queries of the recount, run on the writer inside a transaction.
+const (
+	// qAssociatedCounts counts a record's live associated records by type.
+	qAssociatedCounts = `SELECT a.to_type, count(DISTINCT a.to_id) FROM associations a
+		JOIN records r ON r.id = a.to_id AND r.archived = 0
+		WHERE a.account_id = ? AND a.from_id = ? GROUP BY a.to_type`
+	// qPrimaryCompany finds the live company a record has as its primary.
+	qPrimaryCompany = `SELECT a.to_id FROM associations a
+		JOIN records r ON r.id = a.to_id AND r.archived = 0
+		WHERE a.account_id = ? AND a.from_id = ? AND a.to_type = 'companies' AND a.category = 'HUBSPOT_DEFINED' AND a.type_id = ?
+		ORDER BY a.to_id LIMIT 1`
+	// qNeighbours lists the records a record is linked to.
+	qNeighbours = `SELECT DISTINCT to_id FROM associations WHERE account_id = ? AND from_id = ?`
+)
+
+func init() {
+	writeQueries = append(writeQueries, qAssociatedCounts, qPrimaryCompany, qNeighbours)
+}
+
+// touchedSet collects the records whose associations a transaction
+// changed, to recount once at its end.
+type touchedSet map[int64]struct{}
+
+func (t touchedSet) add(ids ...int64) {
+	for _, id := range ids {
+		t[id] = struct{}{}
+	}
+}
+
+// addNeighbours adds the records linked to id, read before the links go.
+func (t touchedSet) addNeighbours(ctx context.Context, q queryer, account, id int64) error {
+	rows, err := q.QueryContext(ctx, qNeighbours, account, id)
+	if err != nil {
+		return fmt.Errorf("read the associations of %d: %w", id, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var n int64
+		if err := rows.Scan(&n); err != nil {
+			return err
+		}
+		t.add(n)
+	}
+	return rows.Err()
+}
+
+// recount recomputes the associated values of the touched records and
+// writes those that changed. It returns the records it wrote, by id, and
+// whether the writes enrolled records in flows.
+func (db *DB) recount(ctx context.Context, s session, account int64, touched touchedSet) (map[int64]*spoke.Record, bool, error) {
+	if len(touched) == 0 {
+		return nil, false, nil
+	}
+	ids := make([]int64, 0, len(touched))
+	for id := range touched {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] }) // a stable order of writes and history rows
+	writers := map[string]*writer{}
+	var out map[int64]*spoke.Record
+	enrolled := false
+	for _, id := range ids {
+		var typ string
+		err := s.QueryRowContext(ctx, qRecordType, account, id).Scan(&typ)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue // archived or gone: its values no longer matter
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("read the type of %d: %w", id, err)
+		}
+		if !spoke.HasAssociatedValues(typ) {
+			continue
+		}
+		want, err := associatedValues(ctx, s, account, typ, id)
+		if err != nil {
+			return nil, false, err
+		}
+		w := writers[typ]
+		if w == nil {
+			t, err := db.ObjectType(ctx, account, typ)
+			if err != nil {
+				return nil, false, err
+			}
+			defs, err := db.definitions(ctx, account, t.Name)
+			if err != nil {
+				return nil, false, err
+			}
+			w = &writer{db: db, ctx: ctx, s: s, account: account, t: t, now: db.nowMs(), defs: defs,
+				src: spoke.WriteSource{Type: spoke.SourceCalculated}}
+			writers[typ] = w
+		}
+		lookup, err := db.idLookup(ctx, account, w.t, "")
+		if err != nil {
+			return nil, false, err
+		}
+		cur, err := lookup(ctx, s, strconv.FormatInt(id, 10), false)
+		if err != nil || cur == nil {
+			return nil, false, err
+		}
+		changed := map[string]string{}
+		for name, v := range want {
+			old := cur.Properties[name]
+			// A count appears with the first association; a record never
+			// associated has none rather than a 0 written on every create.
+			if old != v && !(old == "" && v == "0") {
+				changed[name] = v
+			}
+		}
+		if len(changed) == 0 {
+			continue
+		}
+		r, err := w.update(cur, changed, false)
+		if err != nil {
+			return nil, false, fmt.Errorf("write the associated values of %s %d: %w", w.t.Singular, id, err)
+		}
+		if out == nil {
+			out = map[int64]*spoke.Record{}
+		}
+		out[id] = r
+		enrolled = enrolled || w.enrolled
+	}
+	for _, w := range writers {
+		if err := w.flush(); err != nil {
+			return nil, false, err
+		}
+	}
+	return out, enrolled, nil
+}
+
+// associatedValues computes the associated values of record id of type
+// typ from its stored links.
+func associatedValues(ctx context.Context, s session, account int64, typ string, id int64) (map[string]string, error) {
+	counts := spoke.AssociationCounts(typ)
+	want := make(map[string]string, len(counts)+1)
+	if len(counts) > 0 {
+		rows, err := s.QueryContext(ctx, qAssociatedCounts, account, id)
+		if err != nil {
+			return nil, fmt.Errorf("count the associations of %d: %w", id, err)
+		}
+		n := map[string]int64{}
+		for rows.Next() {
+			var to string
+			var k int64
+			if err := rows.Scan(&to, &k); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			n[to] = k
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		for _, c := range counts {
+			want[c.Property] = strconv.FormatInt(n[c.ToType], 10)
+		}
+	}
+	if typ == "contacts" {
+		var company int64
+		err := s.QueryRowContext(ctx, qPrimaryCompany, account, id, spoke.PrimaryCompanyTypeIDs[typ]).Scan(&company)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			want[spoke.PropAssociatedCompanyID] = ""
+		case err != nil:
+			return nil, fmt.Errorf("read the primary company of %d: %w", id, err)
+		default:
+			want[spoke.PropAssociatedCompanyID] = strconv.FormatInt(company, 10)
+		}
+	}
+	return want, nil
+}
+
+// demotePrimary keeps one primary company per record, as HubSpot does:
+// when at (from fromType to toType) makes a company the primary of a
+// contact, deal or ticket, that record's other primary companies stay
+// associated with the pair's default type and lose the primary one.
+func demotePrimary(ctx context.Context, s session, account int64, fromType string, fromID int64, toType string, toID int64, at spoke.AssociationType) error {
+	if at.Category != spoke.CategoryHubSpot {
+		return nil
+	}
+	var ownerType string
+	var owner, company int64
+	switch {
+	case toType == "companies" && at.TypeID == spoke.PrimaryCompanyTypeIDs[fromType]:
+		ownerType, owner, company = fromType, fromID, toID
+	case fromType == "companies" && spoke.PairedAssociationTypeID(at.TypeID) == spoke.PrimaryCompanyTypeIDs[toType]:
+		ownerType, owner, company = toType, toID, fromID
+	default:
+		return nil
+	}
+	primary := spoke.PrimaryCompanyTypeIDs[ownerType]
+	def, _ := spoke.DefaultAssociationTypeID(ownerType, "companies")
+	rows, err := s.QueryContext(ctx, `SELECT to_id FROM associations WHERE account_id = ? AND from_id = ? AND to_type = 'companies' AND category = ? AND type_id = ? AND to_id != ?`,
+		account, owner, spoke.CategoryHubSpot, primary, company)
+	if err != nil {
+		return fmt.Errorf("read the primary companies of %d: %w", owner, err)
+	}
+	var others []int64
+	for rows.Next() {
+		var c int64
+		if err := rows.Scan(&c); err != nil {
+			rows.Close()
+			return err
+		}
+		others = append(others, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, c := range others {
+		for _, st := range []struct {
+			q    string
+			args []any
+		}{
+			{qLink, []any{account, owner, "companies", c, spoke.CategoryHubSpot, def, spoke.HubSpotAssociationLabel(def)}},
+			{qLink, []any{account, c, ownerType, owner, spoke.CategoryHubSpot, spoke.PairedAssociationTypeID(def), spoke.HubSpotAssociationLabel(spoke.PairedAssociationTypeID(def))}},
+			{`DELETE FROM associations WHERE account_id = ? AND from_id = ? AND to_type = 'companies' AND to_id = ? AND category = ? AND type_id = ?`,
+				[]any{account, owner, c, spoke.CategoryHubSpot, primary}},
+			{`DELETE FROM associations WHERE account_id = ? AND from_id = ? AND to_type = ? AND to_id = ? AND category = ? AND type_id = ?`,
+				[]any{account, c, ownerType, owner, spoke.CategoryHubSpot, spoke.PairedAssociationTypeID(primary)}},
+		} {
+			if _, err := s.ExecContext(ctx, st.q, st.args...); err != nil {
+				return fmt.Errorf("demote primary company %d of %d: %w", c, owner, err)
+			}
+		}
+	}
+	return nil
+}
