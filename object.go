@@ -55,6 +55,11 @@ type ObjectType struct {
 	Custom bool
 	// FullyQualifiedName is a custom object's p{portalId}_{name}.
 	FullyQualifiedName string
+	// FromOwners is set for the users object: its records are the
+	// account's owners' users, created, changed and archived with the
+	// owners, so the object API only reads them and updates their
+	// writable properties.
+	FromOwners bool
 }
 
 // standardType builds a standard object type whose records need one of
@@ -122,6 +127,11 @@ var ObjectTypes = func() []ObjectType {
 	companies := standardType("0-2", "companies", "company", "name", "domain", "createdate", "hs_lastmodifieddate", "hs_object_id")
 	deals := standardType("0-3", "deals", "deal", "dealname", "amount", "closedate", "pipeline", "dealstage", "createdate", "hs_lastmodifieddate", "hs_object_id")
 	contacts.Mergeable, companies.Mergeable, deals.Mergeable, tickets.Mergeable = true, true, true, true
+	// The users object (HubSpot's users guide): one record per user, read
+	// through the object, batch and search APIs; updates set the job
+	// title, phone, time zone, working hours and availability.
+	users := standardType("0-115", "users", "user", "hs_createdate", "hs_lastmodifieddate", "hs_object_id")
+	users.FromOwners = true
 	return []ObjectType{
 		contacts,
 		companies,
@@ -136,6 +146,7 @@ var ObjectTypes = func() []ObjectType {
 		engagement("0-48", "calls", "call", "hs_call_title", "hs_call_body", "hs_call_direction", "hs_call_disposition", "hs_call_duration", "hs_call_status"),
 		emails,
 		leads,
+		users,
 	}
 }()
 

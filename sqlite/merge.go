@@ -165,6 +165,9 @@ func (db *DB) PurgeRecord(ctx context.Context, account int64, objectType, id, id
 	if err != nil {
 		return err
 	}
+	if t.FromOwners {
+		return errUserWrite("deleted")
+	}
 	lookup, err := db.idLookup(ctx, account, t, idProperty)
 	if err != nil {
 		return err

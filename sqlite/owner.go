@@ -189,8 +189,10 @@ func (db *DB) CreateOwner(ctx context.Context, account int64, in spoke.OwnerInpu
 				return err
 			}
 		}
-		out, err = db.getOwner(ctx, tx, account, id, false, false)
-		return err
+		if out, err = db.getOwner(ctx, tx, account, id, false, false); err != nil {
+			return err
+		}
+		return db.syncUser(ctx, db.txSession(tx), account, out)
 	})
 	if err != nil {
 		return nil, err
@@ -229,8 +231,10 @@ func (db *DB) UpdateOwner(ctx context.Context, account int64, id int64, in spoke
 				return err
 			}
 		}
-		out, err = db.getOwner(ctx, tx, account, id, false, false)
-		return err
+		if out, err = db.getOwner(ctx, tx, account, id, false, false); err != nil {
+			return err
+		}
+		return db.syncUser(ctx, db.txSession(tx), account, out)
 	})
 	if err != nil {
 		return nil, err
@@ -254,7 +258,11 @@ func (db *DB) ArchiveOwner(ctx context.Context, account int64, id int64) error {
 			return &spoke.Error{Code: spoke.ENOTFOUND, Category: "OBJECT_NOT_FOUND",
 				Message: fmt.Sprintf("Owner %d was not found.", id), Context: map[string][]string{"ownerId": {fmt.Sprint(id)}}}
 		}
-		return nil
+		o, err := db.getOwner(ctx, tx, account, id, false, true)
+		if err != nil {
+			return err
+		}
+		return db.syncUser(ctx, db.txSession(tx), account, o)
 	})
 	if err != nil {
 		return err

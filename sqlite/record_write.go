@@ -119,6 +119,9 @@ func (db *DB) writeRecords(ctx context.Context, s session, account int64, object
 	if err != nil {
 		return nil, false, err
 	}
+	if t.FromOwners && mode != spoke.WriteUpdate {
+		return nil, false, errUserWrite("created")
+	}
 	defs, err := db.definitions(ctx, account, t.Name)
 	if err != nil {
 		return nil, false, err
@@ -390,6 +393,9 @@ func (db *DB) ArchiveRecords(ctx context.Context, account int64, objectType stri
 	t, err := db.ObjectType(ctx, account, objectType)
 	if err != nil {
 		return err
+	}
+	if t.FromOwners {
+		return errUserWrite("archived")
 	}
 	now := db.nowMs()
 	var enrolled bool

@@ -167,6 +167,10 @@ func OpenWith(ctx context.Context, dir string, o Options) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := db.backfillUsers(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return db, nil
 }
 
