@@ -329,6 +329,7 @@ func TestIntegrationRealSandbox(t *testing.T) {
 		sub("input formats, python", func(e *itEnv) { testInputFormats(e, "PYTHON39") })
 		sub("dry run reaches a read-only API", testDryRunReadOnlyAPI)
 		sub("custom object flow", testCustomObjectFlow)
+		sub("deal pipeline flow", testDealPipelineFlow)
 	})
 	// Every execution was counted in the Prometheus metrics. A runner
 	// counts a round's executions just after its commit, which the
