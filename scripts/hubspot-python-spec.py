@@ -40,6 +40,7 @@ PACKAGES = [
     "crm.owners",
     "crm.pipelines",
     "crm.properties",
+    "crm.schemas",
 ]
 
 # Names of models older releases of the client used, mapped to the current
@@ -218,16 +219,21 @@ def main():
                 cname, methods = parse_api(os.path.join(pdir, "api", fn))
                 apis[cname] = methods
         pmodels = []
+        keys = {}  # model name -> key in models, where the package's differs
         for fn in sorted(os.listdir(os.path.join(pdir, "models"))):
             if fn.endswith(".py") and fn != "__init__.py":
                 mname, fields = parse_model(os.path.join(pdir, "models", fn))
                 if models.setdefault(mname, fields) != fields:
-                    # The module keeps one definition per name; a package
-                    # that disagrees would need per-package definitions.
-                    raise SystemExit("model %s differs between packages (%s)" % (mname, dotted))
+                    # Models are shared by name; a package whose model of
+                    # that name differs (crm.schemas' ModelProperty) keeps
+                    # its own under "package:Name".
+                    keys[mname] = dotted + ":" + mname
+                    models[keys[mname]] = fields
                 pmodels.append(mname)
         aliases = {old: new for old, new in ALIASES.items() if new in pmodels}
         packages[dotted] = {"apis": apis, "models": pmodels}
+        if keys:
+            packages[dotted]["modelKeys"] = keys
         if aliases:
             packages[dotted]["aliases"] = aliases
     # Discovery: client.crm.<...>, limited to the shipped packages.

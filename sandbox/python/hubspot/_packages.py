@@ -193,7 +193,7 @@ def build(mod):
         {"__module__": name + ".api_client", "models": models, "rest_class": rest_client, "exceptions": exceptions, "configuration_class": configuration},
     )
     for mname in pk["models"]:
-        models[mname] = make_model(mname, s["models"][mname], configuration, name)
+        models[mname] = make_model(mname, s["models"][pk.get("modelKeys", {}).get(mname, mname)], configuration, name)
     for old, new in pk.get("aliases", {}).items():
         models[old] = models[new]
     apis = {cname: make_api(cname, methods, api_client, exceptions, name + ".api." + snake(cname)) for cname, methods in pk["apis"].items()}
