@@ -177,14 +177,12 @@ func associatedValues(ctx context.Context, s session, account int64, typ string,
 		}
 	}
 	if typ == "contacts" {
-		var company int64
-		err := s.QueryRowContext(ctx, qPrimaryCompany, account, id, spoke.PrimaryCompanyTypeIDs[typ]).Scan(&company)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			want[spoke.PropAssociatedCompanyID] = ""
-		case err != nil:
-			return nil, fmt.Errorf("read the primary company of %d: %w", id, err)
-		default:
+		company, err := primaryCompany(ctx, s, account, typ, id)
+		if err != nil {
+			return nil, err
+		}
+		want[spoke.PropAssociatedCompanyID] = ""
+		if company != 0 {
 			want[spoke.PropAssociatedCompanyID] = strconv.FormatInt(company, 10)
 		}
 	}
@@ -247,4 +245,33 @@ func demotePrimary(ctx context.Context, s session, account int64, fromType strin
 		}
 	}
 	return nil
+}
+
+// primaryCompany returns the live company that record id (of a type with
+// primary companies) has as its primary, or 0.
+func primaryCompany(ctx context.Context, s session, account int64, objectType string, id int64) (int64, error) {
+	typeID, ok := spoke.PrimaryCompanyTypeIDs[objectType]
+	if !ok {
+		return 0, nil
+	}
+	var company int64
+	err := s.QueryRowContext(ctx, qPrimaryCompany, account, id, typeID).Scan(&company)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read the primary company of %d: %w", id, err)
+	}
+	return company, nil
+}
+
+// keepPrimaryCompany makes company the only primary company of record id:
+// after a merge moved the other record's primary onto it, the merge's
+// primary record keeps its own, as on HubSpot.
+func keepPrimaryCompany(ctx context.Context, s session, account int64, objectType string, id, company int64) error {
+	if company == 0 {
+		return nil
+	}
+	at := spoke.AssociationType{Category: spoke.CategoryHubSpot, TypeID: spoke.PrimaryCompanyTypeIDs[objectType]}
+	return demotePrimary(ctx, s, account, objectType, id, "companies", company, at)
 }

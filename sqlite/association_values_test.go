@@ -113,6 +113,23 @@ func TestAssociatedValues(t *testing.T) {
 	expect("companies", acme, "num_associated_contacts", "1")
 	expect("contacts", ann, spoke.PropAssociatedCompanyID, id(acme)) // bob's primary moved to ann
 
+	// Merging a contact with another primary company keeps the primary
+	// record's own, and the other company stays associated.
+	eve := create(t, db, acct, "contacts", props("email", "eve@example.com"))
+	associate("contacts", eve, "companies", globex, []spoke.AssociationType{{Category: spoke.CategoryHubSpot, TypeID: 1}, {Category: spoke.CategoryHubSpot, TypeID: 279}})
+	if _, err := db.MergeRecords(ctx, acct, "contacts", ann.ID, eve.ID, apiSrc); err != nil {
+		t.Fatal(err)
+	}
+	expect("contacts", ann, spoke.PropAssociatedCompanyID, id(acme))
+	links, _, err = db.ListAssociations(ctx, acct, "contacts", ann.ID, "companies", 0, 10)
+	if err != nil || len(links) != 2 || typeIDs(links[1]) != "[HUBSPOT_DEFINED/279]" {
+		t.Fatalf("ann's companies after merging eve = %+v %v", links, err)
+	}
+	expect("companies", globex, "num_associated_contacts", "1")
+	if err := db.RemoveAssociations(ctx, acct, "contacts", ann.ID, "companies", globex.ID); err != nil {
+		t.Fatal(err)
+	}
+
 	// A label's deletion removes its links from the counts.
 	label, err := db.CreateAssociationLabel(ctx, acct, "contacts", "companies", "former", "Former employee", "")
 	if err != nil {

@@ -71,7 +71,14 @@ func (db *DB) MergeRecords(ctx context.Context, account int64, objectType string
 		if err := touched.addNeighbours(ctx, s, account, mergedID); err != nil {
 			return err
 		}
+		ownPrimary, err := primaryCompany(ctx, s, account, t.Name, primaryID)
+		if err != nil {
+			return err
+		}
 		if err := moveAssociations(ctx, s, account, t.Name, mergedID, primaryID); err != nil {
+			return err
+		}
+		if err := keepPrimaryCompany(ctx, s, account, t.Name, primaryID, ownPrimary); err != nil {
 			return err
 		}
 		res, _, err := db.writeRecords(ctx, s, account, t.Name, spoke.WriteUpdate,
