@@ -275,3 +275,96 @@ func keepPrimaryCompany(ctx context.Context, s session, account int64, objectTyp
 	at := spoke.AssociationType{Category: spoke.CategoryHubSpot, TypeID: spoke.PrimaryCompanyTypeIDs[objectType]}
 	return demotePrimary(ctx, s, account, objectType, id, "companies", company, at)
 }
+
+// A write of a contact's associatedcompanyid sets its primary company, as
+// on HubSpot: the contact is associated with the company by the primary
+// and the default types (the previous primary keeps the default one), and
+// a write of "" removes the primary type. checkPrimaryCompanyWrites fails
+// inputs naming no live company before anything is written;
+// linkPrimaryCompanies makes the links after the records are written.
+
+// checkPrimaryCompanyWrites sets the error of every input whose
+// associatedcompanyid is not a live company's id.
+func checkPrimaryCompanyWrites(ctx context.Context, s session, account int64, t spoke.ObjectType, valid []map[string]string, results []spoke.WriteResult) error {
+	if t.Name != "contacts" {
+		return nil
+	}
+	for i, props := range valid {
+		v := props[spoke.PropAssociatedCompanyID]
+		if results[i].Err != nil || v == "" {
+			continue
+		}
+		var typ string
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err == nil {
+			err = s.QueryRowContext(ctx, qRecordType, account, id).Scan(&typ)
+		}
+		if err != nil && !errors.Is(err, sql.ErrNoRows) && !errors.Is(err, strconv.ErrSyntax) && !errors.Is(err, strconv.ErrRange) {
+			return fmt.Errorf("read company %s: %w", v, err)
+		}
+		if typ != "companies" {
+			results[i].Err = ValidationError([]*spoke.ValueError{{Name: spoke.PropAssociatedCompanyID, Error: "INVALID_OBJECT_ID",
+				Message: fmt.Sprintf("%s is not the id of a company: associatedcompanyid sets the contact's primary company.", v)}})
+		}
+	}
+	return nil
+}
+
+// linkPrimaryCompanies associates each written contact that set
+// associatedcompanyid with that company as its primary (or removes its
+// primary type for ""), adding the records to touched.
+func linkPrimaryCompanies(ctx context.Context, s session, account int64, t spoke.ObjectType, valid []map[string]string, results []spoke.WriteResult, touchedp *touchedSet) error {
+	if t.Name != "contacts" {
+		return nil
+	}
+	primary := spoke.PrimaryCompanyTypeIDs[t.Name]
+	def, _ := spoke.DefaultAssociationTypeID(t.Name, "companies")
+	for i, props := range valid {
+		v, set := props[spoke.PropAssociatedCompanyID]
+		r := results[i].Record
+		if !set || results[i].Err != nil || r == nil {
+			continue
+		}
+		if *touchedp == nil {
+			*touchedp = touchedSet{}
+		}
+		touched := *touchedp
+		touched.add(r.ID)
+		if v == "" {
+			rows, err := s.QueryContext(ctx, `SELECT to_id FROM associations WHERE account_id = ? AND from_id = ? AND to_type = 'companies' AND category = ? AND type_id = ?`,
+				account, r.ID, spoke.CategoryHubSpot, primary)
+			if err != nil {
+				return fmt.Errorf("read the primary company of %d: %w", r.ID, err)
+			}
+			var companies []int64
+			for rows.Next() {
+				var c int64
+				if err := rows.Scan(&c); err != nil {
+					rows.Close()
+					return err
+				}
+				companies = append(companies, c)
+			}
+			rows.Close()
+			for _, c := range companies {
+				touched.add(c)
+				for _, row := range [][]any{{account, r.ID, "companies", c, primary}, {account, c, t.Name, r.ID, spoke.PairedAssociationTypeID(primary)}} {
+					if _, err := s.ExecContext(ctx, `DELETE FROM associations WHERE account_id = ? AND from_id = ? AND to_type = ? AND to_id = ? AND category = 'HUBSPOT_DEFINED' AND type_id = ?`, row...); err != nil {
+						return fmt.Errorf("remove the primary company of %d: %w", r.ID, err)
+					}
+				}
+			}
+			continue
+		}
+		company, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("associatedcompanyid %q: %w", v, err)
+		}
+		touched.add(company)
+		types := []spoke.AssociationType{{Category: spoke.CategoryHubSpot, TypeID: primary}, {Category: spoke.CategoryHubSpot, TypeID: def}}
+		if err := link(ctx, s, account, t.Name, r.ID, "companies", company, types); err != nil {
+			return err
+		}
+	}
+	return nil
+}

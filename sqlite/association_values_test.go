@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/spokehq/spoke"
@@ -180,4 +181,60 @@ func join(s []string) string {
 		out += v
 	}
 	return out
+}
+
+// TestWriteAssociatedCompanyID checks that writing a contact's
+// associatedcompanyid sets its primary company, as on HubSpot.
+func TestWriteAssociatedCompanyID(t *testing.T) {
+	t.Parallel()
+	db, acct := setup(t)
+	ctx := context.Background()
+	acme := create(t, db, acct, "companies", props("name", "Acme"))
+	globex := create(t, db, acct, "companies", props("name", "Globex"))
+	aid, gid := strconv.FormatInt(acme.ID, 10), strconv.FormatInt(globex.ID, 10)
+	c := create(t, db, acct, "contacts", props("email", "p@example.com", spoke.PropAssociatedCompanyID, aid))
+	links := func() string {
+		t.Helper()
+		l, _, err := db.ListAssociations(ctx, acct, "contacts", c.ID, "companies", 0, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := ""
+		for _, a := range l {
+			out += strconv.FormatInt(a.ToID, 10) + typeIDs(a)
+		}
+		return out
+	}
+	if got, want := links(), aid+"[HUBSPOT_DEFINED/1 HUBSPOT_DEFINED/279]"; got != want {
+		t.Errorf("after create: %s, want %s", got, want)
+	}
+	if n := get(t, db, acct, "companies", aid, spoke.ReadOptions{}).Properties["num_associated_contacts"]; n != "1" {
+		t.Errorf("acme counts %q contacts", n)
+	}
+	update := func(v string) *spoke.Error {
+		t.Helper()
+		res, err := db.WriteRecords(ctx, acct, "contacts", spoke.WriteUpdate, []spoke.RecordInput{{ID: strconv.FormatInt(c.ID, 10), Properties: props(spoke.PropAssociatedCompanyID, v)}}, apiSrc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res[0].Err
+	}
+	if err := update(gid); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := links(), aid+"[HUBSPOT_DEFINED/279]"+gid+"[HUBSPOT_DEFINED/1 HUBSPOT_DEFINED/279]"; got != want {
+		t.Errorf("after moving the primary: %s, want %s", got, want)
+	}
+	if err := update(""); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := links(), aid+"[HUBSPOT_DEFINED/279]"+gid+"[HUBSPOT_DEFINED/279]"; got != want {
+		t.Errorf("after clearing: %s, want %s", got, want)
+	}
+	if v := get(t, db, acct, "contacts", strconv.FormatInt(c.ID, 10), spoke.ReadOptions{}).Properties[spoke.PropAssociatedCompanyID]; v != "" {
+		t.Errorf("associatedcompanyid after clearing = %q", v)
+	}
+	if err := update(strconv.FormatInt(c.ID, 10)); err == nil || !strings.Contains(err.Message, "INVALID_OBJECT_ID") {
+		t.Errorf("a contact's id as its company: %v", err)
+	}
 }

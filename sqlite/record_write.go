@@ -165,6 +165,9 @@ func (db *DB) writeRecords(ctx context.Context, s session, account int64, object
 			}
 		}
 	}
+	if err := checkPrimaryCompanyWrites(ctx, s, account, t, valid, results); err != nil {
+		return nil, false, err
+	}
 	b, err := newRecordBatch(writer{db: db, ctx: ctx, s: s, account: account, t: t, src: src, now: db.nowMs(), defs: defs}, mode, inputs, results)
 	if err != nil {
 		return nil, false, err
@@ -178,6 +181,9 @@ func (db *DB) writeRecords(ctx context.Context, s session, account int64, object
 		}
 	}
 	if err := b.finish(); err != nil {
+		return nil, false, err
+	}
+	if err := linkPrimaryCompanies(ctx, s, account, t, valid, results, &b.w.touched); err != nil {
 		return nil, false, err
 	}
 	recounted, enrolled, err := db.recount(ctx, s, account, b.w.touched)
