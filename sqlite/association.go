@@ -22,17 +22,23 @@ func recordType(ctx context.Context, q queryer, account, id int64) (string, erro
 	return typ, err
 }
 
-// link stores both directions of an association inside tx.
-func link(ctx context.Context, s session, account int64, fromType string, fromID int64, toType string, toID int64, types []spoke.AssociationType) error {
+// link stores both directions of an association inside tx. It reports
+// whether the two records were not linked before (by any type), which
+// changes their association counts.
+func link(ctx context.Context, s session, account int64, fromType string, fromID int64, toType string, toID int64, types []spoke.AssociationType) (bool, error) {
+	linked, err := pairLinked(ctx, s, account, fromID, toType, toID)
+	if err != nil {
+		return false, err
+	}
 	for _, at := range types {
 		if at.Category == "" {
 			at.Category = spoke.CategoryHubSpot
 		}
 		if err := checkAssociationType(ctx, s, account, fromType, toType, at); err != nil {
-			return err
+			return false, err
 		}
 		if err := demotePrimary(ctx, s, account, fromType, fromID, toType, toID, at); err != nil {
-			return err
+			return false, err
 		}
 		rev := at
 		switch at.Category {
@@ -42,7 +48,7 @@ func link(ctx context.Context, s session, account int64, fromType string, fromID
 		case spoke.CategoryUser:
 			fwd, back, _, err := userLabel(ctx, s, account, fromType, toType, at.TypeID)
 			if err != nil {
-				return err
+				return false, err
 			}
 			at.Label, rev.Label = fwd, back
 		}
@@ -54,11 +60,11 @@ func link(ctx context.Context, s session, account int64, fromType string, fromID
 		}{{fromID, toType, toID, at}, {toID, fromType, fromID, rev}} {
 			if _, err := s.ExecContext(ctx, qLink,
 				account, row.from, row.toT, row.to, row.t.Category, row.t.TypeID, row.t.Label); err != nil {
-				return fmt.Errorf("store association: %w", err)
+				return false, fmt.Errorf("store association: %w", err)
 			}
 		}
 	}
-	return nil
+	return !linked && len(types) > 0, nil
 }
 
 // pendingLink is an association of a record being created, checked
@@ -134,13 +140,20 @@ func (db *DB) Associate(ctx context.Context, account int64, fromType string, fro
 			}
 		}
 		s := db.txSession(tx)
-		if err := link(ctx, s, account, ft.Name, fromID, tt.Name, toID, types); err != nil {
+		added, err := link(ctx, s, account, ft.Name, fromID, tt.Name, toID, types)
+		if err != nil {
 			return err
 		}
 		if enrolled, err = db.associationAdded(ctx, s, account, ft.Name, fromID, tt.Name, toID, types); err != nil {
 			return err
 		}
-		_, counted, err := db.recount(ctx, s, account, touchedSet{fromID: {}, toID: {}})
+		touched := touchedSet{}
+		touched.entry(fromID) // a primary company may have changed
+		touched.entry(toID)
+		if added {
+			touched.linked(fromID, ft.Name, toID, tt.Name, 1)
+		}
+		_, counted, err := db.recount(ctx, s, account, touched)
 		enrolled = enrolled || counted
 		return err
 	})
@@ -228,11 +241,33 @@ func (db *DB) removeAssociations(ctx context.Context, account int64, fromType st
 	}
 	var enrolled bool
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		s := db.txSession(tx)
+		was, err := pairLinked(ctx, s, account, fromID, tt.Name, toID)
+		if err != nil {
+			return err
+		}
 		if err := deleteLinks(ctx, tx, account, ft.Name, fromID, tt.Name, toID, types); err != nil {
 			return err
 		}
-		var err error
-		_, enrolled, err = db.recount(ctx, db.txSession(tx), account, touchedSet{fromID: {}, toID: {}})
+		touched := touchedSet{}
+		touched.entry(fromID) // a primary company may have gone
+		touched.entry(toID)
+		if is, err := pairLinked(ctx, s, account, fromID, tt.Name, toID); err != nil {
+			return err
+		} else if was && !is {
+			// The counts moved by one, unless one side is archived (it was
+			// not counted): then count both anew.
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM records WHERE account_id = ? AND id IN (?, ?) AND archived = 0`, account, fromID, toID).Scan(&n); err != nil {
+				return err
+			}
+			if n == 2 || (n == 1 && fromID == toID) {
+				touched.linked(fromID, ft.Name, toID, tt.Name, -1)
+			} else {
+				touched.add(fromID, toID)
+			}
+		}
+		_, enrolled, err = db.recount(ctx, s, account, touched)
 		return err
 	})
 	if err == nil && enrolled {

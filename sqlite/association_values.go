@@ -14,10 +14,17 @@ import (
 // The values that follow a record's associations (the catalogue's counts
 // such as num_associated_contacts, and a contact's associatedcompanyid,
 // its primary company) are recomputed, inside the transaction that changed
-// the associations, for every record whose links it touched: one count
-// query per touched record, and a write only when a value changes. The
-// write is an ordinary update with history (source CALCULATED, as HubSpot
-// shows it) and enrollment triggers.
+// the associations, for every record whose links it touched, and written
+// only when a value changes, as an ordinary update with history (source
+// CALCULATED, as HubSpot shows it) and enrollment triggers.
+//
+// Counts move incrementally on the frequent paths (a link between two live
+// records appears or goes: +1 or -1 on both sides; a record is archived:
+// -1 on the live records linked to it), so associating a contact with a
+// company of 100,000 contacts costs the same as with a small one. The rare
+// paths (merge, erasure, label delete, a link touching an archived record)
+// and a count a record does not have yet (records associated before Spoke
+// kept counts) take one count query per record instead.
 
 // Queries of the recount, run on the writer inside a transaction.
 const (
@@ -32,24 +39,85 @@ const (
 		ORDER BY a.to_id LIMIT 1`
 	// qNeighbours lists the records a record is linked to.
 	qNeighbours = `SELECT DISTINCT to_id FROM associations WHERE account_id = ? AND from_id = ?`
+	// qPairLinked tells whether two records are linked by any type.
+	qPairLinked = `SELECT count(*) FROM associations WHERE account_id = ? AND from_id = ? AND to_type = ? AND to_id = ? LIMIT 1`
 )
 
 func init() {
-	writeQueries = append(writeQueries, qAssociatedCounts, qPrimaryCompany, qNeighbours)
+	writeQueries = append(writeQueries, qAssociatedCounts, qPrimaryCompany, qNeighbours, qPairLinked)
+}
+
+// pairLinked reports whether record from is linked to record to (of type
+// toType) by any type.
+func pairLinked(ctx context.Context, q queryer, account, from int64, toType string, to int64) (bool, error) {
+	var n int
+	if err := q.QueryRowContext(ctx, qPairLinked, account, from, toType, to).Scan(&n); err != nil {
+		return false, fmt.Errorf("read the link of %d to %d: %w", from, to, err)
+	}
+	return n > 0, nil
 }
 
 // touchedSet collects the records whose associations a transaction
-// changed, to recount once at its end.
-type touchedSet map[int64]struct{}
+// changed, to recount once at its end: fully, or by the deltas of their
+// counts of each associated type.
+type touchedSet map[int64]*touch
 
+type touch struct {
+	full  bool           // count every associated type anew
+	delta map[string]int // else: change of the count of live records by type
+}
+
+func (t touchedSet) entry(id int64) *touch {
+	e := t[id]
+	if e == nil {
+		e = &touch{}
+		t[id] = e
+	}
+	return e
+}
+
+// add asks for full recounts of the records.
 func (t touchedSet) add(ids ...int64) {
 	for _, id := range ids {
-		t[id] = struct{}{}
+		t.entry(id).full = true
 	}
 }
 
-// addNeighbours adds the records linked to id, read before the links go.
+// count adds d to record id's count of live associated records of toType.
+func (t touchedSet) count(id int64, toType string, d int) {
+	e := t.entry(id)
+	if e.delta == nil {
+		e.delta = map[string]int{}
+	}
+	e.delta[toType] += d
+}
+
+// linked records that a link between two live records appeared (d = 1)
+// or went (d = -1).
+func (t touchedSet) linked(fromID int64, fromType string, toID int64, toType string, d int) {
+	t.count(fromID, toType, d)
+	if toID != fromID {
+		t.count(toID, fromType, d)
+	}
+}
+
+// addNeighbours asks for full recounts of the records linked to id, read
+// before the links go.
 func (t touchedSet) addNeighbours(ctx context.Context, q queryer, account, id int64) error {
+	return t.neighbours(ctx, q, account, id, func(n int64) { t.add(n) })
+}
+
+// leaving counts out of the records linked to id (of type typ), which was
+// live and is being archived.
+func (t touchedSet) leaving(ctx context.Context, q queryer, account, id int64, typ string) error {
+	return t.neighbours(ctx, q, account, id, func(n int64) {
+		if n != id {
+			t.count(n, typ, -1)
+		}
+	})
+}
+
+func (t touchedSet) neighbours(ctx context.Context, q queryer, account, id int64, fn func(int64)) error {
 	rows, err := q.QueryContext(ctx, qNeighbours, account, id)
 	if err != nil {
 		return fmt.Errorf("read the associations of %d: %w", id, err)
@@ -60,7 +128,7 @@ func (t touchedSet) addNeighbours(ctx context.Context, q queryer, account, id in
 		if err := rows.Scan(&n); err != nil {
 			return err
 		}
-		t.add(n)
+		fn(n)
 	}
 	return rows.Err()
 }
@@ -89,12 +157,8 @@ func (db *DB) recount(ctx context.Context, s session, account int64, touched tou
 		if err != nil {
 			return nil, false, fmt.Errorf("read the type of %d: %w", id, err)
 		}
-		if !spoke.HasAssociatedValues(typ) {
-			continue
-		}
-		want, err := associatedValues(ctx, s, account, typ, id)
-		if err != nil {
-			return nil, false, err
+		if e := touched[id]; !spoke.HasAssociatedValues(typ) || (!e.full && len(e.delta) == 0 && typ != "contacts") {
+			continue // only a contact's primary company can change without a count
 		}
 		w := writers[typ]
 		if w == nil {
@@ -110,12 +174,12 @@ func (db *DB) recount(ctx context.Context, s session, account int64, touched tou
 				src: spoke.WriteSource{Type: spoke.SourceCalculated}}
 			writers[typ] = w
 		}
-		lookup, err := db.idLookup(ctx, account, w.t, "")
+		cur, err := scanRecord(s.QueryRowContext(ctx, lookupSQL(typ, false, byID), account, id))
 		if err != nil {
-			return nil, false, err
+			return nil, false, fmt.Errorf("read %s %d: %w", w.t.Singular, id, err)
 		}
-		cur, err := lookup(ctx, s, strconv.FormatInt(id, 10), false)
-		if err != nil || cur == nil {
+		want, err := associatedValues(ctx, s, account, typ, cur, touched[id])
+		if err != nil {
 			return nil, false, err
 		}
 		changed := map[string]string{}
@@ -148,15 +212,24 @@ func (db *DB) recount(ctx context.Context, s session, account int64, touched tou
 	return out, enrolled, nil
 }
 
-// associatedValues computes the associated values of record id of type
-// typ from its stored links.
-func associatedValues(ctx context.Context, s session, account int64, typ string, id int64) (map[string]string, error) {
+// associatedValues computes the associated values of record cur, of type
+// typ, that touch e changed: its counts by their deltas, or by a count
+// query when e asks for it or a changed count has no value yet, and a
+// contact's primary company.
+func associatedValues(ctx context.Context, s session, account int64, typ string, cur *spoke.Record, e *touch) (map[string]string, error) {
 	counts := spoke.AssociationCounts(typ)
 	want := make(map[string]string, len(counts)+1)
-	if len(counts) > 0 {
-		rows, err := s.QueryContext(ctx, qAssociatedCounts, account, id)
+	full := e.full
+	for _, c := range counts {
+		if e.delta[c.ToType] != 0 && cur.Properties[c.Property] == "" {
+			full = true
+		}
+	}
+	switch {
+	case full && len(counts) > 0:
+		rows, err := s.QueryContext(ctx, qAssociatedCounts, account, cur.ID)
 		if err != nil {
-			return nil, fmt.Errorf("count the associations of %d: %w", id, err)
+			return nil, fmt.Errorf("count the associations of %d: %w", cur.ID, err)
 		}
 		n := map[string]int64{}
 		for rows.Next() {
@@ -175,7 +248,15 @@ func associatedValues(ctx context.Context, s session, account int64, typ string,
 		for _, c := range counts {
 			want[c.Property] = strconv.FormatInt(n[c.ToType], 10)
 		}
+	case !full:
+		for _, c := range counts {
+			if d := e.delta[c.ToType]; d != 0 {
+				old, _ := strconv.ParseInt(cur.Properties[c.Property], 10, 64)
+				want[c.Property] = strconv.FormatInt(max(old+int64(d), 0), 10)
+			}
+		}
 	}
+	id := cur.ID
 	if typ == "contacts" {
 		company, err := primaryCompany(ctx, s, account, typ, id)
 		if err != nil {
@@ -329,7 +410,7 @@ func linkPrimaryCompanies(ctx context.Context, s session, account int64, t spoke
 			*touchedp = touchedSet{}
 		}
 		touched := *touchedp
-		touched.add(r.ID)
+		touched.entry(r.ID)
 		if v == "" {
 			rows, err := s.QueryContext(ctx, `SELECT to_id FROM associations WHERE account_id = ? AND from_id = ? AND to_type = 'companies' AND category = ? AND type_id = ?`,
 				account, r.ID, spoke.CategoryHubSpot, primary)
@@ -347,7 +428,7 @@ func linkPrimaryCompanies(ctx context.Context, s session, account int64, t spoke
 			}
 			rows.Close()
 			for _, c := range companies {
-				touched.add(c)
+				touched.add(c, r.ID) // rare: count both anew
 				for _, row := range [][]any{{account, r.ID, "companies", c, primary}, {account, c, t.Name, r.ID, spoke.PairedAssociationTypeID(primary)}} {
 					if _, err := s.ExecContext(ctx, `DELETE FROM associations WHERE account_id = ? AND from_id = ? AND to_type = ? AND to_id = ? AND category = 'HUBSPOT_DEFINED' AND type_id = ?`, row...); err != nil {
 						return fmt.Errorf("remove the primary company of %d: %w", r.ID, err)
@@ -360,10 +441,14 @@ func linkPrimaryCompanies(ctx context.Context, s session, account int64, t spoke
 		if err != nil {
 			return fmt.Errorf("associatedcompanyid %q: %w", v, err)
 		}
-		touched.add(company)
+		touched.entry(company)
 		types := []spoke.AssociationType{{Category: spoke.CategoryHubSpot, TypeID: primary}, {Category: spoke.CategoryHubSpot, TypeID: def}}
-		if err := link(ctx, s, account, t.Name, r.ID, "companies", company, types); err != nil {
+		added, err := link(ctx, s, account, t.Name, r.ID, "companies", company, types)
+		if err != nil {
 			return err
+		}
+		if added {
+			touched.linked(r.ID, t.Name, company, "companies", 1)
 		}
 	}
 	return nil

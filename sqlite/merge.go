@@ -67,7 +67,8 @@ func (db *DB) MergeRecords(ctx context.Context, account int64, objectType string
 		}
 		// The records linked to either count them anew (a record linked to
 		// both now counts one).
-		touched := touchedSet{primaryID: {}}
+		touched := touchedSet{}
+		touched.add(primaryID)
 		if err := touched.addNeighbours(ctx, s, account, mergedID); err != nil {
 			return err
 		}

@@ -306,13 +306,17 @@ func (w *writer) create(props map[string]string, assocs []spoke.AssociationInput
 		return nil, err
 	}
 	for _, l := range links {
-		if err := link(w.ctx, w.s, w.account, w.t.Name, id, l.toType, l.toID, l.types); err != nil {
+		added, err := link(w.ctx, w.s, w.account, w.t.Name, id, l.toType, l.toID, l.types)
+		if err != nil {
 			return nil, err
 		}
 		if w.touched == nil {
 			w.touched = touchedSet{}
 		}
-		w.touched.add(id, l.toID)
+		w.touched.entry(l.toID)
+		if added {
+			w.touched.linked(id, w.t.Name, l.toID, l.toType, 1)
+		}
 	}
 	return r, nil
 }
@@ -419,7 +423,7 @@ func (db *DB) ArchiveRecords(ctx context.Context, account int64, objectType stri
 			}
 			// The records linked to it no longer count it.
 			if n, _ := res.RowsAffected(); n > 0 {
-				if err := touched.addNeighbours(ctx, tx, account, id); err != nil {
+				if err := touched.leaving(ctx, tx, account, id, t.Name); err != nil {
 					return err
 				}
 			}
