@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -135,14 +134,18 @@ func (s *Server) flowPage(w http.ResponseWriter, r *http.Request, sess *session)
 	if err != nil {
 		return err
 	}
-	cur, _ := strconv.Atoi(f.RevisionID)
-	var revs []int
-	for i := cur; i >= 1 && len(revs) < 50; i-- {
-		revs = append(revs, i)
+	revs, more, err := s.revisions(r, sess, id, "", 10)
+	if err != nil {
+		return err
+	}
+	ro, err := s.rollout(r, sess, id)
+	if err != nil {
+		return err
 	}
 	t, _ := spoke.LookupObjectType(f.ObjectTypeID)
 	s.render(w, r, sess, http.StatusOK, "flow.html", map[string]any{"Title": f.Name, "Flow": f, "Doc": string(doc), "ObjectType": t.Name,
-		"Props": props, "Secrets": secrets, "Stats": stats[id], "Revisions": revs})
+		"Props": props, "Secrets": secrets, "Stats": stats[id], "Revisions": revs, "MoreRevisions": more != "", "Rollout": ro,
+		"Done": r.URL.Query().Get("done")})
 	return nil
 }
 
@@ -159,9 +162,14 @@ func (s *Server) revisionPage(w http.ResponseWriter, r *http.Request, sess *sess
 	if err != nil {
 		return err
 	}
+	cur, err := s.Flows.GetFlow(r.Context(), sess.token.AccountID, id)
+	curRev := ""
+	if err == nil {
+		curRev = cur.RevisionID
+	}
 	t, _ := spoke.LookupObjectType(f.ObjectTypeID)
 	s.render(w, r, sess, http.StatusOK, "revision.html", map[string]any{"Title": f.Name + " — revision " + rev, "Flow": f, "Doc": string(doc),
-		"ObjectType": t.Name, "Revision": rev})
+		"ObjectType": t.Name, "Revision": rev, "CurrentRevision": curRev})
 	return nil
 }
 

@@ -13,40 +13,235 @@ import (
 // recordsPerPage is the page size of the record tables.
 const recordsPerPage = 25
 
-// columns are the properties each record table shows beside the id.
+// columns are the properties each record table shows beside the id, for
+// the types whose defaults say too little or too much; other types show
+// their default properties (typeColumns).
 var columns = map[string][]string{
-	"contacts":  {"firstname", "lastname", "email", "lifecyclestage"},
-	"companies": {"name", "domain", "industry"},
-	"deals":     {"dealname", "amount", "dealstage"},
-	"tickets":   {"subject", "hs_pipeline_stage", "hs_ticket_priority"},
+	"contacts":  {"firstname", "lastname", "email", "lifecyclestage", "hubspot_owner_id"},
+	"companies": {"name", "domain", "industry", "hubspot_owner_id"},
+	"deals":     {"dealname", "amount", "dealstage", "hubspot_owner_id"},
+	"tickets":   {"subject", "hs_pipeline_stage", "hs_ticket_priority", "hubspot_owner_id"},
 }
 
-func objectType(r *http.Request) (spoke.ObjectType, error) {
-	t, ok := spoke.LookupObjectType(r.PathValue("type"))
-	if !ok || columns[t.Name] == nil {
-		return t, spoke.NotFoundf("Spoke has no records of type %q.", r.PathValue("type"))
+// typeColumns returns the properties a table of t shows: the list above,
+// else t's default properties without the ones every record has.
+func typeColumns(t spoke.ObjectType) []string {
+	if c := columns[t.Name]; c != nil {
+		return c
 	}
-	return t, nil
+	var out []string
+	for _, p := range t.DefaultProperties {
+		if t.IsComputedProperty(p) || p == "hs_timestamp" {
+			continue
+		}
+		out = append(out, p)
+		if len(out) == 4 {
+			break
+		}
+	}
+	return out
+}
+
+// objectType resolves the {type} of the path: a standard type, or one of
+// the account's custom objects when the server knows the schemas.
+func (s *Server) objectType(r *http.Request, sess *session) (spoke.ObjectType, error) {
+	name := r.PathValue("type")
+	if s.Schemas != nil {
+		t, err := s.Schemas.ObjectType(r.Context(), sess.token.AccountID, name)
+		if err == nil {
+			return t, nil
+		}
+		if spoke.ErrorCode(err) != spoke.EINVALID && spoke.ErrorCode(err) != spoke.ENOTFOUND {
+			return t, err
+		}
+	} else if t, ok := spoke.LookupObjectType(name); ok {
+		return t, nil
+	}
+	return spoke.ObjectType{}, spoke.NotFoundf("Spoke has no records of type %q.", name)
+}
+
+// canRead reports whether the session may read records of t: any one of
+// its read scopes will do, as in the API.
+func canRead(sess *session, t spoke.ObjectType) bool {
+	for _, sc := range t.ReadScopes {
+		if sess.token.HasScope(sc) {
+			return true
+		}
+	}
+	return false
+}
+
+// requireRead is require for t's read scopes.
+func requireRead(sess *session, t spoke.ObjectType) error {
+	if canRead(sess, t) || len(t.ReadScopes) == 0 {
+		return nil
+	}
+	return require(sess, t.ReadScopes[0])
+}
+
+// typeEntry is one line of the record types page.
+type typeEntry struct {
+	Name, Label, ID string
+	Custom          bool
+}
+
+// typesPage lists every object type the account has whose records the
+// token may read: the standard ones, then the custom objects.
+func (s *Server) typesPage(w http.ResponseWriter, r *http.Request, sess *session) error {
+	var list []typeEntry
+	for _, t := range spoke.ObjectTypes {
+		if canRead(sess, t) {
+			list = append(list, typeEntry{Name: t.Name, Label: typeLabel(t.Name), ID: t.ID})
+		}
+	}
+	if s.Schemas != nil {
+		schemas, err := s.Schemas.ListSchemas(r.Context(), sess.token.AccountID, false)
+		if err != nil {
+			return err
+		}
+		for _, sc := range schemas {
+			t := sc.ObjectType()
+			if canRead(sess, t) {
+				list = append(list, typeEntry{Name: t.Name, Label: schemaLabel(sc), ID: t.ID, Custom: true})
+			}
+		}
+	}
+	s.render(w, r, sess, http.StatusOK, "types.html", map[string]any{"Title": "Records", "Types": list})
+	return nil
+}
+
+// schemaLabel is a custom object's plural label, else its name.
+func schemaLabel(sc *spoke.ObjectSchema) string {
+	if sc.PluralLabel != "" {
+		return sc.PluralLabel
+	}
+	return sc.Name
+}
+
+// label names t in headings: a custom object by its plural label.
+func (s *Server) label(r *http.Request, sess *session, t spoke.ObjectType) string {
+	if t.Custom && s.Schemas != nil {
+		if sc, err := s.Schemas.GetSchema(r.Context(), sess.token.AccountID, t.ID); err == nil {
+			return schemaLabel(sc)
+		}
+	}
+	return typeLabel(t.Name)
+}
+
+// columnLabels returns the labels of t's properties cols, or their names
+// when the token may not read t's property definitions.
+func (s *Server) columnLabels(r *http.Request, sess *session, t spoke.ObjectType, cols []string) []string {
+	out := append([]string(nil), cols...)
+	if !canReadSchema(sess, t) {
+		return out
+	}
+	defs, err := s.Properties.Definitions(r.Context(), sess.token.AccountID, t.Name)
+	if err != nil {
+		return out
+	}
+	for i, c := range cols {
+		if p, ok := defs[c]; ok && p.Label != "" {
+			out[i] = p.Label
+		}
+	}
+	return out
+}
+
+// canReadSchema reports whether the session may read t's property
+// definitions.
+func canReadSchema(sess *session, t spoke.ObjectType) bool {
+	for _, sc := range t.SchemaReadScopes {
+		if sess.token.HasScope(sc) {
+			return true
+		}
+	}
+	return false
+}
+
+// valueNames turns stored values into what people call them: owner ids
+// into the owner's name, pipeline and stage ids into their labels. It
+// reads each owner once and the type's pipelines once per page.
+type valueNames struct {
+	s      *Server
+	r      *http.Request
+	sess   *session
+	t      spoke.ObjectType
+	owners map[string]string
+	stages map[string]string // pipeline and stage id → label
+}
+
+func (s *Server) names(r *http.Request, sess *session, t spoke.ObjectType) *valueNames {
+	return &valueNames{s: s, r: r, sess: sess, t: t, owners: map[string]string{}}
+}
+
+// show returns what a table shows for property p's value v.
+func (n *valueNames) show(p, v string) string {
+	if v == "" {
+		return v
+	}
+	switch {
+	case p == "hubspot_owner_id" || strings.HasSuffix(p, "_owner_id"):
+		return n.owner(v)
+	case p == "dealstage" || p == "hs_pipeline_stage" || p == "pipeline" || p == "hs_pipeline":
+		return n.stage(v)
+	}
+	return v
+}
+
+func (n *valueNames) owner(v string) string {
+	if name, ok := n.owners[v]; ok {
+		return name
+	}
+	name := v
+	id, err := strconv.ParseInt(v, 10, 64)
+	if n.s.Owners != nil && err == nil && n.sess.token.HasScope("crm.objects.owners.read") {
+		if o, err := n.s.Owners.GetOwner(n.r.Context(), n.sess.token.AccountID, id, false, true); err == nil {
+			name = o.Name()
+		}
+	}
+	n.owners[v] = name
+	return name
+}
+
+func (n *valueNames) stage(v string) string {
+	if n.stages == nil {
+		n.stages = map[string]string{}
+		if n.s.Pipelines != nil && (n.t.Name == "deals" || n.t.Name == "tickets") {
+			if list, err := n.s.Pipelines.ListPipelines(n.r.Context(), n.sess.token.AccountID, n.t.Name); err == nil {
+				for _, p := range list {
+					n.stages[p.ID] = p.Label
+					for _, st := range p.Stages {
+						n.stages[st.ID] = st.Label
+					}
+				}
+			}
+		}
+	}
+	if l, ok := n.stages[v]; ok {
+		return l
+	}
+	return v
 }
 
 // recordsPage lists records newest id last, paged by id; with a query it
 // searches the type's searchable properties, paged by offset.
 func (s *Server) recordsPage(w http.ResponseWriter, r *http.Request, sess *session) error {
-	t, err := objectType(r)
+	t, err := s.objectType(r, sess)
 	if err != nil {
 		return err
 	}
-	if err := require(sess, "crm.objects."+t.Name+".read"); err != nil {
+	if err := requireRead(sess, t); err != nil {
 		return err
 	}
 	acct := sess.token.AccountID
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
 	after, _ := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
-	data := map[string]any{"Title": typeLabel(t.Name), "Type": t.Name, "Columns": columns[t.Name], "Query": q}
+	cols := typeColumns(t)
+	data := map[string]any{"Title": s.label(r, sess, t), "Type": t.Name, "Columns": s.columnLabels(r, sess, t, cols), "Query": q}
 	var recs []*spoke.Record
 	var next string
 	if q == "" {
-		list, more, err := s.Records.ListRecords(r.Context(), acct, t.Name, spoke.ListOptions{Limit: recordsPerPage, After: after, Only: columns[t.Name]})
+		list, more, err := s.Records.ListRecords(r.Context(), acct, t.Name, spoke.ListOptions{Limit: recordsPerPage, After: after, Only: cols})
 		if err != nil {
 			return err
 		}
@@ -55,7 +250,7 @@ func (s *Server) recordsPage(w http.ResponseWriter, r *http.Request, sess *sessi
 			next = "after=" + strconv.FormatInt(list[len(list)-1].ID, 10)
 		}
 	} else {
-		res, err := s.Records.SearchRecords(r.Context(), acct, t.Name, spoke.SearchRequest{Query: q, Properties: columns[t.Name],
+		res, err := s.Records.SearchRecords(r.Context(), acct, t.Name, spoke.SearchRequest{Query: q, Properties: cols,
 			Limit: recordsPerPage, After: int(after)})
 		if err != nil {
 			return err
@@ -66,12 +261,13 @@ func (s *Server) recordsPage(w http.ResponseWriter, r *http.Request, sess *sessi
 			next = url.Values{"q": {q}, "after": {strconv.Itoa(res.Next)}}.Encode()
 		}
 	}
+	names := s.names(r, sess, t)
 	rows := make([][]string, len(recs))
 	for i, rec := range recs {
 		row := []string{strconv.FormatInt(rec.ID, 10)}
-		for _, c := range columns[t.Name] {
+		for _, c := range cols {
 			v, _ := rec.Value(t, c)
-			row = append(row, v)
+			row = append(row, names.show(c, v))
 		}
 		rows[i] = row
 	}
@@ -94,11 +290,11 @@ type assocView struct {
 }
 
 func (s *Server) recordPage(w http.ResponseWriter, r *http.Request, sess *session) error {
-	t, err := objectType(r)
+	t, err := s.objectType(r, sess)
 	if err != nil {
 		return err
 	}
-	if err := require(sess, "crm.objects."+t.Name+".read"); err != nil {
+	if err := requireRead(sess, t); err != nil {
 		return err
 	}
 	acct := sess.token.AccountID
@@ -123,26 +319,32 @@ func (s *Server) recordPage(w http.ResponseWriter, r *http.Request, sess *sessio
 		rec = got[id]
 	}
 	labels := map[string]string{}
-	if sess.token.HasScope("crm.schemas." + t.Name + ".read") {
+	if canReadSchema(sess, t) {
 		if defs, err := s.Properties.Definitions(r.Context(), acct, t.Name); err == nil {
 			for n, p := range defs {
 				labels[n] = p.Label
 			}
 		}
 	}
+	shown := s.names(r, sess, t)
 	props := make([]propertyView, 0, len(names))
 	for _, n := range names {
 		label := labels[n]
 		if label == "" {
 			label = n
 		}
-		props = append(props, propertyView{Name: n, Label: label, Value: rec.Properties[n], History: rec.History[n]})
+		v := rec.Properties[n]
+		if named := shown.show(n, v); named != v {
+			v = named + " (" + v + ")"
+		}
+		props = append(props, propertyView{Name: n, Label: label, Value: v, History: rec.History[n]})
 	}
 	sort.Slice(props, func(i, j int) bool { return props[i].Label < props[j].Label })
 
 	var assocs []assocView
-	for _, other := range objectTypes {
-		if !sess.token.HasScope("crm.objects." + other + ".read") {
+	for _, ot := range spoke.ObjectTypes {
+		other := ot.Name
+		if !canRead(sess, ot) {
 			continue
 		}
 		list, more, err := s.Associations.ListAssociations(r.Context(), acct, t.Name, rec.ID, other, 0, 20)
@@ -158,7 +360,7 @@ func (s *Server) recordPage(w http.ResponseWriter, r *http.Request, sess *sessio
 		}
 		assocs = append(assocs, v)
 	}
-	data := map[string]any{"Title": typeLabel(t.Name) + " " + id, "Type": t.Name, "Record": rec, "Props": props, "Assocs": assocs,
+	data := map[string]any{"Title": s.label(r, sess, t) + " " + id, "Type": t.Name, "Record": rec, "Props": props, "Assocs": assocs,
 		"Name": recordName(t.Name, rec)}
 	if sess.token.HasScope("automation") {
 		ens, err := s.Runs.RecordEnrollments(r.Context(), acct, t.Name, rec.ID, 20)

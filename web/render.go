@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -49,6 +50,8 @@ var funcs = template.FuncMap{
 		return template.HTML(fmt.Sprintf(`<time datetime="%s">%s</time>`, t.UTC().Format(time.RFC3339Nano), t.UTC().Format("2006-01-02 15:04:05 UTC")))
 	},
 	"pct": func(f float64) string { return fmt.Sprintf("%.1f%%", 100*f) },
+	// pct100 is a share as a percentage for a form field: 0.2 → "20".
+	"pct100": func(f float64) string { return strconv.FormatFloat(100*f, 'f', -1, 64) },
 	"ms": func(f float64) string {
 		if f >= 1000 {
 			return fmt.Sprintf("%.2f s", f/1000)
@@ -92,8 +95,31 @@ var funcs = template.FuncMap{
 			return "ok"
 		case "ERROR", spoke.EnrollmentFailed:
 			return "bad"
+		case spoke.EnrollmentCancelled, spoke.EnrollmentUnenrolled, "SKIPPED":
+			return "off"
 		}
 		return "wait"
+	},
+	// spokeFailure reports whether an error type is one of Spoke's own
+	// failures (its sandbox or store), which the engine retries, rather
+	// than the workflow's.
+	"spokeFailure": func(typ string) bool {
+		switch typ {
+		case "SANDBOX_UNAVAILABLE", "STORE_UNAVAILABLE":
+			return true
+		}
+		return false
+	},
+	"waitLabel": func(w string) string {
+		switch w {
+		case spoke.WaitDelay:
+			return "waiting for a delay"
+		case spoke.WaitRetry:
+			return "waiting to retry"
+		case spoke.WaitQuota:
+			return "waiting for quota"
+		}
+		return strings.ToLower(w)
 	},
 	"add":  func(a, b int) int { return a + b },
 	"list": func(v ...string) []string { return v },

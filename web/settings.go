@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -17,12 +18,12 @@ func (s *Server) propertiesPage(w http.ResponseWriter, r *http.Request, sess *se
 }
 
 func (s *Server) renderProperties(w http.ResponseWriter, r *http.Request, sess *session, code int, formError string, form url.Values) error {
-	t, err := objectType(r)
+	t, err := s.objectType(r, sess)
 	if err != nil {
 		return err
 	}
-	if err := require(sess, "crm.schemas."+t.Name+".read"); err != nil {
-		return err
+	if !canReadSchema(sess, t) && len(t.SchemaReadScopes) > 0 {
+		return require(sess, t.SchemaReadScopes[0])
 	}
 	acct := sess.token.AccountID
 	props, err := s.Properties.ListProperties(r.Context(), acct, t.Name, false)
@@ -39,7 +40,7 @@ func (s *Server) renderProperties(w http.ResponseWriter, r *http.Request, sess *
 	if err != nil {
 		return err
 	}
-	s.render(w, r, sess, code, "properties.html", map[string]any{"Title": typeLabel(t.Name) + " properties", "Type": t.Name,
+	s.render(w, r, sess, code, "properties.html", map[string]any{"Title": s.label(r, sess, t) + " properties", "Type": t.Name,
 		"Props": props, "Groups": groups, "FormError": formError, "Form": form, "Created": r.URL.Query().Get("created")})
 	return nil
 }
@@ -51,7 +52,7 @@ var fieldTypes = map[string]string{"string": "text", "number": "number", "bool":
 // createProperty creates a custom property through the API, which
 // validates it.
 func (s *Server) createProperty(w http.ResponseWriter, r *http.Request, sess *session) error {
-	t, err := objectType(r)
+	t, err := s.objectType(r, sess)
 	if err != nil {
 		return err
 	}
@@ -177,4 +178,116 @@ func (c *storageCache) get(ctx context.Context, src spoke.StorageReporter) (*spo
 	}
 	c.st, c.at = st, time.Now()
 	return st, nil
+}
+
+// alertsView is the account's alert webhook as the API answers it.
+type alertsView struct {
+	URL         string  `json:"url"`
+	FailureRate float64 `json:"failureRate"`
+	LastN       int     `json:"lastExecutions"`
+	UpdatedAt   string  `json:"updatedAt"`
+}
+
+// retentionView is the account's retention as the API answers it.
+type retentionView struct {
+	Days                 int `json:"days"`
+	FailedDays           int `json:"failedDays"`
+	MaxExecutionsPerFlow int `json:"maxExecutionsPerFlow"`
+}
+
+func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request, sess *session) error {
+	return s.renderSettings(w, r, sess, http.StatusOK, "", "")
+}
+
+// renderSettings draws the alert and retention forms; an API that does
+// not serve one of them (no alert sender, no retention store) leaves
+// its form out. formError goes beside the form named by which.
+func (s *Server) renderSettings(w http.ResponseWriter, r *http.Request, sess *session, code int, which, formError string) error {
+	if err := require(sess, "automation"); err != nil {
+		return err
+	}
+	data := map[string]any{"Title": "Settings", "Which": which, "FormError": formError, "Done": r.URL.Query().Get("done")}
+	var alerts alertsView
+	if err := s.call(r, sess, "GET", "/automation/v4/settings/alerts", nil, &alerts); err == nil {
+		data["Alerts"] = &alerts
+	} else if status(err) != http.StatusNotFound {
+		return err
+	}
+	var ret retentionView
+	if err := s.call(r, sess, "GET", "/automation/v4/settings/retention", nil, &ret); err == nil {
+		data["Retention"] = &ret
+	} else if status(err) != http.StatusNotFound {
+		return err
+	}
+	if which != "" {
+		data["Form"] = r.PostForm
+	}
+	s.render(w, r, sess, code, "settings.html", data)
+	return nil
+}
+
+// putSettings saves the alert or the retention form through the API,
+// which validates it.
+func (s *Server) putSettings(w http.ResponseWriter, r *http.Request, sess *session) error {
+	which := r.PathValue("which")
+	body := map[string]any{}
+	num := func(k string, float bool) error {
+		v := strings.TrimSpace(r.PostFormValue(k))
+		if v == "" {
+			return nil
+		}
+		if float {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return spoke.Invalidf("%q is not a number.", v)
+			}
+			body[k] = f
+			return nil
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return spoke.Invalidf("%q is not a whole number.", v)
+		}
+		body[k] = n
+		return nil
+	}
+	var err error
+	switch which {
+	case "alerts":
+		body["url"] = strings.TrimSpace(r.PostFormValue("url"))
+		if err = num("lastExecutions", false); err == nil {
+			// The form asks for a percentage; the API takes a share.
+			if v := strings.TrimSpace(r.PostFormValue("failurePct")); v != "" {
+				f, perr := strconv.ParseFloat(v, 64)
+				if perr != nil {
+					err = spoke.Invalidf("%q is not a percentage.", v)
+				} else {
+					body["failureRate"] = f / 100
+				}
+			}
+		}
+	case "retention":
+		for _, k := range []string{"days", "failedDays", "maxExecutionsPerFlow"} {
+			if err = num(k, false); err != nil {
+				break
+			}
+		}
+	default:
+		return spoke.NotFoundf("There is no %q setting.", which)
+	}
+	if err == nil {
+		err = s.call(r, sess, "PUT", "/automation/v4/settings/"+which, body, nil)
+	}
+	if err != nil {
+		if status(err) == http.StatusBadRequest {
+			return s.renderSettings(w, r, sess, http.StatusBadRequest, which, message(err))
+		}
+		return err
+	}
+	done := "Saved the alert webhook."
+	if which == "retention" {
+		done = "Saved how long runs are kept."
+	}
+	http.Redirect(w, r, "/ui/settings?done="+url.QueryEscape(done)+"#"+which, http.StatusSeeOther)
+	return nil
 }

@@ -39,6 +39,11 @@ type Server struct {
 	Engine       spoke.EngineStore
 	Runs         spoke.RunStore
 	Secrets      spoke.SecretService
+	// Schemas, Owners and Pipelines are optional: with them the records
+	// pages list custom objects and show owner names and stage labels.
+	Schemas   spoke.SchemaService
+	Owners    spoke.OwnerService
+	Pipelines spoke.PipelineService
 	// Storage and Retention fill the usage page's data section; nil
 	// leaves it out.
 	Storage   spoke.StorageReporter
@@ -107,6 +112,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	page("GET /ui/flows/{id}/runs", s.runsPage)
 	page("GET /ui/flows/{id}/executions/{xid}", s.executionPage)
 	page("POST /ui/flows/{id}/enrollments/{eid}/retry", s.retry)
+	page("GET /ui/records", s.typesPage)
 	page("GET /ui/records/{type}", s.recordsPage)
 	page("GET /ui/records/{type}/{rid}", s.recordPage)
 	page("GET /ui/properties/{type}", s.propertiesPage)
@@ -115,6 +121,15 @@ func (s *Server) routes(mux *http.ServeMux) {
 	page("POST /ui/secrets", s.putSecret)
 	page("POST /ui/secrets/{name}/delete", s.deleteSecret)
 	page("GET /ui/usage", s.usagePage)
+	page("GET /ui/settings", s.settingsPage)
+	page("POST /ui/settings/{which}", s.putSettings)
+	page("GET /ui/flows/{id}/revisions", s.revisionsPage)
+	page("GET /ui/flows/{id}/diff", s.diffPage)
+	page("POST /ui/flows/{id}/revisions/{rev}/restore", s.restore)
+	page("POST /ui/flows/{id}/rollout/{cmd}", s.moveRollout)
+	page("GET /ui/flows/{id}/revert", s.revertPage)
+	page("POST /ui/flows/{id}/revert", s.revert)
+	page("GET /ui/flows/{id}/revert/{rid}", s.revertJobPage)
 	page("/ui/api/", s.proxy)
 }
 
