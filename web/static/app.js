@@ -20,8 +20,21 @@ export function csrf() {
 function confirmForms() {
   document.addEventListener('submit', (e) => {
     const msg = e.target.dataset && e.target.dataset.confirm;
-    if (msg && !window.confirm(msg)) e.preventDefault();
+    if (msg && !window.confirm(msg)) { e.preventDefault(); return; }
+    isoTimes(e.target);
   });
+}
+
+// isoTimes fills each hidden input marked data-from="NAME" with the time
+// of the datetime-local input NAME in the browser's own zone, as ISO 8601,
+// so the server reads the time the person meant.
+function isoTimes(form) {
+  if (!form.querySelectorAll) return;
+  for (const hidden of form.querySelectorAll('input[data-from]')) {
+    const local = form.elements[hidden.dataset.from];
+    const d = local && local.value ? new Date(local.value) : null;
+    hidden.value = d && !isNaN(d) ? d.toISOString() : '';
+  }
 }
 
 function live() {
@@ -44,7 +57,8 @@ function live() {
         }
       } catch (_) { /* offline for a moment: try again next tick */ }
     }
-    setTimeout(tick, every);
+    // A page whose live part says it is final (a finished job) stops.
+    if (!document.querySelector('#live [data-final]')) setTimeout(tick, every);
   };
   setTimeout(tick, every);
 }

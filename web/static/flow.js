@@ -17,6 +17,7 @@ flow.actions = flow.actions || [];
 let selected = 'trigger';
 let dirty = false;
 let invalid = new Map(); // actionId → message of the last failed save
+let lint = new Map(); // actionId → lint findings of the last save [{rule, severity, line, column, message}]
 let editor = null; // the CodeMirror instance of the open custom code action
 
 const canvas = document.getElementById('canvas');
@@ -236,6 +237,11 @@ function node(kind, label, summary, id, extra = '') {
     onclick: () => { selected = id; draw(); } }, h('span', { class: 'kind' }, label), h('span', { class: 'sum' }, summary));
   if (selected === id) b.classList.add('selected');
   if (invalid.has(id)) { b.classList.add('invalid'); b.title = invalid.get(id); }
+  const found = lint.get(id);
+  if (found && found.length) {
+    const errs = found.filter((f) => f.severity === 'error').length;
+    b.append(h('span', { class: `pill ${errs ? 'bad' : 'wait'} lint-count` }, `${found.length} lint finding${found.length > 1 ? 's' : ''}`));
+  }
   return b;
 }
 
@@ -559,13 +565,15 @@ function codePanel(a, box) {
   const ta = h('textarea', { id: 'code-source', 'aria-label': 'Code', rows: 14, spellcheck: 'false' });
   ta.value = a.sourceCode || '';
   box.append(h('div', { class: 'field' }, h('span', {}, 'Code'), ta));
+  box.append(lintList(a));
   queueMicrotask(() => {
     if (!window.CodeMirror || !ta.isConnected) {
       ta.addEventListener('input', () => { a.sourceCode = ta.value; dirty = true; });
       return;
     }
     editor = window.CodeMirror.fromTextArea(ta, { mode: (a.runtime || '').startsWith('PYTHON') ? 'python' : 'javascript', lineNumbers: true, indentUnit: 2, tabSize: 2,
-      readOnly: readonly, extraKeys: { Tab: false, 'Shift-Tab': false } });
+      readOnly: readonly, extraKeys: { Tab: false, 'Shift-Tab': false }, gutters: ['CodeMirror-linenumbers', 'lint-gutter'] });
+    markLint(editor, lint.get(a.actionId) || []);
     editor.on('change', () => { a.sourceCode = editor.getValue(); dirty = true; document.getElementById('save').textContent = 'Save changes'; });
     window.spokeEditor = editor; // lets the browser tests type into it
   });
@@ -588,6 +596,83 @@ function codePanel(a, box) {
   outs.append(h('button', { type: 'button', class: 'small', id: 'add-output', onclick: () => { a.outputFields.push({ name: '', type: 'STRING' }); redraw(); } }, '+ Add output'));
   box.append(outs);
   if (!readonly) box.append(testPanel(a));
+}
+
+// ---- lint findings ----------------------------------------------------------
+
+// lintList lists the findings of the action's code from the last save;
+// each one moves the editor's cursor to its line.
+function lintList(a) {
+  const found = lint.get(a.actionId) || [];
+  const box = h('div', { id: 'lint', 'aria-label': 'Lint findings' });
+  if (!found.length) {
+    box.append(h('p', { class: 'hint' }, lint.has(a.actionId) ? 'Lint found nothing in this code at the last save.' : 'Saving checks this code (lint) and lists what it finds here.'));
+    return box;
+  }
+  box.append(h('p', { class: 'hint' }, `Lint found ${found.length} thing${found.length > 1 ? 's' : ''} at the last save. Errors keep the workflow from being turned on until you turn it on anyway.`));
+  box.append(h('ul', { class: 'lint', id: 'lint-list' }, ...found.map((f) => h('li', { class: f.severity, 'data-line': f.line, 'data-rule': f.rule },
+    h('button', { type: 'button', onclick: () => { if (editor) { editor.focus(); editor.setCursor({ line: Math.max(f.line - 1, 0), ch: Math.max(f.column - 1, 0) }); } } },
+      `Line ${f.line}:${f.column} `, h('code', {}, f.rule), ` (${f.severity}): ${f.message}`)))));
+  return box;
+}
+
+// markLint marks the lines of findings in CodeMirror: a line class and
+// a dot in the lint gutter whose title is the message.
+function markLint(cm, found) {
+  for (const f of found) {
+    const line = Math.min(Math.max(f.line - 1, 0), cm.lineCount() - 1);
+    cm.addLineClass(line, 'background', `lint-line-${f.severity === 'error' ? 'error' : 'warning'}`);
+    cm.setGutterMarker(line, 'lint-gutter', h('span', { class: `lint-mark ${f.severity}`, title: `${f.rule}: ${f.message}` }));
+  }
+}
+
+// setLint keeps the findings of a save's answer (warnings) or of a
+// refused save's errors, by action.
+function setLint(findings) {
+  lint = new Map();
+  for (const a of flow.actions) if (a.type === 'CUSTOM_CODE') lint.set(a.actionId, []);
+  for (const f of findings) {
+    if (!lint.has(f.actionId)) lint.set(f.actionId, []);
+    lint.get(f.actionId).push(f);
+  }
+  for (const list of lint.values()) list.sort((x, y) => x.line - y.line || x.column - y.column);
+}
+
+// refusedLint turns the errors of a save refused for lint errors into
+// findings.
+function refusedLint(errors) {
+  return errors.filter((e) => e.context && e.context.rule).map((e) => ({
+    actionId: String([].concat(e.context.actionId)[0]), rule: String([].concat(e.context.rule)[0]), severity: 'error',
+    line: Number([].concat(e.context.line)[0]) || 1, column: Number([].concat(e.context.column)[0]) || 1,
+    message: String(e.message || '').replace(/^action "[^"]*" line \d+: [a-z-]+: /, '') }));
+}
+
+// ---- the rollout settings --------------------------------------------------
+
+// rolloutEditor edits the flow's rollout field: stages, the failure rate
+// that halts it and whether each stage waits for approval.
+function rolloutEditor() {
+  const box = document.getElementById('rollout-edit');
+  if (!box) return;
+  const ro = flow.rollout;
+  const on = h('input', { type: 'checkbox', id: 'rollout-on', checked: !!ro });
+  const stages = h('input', { id: 'rollout-stages', value: ro ? (ro.stages || []).join(', ') : '1, 10, 100', placeholder: '1, 10, 100' });
+  const rate = h('input', { id: 'rollout-rate', inputmode: 'decimal', size: 5, value: ro ? String(+(100 * (ro.maxFailureRate || 0)).toFixed(2)) : '5' });
+  const approval = select([['auto', 'Next stage opens once a stage passes'], ['manual', 'Each stage waits for Advance']], ro ? ro.approval || 'auto' : 'auto', { id: 'rollout-approval' });
+  const apply = () => {
+    if (!on.checked) { delete flow.rollout; } else {
+      flow.rollout = { stages: stages.value.split(/[\s,]+/).filter(Boolean).map(Number), maxFailureRate: (Number(rate.value) || 0) / 100, approval: approval.value };
+    }
+    for (const el of [stages, rate, approval]) el.disabled = !on.checked || readonly;
+    changed();
+  };
+  for (const el of [on, stages, rate, approval]) el.addEventListener('change', apply);
+  for (const el of [stages, rate, approval]) el.disabled = !ro || readonly;
+  on.disabled = readonly;
+  box.replaceChildren(
+    h('p', { class: 'hint' }, 'When the workflow is turned on or saved, the first stage runs that many enrollments; the rest wait HELD until the stage passes. A stage that fails more than the rate halts the rollout.'),
+    h('label', { class: 'check' }, on, h('span', {}, 'Roll out in stages')),
+    h('div', { class: 'row' }, field('Stages (enrollments)', stages), field('Halt above failure rate (%)', rate), field('Approval', approval)));
 }
 
 // ---- the Test panel ---------------------------------------------------------
@@ -655,13 +740,13 @@ async function api(method, path, body) {
   try { data = await res.json(); } catch (_) { /* an empty or non-JSON answer */ }
   if (res.ok) return { ok: true, status: res.status, body: data };
   const message = (data && data.message) || `The server answered ${res.status} ${res.statusText}.`;
-  return { ok: false, status: res.status, message, context: (data && data.context) || {}, errors: (data && data.errors) || [] };
+  return { ok: false, status: res.status, message, category: (data && data.category) || '', context: (data && data.context) || {}, errors: (data && data.errors) || [] };
 }
 
 // wire strips the read-only fields the API adds to what it returns.
 function wire() {
   const f = structuredClone(flow);
-  delete f.createdAt; delete f.updatedAt;
+  delete f.createdAt; delete f.updatedAt; delete f.warnings;
   return f;
 }
 
@@ -672,17 +757,24 @@ async function save(opts) {
   btn.disabled = true;
   const body = wire();
   if (opts && opts.acknowledgeLint) body.acknowledgeLint = true;
-  const res = await api('PUT', `/automation/v4/flows/${flowId}`, body);
+  const msg = document.getElementById('save-message');
+  const query = msg && msg.value.trim() ? `?message=${encodeURIComponent(msg.value.trim())}` : '';
+  const res = await api('PUT', `/automation/v4/flows/${flowId}${query}`, body);
   btn.disabled = false;
   invalid = new Map();
   if (res.ok) {
     flow = res.body;
     flow.actions = flow.actions || [];
+    setLint(flow.warnings || []);
+    delete flow.warnings;
+    if (msg) msg.value = '';
     dirty = false;
     btn.textContent = 'Save';
     document.getElementById('flow-rev').textContent = flow.revisionId;
     document.getElementById('flow-name').textContent = flow.name;
-    say(`Saved revision ${flow.revisionId}.`, 'ok');
+    const found = [...lint.values()].flat();
+    const errs = found.filter((f) => f.severity === 'error').length;
+    say(`Saved revision ${flow.revisionId}.` + (found.length ? ` Lint: ${errs} error(s), ${found.length - errs} warning(s) — see the custom code actions.` : ''), 'ok');
     showState();
     panelRev++;
     draw();
@@ -697,6 +789,11 @@ async function save(opts) {
   for (const id of res.context.actionId || []) {
     const parts = res.message.replace(/^Invalid flow: /, '').split('; ').filter((p) => p.startsWith(`action "${id}"`));
     invalid.set(id, parts.join('; ') || res.message);
+  }
+  const refused = refusedLint(res.errors);
+  if (refused.length) {
+    setLint(refused);
+    if (!invalid.size && !lint.has(selected)) selected = refused[0].actionId;
   }
   say(res.message, 'bad');
   notice.firstChild.setAttribute('role', 'alert');
@@ -747,12 +844,55 @@ async function pollStats(until) {
   setTimeout(() => pollStats(until), until ? 700 : 3000);
 }
 
+// preflight asks what enrolling every matching record would cost (a dry
+// run: records, worst-case custom code executions, quota left, when it
+// runs out) and shows it with the button that enrolls them.
+async function preflight() {
+  const box = document.getElementById('preflight');
+  if (dirty && !(await save())) return;
+  if (!flow.isEnabled) { say('Turn the workflow on first: only a workflow that is on enrolls records.', 'bad'); return; }
+  box.replaceChildren(h('p', {}, 'Counting the records that match…'));
+  const res = await api('POST', `/automation/v4/flows/${flowId}/enrollments`, { allMatching: true, dryRun: true });
+  if (!res.ok) { box.replaceChildren(h('p', { class: 'error' }, res.message)); return; }
+  const p = res.body;
+  const unlimited = p.quotaLimit === null || p.quotaLimit === undefined;
+  const facts = h('dl', { class: 'facts', id: 'preflight-facts' },
+    h('dt', {}, 'Records that would enroll'), h('dd', { 'data-k': 'wouldEnroll' }, String(p.wouldEnroll)),
+    h('dt', {}, 'Skipped'), h('dd', {}, `${p.skipped.length} (already enrolled or not matching)`),
+    h('dt', {}, 'Custom code executions, worst case'), h('dd', { 'data-k': 'customCodeExecutions' }, `${p.customCodeExecutions} (${p.customCodeExecutionsPerRecord} per record)`),
+    h('dt', {}, `Quota left in ${p.period}`), h('dd', { 'data-k': 'quotaRemaining' }, unlimited ? 'no limit' : `${p.quotaRemaining} of ${p.quotaLimit}`));
+  const parts = [h('h3', {}, 'Before you enroll'), facts];
+  if (p.quotaWouldRunOut) {
+    parts.push(h('p', { class: 'notice bad', id: 'preflight-runs-out' }, `The quota runs out after ${p.quotaRunsOutAfterRecords} records; the rest would wait until `,
+      h('time', { datetime: p.quotaResetsAt }, p.quotaResetsAt), ' unless the limit is raised.'));
+  }
+  if (!p.wouldEnroll) parts.push(h('p', { class: 'empty' }, 'No record would enroll.'));
+  else parts.push(h('div', { class: 'row' },
+    h('button', { type: 'button', class: 'primary', id: 'enroll-confirm', onclick: () => enroll({ allMatching: true }) }, `Enroll ${p.wouldEnroll} record(s)`),
+    h('button', { type: 'button', onclick: () => box.replaceChildren() }, 'Cancel')));
+  box.replaceChildren(h('div', { class: 'preflight card' }, ...parts));
+  localizeTimes(box);
+}
+
+// quotaChoice answers a bulk enrollment refused for the quota: enroll
+// anyway and let the rest wait for quota, or leave it.
+function quotaChoice(body, message) {
+  const box = document.getElementById('preflight');
+  box.replaceChildren(h('div', { class: 'notice bad', role: 'alert', id: 'quota-exceeded' },
+    h('p', {}, message),
+    h('div', { class: 'row' },
+      h('button', { type: 'button', class: 'primary', id: 'allow-queueing', onclick: () => enroll({ ...body, allowQueueing: true }) }, 'Enroll and let the rest wait for quota'),
+      h('button', { type: 'button', onclick: () => box.replaceChildren() }, 'Cancel'))));
+}
+
 async function enroll(body) {
   if (dirty && !(await save())) return;
   if (!flow.isEnabled) { say('Turn the workflow on first: only a workflow that is on enrolls records.', 'bad'); return; }
   const before = await (await fetch(document.getElementById('stats').dataset.stats, { credentials: 'same-origin' })).json();
   const res = await api('POST', `/automation/v4/flows/${flowId}/enrollments`, body);
+  if (!res.ok && res.status === 409 && res.category === 'QUOTA_EXCEEDED') { quotaChoice(body, res.message); return; }
   if (!res.ok) { say(res.message, 'bad'); return; }
+  document.getElementById('preflight').replaceChildren();
   const n = res.body.enrolled.length;
   const skipped = res.body.skipped.length;
   say(`Enrolled ${n} record(s)${skipped ? `; ${skipped} skipped (already enrolled or not found)` : ''}.`, 'ok');
@@ -763,13 +903,14 @@ async function enroll(body) {
 // ---- start -----------------------------------------------------------------------
 
 draw();
+rolloutEditor();
 if (!readonly) {
   document.getElementById('save').addEventListener('click', save);
   document.getElementById('toggle').addEventListener('click', async () => {
     flow.isEnabled = !flow.isEnabled;
     if (!(await save())) { flow.isEnabled = !flow.isEnabled; showState(); }
   });
-  document.getElementById('enroll-all').addEventListener('click', () => enroll({ allMatching: true }));
+  document.getElementById('enroll-all').addEventListener('click', preflight);
   document.getElementById('enroll-some').addEventListener('click', () => {
     const ids = document.getElementById('enroll-ids').value.split(/[\s,]+/).filter(Boolean);
     if (!ids.length) { say('Type the ids of the records to enroll.', 'bad'); return; }
