@@ -13,7 +13,7 @@ import (
 // apiError is an error answer of the API: its status and HubSpot's
 // envelope, whose message is written for people.
 type apiError struct {
-	Status   int
+	Status   int                 `json:"-"` // the envelope's "status" is the word "error"
 	Message  string              `json:"message"`
 	Category string              `json:"category"`
 	Context  map[string][]string `json:"context"`

@@ -195,8 +195,12 @@ func (n *valueNames) owner(v string) string {
 	name := v
 	id, err := strconv.ParseInt(v, 10, 64)
 	if n.s.Owners != nil && err == nil && n.sess.token.HasScope("crm.objects.owners.read") {
-		if o, err := n.s.Owners.GetOwner(n.r.Context(), n.sess.token.AccountID, id, false, true); err == nil {
-			name = o.Name()
+		// A live owner first, then an archived one (records keep the id).
+		for _, archived := range []bool{false, true} {
+			if o, err := n.s.Owners.GetOwner(n.r.Context(), n.sess.token.AccountID, id, false, archived); err == nil {
+				name = o.Name()
+				break
+			}
 		}
 	}
 	n.owners[v] = name

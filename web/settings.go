@@ -208,9 +208,14 @@ func (s *Server) renderSettings(w http.ResponseWriter, r *http.Request, sess *se
 	}
 	data := map[string]any{"Title": "Settings", "Which": which, "FormError": formError, "Done": r.URL.Query().Get("done")}
 	var alerts alertsView
-	if err := s.call(r, sess, "GET", "/automation/v4/settings/alerts", nil, &alerts); err == nil {
+	// 404 means no alert webhook is set yet: the form starts empty with
+	// the API's defaults.
+	if err := s.call(r, sess, "GET", "/automation/v4/settings/alerts", nil, &alerts); err == nil || status(err) == http.StatusNotFound {
+		if err != nil {
+			alerts = alertsView{FailureRate: spoke.DefaultAlertFailureRate, LastN: spoke.DefaultAlertFailureWindow}
+		}
 		data["Alerts"] = &alerts
-	} else if status(err) != http.StatusNotFound {
+	} else {
 		return err
 	}
 	var ret retentionView

@@ -43,11 +43,12 @@ func setup(t *testing.T) (ts *httptest.Server, admin, contactsOnly string) {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	eng := engine.New(engine.Config{Store: db, Flows: db, Records: db, Properties: db, Secrets: db, Logger: logger})
+	eng := engine.New(engine.Config{Store: db, Flows: db, Records: db, Properties: db, Secrets: db, Logger: logger, Rollouts: db, Alerts: db, Reverts: db})
 	apiSrv := &api.Server{Records: db, Properties: db, Associations: db, Tokens: db, Flows: db, FlowChecker: db, Secrets: db, EngineStore: db,
-		Engine: eng, Logger: logger}
+		Engine: eng, Logger: logger, Schemas: db, Owners: db, Pipelines: db, Alerts: db, Retention: db}
 	h := apiSrv.Handler()
-	ui := &Server{API: h, Tokens: db, Records: db, Properties: db, Associations: db, Flows: db, Engine: db, Runs: db, Secrets: db, Storage: db, Retention: db, Logger: logger}
+	ui := &Server{API: h, Tokens: db, Records: db, Properties: db, Associations: db, Flows: db, Engine: db, Runs: db, Secrets: db, Storage: db, Retention: db,
+		Schemas: db, Owners: db, Pipelines: db, Logger: logger}
 	ts = httptest.NewServer(ui.Wrap(h))
 	t.Cleanup(ts.Close)
 	return ts, admin, contactsOnly

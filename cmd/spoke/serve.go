@@ -188,7 +188,7 @@ func serve(ctx context.Context, logger *slog.Logger, o serveOptions) error {
 		Engine: eng, EngineStore: db, Secrets: db, Alerts: db, Retention: db, Logger: logger, TrustProxyHeaders: trustProxy}
 	handler := srv.Handler()
 	ui := &web.Server{API: handler, Tokens: db, Records: db, Properties: db, Associations: db, Flows: db, Engine: db, Runs: db,
-		Secrets: db, Storage: db, Retention: db, Logger: logger}
+		Secrets: db, Storage: db, Retention: db, Schemas: db, Owners: db, Pipelines: db, Logger: logger}
 	// Slow clients: headers must arrive in 10 s and bodies in
 	// --body-timeout; idle connections close after two minutes, and at
 	// most --max-conns are open at once.
