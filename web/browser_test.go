@@ -319,8 +319,12 @@ func TestBrowser(t *testing.T) {
 	x.set("#setprop-name", "jobtitle")
 	x.set("#action-panel .value-kind", "FIELD_DATA")
 	x.set("#action-panel .value-output", "1/greeting")
+	x.set("#save-message", "first version")
 	x.click("#save")
 	x.wait("the save", `document.querySelector('#notice').innerText.includes('Saved revision 2')`, 20*time.Second)
+	if n := x.text("#notice"); !strings.Contains(n, "Lint: 1 error(s)") {
+		t.Errorf("the save notice does not count the lint findings: %q", n)
+	}
 	if n := x.js(`document.querySelectorAll('#canvas .node').length`); n != float64(3) {
 		t.Fatalf("the canvas shows %v boxes, want the trigger and two actions", n)
 	}
@@ -328,6 +332,17 @@ func TestBrowser(t *testing.T) {
 	// Test the code action on Ada as a dry run.
 	x.click(`#canvas .node[data-action="1"]`)
 	x.wait("the test panel", `!!document.querySelector('#test-search')`, 2*time.Second)
+
+	// The code logs a secret on purpose: lint lists it beside the editor
+	// and marks its line (3) in the gutter and the line's background.
+	x.wait("the lint findings", `!!document.querySelector('#lint-list li.error[data-rule="secret-in-log"][data-line="3"]')`, 5*time.Second)
+	x.wait("the marked line", `window.spokeEditor.lineInfo(2).bgClass === 'lint-line-error' && !!window.spokeEditor.lineInfo(2).gutterMarkers['lint-gutter']`, 5*time.Second)
+	if n := x.js(`document.querySelectorAll('.CodeMirror .lint-mark.error').length`); n != float64(1) {
+		t.Errorf("%v error marks in the gutter, want 1", n)
+	}
+	if c := x.text(`#canvas .node[data-action="1"] .lint-count`); !strings.Contains(c, "lint finding") {
+		t.Errorf("the action's box says %q about lint", c)
+	}
 	x.set("#test-search", "Ada")
 	x.click("#test-find")
 	x.wait("the search results", `document.querySelectorAll('#test-results button').length === 1`, 10*time.Second)
@@ -365,6 +380,17 @@ func TestBrowser(t *testing.T) {
 	x.wait("the flow to be on", `document.querySelector('#flow-state').innerText === 'On'`, 20*time.Second)
 	x.click("#enroll-card summary")
 	x.click("#enroll-all")
+	// The pre-flight cost comes first: three leads, one custom code run
+	// each, and the month's quota left.
+	x.wait("the pre-flight cost", `!!document.querySelector('#preflight-facts')`, 20*time.Second)
+	if n := x.text(`#preflight-facts [data-k="wouldEnroll"]`); n != "3" {
+		t.Errorf("pre-flight would enroll %q, want 3", n)
+	}
+	if n := x.text(`#preflight-facts [data-k="customCodeExecutions"]`); !strings.HasPrefix(n, "3 (1 per record)") {
+		t.Errorf("pre-flight executions %q", n)
+	}
+	x.screenshot("preflight")
+	x.click("#enroll-confirm")
 	x.wait("the enrollments to finish", `document.querySelector('#progress-text').dataset.done === '1'`, 60*time.Second)
 	if p := x.text("#progress-text"); !strings.Contains(p, "3 enrolled, 3 completed, 0 failed") {
 		t.Fatalf("progress says %q", p)
@@ -408,6 +434,9 @@ func TestBrowser(t *testing.T) {
 	// A save over a revision someone else replaced shows the conflict.
 	x.open("/ui/flows/" + flowID)
 	x.wait("the editor", `!!document.querySelector('#flow-name-input')`, 5*time.Second)
+	if rev := x.js(`document.querySelector('#revisions-card').textContent`).(string); !strings.Contains(rev, "first version") {
+		t.Errorf("the revisions list lacks the save message: %q", rev)
+	}
 	doc := srv.api("GET", "/automation/v4/flows/"+flowID, nil, 200)
 	doc["name"] = "Greet leads (changed elsewhere)"
 	delete(doc, "createdAt")
@@ -444,9 +473,83 @@ func TestBrowser(t *testing.T) {
 		x.screenshot(p.shot)
 	}
 
+	// The revisions page compares two revisions; restore asks first.
+	x.open("/ui/flows/" + flowID + "/diff?from=3&to=4")
+	if d := x.text("#diff"); !strings.Contains(d, "name") {
+		t.Errorf("diff of revisions 3 and 4: %q", d)
+	}
+	x.screenshot("diff")
+
+	// Settings: the alert webhook is saved through the API.
+	x.open("/ui/settings")
+	x.set("#alerts-url", "https://hooks.example.com/spoke")
+	x.do("save alerts", chromedp.Click("#alerts-save"))
+	x.wait("the saved alerts", `!!document.querySelector('#done')`, 5*time.Second)
+	if a := srv.api("GET", "/automation/v4/settings/alerts", nil, 200); a["url"] != "https://hooks.example.com/spoke" {
+		t.Errorf("alerts saved as %v", a)
+	}
+	x.screenshot("settings")
+
+	narrowAndKeyboard(x, flowID)
+
 	// Sign out ends the session.
 	x.click(".signout button")
 	x.wait("the sign-in page", `location.pathname === '/ui/signin'`, 5*time.Second)
 	x.open("/ui/flows")
 	x.wait("a redirect to sign in", `location.pathname === '/ui/signin'`, 5*time.Second)
+}
+
+// narrowAndKeyboard checks the main pages at a phone's width (no
+// horizontal scroll, the navigation reachable) and that Tab reaches the
+// main controls with a visible focus ring.
+func narrowAndKeyboard(x *b, flowID string) {
+	t := x.t
+	t.Helper()
+	x.do("narrow window", chromedp.EmulateViewport(480, 800))
+	for _, p := range []string{"/ui/flows", "/ui/flows/" + flowID, "/ui/flows/" + flowID + "/runs", "/ui/flows/" + flowID + "/revisions",
+		"/ui/records", "/ui/records/contacts", "/ui/properties/contacts", "/ui/secrets", "/ui/usage", "/ui/settings"} {
+		x.open(p)
+		if over := x.js(`document.documentElement.scrollWidth - window.innerWidth`); over.(float64) > 0 {
+			wide := x.js(`[...document.querySelectorAll('main *')].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.table-wrap, .canvas, pre, .CodeMirror')).slice(0, 5).map((e) => e.tagName + '#' + e.id + '.' + e.className).join(', ')`)
+			t.Errorf("%s scrolls sideways by %vpx at 480 wide: %v", p, over, wide)
+		}
+		// Every menu link is on screen (the menu wraps instead of hiding).
+		if off := x.js(`[...document.querySelectorAll('nav[aria-label="Main"] a')].filter((a) => { const r = a.getBoundingClientRect(); return r.width === 0 || r.right > window.innerWidth || r.left < 0 }).map((a) => a.textContent).join(', ')`); off != "" {
+			t.Errorf("%s: menu links off screen at 480 wide: %v", p, off)
+		}
+	}
+	x.open("/ui/flows")
+	x.screenshot("narrow")
+	x.do("wide window", chromedp.EmulateViewport(1280, 800))
+
+	// Keyboard: from the top of the workflow list, Tab reaches the skip
+	// link, the menu and the new-workflow form; each focused control has a
+	// visible outline.
+	x.open("/ui/flows")
+	reached := map[string]bool{}
+	for i := 0; i < 40; i++ {
+		x.do("press Tab", chromedp.KeyEvent("\t"))
+		id := x.js(`(() => { const e = document.activeElement; return e.id || e.getAttribute('href') || e.className || e.tagName })()`).(string)
+		reached[id] = true
+		if style := x.js(`getComputedStyle(document.activeElement).outlineStyle`); style == "none" && id != "BODY" {
+			t.Errorf("focused %s has no visible outline", id)
+		}
+	}
+	for _, want := range []string{"#main", "/ui/flows", "/ui/records/contacts", "/ui/settings", "SUMMARY", "/ui/flows/" + flowID} {
+		if !reached[want] {
+			t.Errorf("Tab never reaches %s (reached %v)", want, reached)
+		}
+	}
+	// The new-workflow form opens from the keyboard and its fields follow.
+	x.js(`document.querySelector('details.new-flow summary').focus(); true`)
+	x.do("open the form", chromedp.KeyEvent("\r"))
+	x.do("tab into it", chromedp.KeyEvent("\t"))
+	if id := x.js(`document.activeElement.id`); id != "new-flow-name" {
+		t.Errorf("after opening the new-workflow form, Tab focuses %v", id)
+	}
+	// Enter on the skip link moves focus into the page.
+	x.open("/ui/flows")
+	x.do("tab to skip link", chromedp.KeyEvent("\t"))
+	x.do("follow it", chromedp.KeyEvent("\r"))
+	x.wait("focus in main", `document.activeElement && document.activeElement.id === 'main'`, 2*time.Second)
 }
