@@ -141,3 +141,7 @@ func TestOpenTwiceKeepsData(t *testing.T) {
 		t.Fatalf("Path = %s", db.Path())
 	}
 }
+
+func f(name, op, value string) spoke.Filter {
+	return spoke.Filter{PropertyName: name, Operator: op, Value: value}
+}
