@@ -28,5 +28,5 @@ func TestConformance(t *testing.T) {
 				return err
 			},
 		}
-	})
+	}, nil)
 }

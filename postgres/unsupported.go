@@ -1,0 +1,234 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/spokehq/spoke"
+)
+
+// notSupported is the error of a feature the PostgreSQL store does not
+// have yet: 501 with a message naming it, so an API client or operator
+// sees what is missing instead of a wrong answer. docs/scale.md lists them.
+func notSupported(feature string) *spoke.Error {
+	return &spoke.Error{Code: spoke.ENOTSUPPORTED, Category: "NOT_SUPPORTED",
+		Message: "The PostgreSQL store does not support " + feature + " yet; use the SQLite store (spoke serve without --database) for it."}
+}
+
+// PropertyExists implements flow.Checker.
+func (db *DB) PropertyExists(ctx context.Context, account int64, objectType, name string) (bool, error) {
+	if _, err := db.ObjectType(ctx, account, objectType); err != nil {
+		if spoke.ErrorCode(err) == spoke.EINVALID {
+			return false, nil
+		}
+		return false, err
+	}
+	_, err := db.GetProperty(ctx, account, objectType, name)
+	switch spoke.ErrorCode(err) {
+	case "":
+		return true, nil
+	case spoke.ENOTFOUND:
+		return false, nil
+	}
+	return false, err
+}
+
+// MergeRecords is not supported on PostgreSQL yet.
+func (db *DB) MergeRecords(ctx context.Context, account int64, objectType string, primaryID, mergedID int64, src spoke.WriteSource) (*spoke.Record, error) {
+	return nil, notSupported("merging records")
+}
+
+// PurgeRecord is not supported on PostgreSQL yet.
+func (db *DB) PurgeRecord(ctx context.Context, account int64, objectType, id, idProperty string) error {
+	return notSupported("GDPR deletion")
+}
+
+// RetryEnrollment is not supported on PostgreSQL yet.
+func (db *DB) RetryEnrollment(ctx context.Context, account int64, f *spoke.Flow, id int64, now time.Time) (*spoke.Enrollment, error) {
+	return nil, notSupported("retrying enrollments")
+}
+
+// Associate is not supported on PostgreSQL yet.
+func (db *DB) Associate(ctx context.Context, account int64, fromType string, fromID int64, toType string, toID int64, types []spoke.AssociationType) ([]spoke.AssociationType, error) {
+	return nil, notSupported("associations")
+}
+
+// ListAssociations is not supported on PostgreSQL yet.
+func (db *DB) ListAssociations(ctx context.Context, account int64, fromType string, fromID int64, toType string, after int64, limit int) ([]spoke.Association, bool, error) {
+	return nil, false, notSupported("associations")
+}
+
+// RemoveAssociations is not supported on PostgreSQL yet.
+func (db *DB) RemoveAssociations(ctx context.Context, account int64, fromType string, fromID int64, toType string, toID int64) error {
+	return notSupported("associations")
+}
+
+// RemoveAssociationTypes is not supported on PostgreSQL yet.
+func (db *DB) RemoveAssociationTypes(ctx context.Context, account int64, fromType string, fromID int64, toType string, toID int64, types []spoke.AssociationType) error {
+	return notSupported("associations")
+}
+
+// AssociationLabels is not supported on PostgreSQL yet.
+func (db *DB) AssociationLabels(ctx context.Context, account int64, fromType, toType string) ([]spoke.AssociationType, error) {
+	return nil, notSupported("association labels")
+}
+
+// CreateAssociationLabel is not supported on PostgreSQL yet.
+func (db *DB) CreateAssociationLabel(ctx context.Context, account int64, fromType, toType, name, label, inverseLabel string) (spoke.AssociationType, error) {
+	return spoke.AssociationType{}, notSupported("association labels")
+}
+
+// UpdateAssociationLabel is not supported on PostgreSQL yet.
+func (db *DB) UpdateAssociationLabel(ctx context.Context, account int64, fromType, toType string, typeID int, label, inverseLabel string) error {
+	return notSupported("association labels")
+}
+
+// DeleteAssociationLabel is not supported on PostgreSQL yet.
+func (db *DB) DeleteAssociationLabel(ctx context.Context, account int64, fromType, toType string, typeID int) error {
+	return notSupported("association labels")
+}
+
+// ListSchemas is not supported on PostgreSQL yet.
+func (db *DB) ListSchemas(ctx context.Context, account int64, archived bool) ([]*spoke.ObjectSchema, error) {
+	return nil, notSupported("custom object schemas")
+}
+
+// GetSchema is not supported on PostgreSQL yet.
+func (db *DB) GetSchema(ctx context.Context, account int64, objectType string) (*spoke.ObjectSchema, error) {
+	return nil, notSupported("custom object schemas")
+}
+
+// CreateSchema is not supported on PostgreSQL yet.
+func (db *DB) CreateSchema(ctx context.Context, account int64, in spoke.SchemaInput) (*spoke.ObjectSchema, error) {
+	return nil, notSupported("custom object schemas")
+}
+
+// UpdateSchema is not supported on PostgreSQL yet.
+func (db *DB) UpdateSchema(ctx context.Context, account int64, objectType string, upd spoke.SchemaUpdate) (*spoke.ObjectSchema, error) {
+	return nil, notSupported("custom object schemas")
+}
+
+// DeleteSchema is not supported on PostgreSQL yet.
+func (db *DB) DeleteSchema(ctx context.Context, account int64, objectType string, purge bool) error {
+	return notSupported("custom object schemas")
+}
+
+// CreateSchemaAssociation is not supported on PostgreSQL yet.
+func (db *DB) CreateSchemaAssociation(ctx context.Context, account int64, objectType, toObjectType, name string) (spoke.SchemaAssociation, error) {
+	return spoke.SchemaAssociation{}, notSupported("custom object schemas")
+}
+
+// DeleteSchemaAssociation is not supported on PostgreSQL yet.
+func (db *DB) DeleteSchemaAssociation(ctx context.Context, account int64, objectType string, id int) error {
+	return notSupported("custom object schemas")
+}
+
+// ListOwners is not supported on PostgreSQL yet.
+func (db *DB) ListOwners(ctx context.Context, account int64, opts spoke.OwnerListOptions) ([]*spoke.Owner, bool, error) {
+	return nil, false, notSupported("owners")
+}
+
+// GetOwner is not supported on PostgreSQL yet.
+func (db *DB) GetOwner(ctx context.Context, account int64, id int64, byUserID, archived bool) (*spoke.Owner, error) {
+	return nil, notSupported("owners")
+}
+
+// CreateOwner is not supported on PostgreSQL yet.
+func (db *DB) CreateOwner(ctx context.Context, account int64, in spoke.OwnerInput) (*spoke.Owner, error) {
+	return nil, notSupported("owners")
+}
+
+// UpdateOwner is not supported on PostgreSQL yet.
+func (db *DB) UpdateOwner(ctx context.Context, account int64, id int64, in spoke.OwnerInput) (*spoke.Owner, error) {
+	return nil, notSupported("owners")
+}
+
+// ArchiveOwner is not supported on PostgreSQL yet.
+func (db *DB) ArchiveOwner(ctx context.Context, account int64, id int64) error {
+	return notSupported("owners")
+}
+
+// ListTeams is not supported on PostgreSQL yet.
+func (db *DB) ListTeams(ctx context.Context, account int64) ([]*spoke.Team, error) {
+	return nil, notSupported("teams")
+}
+
+// ListPipelines is not supported on PostgreSQL yet.
+func (db *DB) ListPipelines(ctx context.Context, account int64, objectType string) ([]*spoke.Pipeline, error) {
+	return nil, notSupported("pipelines")
+}
+
+// GetPipeline is not supported on PostgreSQL yet.
+func (db *DB) GetPipeline(ctx context.Context, account int64, objectType, id string) (*spoke.Pipeline, error) {
+	return nil, notSupported("pipelines")
+}
+
+// CreatePipeline is not supported on PostgreSQL yet.
+func (db *DB) CreatePipeline(ctx context.Context, account int64, objectType string, in spoke.PipelineInput) (*spoke.Pipeline, error) {
+	return nil, notSupported("pipelines")
+}
+
+// ReplacePipeline is not supported on PostgreSQL yet.
+func (db *DB) ReplacePipeline(ctx context.Context, account int64, objectType, id string, in spoke.PipelineInput, validateReferences bool) (*spoke.Pipeline, error) {
+	return nil, notSupported("pipelines")
+}
+
+// UpdatePipeline is not supported on PostgreSQL yet.
+func (db *DB) UpdatePipeline(ctx context.Context, account int64, objectType, id string, upd spoke.PipelineUpdate) (*spoke.Pipeline, error) {
+	return nil, notSupported("pipelines")
+}
+
+// DeletePipeline is not supported on PostgreSQL yet.
+func (db *DB) DeletePipeline(ctx context.Context, account int64, objectType, id string, validateReferences bool) error {
+	return notSupported("pipelines")
+}
+
+// CreateStage is not supported on PostgreSQL yet.
+func (db *DB) CreateStage(ctx context.Context, account int64, objectType, pipelineID string, in spoke.PipelineStageInput) (*spoke.PipelineStage, error) {
+	return nil, notSupported("pipelines")
+}
+
+// ReplaceStage is not supported on PostgreSQL yet.
+func (db *DB) ReplaceStage(ctx context.Context, account int64, objectType, pipelineID, stageID string, in spoke.PipelineStageInput) (*spoke.PipelineStage, error) {
+	return nil, notSupported("pipelines")
+}
+
+// UpdateStage is not supported on PostgreSQL yet.
+func (db *DB) UpdateStage(ctx context.Context, account int64, objectType, pipelineID, stageID string, upd spoke.PipelineStageUpdate) (*spoke.PipelineStage, error) {
+	return nil, notSupported("pipelines")
+}
+
+// DeleteStage is not supported on PostgreSQL yet.
+func (db *DB) DeleteStage(ctx context.Context, account int64, objectType, pipelineID, stageID string, validateReferences bool) error {
+	return notSupported("pipelines")
+}
+
+// FlowStats is not supported on PostgreSQL yet.
+func (db *DB) FlowStats(ctx context.Context, account int64, flowIDs []string, since time.Time) (map[string]*spoke.FlowStats, error) {
+	return nil, notSupported("run statistics")
+}
+
+// RecentEnrollments is not supported on PostgreSQL yet.
+func (db *DB) RecentEnrollments(ctx context.Context, account int64, flowID string, q spoke.RunQuery) ([]*spoke.Enrollment, bool, error) {
+	return nil, false, notSupported("run history")
+}
+
+// RecentExecutions is not supported on PostgreSQL yet.
+func (db *DB) RecentExecutions(ctx context.Context, account int64, flowID string, q spoke.RunQuery) ([]*spoke.Execution, bool, error) {
+	return nil, false, notSupported("run history")
+}
+
+// GetExecution is not supported on PostgreSQL yet.
+func (db *DB) GetExecution(ctx context.Context, account int64, id int64) (*spoke.Execution, error) {
+	return nil, notSupported("run history")
+}
+
+// RecordEnrollments is not supported on PostgreSQL yet.
+func (db *DB) RecordEnrollments(ctx context.Context, account int64, objectType string, objectID int64, limit int) ([]*spoke.Enrollment, error) {
+	return nil, notSupported("run history")
+}
+
+// DailyRuns is not supported on PostgreSQL yet.
+func (db *DB) DailyRuns(ctx context.Context, account int64, since time.Time) ([]spoke.DayRuns, error) {
+	return nil, notSupported("run statistics")
+}
