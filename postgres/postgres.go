@@ -89,6 +89,10 @@ func Open(ctx context.Context, dbURL string) (*DB, error) {
 		pool.Close()
 		return nil, err
 	}
+	if err := db.ensureValueIndexes(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
 	return db, nil
 }
 
@@ -247,4 +251,22 @@ func Unavailable(err error) bool {
 	}
 	var connErr *pgconn.ConnectError
 	return errors.As(err, &connErr) || pgconn.SafeToRetry(err)
+}
+
+// ensureValueIndexes creates the value indexes of the built-in properties
+// the catalogue marks (spokeValueIndex), as the SQLite store does.
+func (db *DB) ensureValueIndexes(ctx context.Context) error {
+	for _, t := range spoke.ObjectTypes {
+		for _, p := range spoke.BuiltinProperties(t) {
+			if !p.ValueIndex || p.ReadOnlyValue || t.IsComputedProperty(p.Name) {
+				continue
+			}
+			if q := valueIndexSQL(t.Name, p); q != "" {
+				if _, err := db.pool.Exec(ctx, q); err != nil {
+					return fmt.Errorf("index %s.%s: %w", t.Name, p.Name, err)
+				}
+			}
+		}
+	}
+	return nil
 }

@@ -95,7 +95,12 @@ func (db *DB) CreateProperty(ctx context.Context, account int64, p *spoke.Proper
 		if _, err := tx.Exec(ctx, `INSERT INTO properties (account_id, object_type, name, definition) VALUES ($1, $2, $3, $4)`, account, t.Name, p.Name, def); err != nil {
 			return err
 		}
-		return nil
+		if q := valueIndexSQL(t.Name, p); q != "" {
+			if _, err := tx.Exec(ctx, q); err != nil {
+				return fmt.Errorf("index property %s: %w", p.Name, err)
+			}
+		}
+		return notifyProps(ctx, tx)
 	})
 	if err != nil {
 		return nil, err
@@ -166,7 +171,12 @@ func (db *DB) UpdateProperty(ctx context.Context, account int64, objectType, nam
 		if _, err := tx.Exec(ctx, `UPDATE properties SET definition = $1 WHERE account_id = $2 AND object_type = $3 AND name = $4`, def, account, t.Name, name); err != nil {
 			return err
 		}
-		return nil
+		if q := valueIndexSQL(t.Name, &p); q != "" {
+			if _, err := tx.Exec(ctx, q); err != nil {
+				return fmt.Errorf("index property %s: %w", name, err)
+			}
+		}
+		return notifyProps(ctx, tx)
 	})
 	if err != nil {
 		return nil, err
@@ -188,8 +198,10 @@ func (db *DB) ArchiveProperty(ctx context.Context, account int64, objectType, na
 	p.Archived, p.ArchivedAt, p.UpdatedAt = true, db.Now(), db.Now()
 	def, _ := json.Marshal(&p)
 	err = db.inTx(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `UPDATE properties SET archived = true, definition = $1 WHERE account_id = $2 AND object_type = $3 AND name = $4`, def, account, p.ObjectType, name)
-		return err
+		if _, err := tx.Exec(ctx, `UPDATE properties SET archived = true, definition = $1 WHERE account_id = $2 AND object_type = $3 AND name = $4`, def, account, p.ObjectType, name); err != nil {
+			return err
+		}
+		return notifyProps(ctx, tx)
 	})
 	db.forgetDefinitions()
 	return err
