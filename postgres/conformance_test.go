@@ -14,6 +14,9 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
+// databaseForTest returns the URL of a fresh database.
+func databaseForTest(t *testing.T) string { return pgtest.Database(t) }
+
 // open opens a store on a fresh database of the throwaway server.
 func open(t *testing.T) *DB {
 	t.Helper()
