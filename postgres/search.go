@@ -40,9 +40,9 @@ func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''
 // valueExpr is the SQL expression of a property's stored value.
 func valueExpr(name string) string { return "(properties->>" + quoteLiteral(name) + ")" }
 
-// numberExpr is the SQL expression of a number property's value (values
-// are normalised numbers on write, so the cast cannot fail).
-func numberExpr(name string) string { return "(" + valueExpr(name) + ")::float8" }
+// numberExpr is the SQL expression of a number property's value
+// (spoke_num, which reads a value that is not a number as 0).
+func numberExpr(name string) string { return "spoke_num(" + valueExpr(name) + ")" }
 
 func (db *DB) column(t spoke.ObjectType, defs map[string]*spoke.Property, name string) (column, error) {
 	switch name {

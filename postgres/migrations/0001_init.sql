@@ -3,6 +3,14 @@
 -- PostgreSQL's types. Times are epoch milliseconds, as on SQLite, so both
 -- drivers share the engine's arithmetic; record properties are jsonb.
 
+-- spoke_num reads a number property's stored text as a number. Values are
+-- normalised numbers on write, but a property whose type changed to number
+-- keeps its older values: those read as 0, as SQLite's CAST reads them, instead
+-- of failing the query (or the value index's creation).
+CREATE FUNCTION spoke_num(v text) RETURNS float8 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN v ~ '^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$' THEN v::float8 ELSE 0 END
+$$;
+
 CREATE TABLE accounts (
     id         BIGSERIAL PRIMARY KEY,
     name       TEXT   NOT NULL,
