@@ -7,7 +7,7 @@
 // service interfaces, plus a few driver-independent extras (Store), and
 // through SQL for what no interface shows (that a secret is stored only as
 // a hash, that an erasure leaves no row behind): both drivers keep the same
-// table and column names, and the Backend's QueryRow and Exec take queries with
+// table and column names, and the Backend's QueryRow takes queries with
 // ? placeholders.
 package storetest
 
@@ -58,8 +58,6 @@ type Backend struct {
 	// QueryRow runs a query (? placeholders) and scans its one row into
 	// dest.
 	QueryRow func(ctx context.Context, query string, args []any, dest ...any) error
-	// Exec runs a statement (? placeholders).
-	Exec func(ctx context.Context, query string, args ...any) error
 }
 
 // Gaps maps the names of tests a driver does not pass yet to the reason
@@ -146,14 +144,6 @@ func (db *DB) count(t *testing.T, q string, args ...any) int {
 		t.Fatalf("%s: %v", q, err)
 	}
 	return n
-}
-
-// exec runs a statement on the store's tables.
-func (db *DB) exec(t *testing.T, q string, args ...any) {
-	t.Helper()
-	if err := db.back.Exec(context.Background(), q, args...); err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
 }
 
 var apiSrc = spoke.WriteSource{Type: spoke.SourceAPI, ID: "7"}
