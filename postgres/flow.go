@@ -149,9 +149,10 @@ func (db *DB) GetFlowRevision(ctx context.Context, account int64, id, revisionID
 	}
 	var doc string
 	var created, updated int64
-	err = db.pool.QueryRow(ctx, `SELECT r.document, f.created_at, r.created_at
+	var saved spoke.SaveInfo
+	err = db.pool.QueryRow(ctx, `SELECT r.document, f.created_at, r.created_at, r.author, r.message
 		FROM flows f JOIN flow_revisions r ON r.flow_id = f.id
-		WHERE f.account_id = $1 AND f.id = $2 AND r.revision = $3`, account, n, rev).Scan(&doc, &created, &updated)
+		WHERE f.account_id = $1 AND f.id = $2 AND r.revision = $3`, account, n, rev).Scan(&doc, &created, &updated, &saved.Author, &saved.Message)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, &spoke.Error{Code: spoke.ENOTFOUND, Category: "OBJECT_NOT_FOUND",
 			Message: fmt.Sprintf("Flow %s has no revision %s.", id, revisionID), Context: map[string][]string{"flowId": {id}, "revisionId": {revisionID}}}
@@ -159,7 +160,59 @@ func (db *DB) GetFlowRevision(ctx context.Context, account int64, id, revisionID
 	if err != nil {
 		return nil, fmt.Errorf("get flow %d revision %d: %w", n, rev, err)
 	}
-	return decodeFlow(n, rev, doc, created, updated)
+	f, err := decodeFlow(n, rev, doc, created, updated)
+	if err != nil {
+		return nil, err
+	}
+	f.Saved = saved
+	return f, nil
+}
+
+// ListFlowRevisions implements spoke.FlowService. Revisions of a deleted
+// flow are listed too, as GetFlowRevision reads them.
+func (db *DB) ListFlowRevisions(ctx context.Context, account int64, id string, after int64, limit int) ([]*spoke.FlowRevision, bool, error) {
+	n, err := flowID(id)
+	if err != nil {
+		return nil, false, notFoundFlow(id)
+	}
+	var exists bool
+	if err := db.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM flows WHERE account_id = $1 AND id = $2)`, account, n).Scan(&exists); err != nil {
+		return nil, false, fmt.Errorf("list revisions of flow %d: %w", n, err)
+	}
+	if !exists {
+		return nil, false, notFoundFlow(id)
+	}
+	rows, err := db.pool.Query(ctx, `SELECT revision, document, created_at, author, message FROM flow_revisions
+		WHERE flow_id = $1 AND revision > $2 ORDER BY revision LIMIT $3`, n, after, limit+1)
+	if err != nil {
+		return nil, false, fmt.Errorf("list revisions of flow %d: %w", n, err)
+	}
+	defer rows.Close()
+	var out []*spoke.FlowRevision
+	for rows.Next() {
+		var rev, created int64
+		var doc string
+		r := &spoke.FlowRevision{FlowID: id}
+		if err := rows.Scan(&rev, &doc, &created, &r.Author, &r.Message); err != nil {
+			return nil, false, err
+		}
+		var sum struct {
+			IsEnabled bool              `json:"isEnabled"`
+			Actions   []json.RawMessage `json:"actions"`
+		}
+		_ = json.Unmarshal([]byte(doc), &sum) // a summary: an odd document lists as disabled with no actions
+		r.RevisionID, r.CreatedAt = strconv.FormatInt(rev, 10), time.UnixMilli(created).UTC()
+		r.IsEnabled, r.Actions = sum.IsEnabled, len(sum.Actions)
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, err
+	}
+	more := len(out) > limit
+	if more {
+		out = out[:limit]
+	}
+	return out, more, nil
 }
 
 // CreateFlow implements spoke.FlowService.
@@ -175,7 +228,8 @@ func (db *DB) CreateFlow(ctx context.Context, account int64, f *spoke.Flow) (*sp
 			account, f.ObjectTypeID, f.IsEnabled, now).Scan(&id); err != nil {
 			return fmt.Errorf("insert flow: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO flow_revisions (flow_id, revision, document, created_at) VALUES ($1, 1, $2, $3)`, id, doc, now); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO flow_revisions (flow_id, revision, document, created_at, author, message) VALUES ($1, 1, $2, $3, $4, $5)`,
+			id, doc, now, f.Saved.Author, f.Saved.Message); err != nil {
 			return fmt.Errorf("insert flow revision: %w", err)
 		}
 		return notifyFlows(ctx, tx, account)
@@ -183,7 +237,12 @@ func (db *DB) CreateFlow(ctx context.Context, account int64, f *spoke.Flow) (*sp
 	if err != nil {
 		return nil, err
 	}
-	return decodeFlow(id, 1, doc, now, now)
+	created, err := decodeFlow(id, 1, doc, now, now)
+	if err != nil {
+		return nil, err
+	}
+	created.Saved = f.Saved
+	return created, nil
 }
 
 // UpdateFlow implements spoke.FlowService. The flow's row is locked for
@@ -217,7 +276,8 @@ func (db *DB) UpdateFlow(ctx context.Context, account int64, f *spoke.Flow) (*sp
 				Context: map[string][]string{"revisionId": {strconv.FormatInt(cur, 10)}}}
 		}
 		rev = cur + 1
-		if _, err := tx.Exec(ctx, `INSERT INTO flow_revisions (flow_id, revision, document, created_at) VALUES ($1, $2, $3, $4)`, n, rev, doc, now); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO flow_revisions (flow_id, revision, document, created_at, author, message) VALUES ($1, $2, $3, $4, $5, $6)`,
+			n, rev, doc, now, f.Saved.Author, f.Saved.Message); err != nil {
 			return fmt.Errorf("insert flow revision: %w", err)
 		}
 		if _, err := tx.Exec(ctx, `UPDATE flows SET revision = $1, object_type_id = $2, enabled = $3, updated_at = $4 WHERE id = $5`,
@@ -229,7 +289,12 @@ func (db *DB) UpdateFlow(ctx context.Context, account int64, f *spoke.Flow) (*sp
 	if err != nil {
 		return nil, err
 	}
-	return decodeFlow(n, rev, doc, created, now)
+	updated, err := decodeFlow(n, rev, doc, created, now)
+	if err != nil {
+		return nil, err
+	}
+	updated.Saved = f.Saved
+	return updated, nil
 }
 
 // DeleteFlow implements spoke.FlowService.

@@ -232,3 +232,99 @@ func (db *DB) RecordEnrollments(ctx context.Context, account int64, objectType s
 func (db *DB) DailyRuns(ctx context.Context, account int64, since time.Time) ([]spoke.DayRuns, error) {
 	return nil, notSupported("run statistics")
 }
+
+// ActiveRollouts is not supported on PostgreSQL yet; with no rollouts,
+// the rollout controller has nothing to move.
+func (db *DB) ActiveRollouts(ctx context.Context) ([]*spoke.Rollout, error) {
+	return nil, notSupported("staged rollouts")
+}
+
+// CurrentRollout is not supported on PostgreSQL yet.
+func (db *DB) CurrentRollout(ctx context.Context, account int64, flowID string) (*spoke.Rollout, error) {
+	return nil, notSupported("staged rollouts")
+}
+
+// StageCounts is not supported on PostgreSQL yet.
+func (db *DB) StageCounts(ctx context.Context, r *spoke.Rollout) (spoke.StageCounts, error) {
+	return spoke.StageCounts{}, notSupported("staged rollouts")
+}
+
+// ReleaseHeld is not supported on PostgreSQL yet.
+func (db *DB) ReleaseHeld(ctx context.Context, r *spoke.Rollout, n int, now time.Time) (int, error) {
+	return 0, notSupported("staged rollouts")
+}
+
+// SetRolloutState is not supported on PostgreSQL yet.
+func (db *DB) SetRolloutState(ctx context.Context, r *spoke.Rollout, from string, stage int, state string, now time.Time) error {
+	return notSupported("staged rollouts")
+}
+
+// StageFailures is not supported on PostgreSQL yet.
+func (db *DB) StageFailures(ctx context.Context, r *spoke.Rollout, limit int) ([]*spoke.Execution, error) {
+	return nil, notSupported("staged rollouts")
+}
+
+// AlertSettings is not supported on PostgreSQL yet.
+func (db *DB) AlertSettings(ctx context.Context, account int64) (*spoke.AlertSettings, error) {
+	return nil, notSupported("alert webhooks")
+}
+
+// PutAlertSettings is not supported on PostgreSQL yet.
+func (db *DB) PutAlertSettings(ctx context.Context, s *spoke.AlertSettings) error {
+	return notSupported("alert webhooks")
+}
+
+// AllAlertSettings is not supported on PostgreSQL yet.
+func (db *DB) AllAlertSettings(ctx context.Context) ([]*spoke.AlertSettings, error) {
+	return nil, notSupported("alert webhooks")
+}
+
+// MarkQuotaLevel is not supported on PostgreSQL yet.
+func (db *DB) MarkQuotaLevel(ctx context.Context, account int64, period string, level int) (bool, error) {
+	return false, notSupported("alert webhooks")
+}
+
+// FlowsExecutedSince is not supported on PostgreSQL yet.
+func (db *DB) FlowsExecutedSince(ctx context.Context, account, after int64) ([]string, int64, error) {
+	return nil, 0, notSupported("alert webhooks")
+}
+
+// RecentFailures is not supported on PostgreSQL yet.
+func (db *DB) RecentFailures(ctx context.Context, account int64, flowID string, n int) (int, int, error) {
+	return 0, 0, notSupported("alert webhooks")
+}
+
+// CreateRevertJob is not supported on PostgreSQL yet.
+func (db *DB) CreateRevertJob(ctx context.Context, j *spoke.RevertJob) error {
+	return notSupported("reverting flows' writes")
+}
+
+// GetRevertJob is not supported on PostgreSQL yet.
+func (db *DB) GetRevertJob(ctx context.Context, account int64, flowID string, id int64) (*spoke.RevertJob, error) {
+	return nil, notSupported("reverting flows' writes")
+}
+
+// RunningRevertJobs is not supported on PostgreSQL yet.
+func (db *DB) RunningRevertJobs(ctx context.Context) ([]*spoke.RevertJob, error) {
+	return nil, notSupported("reverting flows' writes")
+}
+
+// RevertTargets is not supported on PostgreSQL yet.
+func (db *DB) RevertTargets(ctx context.Context, j *spoke.RevertJob) ([]int64, error) {
+	return nil, notSupported("reverting flows' writes")
+}
+
+// RevertRecords is not supported on PostgreSQL yet.
+func (db *DB) RevertRecords(ctx context.Context, j *spoke.RevertJob, ids []int64, apply bool) (*spoke.RevertChunk, error) {
+	return nil, notSupported("reverting flows' writes")
+}
+
+// FinishRevertJob is not supported on PostgreSQL yet.
+func (db *DB) FinishRevertJob(ctx context.Context, j *spoke.RevertJob, status, errMsg string) error {
+	return notSupported("reverting flows' writes")
+}
+
+// SetRevertTotal is not supported on PostgreSQL yet.
+func (db *DB) SetRevertTotal(ctx context.Context, j *spoke.RevertJob, total int64) error {
+	return notSupported("reverting flows' writes")
+}

@@ -32,6 +32,9 @@ type store interface {
 	spoke.OwnerService
 	spoke.PipelineService
 	spoke.RunStore
+	spoke.RolloutStore
+	spoke.AlertStore
+	spoke.RevertStore
 	flow.Checker
 	StoreToken(ctx context.Context, account int64, name, secret string, scopes []string, admin bool) (*spoke.Token, error)
 	CountAdminTokens(ctx context.Context) (int, error)

@@ -111,6 +111,8 @@ CREATE TABLE flow_revisions (
     revision   INTEGER NOT NULL,
     document   TEXT    NOT NULL, -- JSON as stored (flow.Parse's Raw), byte for byte
     created_at BIGINT  NOT NULL,
+    author     TEXT    NOT NULL DEFAULT '', -- who saved it and why (spoke.SaveInfo)
+    message    TEXT    NOT NULL DEFAULT '',
     PRIMARY KEY (flow_id, revision)
 );
 
