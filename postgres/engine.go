@@ -80,95 +80,35 @@ func (db *DB) EnrollKnown(ctx context.Context, account int64, f *spoke.Flow, obj
 	return db.enroll(ctx, account, f, objectType, ids, reEnroll, true)
 }
 
+// PreviewEnroll answers what Enroll (or EnrollKnown, when known) would do,
+// without enrolling anything: it enrolls in a transaction it rolls back
+// (whose notifications are never sent).
+func (db *DB) PreviewEnroll(ctx context.Context, account int64, f *spoke.Flow, objectType string, ids []int64, reEnroll, known bool) (*spoke.EnrollResult, error) {
+	return db.enrollBatch(ctx, account, f, objectType, ids, reEnroll, known, true)
+}
+
+// errPreview rolls back a preview's transaction.
+var errPreview = errors.New("preview: roll back")
+
 func (db *DB) enroll(ctx context.Context, account int64, f *spoke.Flow, objectType string, ids []int64, reEnroll, known bool) (*spoke.EnrollResult, error) {
+	return db.enrollBatch(ctx, account, f, objectType, ids, reEnroll, known, false)
+}
+
+func (db *DB) enrollBatch(ctx context.Context, account int64, f *spoke.Flow, objectType string, ids []int64, reEnroll, known, preview bool) (*spoke.EnrollResult, error) {
 	var res *spoke.EnrollResult
 	now := db.nowMs()
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		res = &spoke.EnrollResult{Enrolled: []int64{}, Skipped: map[int64]string{}}
-		if !known {
-			t, ok := spoke.LookupObjectType(objectType)
-			if !ok {
-				return spoke.UnknownObjectType(objectType)
-			}
-			live := map[int64]bool{}
-			rows, err := tx.Query(ctx, `SELECT id FROM records WHERE account_id = $1 AND object_type = $2 AND NOT archived AND id = ANY($3)`, account, t.Name, ids)
-			if err != nil {
-				return fmt.Errorf("find %s to enroll: %w", objectType, err)
-			}
-			for rows.Next() {
-				var id int64
-				if err := rows.Scan(&id); err != nil {
-					rows.Close()
-					return err
-				}
-				live[id] = true
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return fmt.Errorf("find %s to enroll: %w", objectType, err)
-			}
-			found := make([]int64, 0, len(ids))
-			for _, id := range ids {
-				if live[id] {
-					found = append(found, id)
-				} else {
-					res.Skipped[id] = SkipNotFound
-				}
-			}
-			ids = found
-		}
-		// Serialise bulk enrollments of one flow across processes; the
-		// record writes' single enrollments take the per-record lock.
-		fid, _ := strconv.ParseInt(f.ID, 10, 64)
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1::int, 0)`, int32(fid)); err != nil {
-			return err
-		}
-		active := map[int64]bool{}
-		rows, err := tx.Query(ctx, `SELECT object_id, status = 'ACTIVE' FROM enrollments WHERE flow_id = $1 AND object_id = ANY($2)`, f.ID, ids)
-		if err != nil {
-			return fmt.Errorf("find enrollments: %w", err)
-		}
-		for rows.Next() {
-			var id int64
-			var isActive bool
-			if err := rows.Scan(&id, &isActive); err != nil {
-				rows.Close()
+		if preview {
+			if err := db.enrollIn(ctx, tx, account, f, objectType, ids, reEnroll, known, now, &res); err != nil {
 				return err
 			}
-			active[id] = active[id] || isActive
+			return errPreview
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		var toAdd []int64
-		for _, id := range ids {
-			if isActive, enrolled := active[id]; enrolled {
-				switch {
-				case isActive:
-					res.Skipped[id] = SkipActive
-					continue
-				case !reEnroll:
-					res.Skipped[id] = SkipNoReEnroll
-					continue
-				}
-			}
-			active[id] = true
-			toAdd = append(toAdd, id)
-		}
-		if len(toAdd) == 0 {
-			return nil
-		}
-		// One statement for the lot: unnest keeps the ids' order, so ids
-		// are assigned in input order.
-		if _, err := tx.Exec(ctx, `INSERT INTO enrollments (account_id, flow_id, revision_id, object_type, object_id, status, current_action, run_at, created_at, updated_at)
-			SELECT $1, $2, $3, $4, o, 'ACTIVE', '', $5, $5, $5 FROM unnest($6::bigint[]) WITH ORDINALITY AS u(o, n) ORDER BY n`,
-			account, f.ID, f.RevisionID, objectType, now, toAdd); err != nil {
-			return fmt.Errorf("enroll in flow %s: %w", f.ID, err)
-		}
-		res.Enrolled = toAdd
-		return notifyWork(ctx, tx)
+		return db.enrollIn(ctx, tx, account, f, objectType, ids, reEnroll, known, now, &res)
 	})
+	if preview && errors.Is(err, errPreview) {
+		return res, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -176,6 +116,96 @@ func (db *DB) enroll(ctx context.Context, account int64, f *spoke.Flow, objectTy
 		db.notifyEnrolled()
 	}
 	return res, nil
+}
+
+// enrollIn enrolls ids in tx and sets *out to the result; unless known,
+// it first skips those that are not live records of objectType.
+func (db *DB) enrollIn(ctx context.Context, tx pgx.Tx, account int64, f *spoke.Flow, objectType string, ids []int64, reEnroll, known bool, now int64, out **spoke.EnrollResult) error {
+	res := &spoke.EnrollResult{Enrolled: []int64{}, Skipped: map[int64]string{}}
+	*out = res
+	if !known {
+		t, ok := spoke.LookupObjectType(objectType)
+		if !ok {
+			return spoke.UnknownObjectType(objectType)
+		}
+		live := map[int64]bool{}
+		rows, err := tx.Query(ctx, `SELECT id FROM records WHERE account_id = $1 AND object_type = $2 AND NOT archived AND id = ANY($3)`, account, t.Name, ids)
+		if err != nil {
+			return fmt.Errorf("find %s to enroll: %w", objectType, err)
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			live[id] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("find %s to enroll: %w", objectType, err)
+		}
+		found := make([]int64, 0, len(ids))
+		for _, id := range ids {
+			if live[id] {
+				found = append(found, id)
+			} else {
+				res.Skipped[id] = SkipNotFound
+			}
+		}
+		ids = found
+	}
+	// Serialise bulk enrollments of one flow across processes; the
+	// record writes' single enrollments take the per-record lock.
+	fid, _ := strconv.ParseInt(f.ID, 10, 64)
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1::int, 0)`, int32(fid)); err != nil {
+		return err
+	}
+	active := map[int64]bool{}
+	rows, err := tx.Query(ctx, `SELECT object_id, status = 'ACTIVE' FROM enrollments WHERE flow_id = $1 AND object_id = ANY($2)`, f.ID, ids)
+	if err != nil {
+		return fmt.Errorf("find enrollments: %w", err)
+	}
+	for rows.Next() {
+		var id int64
+		var isActive bool
+		if err := rows.Scan(&id, &isActive); err != nil {
+			rows.Close()
+			return err
+		}
+		active[id] = active[id] || isActive
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	var toAdd []int64
+	for _, id := range ids {
+		if isActive, enrolled := active[id]; enrolled {
+			switch {
+			case isActive:
+				res.Skipped[id] = SkipActive
+				continue
+			case !reEnroll:
+				res.Skipped[id] = SkipNoReEnroll
+				continue
+			}
+		}
+		active[id] = true
+		toAdd = append(toAdd, id)
+	}
+	if len(toAdd) == 0 {
+		return nil
+	}
+	// One statement for the lot: unnest keeps the ids' order, so ids
+	// are assigned in input order.
+	if _, err := tx.Exec(ctx, `INSERT INTO enrollments (account_id, flow_id, revision_id, object_type, object_id, status, current_action, run_at, created_at, updated_at)
+		SELECT $1, $2, $3, $4, o, 'ACTIVE', '', $5, $5, $5 FROM unnest($6::bigint[]) WITH ORDINALITY AS u(o, n) ORDER BY n`,
+		account, f.ID, f.RevisionID, objectType, now, toAdd); err != nil {
+		return fmt.Errorf("enroll in flow %s: %w", f.ID, err)
+	}
+	res.Enrolled = toAdd
+	return notifyWork(ctx, tx)
 }
 
 const enrollmentColumns = `id, account_id, flow_id, revision_id, object_type, object_id, status, current_action, outputs, run_at, wait_reason, attempt, first_failure_at, error, created_at, updated_at, completed_at`

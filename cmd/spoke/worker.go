@@ -54,12 +54,13 @@ func work(ctx context.Context, logger *slog.Logger, addr, dir, dbURL, apiURL str
 	if err := ensureDir(dir); err != nil {
 		return err
 	}
-	db, err := openStore(ctx, dbURL, dir, logger)
+	opened, err := openStore(ctx, dbURL, dir, logger)
 	if err != nil {
 		return err
 	}
+	db := opened.store
 	defer db.Close()
-	key, err := db.secretKey(dir)
+	key, err := opened.secretKey(dir)
 	if err != nil {
 		return err
 	}
@@ -84,7 +85,7 @@ func work(ctx context.Context, logger *slog.Logger, addr, dir, dbURL, apiURL str
 	eng := engine.New(engine.Config{Store: db, Flows: db, Records: db, Properties: db, Secrets: db, ObjectTypes: db, Code: code, Logger: logger,
 		HTTP:    engine.WebhookClient(egress.New(egress.Config{Allow: allowHosts, Logger: logger})),
 		Metrics: engine.NewMetrics(reg, db), Runners: runners, Lease: lease, RenewEvery: lease / 5, SharedStore: true})
-	db.setTrigger(eng.Trigger, eng.Wake)
+	opened.setTrigger(eng.Trigger, eng.Wake)
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
@@ -107,7 +108,7 @@ func work(ctx context.Context, logger *slog.Logger, addr, dir, dbURL, apiURL str
 
 	engCtx, stop := context.WithCancel(context.Background())
 	defer stop()
-	go db.listen(engCtx, eng.Wake, eng.FlowsChanged)
+	go opened.listen(engCtx, eng.Wake, eng.FlowsChanged)
 	done := make(chan error, 1)
 	go func() { done <- eng.Run(engCtx) }()
 	logger.Info("spoke worker running", "database", db.Path(), "metrics", "http://"+ln.Addr().String()+"/metrics")
