@@ -77,6 +77,10 @@ func TestConformance(t *testing.T) {
 			QueryRow: func(ctx context.Context, q string, args []any, dest ...any) error {
 				return db.pool.QueryRow(ctx, dollars(q), args...).Scan(dest...)
 			},
+			Exec: func(ctx context.Context, q string, args ...any) error {
+				_, err := db.pool.Exec(ctx, dollars(q), args...)
+				return err
+			},
 		}
 	}, gaps)
 }

@@ -23,6 +23,10 @@ func TestConformance(t *testing.T) {
 			QueryRow: func(ctx context.Context, q string, args []any, dest ...any) error {
 				return db.read.QueryRowContext(ctx, q, args...).Scan(dest...)
 			},
+			Exec: func(ctx context.Context, q string, args ...any) error {
+				_, err := db.write.ExecContext(ctx, q, args...)
+				return err
+			},
 		}
 	}, nil)
 }

@@ -131,9 +131,7 @@ func testPurgeRecord(t *testing.T, open Opener) {
 	if _, err := db.AddListMembers(ctx, acct, l.ID, []int64{rec.ID, keep.ID}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.write.Exec(`INSERT INTO enrollment_events (enrollment_id, event) SELECT id, '{"email":"erase@example.com"}' FROM enrollments WHERE object_id = ?`, rec.ID); err != nil {
-		t.Fatal(err)
-	}
+	db.exec(t, `INSERT INTO enrollment_events (enrollment_id, event) SELECT id, '{"email":"erase@example.com"}' FROM enrollments WHERE object_id = ?`, rec.ID)
 	if err := db.PurgeRecord(ctx, acct, "contacts", "ERASE@example.com", "email"); err != nil {
 		t.Fatalf("PurgeRecord: %v", err)
 	}

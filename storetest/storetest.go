@@ -7,7 +7,7 @@
 // service interfaces, plus a few driver-independent extras (Store), and
 // through SQL for what no interface shows (that a secret is stored only as
 // a hash, that an erasure leaves no row behind): both drivers keep the same
-// table and column names, and the Backend's QueryRow takes queries with
+// table and column names, and the Backend's QueryRow and Exec take queries with
 // ? placeholders.
 package storetest
 
@@ -37,6 +37,7 @@ type Store interface {
 	spoke.OwnerService
 	spoke.PipelineService
 	spoke.RunStore
+	spoke.ListService
 	flow.Checker
 
 	// StoreToken stores a token whose secret the caller chose (an
@@ -58,6 +59,8 @@ type Backend struct {
 	// QueryRow runs a query (? placeholders) and scans its one row into
 	// dest.
 	QueryRow func(ctx context.Context, query string, args []any, dest ...any) error
+	// Exec runs a statement (? placeholders).
+	Exec func(ctx context.Context, query string, args ...any) error
 }
 
 // Gaps maps the names of tests a driver does not pass yet to the reason
@@ -211,6 +214,14 @@ func get(t *testing.T, db *DB, acct int64, objectType, id string, opts spoke.Rea
 func countRecords(t *testing.T, db *DB, objectType string) int {
 	t.Helper()
 	return db.count(t, `SELECT count(*) FROM records WHERE object_type = ?`, objectType)
+}
+
+// exec runs a statement on the store's tables.
+func (db *DB) exec(t *testing.T, q string, args ...any) {
+	t.Helper()
+	if err := db.back.Exec(context.Background(), q, args...); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
 }
 
 // hashToken is how both drivers store a token's secret: SHA-256, hex.

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+
+	"github.com/spokehq/spoke/sqlite"
 )
 
 func init() { commands["migrate"] = migrateCommand }
@@ -28,7 +30,7 @@ func migrateCommand(ctx context.Context, args []string) int {
 			return 1
 		}
 	}
-	db, err := openStore(ctx, dbURL, *dir, logger)
+	db, err := openStore(ctx, dbURL, *dir, logger, sqlite.Options{})
 	if err != nil {
 		logger.Error("migrate failed", "err", err)
 		return 1

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -32,9 +33,7 @@ type store interface {
 	spoke.OwnerService
 	spoke.PipelineService
 	spoke.RunStore
-	spoke.RolloutStore
-	spoke.AlertStore
-	spoke.RevertStore
+	spoke.ListService
 	flow.Checker
 	StoreToken(ctx context.Context, account int64, name, secret string, scopes []string, admin bool) (*spoke.Token, error)
 	CountAdminTokens(ctx context.Context) (int, error)
@@ -46,6 +45,10 @@ type store interface {
 // openedStore is a store with what differs between the drivers.
 type openedStore struct {
 	store
+	// sqlite is the SQLite store, nil on PostgreSQL: the features only it
+	// has (retention, pruning, storage figures, lists, rollouts, alerts,
+	// reverts, flow webhooks) are wired from it.
+	sqlite *sqlite.DB
 	// shared is set when several processes may use the store at once
 	// (PostgreSQL): no process may release another's leases, and every
 	// process must share SPOKE_SECRET_KEY.
@@ -69,14 +72,14 @@ func databaseURL(flagValue string) string {
 // openStore opens PostgreSQL when dbURL is set, else SQLite in dir. Its
 // errors are meant for the operator: a URL that is not PostgreSQL's, a
 // server that cannot be reached, a schema newer than this binary.
-func openStore(ctx context.Context, dbURL, dir string, logger *slog.Logger) (*openedStore, error) {
+func openStore(ctx context.Context, dbURL, dir string, logger *slog.Logger, opts sqlite.Options) (*openedStore, error) {
 	if dbURL == "" {
-		db, err := sqlite.Open(ctx, dir)
+		db, err := sqlite.OpenWith(ctx, dir, opts)
 		if err != nil {
 			return nil, err
 		}
 		db.Logger = logger
-		return &openedStore{store: db,
+		return &openedStore{store: db, sqlite: db,
 			setTrigger: func(trigger func(spoke.RecordChange) []spoke.EnrollmentTrigger, wake func()) {
 				db.SetTrigger(trigger, wake)
 			}}, nil
@@ -96,14 +99,25 @@ func openStore(ctx context.Context, dbURL, dir string, logger *slog.Logger) (*op
 		listen: db.Listen}, nil
 }
 
-// secretKey returns the key that encrypts secrets. Processes sharing a
-// PostgreSQL database must all have the same one, so it must come from
-// SPOKE_SECRET_KEY; SQLite keeps a generated key in the data directory.
-func (s *openedStore) secretKey(dir string) ([]byte, error) {
-	if s.shared && os.Getenv("SPOKE_SECRET_KEY") == "" {
-		return nil, errors.New("SPOKE_SECRET_KEY must be set when Spoke runs on PostgreSQL: every API and worker process sharing the database must encrypt and decrypt secrets with the same key")
+// useSecretKey sets the key that encrypts secrets. SQLite takes the
+// operator's key (keyFile, SPOKE_SECRET_KEY or DIR/secret.key) and derives
+// its own from it. Processes sharing a PostgreSQL database must all have
+// the same key, so there it must come from SPOKE_SECRET_KEY (SHA-256 of
+// its value is the AES-256 key).
+func (s *openedStore) useSecretKey(ctx context.Context, dir, keyFile string) error {
+	if s.sqlite != nil {
+		key, err := sqlite.LoadSecretKey(dir, keyFile)
+		if err != nil {
+			return err
+		}
+		return s.sqlite.UseSecretKey(ctx, key)
 	}
-	return sqlite.LoadSecretKey(dir)
+	v := os.Getenv(sqlite.SecretKeyEnv)
+	if v == "" {
+		return errors.New(sqlite.SecretKeyEnv + " must be set when Spoke runs on PostgreSQL: every API and worker process sharing the database must encrypt and decrypt secrets with the same key")
+	}
+	sum := sha256.Sum256([]byte(v))
+	return s.SetSecretKey(sum[:])
 }
 
 // ensureDir creates the data directory (admin token, CA, secret key).

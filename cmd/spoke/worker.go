@@ -18,6 +18,7 @@ import (
 	"github.com/spokehq/spoke/engine"
 	"github.com/spokehq/spoke/sandbox"
 	"github.com/spokehq/spoke/sandbox/egress"
+	"github.com/spokehq/spoke/sqlite"
 )
 
 func init() { commands["worker"] = workerCommand }
@@ -54,17 +55,13 @@ func work(ctx context.Context, logger *slog.Logger, addr, dir, dbURL, apiURL str
 	if err := ensureDir(dir); err != nil {
 		return err
 	}
-	opened, err := openStore(ctx, dbURL, dir, logger)
+	opened, err := openStore(ctx, dbURL, dir, logger, sqlite.Options{})
 	if err != nil {
 		return err
 	}
 	db := opened.store
 	defer db.Close()
-	key, err := opened.secretKey(dir)
-	if err != nil {
-		return err
-	}
-	if err := db.SetSecretKey(key); err != nil {
+	if err := opened.useSecretKey(ctx, dir, ""); err != nil {
 		return err
 	}
 	ca, err := egress.LoadOrCreateCA(dir)
