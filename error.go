@@ -15,6 +15,10 @@ const (
 	EFORBIDDEN    = "forbidden"    // 403: credentials lack a scope.
 	ETOOLARGE     = "too_large"    // 413: the request body is over the limit.
 	ERATELIMITED  = "rate_limited" // 429: a limit was reached; try again later.
+	// ENOTSUPPORTED: the store in use does not offer the feature (yet).
+	ENOTSUPPORTED = "not_supported" // 501
+	// EUNAVAILABLE: the database cannot be reached; the client may retry.
+	EUNAVAILABLE = "unavailable" // 503
 )
 
 // Error is Spoke's application error. Code says what kind of failure it is,
@@ -90,6 +94,10 @@ func defaultCategory(code string) string {
 		return "VALIDATION_ERROR"
 	case ERATELIMITED:
 		return "RATE_LIMITS"
+	case ENOTSUPPORTED:
+		return "NOT_SUPPORTED"
+	case EUNAVAILABLE:
+		return "SERVICE_UNAVAILABLE"
 	default:
 		return "INTERNAL_ERROR"
 	}

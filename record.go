@@ -49,6 +49,14 @@ func (r *Record) Value(t ObjectType, name string) (string, bool) {
 	return v, ok
 }
 
+// HistoryEntry is one property write of a record, in a record's full
+// history log.
+type HistoryEntry struct {
+	RecordID int64
+	Name     string
+	PropertyValue
+}
+
 // PropertyValue is one entry of a property's history.
 type PropertyValue struct {
 	Value     string

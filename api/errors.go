@@ -26,6 +26,8 @@ var statusOf = map[string]int{
 	spoke.EFORBIDDEN:    http.StatusForbidden,
 	spoke.ETOOLARGE:     http.StatusRequestEntityTooLarge,
 	spoke.ERATELIMITED:  http.StatusTooManyRequests,
+	spoke.ENOTSUPPORTED: http.StatusNotImplemented,
+	spoke.EUNAVAILABLE:  http.StatusServiceUnavailable,
 }
 
 // errorBody is HubSpot's error envelope.

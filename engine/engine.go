@@ -86,6 +86,11 @@ type Config struct {
 	// records per transaction.
 	Reverts     spoke.RevertStore
 	RevertChunk int
+	// SharedStore says several processes run engines on the store (a
+	// PostgreSQL database): Run then leaves the leases it finds alone, since
+	// they may belong to live workers elsewhere, and relies on leases ending
+	// (Lease) for those a dead process left.
+	SharedStore bool
 }
 
 // Engine executes flows. Build it with New, then call Run. Its Config
@@ -175,12 +180,14 @@ func (e *Engine) Wake() {
 	}
 }
 
-// Run runs the runners until ctx ends. It first releases the leases a
-// previous process left, since in a single-process deployment they belong
-// to no live runner.
+// Run runs the runners until ctx ends. In a single-process deployment it
+// first releases the leases a previous process left, since they belong to
+// no live runner; on a shared store it does not (Config.SharedStore).
 func (e *Engine) Run(ctx context.Context) error {
-	if err := e.Store.ReleaseLeases(ctx); err != nil {
-		return err
+	if !e.SharedStore {
+		if err := e.Store.ReleaseLeases(ctx); err != nil {
+			return err
+		}
 	}
 	e.running.Store(true)
 	defer e.running.Store(false)

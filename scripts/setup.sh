@@ -2,8 +2,9 @@
 # setup.sh installs everything Spoke's run and test commands need on a fresh
 # Debian machine (as root): the sandbox's runtimes and libraries, and the
 # contract suite's pinned @hubspot/api-client, the pinned ESLint that
-# `spoke lint` and flow saves run (lint/package-lock.json), and Chromium for
-# the web UI's browser tests. Idempotent and quick when done.
+# `spoke lint` and flow saves run (lint/package-lock.json), Chromium for
+# the web UI's browser tests, and PostgreSQL for the second store's tests.
+# Idempotent and quick when done.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -24,5 +25,10 @@ fi
 # The web UI's browser tests drive Debian's Chromium.
 if ! command -v chromium >/dev/null 2>&1; then
 	apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }
+fi
+# The PostgreSQL store's tests start a throwaway server from Debian's
+# postgresql package (initdb and pg_ctl; no service is enabled or needed).
+if ! command -v pg_ctl >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
+	apt-get install -y postgresql || { apt-get update && apt-get install -y postgresql; }
 fi
 echo "setup: ok"

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/spokehq/spoke"
+	"github.com/spokehq/spoke/storetest"
 )
 
 // TestDefinitionsCacheRace creates properties while other goroutines keep
@@ -31,7 +32,7 @@ func TestDefinitionsCacheRace(t *testing.T) {
 	defer func() { stop.Store(true); wg.Wait() }()
 	for i := 0; i < 60; i++ {
 		name := fmt.Sprintf("race_%d", i)
-		addProperty(t, db, acct, spoke.Property{ObjectType: "companies", Name: name, Label: name, Type: spoke.TypeString, GroupName: "companyinformation"})
+		storetest.AddProperty(t, db, acct, spoke.Property{ObjectType: "companies", Name: name, Label: name, Type: spoke.TypeString, GroupName: "companyinformation"})
 		res, err := db.WriteRecords(ctx, acct, "companies", spoke.WriteCreate, []spoke.RecordInput{{Properties: props(name, "x")}}, apiSrc)
 		if err != nil {
 			t.Fatal(err)

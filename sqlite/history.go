@@ -92,12 +92,8 @@ func keysSorted(m map[string]string) []string {
 	return out
 }
 
-// HistoryEntry is one property write of a record.
-type HistoryEntry struct {
-	RecordID int64
-	Name     string
-	spoke.PropertyValue
-}
+// HistoryEntry is one property write of a record (spoke.HistoryEntry).
+type HistoryEntry = spoke.HistoryEntry
 
 // history queues the history row of a write; flush writes the queue.
 func (w *writer) history(id int64, props map[string]string) error {

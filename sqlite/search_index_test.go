@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/spokehq/spoke"
+	"github.com/spokehq/spoke/storetest"
 )
 
 // TestIndexedSearchMatchesScan runs searches twice over the same records:
@@ -21,8 +22,8 @@ func TestIndexedSearchMatchesScan(t *testing.T) {
 	if _, err := db.write.ExecContext(ctx, `INSERT INTO accounts (id, name, created_at) VALUES (2, 'other', 0)`); err != nil {
 		t.Fatal(err)
 	}
-	typedProperties(t, db, acct)
-	typedProperties(t, db, 2)
+	storetest.TypedProperties(t, db, acct)
+	storetest.TypedProperties(t, db, 2)
 	contact := func(i int) map[string]string {
 		p := props("firstname", "C"+strconv.Itoa(i), "lastname", []string{"Lee", "Kim", "Ng"}[i%3])
 		if c := []string{"X", "x", "Y", ""}[i%4]; c != "" {

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -73,26 +72,6 @@ func code(err error) string {
 	return spoke.ErrorCode(err)
 }
 
-// asErr returns err as *spoke.Error or fails.
-func asErr(t *testing.T, err error) *spoke.Error {
-	t.Helper()
-	var e *spoke.Error
-	if !errors.As(err, &e) {
-		t.Fatalf("error %v (%T) is not a *spoke.Error", err, err)
-	}
-	return e
-}
-
-// get reads one record by id, or nil.
-func get(t *testing.T, db *DB, acct int64, objectType, id string, opts spoke.ReadOptions) *spoke.Record {
-	t.Helper()
-	recs, err := db.GetRecords(context.Background(), acct, objectType, []string{id}, opts)
-	if err != nil {
-		t.Fatalf("GetRecords: %v", err)
-	}
-	return recs[id]
-}
-
 func countRecords(t *testing.T, db *DB, objectType string) int {
 	t.Helper()
 	var n int
@@ -140,4 +119,18 @@ func TestOpenTwiceKeepsData(t *testing.T) {
 	if !strings.HasSuffix(db.Path(), FileName) {
 		t.Fatalf("Path = %s", db.Path())
 	}
+}
+
+func f(name, op, value string) spoke.Filter {
+	return spoke.Filter{PropertyName: name, Operator: op, Value: value}
+}
+
+// get reads one record by id, or nil.
+func get(t *testing.T, db *DB, acct int64, objectType, id string, opts spoke.ReadOptions) *spoke.Record {
+	t.Helper()
+	recs, err := db.GetRecords(context.Background(), acct, objectType, []string{id}, opts)
+	if err != nil {
+		t.Fatalf("GetRecords: %v", err)
+	}
+	return recs[id]
 }

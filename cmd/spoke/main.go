@@ -17,7 +17,10 @@ import (
 const usage = `Spoke: a self-hosted, HubSpot-compatible CRM workflow server.
 
 Usage:
-  spoke serve [--addr HOST:PORT] [--data DIR]   start the HTTP API
+  spoke serve [--addr HOST:PORT] [--data DIR]   start the HTTP API and the engine
+        [--database postgres://...] [--no-engine] on PostgreSQL; API only
+  spoke worker --database postgres://...        run flows (engine and sandbox) on PostgreSQL
+  spoke migrate [--data DIR | --database URL]   apply the database migrations
   spoke token create [--data DIR] --scopes a,b  print a new private-app token
   spoke owners add --email E [--team NAME]      add an owner (record owner) and print its id
   spoke owners list [--data DIR]                list the owners and their teams

@@ -29,11 +29,14 @@ import (
 
 func init() { commands["serve"] = serveCommand }
 
-// serveCommand runs `spoke serve`: the HTTP API on embedded SQLite.
+// serveCommand runs `spoke serve`: the HTTP API and the engine, on
+// embedded SQLite or, with --database, on PostgreSQL.
 func serveCommand(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8080", "`HOST:PORT` to listen on")
-	dir := fs.String("data", "./spoke-data", "data `DIR` holding the SQLite database")
+	dir := fs.String("data", "./spoke-data", "data `DIR` holding the SQLite database (and the admin token and CA with PostgreSQL)")
+	database := fs.String("database", "", "PostgreSQL `URL` (postgres://...) to use instead of SQLite; default $"+EnvDatabaseURL)
+	noEngine := fs.Bool("no-engine", false, "serve the API only; `spoke worker` processes run the flows (PostgreSQL)")
 	demo := fs.Bool("demo", false, "add a few demo records when the database has none")
 	verbose := fs.Bool("v", false, "log every request")
 	trustProxy := fs.Bool("trust-proxy", false, "build paging links from X-Forwarded-Proto and X-Forwarded-Host (set only behind a reverse proxy that sets them)")
@@ -55,6 +58,7 @@ func serveCommand(ctx context.Context, args []string) int {
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	opts.addr, opts.dir, opts.demo, opts.trustProxy, opts.allowHosts, opts.retention = *addr, *dir, *demo, *trustProxy, allow, ret.retention()
+	opts.dbURL, opts.noEngine = databaseURL(*database), *noEngine
 	if err := serve(ctx, logger, opts); err != nil {
 		logger.Error("serve failed", "err", err)
 		return 1
@@ -69,7 +73,12 @@ const DefaultMetricsAddr = "127.0.0.1:9464"
 
 // serveOptions are `spoke serve`'s flags.
 type serveOptions struct {
-	addr, dir        string
+	addr, dir string
+	// dbURL selects PostgreSQL; "" is SQLite in dir.
+	dbURL string
+	// noEngine serves the API only, for deployments whose flows run in
+	// `spoke worker` processes.
+	noEngine         bool
 	demo, trustProxy bool
 	allowHosts       []string
 	// metricsAddr serves /metrics; "" serves no metrics.
@@ -91,14 +100,31 @@ func serve(ctx context.Context, logger *slog.Logger, o serveOptions) error {
 	if retention == (spoke.Retention{}) {
 		retention = spoke.DefaultRetention
 	}
-	db, err := sqlite.OpenWith(ctx, dir, sqlite.Options{NoAutocheckpoint: o.noAutocheckpoint})
+	if err := ensureDir(dir); err != nil {
+		return err
+	}
+	if o.noEngine && o.dbURL == "" {
+		return errors.New("--no-engine needs --database: on SQLite the one process runs the engine")
+	}
+	if demo && o.dbURL != "" {
+		return errors.New("--demo seeds owners, which the PostgreSQL store does not support yet; seed a SQLite data directory instead")
+	}
+	opened, err := openStore(ctx, o.dbURL, dir, logger, sqlite.Options{NoAutocheckpoint: o.noAutocheckpoint})
 	if err != nil {
 		return err
 	}
-	db.Logger = logger
-	if err := db.SetRetentionDefaults(retention); err != nil {
-		db.Close()
-		return fmt.Errorf("retention flags: %w", err)
+	// The driver's own store, not the wrapper, is wired in: the engine and
+	// the API look for optional interfaces on it.
+	db := opened.store
+	// Retention, pruning, storage figures, lists, rollouts, alerts,
+	// reverts and flow webhooks are SQLite-only for now: on PostgreSQL the
+	// API and engine run without them (docs/scale.md).
+	sq := opened.sqlite
+	if sq != nil {
+		if err := sq.SetRetentionDefaults(retention); err != nil {
+			sq.Close()
+			return fmt.Errorf("retention flags: %w", err)
+		}
 	}
 	defer func() {
 		if err := db.Close(); err != nil {
@@ -112,15 +138,11 @@ func serve(ctx context.Context, logger *slog.Logger, o serveOptions) error {
 		return err
 	}
 	if demo {
-		if err := seedDemo(ctx, db, acct); err != nil {
+		if err := seedDemo(ctx, sq, acct); err != nil {
 			return fmt.Errorf("seed demo data: %w", err)
 		}
 	}
-	key, err := sqlite.LoadSecretKey(dir, o.secretKeyFile)
-	if err != nil {
-		return err
-	}
-	if err := db.UseSecretKey(ctx, key); err != nil {
+	if err := opened.useSecretKey(ctx, dir, o.secretKeyFile); err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", addr)
@@ -175,20 +197,31 @@ func serve(ctx context.Context, logger *slog.Logger, o serveOptions) error {
 		registerSandboxMetrics(reg, pool)
 	}
 	apiHost := strings.TrimPrefix(url, "http://")
-	eng := engine.New(engine.Config{Store: db, Flows: db, Records: db, Properties: db, Secrets: db, ObjectTypes: db, Owners: db, Lists: db, Code: code, Logger: logger,
+	engCfg := engine.Config{Store: db, Flows: db, Records: db, Properties: db, Secrets: db, ObjectTypes: db, Owners: db, Code: code, Logger: logger,
 		HTTP:    engine.WebhookClient(egress.New(egress.Config{SpokeAPI: apiHost, Allow: allowHosts, Deny: deny, Logger: logger})),
-		Metrics: engine.NewMetrics(reg, db), Rollouts: db, Alerts: db, Reverts: db})
-	db.SetTrigger(eng.Trigger, eng.Wake)
-	engine.RegisterStorageMetrics(reg, db, 0)
+		Metrics: engine.NewMetrics(reg, db), SharedStore: opened.shared}
+	if sq != nil {
+		engCfg.Lists, engCfg.Rollouts, engCfg.Alerts, engCfg.Reverts = sq, sq, sq, sq
+	}
+	eng := engine.New(engCfg)
+	opened.setTrigger(eng.Trigger, eng.Wake)
+	if sq != nil {
+		engine.RegisterStorageMetrics(reg, sq, 0)
+	}
 
 	linter := lint.New(lint.Config{})
 	defer linter.Close()
 	go linter.Warm(context.Background())
-	srv := &api.Server{Records: db, Properties: db, Associations: db, Schemas: db, Tokens: db, Owners: db, Pipelines: db, Lists: db, FlowWebhooks: db, Flows: db, FlowChecker: db, Linter: linter,
-		Engine: eng, EngineStore: db, Secrets: db, Alerts: db, Retention: db, Logger: logger, TrustProxyHeaders: trustProxy}
+	srv := &api.Server{Records: db, Properties: db, Associations: db, Schemas: db, Tokens: db, Owners: db, Pipelines: db, Flows: db, FlowChecker: db, Linter: linter,
+		Engine: eng, EngineStore: db, Secrets: db, Logger: logger, TrustProxyHeaders: trustProxy}
+	ui := &web.Server{Tokens: db, Records: db, Properties: db, Associations: db, Flows: db, Engine: db, Runs: db,
+		Secrets: db, Schemas: db, Owners: db, Pipelines: db, Logger: logger}
+	if sq != nil {
+		srv.Lists, srv.FlowWebhooks, srv.Alerts, srv.Retention = sq, sq, sq, sq
+		ui.Storage, ui.Retention = sq, sq
+	}
 	handler := srv.Handler()
-	ui := &web.Server{API: handler, Tokens: db, Records: db, Properties: db, Associations: db, Flows: db, Engine: db, Runs: db,
-		Secrets: db, Storage: db, Retention: db, Schemas: db, Owners: db, Pipelines: db, Logger: logger}
+	ui.API = handler
 	// Slow clients: headers must arrive in 10 s and bodies in
 	// --body-timeout; idle connections close after two minutes, and at
 	// most --max-conns are open at once.
@@ -206,11 +239,21 @@ func serve(ctx context.Context, logger *slog.Logger, o serveOptions) error {
 	}
 	engCtx, stopEngine := context.WithCancel(context.Background())
 	engDone := make(chan error, 1)
-	go func() { engDone <- eng.Run(engCtx) }()
+	if opened.listen != nil {
+		// Other processes' enrollments and flow changes reach this one.
+		go opened.listen(engCtx, eng.Wake, eng.FlowsChanged)
+	}
+	if o.noEngine {
+		engDone <- nil
+	} else {
+		go func() { engDone <- eng.Run(engCtx) }()
+	}
 	pruneDone := make(chan struct{})
 	go func() {
 		defer close(pruneDone)
-		db.RunPruner(engCtx, sqlite.PruneConfig{})
+		if sq != nil {
+			sq.RunPruner(engCtx, sqlite.PruneConfig{})
+		}
 	}()
 	defer func() {
 		stopEngine()
@@ -256,7 +299,7 @@ func (u unavailableCode) Invoke(context.Context, sandbox.Invocation) (sandbox.Re
 // bootstrap creates the default account and makes sure an admin token
 // exists: SPOKE_ADMIN_TOKEN's value if set, else one generated on first
 // start and returned so it is printed once.
-func bootstrap(ctx context.Context, db *sqlite.DB, dir string) (account int64, newToken string, err error) {
+func bootstrap(ctx context.Context, db store, dir string) (account int64, newToken string, err error) {
 	account, _, err = db.DefaultAccount(ctx)
 	if err != nil {
 		return 0, "", err

@@ -1,4 +1,4 @@
-package sqlite
+package storetest
 
 import (
 	"context"
@@ -8,6 +8,13 @@ import (
 
 	"github.com/spokehq/spoke"
 )
+
+func init() {
+	register(
+		test{"CommitOverCopy", testCommitOverCopy},
+		test{"LeaseOwnership", testLeaseOwnership},
+	)
+}
 
 // testLease is the lease claimOne claims with.
 var testLease = spoke.Lease{Token: 1, Until: time.Now().Add(24 * time.Hour)}
@@ -30,8 +37,7 @@ func claimOne(t *testing.T, db *DB, acct int64, rec *spoke.Record) *spoke.Enroll
 // TestCommitOverCopy checks the commit of a step that carries the record
 // as its round read it: an unchanged record is written over that copy, and
 // one changed or archived since is read again, so no write is lost.
-func TestCommitOverCopy(t *testing.T) {
-	t.Parallel()
+func testCommitOverCopy(t *testing.T, open Opener) {
 	ctx := context.Background()
 	tests := []struct {
 		name      string
@@ -52,7 +58,7 @@ func TestCommitOverCopy(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			db, acct := setup(t)
+			db, acct := setup(t, open)
 			rec := create(t, db, acct, "contacts", props("firstname", "Ada", "lastname", "Lovelace"))
 			id := strconv.FormatInt(rec.ID, 10)
 			en := claimOne(t, db, acct, rec)
@@ -111,10 +117,9 @@ func TestCommitOverCopy(t *testing.T) {
 // TestLeaseOwnership checks that a lease is owned by its token: renewing
 // or releasing with another token does nothing, and a commit writes only
 // the enrollments that still carry its token and reports the others.
-func TestLeaseOwnership(t *testing.T) {
-	t.Parallel()
+func testLeaseOwnership(t *testing.T, open Opener) {
 	ctx := context.Background()
-	db, acct := setup(t)
+	db, acct := setup(t, open)
 	rec := create(t, db, acct, "contacts", props("firstname", "Ada"))
 	f := &spoke.Flow{ID: "77", RevisionID: "1"}
 	if _, err := db.Enroll(ctx, acct, f, "contacts", []int64{rec.ID}, false); err != nil {

@@ -1,4 +1,4 @@
-package sqlite
+package storetest
 
 import (
 	"context"
@@ -9,14 +9,20 @@ import (
 	"github.com/spokehq/spoke"
 )
 
+func init() {
+	register(
+		test{"Owners", testOwners},
+		test{"OwnerProperties", testOwnerProperties},
+	)
+}
+
 func str(s string) *string { return &s }
 
 // Owners: create with teams (the first primary), list by page and email,
 // get by id and by user id, update, archive; duplicate emails are 409s
 // while the first owner is live.
-func TestOwners(t *testing.T) {
-	t.Parallel()
-	db, acct := setup(t)
+func testOwners(t *testing.T, open Opener) {
+	db, acct := setup(t, open)
 	ctx := context.Background()
 	teams := []string{"West Coast Sales", "California Sales"}
 	jane, err := db.CreateOwner(ctx, acct, spoke.OwnerInput{Email: str("jane@example.com"), FirstName: str("Jane"), LastName: str("Doe"), Teams: &teams})
@@ -93,9 +99,8 @@ func TestOwners(t *testing.T) {
 // account's owners and teams as options; an unknown owner is HubSpot's
 // INVALID_OWNER_ID; assigning an owner sets the assigned date and the
 // owner's primary team, with history; an archived owner is no option.
-func TestOwnerProperties(t *testing.T) {
-	t.Parallel()
-	db, acct := setup(t)
+func testOwnerProperties(t *testing.T, open Opener) {
+	db, acct := setup(t, open)
 	ctx := context.Background()
 	teams := []string{"EMEA"}
 	o, err := db.CreateOwner(ctx, acct, spoke.OwnerInput{Email: str("own@example.com"), FirstName: str("Olga"), LastName: str("Owner"), Teams: &teams})

@@ -1,4 +1,4 @@
-package sqlite
+package storetest
 
 import (
 	"context"
@@ -9,10 +9,16 @@ import (
 	"github.com/spokehq/spoke"
 )
 
-func TestMergeRecords(t *testing.T) {
-	t.Parallel()
+func init() {
+	register(
+		test{"MergeRecords", testMergeRecords},
+		test{"PurgeRecord", testPurgeRecord},
+	)
+}
+
+func testMergeRecords(t *testing.T, open Opener) {
 	ctx := context.Background()
-	db, acct := setup(t)
+	db, acct := setup(t, open)
 	primary := create(t, db, acct, "contacts", props("firstname", "Ada"))
 	other := create(t, db, acct, "contacts", props("email", "Augusta@Example.com", "firstname", "Augusta", "lastname", "King"))
 	company := create(t, db, acct, "companies", props("name", "Analytical"))
@@ -95,10 +101,9 @@ func TestMergeRecords(t *testing.T) {
 	}
 }
 
-func TestPurgeRecord(t *testing.T) {
-	t.Parallel()
+func testPurgeRecord(t *testing.T, open Opener) {
 	ctx := context.Background()
-	db, acct := setup(t)
+	db, acct := setup(t, open)
 	rec := create(t, db, acct, "contacts", props("email", "erase@example.com", "firstname", "Eve"))
 	keep := create(t, db, acct, "contacts", props("email", "keep@example.com"))
 	company := create(t, db, acct, "companies", props("name", "Acme"))
@@ -116,11 +121,7 @@ func TestPurgeRecord(t *testing.T) {
 	}
 	count := func(q string, args ...any) int {
 		t.Helper()
-		var n int
-		if err := db.read.QueryRow(q, args...).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
+		return db.count(t, q, args...)
 	}
 
 	l, err := db.CreateList(ctx, acct, &spoke.List{Name: "erasure", ObjectTypeID: "0-1", ProcessingType: spoke.ListManual})
@@ -130,9 +131,7 @@ func TestPurgeRecord(t *testing.T) {
 	if _, err := db.AddListMembers(ctx, acct, l.ID, []int64{rec.ID, keep.ID}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.write.Exec(`INSERT INTO enrollment_events (enrollment_id, event) SELECT id, '{"email":"erase@example.com"}' FROM enrollments WHERE object_id = ?`, rec.ID); err != nil {
-		t.Fatal(err)
-	}
+	db.exec(t, `INSERT INTO enrollment_events (enrollment_id, event) SELECT id, '{"email":"erase@example.com"}' FROM enrollments WHERE object_id = ?`, rec.ID)
 	if err := db.PurgeRecord(ctx, acct, "contacts", "ERASE@example.com", "email"); err != nil {
 		t.Fatalf("PurgeRecord: %v", err)
 	}

@@ -1,4 +1,4 @@
-package sqlite
+package storetest
 
 import (
 	"context"
@@ -8,8 +8,16 @@ import (
 	"github.com/spokehq/spoke"
 )
 
-// addProperty creates a custom property or fails.
-func addProperty(t *testing.T, db *DB, acct int64, p spoke.Property) *spoke.Property {
+func init() {
+	register(
+		test{"PropertyValueValidation", testPropertyValueValidation},
+		test{"PropertyCRUD", testPropertyCRUD},
+		test{"PropertyGroups", testPropertyGroups},
+	)
+}
+
+// AddProperty creates a custom property or fails the test.
+func AddProperty(t *testing.T, db spoke.PropertyService, acct int64, p spoke.Property) *spoke.Property {
 	t.Helper()
 	if p.GroupName == "" {
 		t.Fatal("no group")
@@ -29,8 +37,10 @@ func opts(values ...string) []spoke.Option {
 	return out
 }
 
-// typedProperties adds one custom contact property of every type.
-func typedProperties(t *testing.T, db *DB, acct int64) {
+// TypedProperties creates custom contact properties of every type (score,
+// vip, birthday, seen_at, tier, tags, pager, nickname), which the search
+// tests filter on.
+func TypedProperties(t *testing.T, db spoke.PropertyService, acct int64) {
 	t.Helper()
 	g := "contactinformation"
 	for _, p := range []spoke.Property{
@@ -43,14 +53,13 @@ func typedProperties(t *testing.T, db *DB, acct int64) {
 		{ObjectType: "contacts", Name: "pager", Label: "Pager", Type: spoke.TypePhoneNumber, GroupName: g},
 		{ObjectType: "contacts", Name: "nickname", Label: "Nickname", Type: spoke.TypeString, GroupName: g},
 	} {
-		addProperty(t, db, acct, p)
+		AddProperty(t, db, acct, p)
 	}
 }
 
-func TestPropertyValueValidation(t *testing.T) {
-	t.Parallel()
-	db, acct := setup(t)
-	typedProperties(t, db, acct)
+func testPropertyValueValidation(t *testing.T, open Opener) {
+	db, acct := setup(t, open)
+	TypedProperties(t, db, acct)
 	ctx := context.Background()
 	tests := []struct {
 		prop, value string
@@ -149,9 +158,8 @@ func truncateForName(s string) string {
 	return s
 }
 
-func TestPropertyCRUD(t *testing.T) {
-	t.Parallel()
-	db, acct := setup(t)
+func testPropertyCRUD(t *testing.T, open Opener) {
+	db, acct := setup(t, open)
 	ctx := context.Background()
 
 	// Built-ins are listed and read-only.
@@ -182,7 +190,7 @@ func TestPropertyCRUD(t *testing.T) {
 	}
 
 	// Create, conflict, invalid definitions.
-	p := addProperty(t, db, acct, spoke.Property{ObjectType: "0-1", Name: "favorite_color", Label: "Color", Type: spoke.TypeEnumeration, FieldType: "select", GroupName: "contactinformation", Options: opts("red", "blue")})
+	p := AddProperty(t, db, acct, spoke.Property{ObjectType: "0-1", Name: "favorite_color", Label: "Color", Type: spoke.TypeEnumeration, FieldType: "select", GroupName: "contactinformation", Options: opts("red", "blue")})
 	if p.ObjectType != "contacts" || p.HubspotDefined || p.CreatedAt.IsZero() {
 		t.Errorf("created %+v", p)
 	}
@@ -280,9 +288,8 @@ func TestPropertyCRUD(t *testing.T) {
 
 func ptr[T any](v T) *T { return &v }
 
-func TestPropertyGroups(t *testing.T) {
-	t.Parallel()
-	db, acct := setup(t)
+func testPropertyGroups(t *testing.T, open Opener) {
+	db, acct := setup(t, open)
 	ctx := context.Background()
 	groups, err := db.ListPropertyGroups(ctx, acct, "companies")
 	if err != nil || len(groups) != len(spoke.BuiltinGroups(spoke.ObjectTypes[1])) || groups[0].Name != "companyinformation" {
@@ -311,7 +318,7 @@ func TestPropertyGroups(t *testing.T) {
 		}
 	}
 	// A property can go in the new group.
-	addProperty(t, db, acct, spoke.Property{ObjectType: "companies", Name: "budget", Label: "Budget", Type: spoke.TypeNumber, GroupName: "finance"})
+	AddProperty(t, db, acct, spoke.Property{ObjectType: "companies", Name: "budget", Label: "Budget", Type: spoke.TypeNumber, GroupName: "finance"})
 
 	up, err := db.UpdatePropertyGroup(ctx, acct, "companies", "finance", spoke.PropertyGroupUpdate{Label: ptr("Money"), DisplayOrder: ptr(7)})
 	if err != nil || up.Label != "Money" || up.DisplayOrder != 7 {

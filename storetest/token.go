@@ -1,4 +1,4 @@
-package sqlite
+package storetest
 
 import (
 	"context"
@@ -8,9 +8,14 @@ import (
 	"github.com/spokehq/spoke"
 )
 
-func TestTokens(t *testing.T) {
-	t.Parallel()
-	db, acct := setup(t)
+func init() {
+	register(
+		test{"Tokens", testTokens},
+	)
+}
+
+func testTokens(t *testing.T, open Opener) {
+	db, acct := setup(t, open)
 	ctx := context.Background()
 
 	secret, tok, err := db.CreateToken(ctx, acct, "reader", []string{"crm.objects.contacts.read", "crm.schemas.contacts.read"}, false)
@@ -22,15 +27,13 @@ func TestTokens(t *testing.T) {
 	}
 	// Only the hash is stored.
 	var stored string
-	if err := db.read.QueryRow(`SELECT hash FROM tokens WHERE id = ?`, tok.ID).Scan(&stored); err != nil {
+	if err := db.back.QueryRow(context.Background(), `SELECT hash FROM tokens WHERE id = ?`, []any{tok.ID}, &stored); err != nil {
 		t.Fatal(err)
 	}
-	if stored == secret || strings.Contains(stored, secret) || stored != HashToken(secret) || len(stored) != 64 {
+	if stored == secret || strings.Contains(stored, secret) || stored != hashToken(secret) || len(stored) != 64 {
 		t.Fatalf("stored %q for secret %q", stored, secret)
 	}
-	var leaks int
-	db.read.QueryRow(`SELECT count(*) FROM tokens WHERE hash = ? OR name = ? OR scopes LIKE ?`, secret, secret, "%"+secret+"%").Scan(&leaks)
-	if leaks != 0 {
+	if leaks := db.count(t, `SELECT count(*) FROM tokens WHERE hash = ? OR name = ? OR scopes LIKE ?`, secret, secret, "%"+secret+"%"); leaks != 0 {
 		t.Fatal("secret stored in clear")
 	}
 

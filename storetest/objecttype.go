@@ -1,4 +1,4 @@
-package sqlite
+package storetest
 
 import (
 	"context"
@@ -9,12 +9,22 @@ import (
 	"github.com/spokehq/spoke"
 )
 
+func init() {
+	register(
+		test{"EngagementsRequireTimestamp", testEngagementsRequireTimestamp},
+		test{"NoteCreatedWithAssociation", testNoteCreatedWithAssociation},
+		test{"LineItemAmount", testLineItemAmount},
+		test{"LeadNeedsNameAndContact", testLeadNeedsNameAndContact},
+		test{"CustomObjectSchema", testCustomObjectSchema},
+		test{"SchemaValidation", testSchemaValidation},
+	)
+}
+
 // Every standard type stores records under its plural name and answers
 // to its id; engagements refuse a create without hs_timestamp with
 // HubSpot's VALIDATION_ERROR, and accept it with one.
-func TestEngagementsRequireTimestamp(t *testing.T) {
-	t.Parallel()
-	db, acct := setup(t)
+func testEngagementsRequireTimestamp(t *testing.T, open Opener) {
+	db, acct := setup(t, open)
 	ctx := context.Background()
 	for _, typ := range []string{"notes", "tasks", "calls", "emails", "meetings"} {
 		res, err := db.WriteRecords(ctx, acct, typ, spoke.WriteCreate, []spoke.RecordInput{{Properties: props()}}, apiSrc)
@@ -49,9 +59,8 @@ func TestEngagementsRequireTimestamp(t *testing.T) {
 // A note created with associations is linked to the contact in both
 // directions with HubSpot's ids (202 note to contact, 201 back); a type
 // id of another pair is refused and leaves no note behind.
-func TestNoteCreatedWithAssociation(t *testing.T) {
-	t.Parallel()
-	db, acct := setup(t)
+func testNoteCreatedWithAssociation(t *testing.T, open Opener) {
+	db, acct := setup(t, open)
 	ctx := context.Background()
 	c := create(t, db, acct, "contacts", props("email", "n@example.com"))
 	cid := strconv.FormatInt(c.ID, 10)
@@ -87,9 +96,8 @@ func TestNoteCreatedWithAssociation(t *testing.T) {
 // A line item's amount and total discount are computed as HubSpot computes
 // them, on create and on every change of what they depend on, and cannot
 // be written.
-func TestLineItemAmount(t *testing.T) {
-	t.Parallel()
-	db, acct := setup(t)
+func testLineItemAmount(t *testing.T, open Opener) {
+	db, acct := setup(t, open)
 	ctx := context.Background()
 	li := create(t, db, acct, "line_items", props("name", "Widget", "quantity", "3", "price", "10.1"))
 	if li.Properties["amount"] != "30.3" || li.Properties["hs_total_discount"] != "0" {
@@ -127,9 +135,8 @@ func TestLineItemAmount(t *testing.T) {
 }
 
 // A lead needs hs_lead_name and an association to a contact.
-func TestLeadNeedsNameAndContact(t *testing.T) {
-	t.Parallel()
-	db, acct := setup(t)
+func testLeadNeedsNameAndContact(t *testing.T, open Opener) {
+	db, acct := setup(t, open)
 	ctx := context.Background()
 	c := create(t, db, acct, "contacts", props("email", "lead@example.com"))
 	for _, in := range []spoke.RecordInput{
@@ -166,9 +173,8 @@ func carSchema() spoke.SchemaInput {
 // addressed by id, fully qualified name or p_{name} but not by its base
 // name; its records take the record, search and association paths of the
 // standard types, with its required and unique properties enforced.
-func TestCustomObjectSchema(t *testing.T) {
-	t.Parallel()
-	db, acct := setup(t)
+func testCustomObjectSchema(t *testing.T, open Opener) {
+	db, acct := setup(t, open)
 	ctx := context.Background()
 	s, err := db.CreateSchema(ctx, acct, carSchema())
 	if err != nil {
@@ -287,9 +293,8 @@ func TestCustomObjectSchema(t *testing.T) {
 
 // Schema validation and updates refuse properties the schema does not
 // have.
-func TestSchemaValidation(t *testing.T) {
-	t.Parallel()
-	db, acct := setup(t)
+func testSchemaValidation(t *testing.T, open Opener) {
+	db, acct := setup(t, open)
 	ctx := context.Background()
 	bad := carSchema()
 	bad.Name, bad.RequiredProperties = "1cars", []string{"nope"}

@@ -1,4 +1,4 @@
-package sqlite
+package storetest
 
 import (
 	"context"
@@ -10,10 +10,15 @@ import (
 	"github.com/spokehq/spoke/flow"
 )
 
-// *DB is what flow validation asks about properties and secrets.
-var _ flow.Checker = (*DB)(nil)
-
-var _ spoke.FlowService = (*DB)(nil)
+func init() {
+	register(
+		test{"FlowCRUD", testFlowCRUD},
+		test{"FlowListAndEnabled", testFlowListAndEnabled},
+		test{"FlowDocumentFromTypedFields", testFlowDocumentFromTypedFields},
+		test{"PropertyExists", testPropertyExists},
+		test{"FlowConcurrentUpdates", testFlowConcurrentUpdates},
+	)
+}
 
 func parseFlow(t *testing.T, body string) *spoke.Flow {
 	t.Helper()
@@ -38,9 +43,8 @@ func flowBody(name, objectTypeID string, enabled bool) string {
 		"actions":[{"type":"SINGLE_CONNECTION","actionId":"1","actionTypeId":"0-1","actionTypeVersion":0,"fields":{"delta":"5","time_unit":"MINUTES"}}]}`
 }
 
-func TestFlowCRUD(t *testing.T) {
-	t.Parallel()
-	db, acct := setup(t)
+func testFlowCRUD(t *testing.T, open Opener) {
+	db, acct := setup(t, open)
 	ctx := context.Background()
 
 	created, err := db.CreateFlow(ctx, acct, parseFlow(t, flowBody("one", "0-1", false)))
@@ -124,9 +128,8 @@ func TestFlowCRUD(t *testing.T) {
 	}
 }
 
-func TestFlowListAndEnabled(t *testing.T) {
-	t.Parallel()
-	db, acct := setup(t)
+func testFlowListAndEnabled(t *testing.T, open Opener) {
+	db, acct := setup(t, open)
 	ctx := context.Background()
 	var ids []string
 	for i, ot := range []string{"0-1", "0-2", "0-1", "0-3", "0-1"} {
@@ -175,9 +178,8 @@ func TestFlowListAndEnabled(t *testing.T) {
 	}
 }
 
-func TestFlowDocumentFromTypedFields(t *testing.T) {
-	t.Parallel()
-	db, acct := setup(t)
+func testFlowDocumentFromTypedFields(t *testing.T, open Opener) {
+	db, acct := setup(t, open)
 	f := &spoke.Flow{Name: "typed", Type: "CONTACT_FLOW", ObjectTypeID: "0-1", FlowType: "WORKFLOW", Actions: []spoke.Action{}}
 	got, err := db.CreateFlow(context.Background(), acct, f)
 	if err != nil {
@@ -192,11 +194,10 @@ func TestFlowDocumentFromTypedFields(t *testing.T) {
 	}
 }
 
-func TestPropertyExists(t *testing.T) {
-	t.Parallel()
-	db, acct := setup(t)
+func testPropertyExists(t *testing.T, open Opener) {
+	db, acct := setup(t, open)
 	ctx := context.Background()
-	addProperty(t, db, acct, spoke.Property{ObjectType: "contacts", Name: "ct_score", Label: "Score", Type: "number", GroupName: "contactinformation"})
+	AddProperty(t, db, acct, spoke.Property{ObjectType: "contacts", Name: "ct_score", Label: "Score", Type: "number", GroupName: "contactinformation"})
 	for _, tc := range []struct {
 		objectType, name string
 		want             bool
@@ -217,9 +218,8 @@ func TestPropertyExists(t *testing.T) {
 
 // TestFlowConcurrentUpdates races PUTs of the same revision: exactly one
 // wins, the others conflict, and no revision is lost or doubled.
-func TestFlowConcurrentUpdates(t *testing.T) {
-	t.Parallel()
-	db, acct := setup(t)
+func testFlowConcurrentUpdates(t *testing.T, open Opener) {
+	db, acct := setup(t, open)
 	ctx := context.Background()
 	created, err := db.CreateFlow(ctx, acct, parseFlow(t, flowBody("race", "0-1", false)))
 	if err != nil {

@@ -1,4 +1,4 @@
-package sqlite
+package storetest
 
 import (
 	"context"
@@ -10,11 +10,18 @@ import (
 	"github.com/spokehq/spoke"
 )
 
+func init() {
+	register(
+		test{"DefaultPipelines", testDefaultPipelines},
+		test{"PipelineCRUD", testPipelineCRUD},
+		test{"StageDerivedValues", testStageDerivedValues},
+	)
+}
+
 // Every account has HubSpot's default deal and ticket pipelines, and the
 // stage properties' options are their stages.
-func TestDefaultPipelines(t *testing.T) {
-	t.Parallel()
-	db, acct := setup(t)
+func testDefaultPipelines(t *testing.T, open Opener) {
+	db, acct := setup(t, open)
 	ctx := context.Background()
 	deals, err := db.ListPipelines(ctx, acct, "deals")
 	if err != nil || len(deals) != 1 || deals[0].ID != "default" || len(deals[0].Stages) != 7 {
@@ -43,9 +50,8 @@ func TestDefaultPipelines(t *testing.T) {
 // Pipelines CRUD: create with generated ids, 409 on a taken label, stage
 // CRUD, PUT replacing stages, deletes with and without reference checks,
 // never the last pipeline or stage; the properties' options follow.
-func TestPipelineCRUD(t *testing.T) {
-	t.Parallel()
-	db, acct := setup(t)
+func testPipelineCRUD(t *testing.T, open Opener) {
+	db, acct := setup(t, open)
 	ctx := context.Background()
 	in := spoke.PipelineInput{Label: "Renewals", DisplayOrder: 1, Stages: []spoke.PipelineStageInput{
 		{Label: "Open", DisplayOrder: 0, Metadata: map[string]string{"probability": "0.5"}},
@@ -147,9 +153,8 @@ func TestPipelineCRUD(t *testing.T) {
 // A stage must be in the record's pipeline (the default one when the
 // record has none); entering a stage computes the deal's probability and
 // closed flags and close date, a ticket's close date and time to close.
-func TestStageDerivedValues(t *testing.T) {
-	t.Parallel()
-	db, acct := setup(t)
+func testStageDerivedValues(t *testing.T, open Opener) {
+	db, acct := setup(t, open)
 	ctx := context.Background()
 	p, err := db.CreatePipeline(ctx, acct, "deals", spoke.PipelineInput{Label: "Other", Stages: []spoke.PipelineStageInput{
 		{Label: "Start", Metadata: map[string]string{"probability": "0.1"}},
@@ -197,7 +202,7 @@ func TestStageDerivedValues(t *testing.T) {
 	if tk.Properties["hs_pipeline"] != "0" || tk.Properties["closed_date"] != "" {
 		t.Fatalf("ticket: %v", tk.Properties)
 	}
-	db.Now = func() time.Time { return tk.CreatedAt.Add(90 * time.Second) }
+	db.SetNow(func() time.Time { return tk.CreatedAt.Add(90 * time.Second) })
 	closed := mustWrite(t, db, acct, "tickets", spoke.WriteUpdate, spoke.RecordInput{ID: strconv.FormatInt(tk.ID, 10), Properties: props("hs_pipeline_stage", "4")})[0].Record
 	if closed.Properties["closed_date"] != spoke.FormatTime(closed.UpdatedAt) || closed.Properties["time_to_close"] != "90000" {
 		t.Errorf("closed ticket: %v", closed.Properties)

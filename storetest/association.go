@@ -1,4 +1,4 @@
-package sqlite
+package storetest
 
 import (
 	"context"
@@ -8,6 +8,14 @@ import (
 
 	"github.com/spokehq/spoke"
 )
+
+func init() {
+	register(
+		test{"Associations", testAssociations},
+		test{"AssociationCreatedWithRecord", testAssociationCreatedWithRecord},
+		test{"AssociationPaging", testAssociationPaging},
+	)
+}
 
 func hubspotType(id int) []spoke.AssociationType {
 	return []spoke.AssociationType{{Category: spoke.CategoryHubSpot, TypeID: id}}
@@ -21,9 +29,8 @@ func typeIDs(a spoke.Association) string {
 	return fmt.Sprint(out)
 }
 
-func TestAssociations(t *testing.T) {
-	t.Parallel()
-	db, acct := setup(t)
+func testAssociations(t *testing.T, open Opener) {
+	db, acct := setup(t, open)
 	ctx := context.Background()
 	contact := create(t, db, acct, "contacts", props("email", "c@example.com"))
 	company := create(t, db, acct, "companies", props("name", "Acme"))
@@ -145,9 +152,8 @@ func TestAssociations(t *testing.T) {
 	}
 }
 
-func TestAssociationCreatedWithRecord(t *testing.T) {
-	t.Parallel()
-	db, acct := setup(t)
+func testAssociationCreatedWithRecord(t *testing.T, open Opener) {
+	db, acct := setup(t, open)
 	ctx := context.Background()
 	company := create(t, db, acct, "companies", props("name", "Acme"))
 	res := mustWrite(t, db, acct, "contacts", spoke.WriteCreate, spoke.RecordInput{Properties: props("email", "w@example.com"),
@@ -158,9 +164,8 @@ func TestAssociationCreatedWithRecord(t *testing.T) {
 	}
 }
 
-func TestAssociationPaging(t *testing.T) {
-	t.Parallel()
-	db, acct := setup(t)
+func testAssociationPaging(t *testing.T, open Opener) {
+	db, acct := setup(t, open)
 	ctx := context.Background()
 	company := create(t, db, acct, "companies", props("name", "Acme"))
 	var contacts []int64

@@ -1,4 +1,4 @@
-package sqlite
+package storetest
 
 import (
 	"context"
@@ -9,12 +9,18 @@ import (
 	"github.com/spokehq/spoke"
 )
 
+func init() {
+	register(
+		test{"LifecycleStageDates", testLifecycleStageDates},
+		test{"ReadOnlyDefaultsRefused", testReadOnlyDefaultsRefused},
+	)
+}
+
 // Entering a lifecycle stage sets hs_lifecyclestage_<stage>_date to the
 // write's time, with history, on create (one at a time or batched) and on
 // update; writing the same stage again leaves the date alone.
-func TestLifecycleStageDates(t *testing.T) {
-	t.Parallel()
-	db, acct := setup(t)
+func testLifecycleStageDates(t *testing.T, open Opener) {
+	db, acct := setup(t, open)
 	stamp := func(r *spoke.Record) string { return spoke.FormatTime(r.UpdatedAt) }
 
 	r := create(t, db, acct, "contacts", props("email", "lc@example.com", "lifecyclestage", "lead"))
@@ -69,9 +75,8 @@ func TestLifecycleStageDates(t *testing.T) {
 
 // Writing a read-only default property is refused with HubSpot's
 // READ_ONLY_VALUE, worded as HubSpot words it, and nothing is written.
-func TestReadOnlyDefaultsRefused(t *testing.T) {
-	t.Parallel()
-	db, acct := setup(t)
+func testReadOnlyDefaultsRefused(t *testing.T, open Opener) {
+	db, acct := setup(t, open)
 	ctx := context.Background()
 	for _, tc := range []struct{ objectType, name, word string }{
 		{"contacts", "hs_lifecyclestage_lead_date", "read only"},

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/spokehq/spoke/internal/pgtest"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// startProc starts a spoke process and waits until health answers 200.
+func startProc(t *testing.T, bin string, env []string, health string, args ...string) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	logs := &bytes.Buffer{}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Signal(syscall.SIGTERM)
+			cmd.Wait()
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(health); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return cmd, logs
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cmd.Process.Kill()
+	t.Fatalf("spoke %v did not start:\n%s", args, logs)
+	return nil, nil
+}
+
+// TestWorkersOnPostgres runs one API process (serve --no-engine) and three
+// worker processes on one PostgreSQL database, kills one worker with
+// SIGKILL in the middle of a bulk run through a flow with custom code and
+// set-property actions, and checks that every enrollment completes and
+// that every flow write was committed exactly once.
+func TestWorkersOnPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a PostgreSQL server, spoke processes and sandboxes")
+	}
+	const n = 600
+	bin := buildSpoke(t)
+	dbURL := pgtest.Database(t)
+	env := []string{"SPOKE_ADMIN_TOKEN=scale-test-token", "SPOKE_SECRET_KEY=scale-test-key", "SPOKE_DATABASE_URL=" + dbURL}
+	dir, addr := t.TempDir(), freeAddr(t)
+	s := &server{t: t, url: "http://" + addr, token: "scale-test-token"}
+	s.cmd, s.logs = startProc(t, bin, env, s.url+"/healthz", "serve", "--no-engine", "--addr", addr, "--data", dir)
+	var workers []*exec.Cmd
+	var workerLogs []*bytes.Buffer
+	for i := 0; i < 3; i++ {
+		waddr := freeAddr(t)
+		cmd, logs := startProc(t, bin, env, "http://"+waddr+"/healthz", "worker", "--addr", waddr, "--data", dir, "--api-url", s.url,
+			"--runners", "2", "--lease", "3s")
+		workers, workerLogs = append(workers, cmd), append(workerLogs, logs)
+	}
+	s.do("POST", "/crm/v3/properties/contacts", map[string]any{"name": "n", "label": "N", "type": "number", "fieldType": "number", "groupName": "contactinformation"}, 201)
+	s.do("POST", "/crm/v3/properties/contacts", map[string]any{"name": "score", "label": "Score", "type": "number", "fieldType": "number", "groupName": "contactinformation"}, 201)
+	for from := 0; from < n; from += 100 {
+		var inputs []map[string]any
+		for i := from; i < from+100; i++ {
+			inputs = append(inputs, map[string]any{"properties": map[string]string{"email": fmt.Sprintf("w%d@scale.example", i), "n": strconv.Itoa(i)}})
+		}
+		s.do("POST", "/crm/v3/objects/contacts/batch/create", map[string]any{"inputs": inputs}, 201)
+	}
+	req, _ := http.NewRequest("POST", s.url+"/automation/v4/flows", bytes.NewReader([]byte(crashFlow)))
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 201 {
+		t.Fatalf("create flow: %d %s", resp.StatusCode, body)
+	}
+	var fl map[string]any
+	json.Unmarshal(body, &fl)
+	flowID := fl["id"].(string)
+	res := s.do("POST", "/automation/v4/flows/"+flowID+"/enrollments", map[string]any{"allMatching": true}, 202)
+	if got := len(res["enrolled"].([]any)); got != n {
+		t.Fatalf("enrolled %d, want %d", got, n)
+	}
+	// Kill one worker once some, not all, enrollments are done.
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		c := s.enrollmentCounts(flowID)
+		if c["COMPLETED"] > 0 {
+			if c["COMPLETED"] == n {
+				t.Log("every enrollment finished before the kill")
+			}
+			t.Logf("killing worker 0 at %v", c)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no enrollment completed in time: %v\napi:\n%s\nworker:\n%s", c, s.logs, workerLogs[0])
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	workers[0].Process.Signal(syscall.SIGKILL)
+	workers[0].Wait()
+	deadline = time.Now().Add(180 * time.Second)
+	for {
+		c := s.enrollmentCounts(flowID)
+		if c["FAILED"] > 0 {
+			t.Fatalf("failed enrollments: %v\n%s", c, workerLogs[1])
+		}
+		if c["COMPLETED"] == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("enrollments did not all complete: %v\n%s", c, workerLogs[1])
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for from := 0; from < n; from += 100 {
+		var inputs []map[string]any
+		for i := from; i < from+100; i++ {
+			inputs = append(inputs, map[string]any{"id": fmt.Sprintf("w%d@scale.example", i)})
+		}
+		out := s.do("POST", "/crm/v3/objects/contacts/batch/read", map[string]any{"idProperty": "email", "inputs": inputs,
+			"properties": []string{"n", "score", "jobtitle"}, "propertiesWithHistory": []string{"score", "jobtitle"}}, 200)
+		for _, r := range out["results"].([]any) {
+			rec := r.(map[string]any)
+			props := rec["properties"].(map[string]any)
+			nv, _ := strconv.Atoi(props["n"].(string))
+			if props["score"] != strconv.Itoa(nv*3) || props["jobtitle"] != "done-"+strconv.Itoa(nv*3) {
+				t.Errorf("record %v: score %v jobtitle %v", rec["id"], props["score"], props["jobtitle"])
+			}
+			hist := rec["propertiesWithHistory"].(map[string]any)
+			for _, name := range []string{"score", "jobtitle"} {
+				var flowWrites int
+				for _, h := range hist[name].([]any) {
+					if h.(map[string]any)["sourceType"] == "AUTOMATION_PLATFORM" {
+						flowWrites++
+					}
+				}
+				if flowWrites != 1 {
+					t.Errorf("record %v: %d flow writes of %s, want exactly 1", rec["id"], flowWrites, name)
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/spokehq/spoke"
+	"github.com/spokehq/spoke/flow"
+	"github.com/spokehq/spoke/postgres"
+	"github.com/spokehq/spoke/sqlite"
+)
+
+// EnvDatabaseURL names the variable that selects a PostgreSQL database
+// when --database is not given.
+const EnvDatabaseURL = "SPOKE_DATABASE_URL"
+
+// store is what the commands need of a database, whichever driver
+// serves it.
+type store interface {
+	spoke.RecordService
+	spoke.PropertyService
+	spoke.AssociationService
+	spoke.SchemaService
+	spoke.TokenService
+	spoke.FlowService
+	spoke.EngineStore
+	spoke.SecretService
+	spoke.OwnerService
+	spoke.PipelineService
+	spoke.RunStore
+	spoke.ListService
+	flow.Checker
+	StoreToken(ctx context.Context, account int64, name, secret string, scopes []string, admin bool) (*spoke.Token, error)
+	CountAdminTokens(ctx context.Context) (int, error)
+	SetSecretKey(key []byte) error
+	Path() string
+	Close() error
+}
+
+// openedStore is a store with what differs between the drivers.
+type openedStore struct {
+	store
+	// sqlite is the SQLite store, nil on PostgreSQL: the features only it
+	// has (retention, pruning, storage figures, lists, rollouts, alerts,
+	// reverts, flow webhooks) are wired from it.
+	sqlite *sqlite.DB
+	// shared is set when several processes may use the store at once
+	// (PostgreSQL): no process may release another's leases, and every
+	// process must share SPOKE_SECRET_KEY.
+	shared bool
+	// setTrigger installs the engine's trigger and wake-up.
+	setTrigger func(trigger func(spoke.RecordChange) []spoke.EnrollmentTrigger, wake func())
+	// listen, for a shared store, delivers other processes' wake-ups and
+	// flow changes until ctx ends; nil for SQLite.
+	listen func(ctx context.Context, onWork, onFlows func())
+}
+
+// databaseURL returns the PostgreSQL URL the flag or SPOKE_DATABASE_URL
+// gives, or "" for SQLite.
+func databaseURL(flagValue string) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	return os.Getenv(EnvDatabaseURL)
+}
+
+// openStore opens PostgreSQL when dbURL is set, else SQLite in dir. Its
+// errors are meant for the operator: a URL that is not PostgreSQL's, a
+// server that cannot be reached, a schema newer than this binary.
+func openStore(ctx context.Context, dbURL, dir string, logger *slog.Logger, opts sqlite.Options) (*openedStore, error) {
+	if dbURL == "" {
+		db, err := sqlite.OpenWith(ctx, dir, opts)
+		if err != nil {
+			return nil, err
+		}
+		db.Logger = logger
+		return &openedStore{store: db, sqlite: db,
+			setTrigger: func(trigger func(spoke.RecordChange) []spoke.EnrollmentTrigger, wake func()) {
+				db.SetTrigger(trigger, wake)
+			}}, nil
+	}
+	if !postgres.IsURL(dbURL) {
+		return nil, errors.New("--database (or " + EnvDatabaseURL + ") must be a PostgreSQL URL such as postgres://user:password@host:5432/spoke; leave it empty for SQLite in --data")
+	}
+	db, err := postgres.Open(ctx, dbURL)
+	if err != nil {
+		return nil, err
+	}
+	db.Logger = logger
+	return &openedStore{store: db, shared: true,
+		setTrigger: func(trigger func(spoke.RecordChange) []spoke.EnrollmentTrigger, wake func()) {
+			db.SetTrigger(trigger, wake)
+		},
+		listen: db.Listen}, nil
+}
+
+// useSecretKey sets the key that encrypts secrets. SQLite takes the
+// operator's key (keyFile, SPOKE_SECRET_KEY or DIR/secret.key) and derives
+// its own from it. Processes sharing a PostgreSQL database must all have
+// the same key, so there it must come from SPOKE_SECRET_KEY (SHA-256 of
+// its value is the AES-256 key).
+func (s *openedStore) useSecretKey(ctx context.Context, dir, keyFile string) error {
+	if s.sqlite != nil {
+		key, err := sqlite.LoadSecretKey(dir, keyFile)
+		if err != nil {
+			return err
+		}
+		return s.sqlite.UseSecretKey(ctx, key)
+	}
+	v := os.Getenv(sqlite.SecretKeyEnv)
+	if v == "" {
+		return errors.New(sqlite.SecretKeyEnv + " must be set when Spoke runs on PostgreSQL: every API and worker process sharing the database must encrypt and decrypt secrets with the same key")
+	}
+	sum := sha256.Sum256([]byte(v))
+	return s.SetSecretKey(sum[:])
+}
+
+// ensureDir creates the data directory (admin token, CA, secret key).
+func ensureDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create data directory %s: %w", filepath.Clean(dir), err)
+	}
+	return nil
+}

@@ -1,0 +1,640 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/spokehq/spoke"
+	"github.com/spokehq/spoke/internal/jsonenc"
+)
+
+// Skip reasons of enrollment requests, as on SQLite.
+const (
+	SkipActive     = "ALREADY_ENROLLED: the record is in this flow now"
+	SkipNoReEnroll = "ALREADY_ENROLLED_BEFORE: re-enrollment is off for this flow"
+	SkipNotFound   = "OBJECT_NOT_FOUND: no live record with this id"
+)
+
+// Notification channels. A transaction that makes work due notifies
+// chanWork, so idle workers in every process wake up at its commit; one that
+// changes flows notifies chanFlows with the account, so every process drops
+// its flow cache.
+const (
+	chanWork  = "spoke_work"
+	chanFlows = "spoke_flows"
+)
+
+func notifyWork(ctx context.Context, tx pgx.Tx) error {
+	// PostgreSQL folds identical notifications of one transaction into one.
+	if _, err := tx.Exec(ctx, `SELECT pg_notify('`+chanWork+`', '')`); err != nil {
+		return fmt.Errorf("notify workers: %w", err)
+	}
+	return nil
+}
+
+func notifyFlows(ctx context.Context, tx pgx.Tx, account int64) error {
+	if _, err := tx.Exec(ctx, `SELECT pg_notify('`+chanFlows+`', $1)`, strconv.FormatInt(account, 10)); err != nil {
+		return fmt.Errorf("notify flow change: %w", err)
+	}
+	return nil
+}
+
+// enrollOne enrolls one record unless it is in the flow now, or was before
+// and reEnroll is off. The flow's enrollments of the record are serialised
+// by a transaction-scoped advisory lock on (flow, record), so two
+// processes writing the same record cannot both enroll it.
+func enrollOne(ctx context.Context, tx pgx.Tx, account int64, flowID, revision, objectType string, objectID int64, reEnroll bool, now int64) (bool, string, error) {
+	fid, _ := strconv.ParseInt(flowID, 10, 64)
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1::int, $2::int)`, int32(fid), int32(objectID)); err != nil {
+		return false, "", fmt.Errorf("lock enrollment of %d in flow %s: %w", objectID, flowID, err)
+	}
+	cond, reason := `status = 'ACTIVE'`, SkipActive
+	if !reEnroll {
+		cond, reason = `true`, SkipNoReEnroll
+	}
+	tag, err := tx.Exec(ctx, `INSERT INTO enrollments (account_id, flow_id, revision_id, object_type, object_id, status, current_action, run_at, created_at, updated_at)
+		SELECT $1, $2, $3, $4, $5, 'ACTIVE', '', $6, $6, $6 WHERE NOT EXISTS (SELECT 1 FROM enrollments WHERE flow_id = $2 AND object_id = $5 AND `+cond+`)`,
+		account, flowID, revision, objectType, objectID, now)
+	if err != nil {
+		return false, "", fmt.Errorf("enroll %d in flow %s: %w", objectID, flowID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return false, reason, nil
+	}
+	return true, "", notifyWork(ctx, tx)
+}
+
+// Enroll implements spoke.EngineStore.
+func (db *DB) Enroll(ctx context.Context, account int64, f *spoke.Flow, objectType string, ids []int64, reEnroll bool) (*spoke.EnrollResult, error) {
+	return db.enroll(ctx, account, f, objectType, ids, reEnroll, false)
+}
+
+// EnrollKnown is Enroll for ids just read as live records of objectType.
+func (db *DB) EnrollKnown(ctx context.Context, account int64, f *spoke.Flow, objectType string, ids []int64, reEnroll bool) (*spoke.EnrollResult, error) {
+	return db.enroll(ctx, account, f, objectType, ids, reEnroll, true)
+}
+
+// PreviewEnroll answers what Enroll (or EnrollKnown, when known) would do,
+// without enrolling anything: it enrolls in a transaction it rolls back
+// (whose notifications are never sent).
+func (db *DB) PreviewEnroll(ctx context.Context, account int64, f *spoke.Flow, objectType string, ids []int64, reEnroll, known bool) (*spoke.EnrollResult, error) {
+	return db.enrollBatch(ctx, account, f, objectType, ids, reEnroll, known, true)
+}
+
+// errPreview rolls back a preview's transaction.
+var errPreview = errors.New("preview: roll back")
+
+func (db *DB) enroll(ctx context.Context, account int64, f *spoke.Flow, objectType string, ids []int64, reEnroll, known bool) (*spoke.EnrollResult, error) {
+	return db.enrollBatch(ctx, account, f, objectType, ids, reEnroll, known, false)
+}
+
+func (db *DB) enrollBatch(ctx context.Context, account int64, f *spoke.Flow, objectType string, ids []int64, reEnroll, known, preview bool) (*spoke.EnrollResult, error) {
+	var res *spoke.EnrollResult
+	now := db.nowMs()
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		if preview {
+			if err := db.enrollIn(ctx, tx, account, f, objectType, ids, reEnroll, known, now, &res); err != nil {
+				return err
+			}
+			return errPreview
+		}
+		return db.enrollIn(ctx, tx, account, f, objectType, ids, reEnroll, known, now, &res)
+	})
+	if preview && errors.Is(err, errPreview) {
+		return res, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(res.Enrolled) > 0 {
+		db.notifyEnrolled()
+	}
+	return res, nil
+}
+
+// enrollIn enrolls ids in tx and sets *out to the result; unless known,
+// it first skips those that are not live records of objectType.
+func (db *DB) enrollIn(ctx context.Context, tx pgx.Tx, account int64, f *spoke.Flow, objectType string, ids []int64, reEnroll, known bool, now int64, out **spoke.EnrollResult) error {
+	res := &spoke.EnrollResult{Enrolled: []int64{}, Skipped: map[int64]string{}}
+	*out = res
+	if !known {
+		t, ok := spoke.LookupObjectType(objectType)
+		if !ok {
+			return spoke.UnknownObjectType(objectType)
+		}
+		live := map[int64]bool{}
+		rows, err := tx.Query(ctx, `SELECT id FROM records WHERE account_id = $1 AND object_type = $2 AND NOT archived AND id = ANY($3)`, account, t.Name, ids)
+		if err != nil {
+			return fmt.Errorf("find %s to enroll: %w", objectType, err)
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			live[id] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("find %s to enroll: %w", objectType, err)
+		}
+		found := make([]int64, 0, len(ids))
+		for _, id := range ids {
+			if live[id] {
+				found = append(found, id)
+			} else {
+				res.Skipped[id] = SkipNotFound
+			}
+		}
+		ids = found
+	}
+	// Serialise bulk enrollments of one flow across processes; the
+	// record writes' single enrollments take the per-record lock.
+	fid, _ := strconv.ParseInt(f.ID, 10, 64)
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1::int, 0)`, int32(fid)); err != nil {
+		return err
+	}
+	active := map[int64]bool{}
+	rows, err := tx.Query(ctx, `SELECT object_id, status = 'ACTIVE' FROM enrollments WHERE flow_id = $1 AND object_id = ANY($2)`, f.ID, ids)
+	if err != nil {
+		return fmt.Errorf("find enrollments: %w", err)
+	}
+	for rows.Next() {
+		var id int64
+		var isActive bool
+		if err := rows.Scan(&id, &isActive); err != nil {
+			rows.Close()
+			return err
+		}
+		active[id] = active[id] || isActive
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	var toAdd []int64
+	for _, id := range ids {
+		if isActive, enrolled := active[id]; enrolled {
+			switch {
+			case isActive:
+				res.Skipped[id] = SkipActive
+				continue
+			case !reEnroll:
+				res.Skipped[id] = SkipNoReEnroll
+				continue
+			}
+		}
+		active[id] = true
+		toAdd = append(toAdd, id)
+	}
+	if len(toAdd) == 0 {
+		return nil
+	}
+	// One statement for the lot: unnest keeps the ids' order, so ids
+	// are assigned in input order.
+	if _, err := tx.Exec(ctx, `INSERT INTO enrollments (account_id, flow_id, revision_id, object_type, object_id, status, current_action, run_at, created_at, updated_at)
+		SELECT $1, $2, $3, $4, o, 'ACTIVE', '', $5, $5, $5 FROM unnest($6::bigint[]) WITH ORDINALITY AS u(o, n) ORDER BY n`,
+		account, f.ID, f.RevisionID, objectType, now, toAdd); err != nil {
+		return fmt.Errorf("enroll in flow %s: %w", f.ID, err)
+	}
+	res.Enrolled = toAdd
+	return notifyWork(ctx, tx)
+}
+
+const enrollmentColumns = `id, account_id, flow_id, revision_id, object_type, object_id, status, current_action, outputs, run_at, wait_reason, attempt, first_failure_at, error, created_at, updated_at, completed_at`
+
+func scanEnrollment(s pgx.Row) (*spoke.Enrollment, error) {
+	var e spoke.Enrollment
+	var outputs string
+	var errText *string
+	var runAt, firstFail, created, updated, completed int64
+	if err := s.Scan(&e.ID, &e.AccountID, &e.FlowID, &e.RevisionID, &e.ObjectType, &e.ObjectID, &e.Status, &e.CurrentAction, &outputs,
+		&runAt, &e.WaitReason, &e.Attempt, &firstFail, &errText, &created, &updated, &completed); err != nil {
+		return nil, err
+	}
+	if outputs != "{}" {
+		if err := json.Unmarshal([]byte(outputs), &e.Outputs); err != nil {
+			return nil, fmt.Errorf("decode outputs of enrollment %d: %w", e.ID, err)
+		}
+	}
+	if errText != nil && *errText != "" {
+		e.Error = &spoke.ActionError{}
+		if err := json.Unmarshal([]byte(*errText), e.Error); err != nil {
+			return nil, fmt.Errorf("decode error of enrollment %d: %w", e.ID, err)
+		}
+	}
+	e.RunAt = time.UnixMilli(runAt).UTC()
+	e.CreatedAt, e.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
+	if firstFail > 0 {
+		e.FirstFailureAt = time.UnixMilli(firstFail).UTC()
+	}
+	if completed > 0 {
+		e.CompletedAt = time.UnixMilli(completed).UTC()
+	}
+	return &e, nil
+}
+
+// Claim implements spoke.EngineStore. FOR UPDATE SKIP LOCKED lets
+// workers in several processes claim at once without waiting for each
+// other or ever handing one enrollment to two of them: a row another
+// claim has locked is skipped, and one it has stamped is no longer due.
+func (db *DB) Claim(ctx context.Context, now time.Time, limit int, lease spoke.Lease) ([]*spoke.Enrollment, error) {
+	rows, err := db.pool.Query(ctx, `UPDATE enrollments SET lease_until = $1, lease_token = $2
+		WHERE id IN (SELECT id FROM enrollments WHERE status = 'ACTIVE' AND run_at <= $3 AND lease_until < $3
+			ORDER BY run_at, id LIMIT $4 FOR UPDATE SKIP LOCKED)
+		RETURNING `+enrollmentColumns, lease.Until.UnixMilli(), lease.Token, now.UnixMilli(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("claim enrollments: %w", err)
+	}
+	defer rows.Close()
+	var out []*spoke.Enrollment
+	for rows.Next() {
+		e, err := scanEnrollment(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("claim enrollments: %w", err)
+	}
+	return out, nil
+}
+
+// RenewLease implements spoke.EngineStore.
+func (db *DB) RenewLease(ctx context.Context, lease spoke.Lease, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if _, err := db.pool.Exec(ctx, `UPDATE enrollments SET lease_until = $1 WHERE lease_token = $2 AND lease_until > 0 AND id = ANY($3)`,
+		lease.Until.UnixMilli(), lease.Token, ids); err != nil {
+		return fmt.Errorf("renew lease: %w", err)
+	}
+	return nil
+}
+
+// ReleaseLease implements spoke.EngineStore.
+func (db *DB) ReleaseLease(ctx context.Context, lease spoke.Lease, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE enrollments SET lease_until = 0 WHERE lease_token = $1 AND id = ANY($2)`, lease.Token, ids); err != nil {
+			return err
+		}
+		return notifyWork(ctx, tx)
+	})
+	if err != nil {
+		return fmt.Errorf("release lease: %w", err)
+	}
+	return nil
+}
+
+// ReleaseLeases implements spoke.EngineStore. Only a process that knows it
+// is alone on the database may call it; workers sharing one wait for
+// leases to end instead (engine.Config.SharedStore).
+func (db *DB) ReleaseLeases(ctx context.Context) error {
+	_, err := db.pool.Exec(ctx, `UPDATE enrollments SET lease_until = 0 WHERE status = 'ACTIVE' AND lease_until > 0`)
+	return err
+}
+
+// Commit implements spoke.EngineStore. The enrollments' rows are locked
+// first (in id order, so two commits cannot deadlock), and only those
+// still carrying the lease's token are written.
+func (db *DB) Commit(ctx context.Context, lease spoke.Lease, steps []*spoke.Step) ([]int64, error) {
+	now := db.Now()
+	var enrolled bool
+	var lost []int64
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		enrolled, lost = false, lost[:0]
+		ids := make([]int64, len(steps))
+		for i, st := range steps {
+			ids[i] = st.Enrollment.ID
+		}
+		own := make(map[int64]bool, len(steps))
+		rows, err := tx.Query(ctx, `SELECT id FROM enrollments WHERE id = ANY($1) AND lease_token = $2 ORDER BY id FOR UPDATE`, ids, lease.Token)
+		if err != nil {
+			return fmt.Errorf("check leases: %w", err)
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			own[id] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("check leases: %w", err)
+		}
+		usage := map[int64]int64{}
+		batch := &pgx.Batch{}
+		for _, st := range steps {
+			e := st.Enrollment
+			if !own[e.ID] {
+				lost = append(lost, e.ID)
+				continue
+			}
+			if len(st.Writes) > 0 {
+				failed, more, err := db.writeStep(ctx, tx, st)
+				if err != nil {
+					return err
+				}
+				enrolled = enrolled || more
+				if failed != nil {
+					e.Status, e.WaitReason, e.CompletedAt = spoke.EnrollmentFailed, spoke.WaitNone, now
+					e.Error = &spoke.ActionError{Type: "WRITE_FAILED", Message: failed.Message}
+					writers := st.Writers
+					if len(writers) == 0 && len(st.Executions) > 0 {
+						writers = []int{len(st.Executions) - 1}
+					}
+					for _, i := range writers {
+						st.Executions[i].Status, st.Executions[i].Error = "ERROR", e.Error
+					}
+				}
+			}
+			usage[e.AccountID] += int64(st.CodeExecutions)
+			if err := queueStep(batch, st, lease, now); err != nil {
+				return err
+			}
+		}
+		for acct, n := range usage {
+			if n > 0 {
+				batch.Queue(`INSERT INTO code_usage (account_id, period, executions) VALUES ($1, $2, $3)
+					ON CONFLICT (account_id, period) DO UPDATE SET executions = code_usage.executions + excluded.executions`, acct, spoke.Period(now), n)
+			}
+		}
+		if batch.Len() == 0 {
+			return nil
+		}
+		// One round trip for every checkpoint and execution row.
+		return tx.SendBatch(ctx, batch).Close()
+	})
+	if err != nil {
+		return nil, err
+	}
+	if enrolled {
+		db.notifyEnrolled()
+	}
+	return lost, nil
+}
+
+// queueStep queues a step's checkpoint and, if the enrollment still
+// exists (it may have been erased meanwhile), its execution rows.
+func queueStep(b *pgx.Batch, st *spoke.Step, lease spoke.Lease, now time.Time) error {
+	e := st.Enrollment
+	outputs := []byte("{}")
+	if e.Outputs != nil {
+		var err error
+		if outputs, err = jsonenc.Append(nil, e.Outputs); err != nil {
+			return fmt.Errorf("encode outputs of enrollment %d: %w", e.ID, err)
+		}
+	}
+	errJSON, err := jsonOrNil(e.Error)
+	if err != nil {
+		return err
+	}
+	var firstFail, completed int64
+	if !e.FirstFailureAt.IsZero() {
+		firstFail = e.FirstFailureAt.UnixMilli()
+	}
+	if !e.CompletedAt.IsZero() {
+		completed = e.CompletedAt.UnixMilli()
+	}
+	var until int64
+	if e.Status == spoke.EnrollmentActive && !e.RunAt.After(now) {
+		until = lease.Until.UnixMilli()
+	}
+	b.Queue(`UPDATE enrollments SET status = $1, current_action = $2, outputs = $3, run_at = $4, wait_reason = $5, attempt = $6,
+		first_failure_at = $7, error = $8, updated_at = $9, completed_at = $10, lease_until = $11 WHERE id = $12 AND lease_token = $13`,
+		e.Status, e.CurrentAction, string(outputs), e.RunAt.UnixMilli(), e.WaitReason, e.Attempt, firstFail, errJSON, now.UnixMilli(), completed, until, e.ID, lease.Token)
+	for _, x := range st.Executions {
+		inputs, err := jsonOrNil(x.Inputs)
+		if err != nil {
+			return err
+		}
+		outs, err := jsonOrNil(x.Outputs)
+		if err != nil {
+			return err
+		}
+		xerr, err := jsonOrNil(x.Error)
+		if err != nil {
+			return err
+		}
+		b.Queue(`INSERT INTO executions (enrollment_id, account_id, flow_id, object_id, action_id, action_type, attempt, status, started_at,
+			duration_ms, memory_bytes, inputs, outputs, logs, error, runtime)
+			SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16 WHERE EXISTS (SELECT 1 FROM enrollments WHERE id = $1)`,
+			e.ID, e.AccountID, e.FlowID, e.ObjectID, x.ActionID, x.ActionType, x.Attempt, x.Status, x.StartedAt.UnixMilli(),
+			x.DurationMs, x.MemoryBytes, inputs, outs, x.Logs, xerr, x.Runtime)
+	}
+	return nil
+}
+
+func jsonOrNil(v any) (*string, error) {
+	switch x := v.(type) {
+	case nil:
+		return nil, nil
+	case map[string]any:
+		if x == nil {
+			return nil, nil
+		}
+	case *spoke.ActionError:
+		if x == nil {
+			return nil, nil
+		}
+	}
+	b, err := jsonenc.Append(nil, v)
+	if err != nil {
+		return nil, err
+	}
+	s := string(b)
+	return &s, nil
+}
+
+// writeStep writes a step's property changes to its record with the
+// engine's source, in the commit's transaction.
+func (db *DB) writeStep(ctx context.Context, tx pgx.Tx, st *spoke.Step) (*spoke.Error, bool, error) {
+	e := st.Enrollment
+	id := strconv.FormatInt(e.ObjectID, 10)
+	src := spoke.WriteSource{Type: spoke.SourceAutomation, ID: e.FlowID, EnrollmentID: strconv.FormatInt(e.ID, 10)}
+	var known map[string]*spoke.Record
+	if st.Record != nil && st.Record.ID == e.ObjectID {
+		known = map[string]*spoke.Record{id: st.Record}
+	}
+	res, more, err := db.writeRecords(ctx, tx, e.AccountID, e.ObjectType, spoke.WriteUpdate,
+		[]spoke.RecordInput{{ID: id, Properties: st.Writes}}, src, known)
+	var se *spoke.Error
+	switch {
+	case errors.As(err, &se):
+		return se, more, nil
+	case err != nil:
+		return nil, more, err
+	}
+	return res[0].Err, more, nil
+}
+
+// ListEnrollments implements spoke.EngineStore.
+func (db *DB) ListEnrollments(ctx context.Context, account int64, flowID string, after int64, limit int) ([]*spoke.Enrollment, bool, error) {
+	rows, err := db.pool.Query(ctx, `SELECT `+enrollmentColumns+` FROM enrollments WHERE account_id = $1 AND flow_id = $2 AND id > $3 ORDER BY id LIMIT $4`,
+		account, flowID, after, limit+1)
+	if err != nil {
+		return nil, false, fmt.Errorf("list enrollments: %w", err)
+	}
+	defer rows.Close()
+	var out []*spoke.Enrollment
+	for rows.Next() {
+		e, err := scanEnrollment(rows)
+		if err != nil {
+			return nil, false, err
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, err
+	}
+	more := len(out) > limit
+	if more {
+		out = out[:limit]
+	}
+	return out, more, nil
+}
+
+// GetEnrollment returns one enrollment, or ENOTFOUND.
+func (db *DB) GetEnrollment(ctx context.Context, id int64) (*spoke.Enrollment, error) {
+	e, err := scanEnrollment(db.pool.QueryRow(ctx, `SELECT `+enrollmentColumns+` FROM enrollments WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, spoke.NotFoundf("No enrollment %d.", id)
+	}
+	return e, err
+}
+
+const executionColumns = `id, enrollment_id, account_id, flow_id, object_id, action_id, action_type, attempt, status,
+	started_at, duration_ms, memory_bytes, inputs, outputs, logs, error, runtime`
+
+func scanExecution(s pgx.Row) (*spoke.Execution, error) {
+	var x spoke.Execution
+	var started int64
+	var inputs, outputs, errText *string
+	if err := s.Scan(&x.ID, &x.EnrollmentID, &x.AccountID, &x.FlowID, &x.ObjectID, &x.ActionID, &x.ActionType, &x.Attempt, &x.Status,
+		&started, &x.DurationMs, &x.MemoryBytes, &inputs, &outputs, &x.Logs, &errText, &x.Runtime); err != nil {
+		return nil, err
+	}
+	x.StartedAt = time.UnixMilli(started).UTC()
+	if inputs != nil {
+		if err := json.Unmarshal([]byte(*inputs), &x.Inputs); err != nil {
+			return nil, fmt.Errorf("decode execution %d: %w", x.ID, err)
+		}
+	}
+	if outputs != nil {
+		if err := json.Unmarshal([]byte(*outputs), &x.Outputs); err != nil {
+			return nil, fmt.Errorf("decode execution %d: %w", x.ID, err)
+		}
+	}
+	if errText != nil {
+		x.Error = &spoke.ActionError{}
+		if err := json.Unmarshal([]byte(*errText), x.Error); err != nil {
+			return nil, fmt.Errorf("decode execution %d: %w", x.ID, err)
+		}
+	}
+	return &x, nil
+}
+
+// ListExecutions implements spoke.EngineStore.
+func (db *DB) ListExecutions(ctx context.Context, account int64, flowID string, q spoke.ExecutionQuery) ([]*spoke.Execution, bool, error) {
+	where := `account_id = $1 AND flow_id = $2 AND id > $3`
+	args := []any{account, flowID, q.After}
+	if q.ObjectID > 0 {
+		args = append(args, q.ObjectID)
+		where += ` AND object_id = $` + strconv.Itoa(len(args))
+	}
+	if q.ActionID != "" {
+		args = append(args, q.ActionID)
+		where += ` AND action_id = $` + strconv.Itoa(len(args))
+	}
+	if q.Status != "" {
+		args = append(args, q.Status)
+		where += ` AND status = $` + strconv.Itoa(len(args))
+	}
+	args = append(args, q.Limit+1)
+	rows, err := db.pool.Query(ctx, `SELECT `+executionColumns+` FROM executions WHERE `+where+` ORDER BY id LIMIT $`+strconv.Itoa(len(args)), args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("list executions: %w", err)
+	}
+	defer rows.Close()
+	var out []*spoke.Execution
+	for rows.Next() {
+		x, err := scanExecution(rows)
+		if err != nil {
+			return nil, false, err
+		}
+		out = append(out, x)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, err
+	}
+	more := len(out) > q.Limit
+	if more {
+		out = out[:q.Limit]
+	}
+	return out, more, nil
+}
+
+// Usage implements spoke.EngineStore.
+func (db *DB) Usage(ctx context.Context, account int64, period string) (*spoke.Usage, error) {
+	u := &spoke.Usage{Period: period, Limit: spoke.DefaultCodeLimit}
+	err := db.pool.QueryRow(ctx, `SELECT executions FROM code_usage WHERE account_id = $1 AND period = $2`, account, period).Scan(&u.Executions)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("read usage: %w", err)
+	}
+	err = db.pool.QueryRow(ctx, `SELECT monthly FROM code_limits WHERE account_id = $1`, account).Scan(&u.Limit)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("read limit: %w", err)
+	}
+	return u, nil
+}
+
+// SetCodeLimit implements spoke.EngineStore.
+func (db *DB) SetCodeLimit(ctx context.Context, account int64, limit int64) error {
+	if limit < -1 {
+		return spoke.Invalidf("The monthly limit must be -1 (unlimited) or at least 0, got %d.", limit)
+	}
+	if _, err := db.pool.Exec(ctx, `INSERT INTO code_limits (account_id, monthly) VALUES ($1, $2) ON CONFLICT (account_id) DO UPDATE SET monthly = excluded.monthly`, account, limit); err != nil {
+		return fmt.Errorf("set code limit: %w", err)
+	}
+	return db.WakeQuotaWaiters(ctx, account, db.Now())
+}
+
+// WakeQuotaWaiters implements spoke.EngineStore.
+func (db *DB) WakeQuotaWaiters(ctx context.Context, account int64, now time.Time) error {
+	var n int64
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE enrollments SET run_at = $1, wait_reason = '' WHERE account_id = $2 AND status = 'ACTIVE' AND wait_reason = $3`,
+			now.UnixMilli(), account, spoke.WaitQuota)
+		if err != nil {
+			return err
+		}
+		if n = tag.RowsAffected(); n > 0 {
+			return notifyWork(ctx, tx)
+		}
+		return nil
+	})
+	if err == nil && n > 0 {
+		db.notifyEnrolled()
+	}
+	return err
+}
+
+// QueueDepth implements spoke.EngineStore.
+func (db *DB) QueueDepth(ctx context.Context, now time.Time) (int, error) {
+	var n int
+	err := db.pool.QueryRow(ctx, `SELECT count(*) FROM enrollments WHERE status = 'ACTIVE' AND run_at <= $1 AND lease_until < $1`, now.UnixMilli()).Scan(&n)
+	return n, err
+}

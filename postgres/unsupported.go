@@ -1,0 +1,391 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/spokehq/spoke"
+)
+
+// notSupported is the error of a feature the PostgreSQL store does not
+// have yet: 501 with a message naming it, so an API client or operator
+// sees what is missing instead of a wrong answer. docs/scale.md lists them.
+func notSupported(feature string) *spoke.Error {
+	return &spoke.Error{Code: spoke.ENOTSUPPORTED, Category: "NOT_SUPPORTED",
+		Message: "The PostgreSQL store does not support " + feature + " yet; use the SQLite store (spoke serve without --database) for it."}
+}
+
+// PropertyExists implements flow.Checker.
+func (db *DB) PropertyExists(ctx context.Context, account int64, objectType, name string) (bool, error) {
+	if _, err := db.ObjectType(ctx, account, objectType); err != nil {
+		if spoke.ErrorCode(err) == spoke.EINVALID {
+			return false, nil
+		}
+		return false, err
+	}
+	_, err := db.GetProperty(ctx, account, objectType, name)
+	switch spoke.ErrorCode(err) {
+	case "":
+		return true, nil
+	case spoke.ENOTFOUND:
+		return false, nil
+	}
+	return false, err
+}
+
+// MergeRecords is not supported on PostgreSQL yet.
+func (db *DB) MergeRecords(ctx context.Context, account int64, objectType string, primaryID, mergedID int64, src spoke.WriteSource) (*spoke.Record, error) {
+	return nil, notSupported("merging records")
+}
+
+// PurgeRecord is not supported on PostgreSQL yet.
+func (db *DB) PurgeRecord(ctx context.Context, account int64, objectType, id, idProperty string) error {
+	return notSupported("GDPR deletion")
+}
+
+// RetryEnrollment is not supported on PostgreSQL yet.
+func (db *DB) RetryEnrollment(ctx context.Context, account int64, f *spoke.Flow, id int64, now time.Time) (*spoke.Enrollment, error) {
+	return nil, notSupported("retrying enrollments")
+}
+
+// Associate is not supported on PostgreSQL yet.
+func (db *DB) Associate(ctx context.Context, account int64, fromType string, fromID int64, toType string, toID int64, types []spoke.AssociationType) ([]spoke.AssociationType, error) {
+	return nil, notSupported("associations")
+}
+
+// ListAssociations is not supported on PostgreSQL yet.
+func (db *DB) ListAssociations(ctx context.Context, account int64, fromType string, fromID int64, toType string, after int64, limit int) ([]spoke.Association, bool, error) {
+	return nil, false, notSupported("associations")
+}
+
+// RemoveAssociations is not supported on PostgreSQL yet.
+func (db *DB) RemoveAssociations(ctx context.Context, account int64, fromType string, fromID int64, toType string, toID int64) error {
+	return notSupported("associations")
+}
+
+// RemoveAssociationTypes is not supported on PostgreSQL yet.
+func (db *DB) RemoveAssociationTypes(ctx context.Context, account int64, fromType string, fromID int64, toType string, toID int64, types []spoke.AssociationType) error {
+	return notSupported("associations")
+}
+
+// AssociationLabels is not supported on PostgreSQL yet.
+func (db *DB) AssociationLabels(ctx context.Context, account int64, fromType, toType string) ([]spoke.AssociationType, error) {
+	return nil, notSupported("association labels")
+}
+
+// CreateAssociationLabel is not supported on PostgreSQL yet.
+func (db *DB) CreateAssociationLabel(ctx context.Context, account int64, fromType, toType, name, label, inverseLabel string) (spoke.AssociationType, error) {
+	return spoke.AssociationType{}, notSupported("association labels")
+}
+
+// UpdateAssociationLabel is not supported on PostgreSQL yet.
+func (db *DB) UpdateAssociationLabel(ctx context.Context, account int64, fromType, toType string, typeID int, label, inverseLabel string) error {
+	return notSupported("association labels")
+}
+
+// DeleteAssociationLabel is not supported on PostgreSQL yet.
+func (db *DB) DeleteAssociationLabel(ctx context.Context, account int64, fromType, toType string, typeID int) error {
+	return notSupported("association labels")
+}
+
+// ListSchemas is not supported on PostgreSQL yet.
+func (db *DB) ListSchemas(ctx context.Context, account int64, archived bool) ([]*spoke.ObjectSchema, error) {
+	return nil, notSupported("custom object schemas")
+}
+
+// GetSchema is not supported on PostgreSQL yet.
+func (db *DB) GetSchema(ctx context.Context, account int64, objectType string) (*spoke.ObjectSchema, error) {
+	return nil, notSupported("custom object schemas")
+}
+
+// CreateSchema is not supported on PostgreSQL yet.
+func (db *DB) CreateSchema(ctx context.Context, account int64, in spoke.SchemaInput) (*spoke.ObjectSchema, error) {
+	return nil, notSupported("custom object schemas")
+}
+
+// UpdateSchema is not supported on PostgreSQL yet.
+func (db *DB) UpdateSchema(ctx context.Context, account int64, objectType string, upd spoke.SchemaUpdate) (*spoke.ObjectSchema, error) {
+	return nil, notSupported("custom object schemas")
+}
+
+// DeleteSchema is not supported on PostgreSQL yet.
+func (db *DB) DeleteSchema(ctx context.Context, account int64, objectType string, purge bool) error {
+	return notSupported("custom object schemas")
+}
+
+// CreateSchemaAssociation is not supported on PostgreSQL yet.
+func (db *DB) CreateSchemaAssociation(ctx context.Context, account int64, objectType, toObjectType, name string) (spoke.SchemaAssociation, error) {
+	return spoke.SchemaAssociation{}, notSupported("custom object schemas")
+}
+
+// DeleteSchemaAssociation is not supported on PostgreSQL yet.
+func (db *DB) DeleteSchemaAssociation(ctx context.Context, account int64, objectType string, id int) error {
+	return notSupported("custom object schemas")
+}
+
+// ListOwners is not supported on PostgreSQL yet.
+func (db *DB) ListOwners(ctx context.Context, account int64, opts spoke.OwnerListOptions) ([]*spoke.Owner, bool, error) {
+	return nil, false, notSupported("owners")
+}
+
+// GetOwner is not supported on PostgreSQL yet.
+func (db *DB) GetOwner(ctx context.Context, account int64, id int64, byUserID, archived bool) (*spoke.Owner, error) {
+	return nil, notSupported("owners")
+}
+
+// CreateOwner is not supported on PostgreSQL yet.
+func (db *DB) CreateOwner(ctx context.Context, account int64, in spoke.OwnerInput) (*spoke.Owner, error) {
+	return nil, notSupported("owners")
+}
+
+// UpdateOwner is not supported on PostgreSQL yet.
+func (db *DB) UpdateOwner(ctx context.Context, account int64, id int64, in spoke.OwnerInput) (*spoke.Owner, error) {
+	return nil, notSupported("owners")
+}
+
+// ArchiveOwner is not supported on PostgreSQL yet.
+func (db *DB) ArchiveOwner(ctx context.Context, account int64, id int64) error {
+	return notSupported("owners")
+}
+
+// ListTeams is not supported on PostgreSQL yet.
+func (db *DB) ListTeams(ctx context.Context, account int64) ([]*spoke.Team, error) {
+	return nil, notSupported("teams")
+}
+
+// ListPipelines is not supported on PostgreSQL yet.
+func (db *DB) ListPipelines(ctx context.Context, account int64, objectType string) ([]*spoke.Pipeline, error) {
+	return nil, notSupported("pipelines")
+}
+
+// GetPipeline is not supported on PostgreSQL yet.
+func (db *DB) GetPipeline(ctx context.Context, account int64, objectType, id string) (*spoke.Pipeline, error) {
+	return nil, notSupported("pipelines")
+}
+
+// CreatePipeline is not supported on PostgreSQL yet.
+func (db *DB) CreatePipeline(ctx context.Context, account int64, objectType string, in spoke.PipelineInput) (*spoke.Pipeline, error) {
+	return nil, notSupported("pipelines")
+}
+
+// ReplacePipeline is not supported on PostgreSQL yet.
+func (db *DB) ReplacePipeline(ctx context.Context, account int64, objectType, id string, in spoke.PipelineInput, validateReferences bool) (*spoke.Pipeline, error) {
+	return nil, notSupported("pipelines")
+}
+
+// UpdatePipeline is not supported on PostgreSQL yet.
+func (db *DB) UpdatePipeline(ctx context.Context, account int64, objectType, id string, upd spoke.PipelineUpdate) (*spoke.Pipeline, error) {
+	return nil, notSupported("pipelines")
+}
+
+// DeletePipeline is not supported on PostgreSQL yet.
+func (db *DB) DeletePipeline(ctx context.Context, account int64, objectType, id string, validateReferences bool) error {
+	return notSupported("pipelines")
+}
+
+// CreateStage is not supported on PostgreSQL yet.
+func (db *DB) CreateStage(ctx context.Context, account int64, objectType, pipelineID string, in spoke.PipelineStageInput) (*spoke.PipelineStage, error) {
+	return nil, notSupported("pipelines")
+}
+
+// ReplaceStage is not supported on PostgreSQL yet.
+func (db *DB) ReplaceStage(ctx context.Context, account int64, objectType, pipelineID, stageID string, in spoke.PipelineStageInput) (*spoke.PipelineStage, error) {
+	return nil, notSupported("pipelines")
+}
+
+// UpdateStage is not supported on PostgreSQL yet.
+func (db *DB) UpdateStage(ctx context.Context, account int64, objectType, pipelineID, stageID string, upd spoke.PipelineStageUpdate) (*spoke.PipelineStage, error) {
+	return nil, notSupported("pipelines")
+}
+
+// DeleteStage is not supported on PostgreSQL yet.
+func (db *DB) DeleteStage(ctx context.Context, account int64, objectType, pipelineID, stageID string, validateReferences bool) error {
+	return notSupported("pipelines")
+}
+
+// FlowStats is not supported on PostgreSQL yet.
+func (db *DB) FlowStats(ctx context.Context, account int64, flowIDs []string, since time.Time) (map[string]*spoke.FlowStats, error) {
+	return nil, notSupported("run statistics")
+}
+
+// RecentEnrollments is not supported on PostgreSQL yet.
+func (db *DB) RecentEnrollments(ctx context.Context, account int64, flowID string, q spoke.RunQuery) ([]*spoke.Enrollment, bool, error) {
+	return nil, false, notSupported("run history")
+}
+
+// RecentExecutions is not supported on PostgreSQL yet.
+func (db *DB) RecentExecutions(ctx context.Context, account int64, flowID string, q spoke.RunQuery) ([]*spoke.Execution, bool, error) {
+	return nil, false, notSupported("run history")
+}
+
+// GetExecution is not supported on PostgreSQL yet.
+func (db *DB) GetExecution(ctx context.Context, account int64, id int64) (*spoke.Execution, error) {
+	return nil, notSupported("run history")
+}
+
+// RecordEnrollments is not supported on PostgreSQL yet.
+func (db *DB) RecordEnrollments(ctx context.Context, account int64, objectType string, objectID int64, limit int) ([]*spoke.Enrollment, error) {
+	return nil, notSupported("run history")
+}
+
+// DailyRuns is not supported on PostgreSQL yet.
+func (db *DB) DailyRuns(ctx context.Context, account int64, since time.Time) ([]spoke.DayRuns, error) {
+	return nil, notSupported("run statistics")
+}
+
+// ActiveRollouts is not supported on PostgreSQL yet; with no rollouts,
+// the rollout controller has nothing to move.
+func (db *DB) ActiveRollouts(ctx context.Context) ([]*spoke.Rollout, error) {
+	return nil, notSupported("staged rollouts")
+}
+
+// CurrentRollout is not supported on PostgreSQL yet.
+func (db *DB) CurrentRollout(ctx context.Context, account int64, flowID string) (*spoke.Rollout, error) {
+	return nil, notSupported("staged rollouts")
+}
+
+// StageCounts is not supported on PostgreSQL yet.
+func (db *DB) StageCounts(ctx context.Context, r *spoke.Rollout) (spoke.StageCounts, error) {
+	return spoke.StageCounts{}, notSupported("staged rollouts")
+}
+
+// ReleaseHeld is not supported on PostgreSQL yet.
+func (db *DB) ReleaseHeld(ctx context.Context, r *spoke.Rollout, n int, now time.Time) (int, error) {
+	return 0, notSupported("staged rollouts")
+}
+
+// SetRolloutState is not supported on PostgreSQL yet.
+func (db *DB) SetRolloutState(ctx context.Context, r *spoke.Rollout, from string, stage int, state string, now time.Time) error {
+	return notSupported("staged rollouts")
+}
+
+// StageFailures is not supported on PostgreSQL yet.
+func (db *DB) StageFailures(ctx context.Context, r *spoke.Rollout, limit int) ([]*spoke.Execution, error) {
+	return nil, notSupported("staged rollouts")
+}
+
+// AlertSettings is not supported on PostgreSQL yet.
+func (db *DB) AlertSettings(ctx context.Context, account int64) (*spoke.AlertSettings, error) {
+	return nil, notSupported("alert webhooks")
+}
+
+// PutAlertSettings is not supported on PostgreSQL yet.
+func (db *DB) PutAlertSettings(ctx context.Context, s *spoke.AlertSettings) error {
+	return notSupported("alert webhooks")
+}
+
+// AllAlertSettings is not supported on PostgreSQL yet.
+func (db *DB) AllAlertSettings(ctx context.Context) ([]*spoke.AlertSettings, error) {
+	return nil, notSupported("alert webhooks")
+}
+
+// MarkQuotaLevel is not supported on PostgreSQL yet.
+func (db *DB) MarkQuotaLevel(ctx context.Context, account int64, period string, level int) (bool, error) {
+	return false, notSupported("alert webhooks")
+}
+
+// FlowsExecutedSince is not supported on PostgreSQL yet.
+func (db *DB) FlowsExecutedSince(ctx context.Context, account, after int64) ([]string, int64, error) {
+	return nil, 0, notSupported("alert webhooks")
+}
+
+// RecentFailures is not supported on PostgreSQL yet.
+func (db *DB) RecentFailures(ctx context.Context, account int64, flowID string, n int) (int, int, error) {
+	return 0, 0, notSupported("alert webhooks")
+}
+
+// CreateRevertJob is not supported on PostgreSQL yet.
+func (db *DB) CreateRevertJob(ctx context.Context, j *spoke.RevertJob) error {
+	return notSupported("reverting flows' writes")
+}
+
+// GetRevertJob is not supported on PostgreSQL yet.
+func (db *DB) GetRevertJob(ctx context.Context, account int64, flowID string, id int64) (*spoke.RevertJob, error) {
+	return nil, notSupported("reverting flows' writes")
+}
+
+// RunningRevertJobs is not supported on PostgreSQL yet.
+func (db *DB) RunningRevertJobs(ctx context.Context) ([]*spoke.RevertJob, error) {
+	return nil, notSupported("reverting flows' writes")
+}
+
+// RevertTargets is not supported on PostgreSQL yet.
+func (db *DB) RevertTargets(ctx context.Context, j *spoke.RevertJob) ([]int64, error) {
+	return nil, notSupported("reverting flows' writes")
+}
+
+// RevertRecords is not supported on PostgreSQL yet.
+func (db *DB) RevertRecords(ctx context.Context, j *spoke.RevertJob, ids []int64, apply bool) (*spoke.RevertChunk, error) {
+	return nil, notSupported("reverting flows' writes")
+}
+
+// FinishRevertJob is not supported on PostgreSQL yet.
+func (db *DB) FinishRevertJob(ctx context.Context, j *spoke.RevertJob, status, errMsg string) error {
+	return notSupported("reverting flows' writes")
+}
+
+// SetRevertTotal is not supported on PostgreSQL yet.
+func (db *DB) SetRevertTotal(ctx context.Context, j *spoke.RevertJob, total int64) error {
+	return notSupported("reverting flows' writes")
+}
+
+// CreateList is not supported on PostgreSQL yet.
+func (db *DB) CreateList(ctx context.Context, account int64, l *spoke.List) (*spoke.List, error) {
+	return nil, notSupported("lists")
+}
+
+// GetList is not supported on PostgreSQL yet.
+func (db *DB) GetList(ctx context.Context, account int64, id string, deleted bool) (*spoke.List, error) {
+	return nil, notSupported("lists")
+}
+
+// GetListByName is not supported on PostgreSQL yet.
+func (db *DB) GetListByName(ctx context.Context, account int64, objectTypeID, name string) (*spoke.List, error) {
+	return nil, notSupported("lists")
+}
+
+// Lists is not supported on PostgreSQL yet.
+func (db *DB) Lists(ctx context.Context, account int64, ids []string) ([]*spoke.List, error) {
+	return nil, notSupported("lists")
+}
+
+// RenameList is not supported on PostgreSQL yet.
+func (db *DB) RenameList(ctx context.Context, account int64, id, name string) (*spoke.List, error) {
+	return nil, notSupported("lists")
+}
+
+// SetListFilters is not supported on PostgreSQL yet.
+func (db *DB) SetListFilters(ctx context.Context, account int64, id string, branch *spoke.FilterBranch, raw json.RawMessage) (*spoke.List, error) {
+	return nil, notSupported("lists")
+}
+
+// DeleteList is not supported on PostgreSQL yet.
+func (db *DB) DeleteList(ctx context.Context, account int64, id string) error {
+	return notSupported("lists")
+}
+
+// RestoreList is not supported on PostgreSQL yet.
+func (db *DB) RestoreList(ctx context.Context, account int64, id string) error {
+	return notSupported("lists")
+}
+
+// AddListMembers is not supported on PostgreSQL yet.
+func (db *DB) AddListMembers(ctx context.Context, account int64, id string, ids []int64) (*spoke.MembershipChange, error) {
+	return nil, notSupported("lists")
+}
+
+// RemoveListMembers is not supported on PostgreSQL yet.
+func (db *DB) RemoveListMembers(ctx context.Context, account int64, id string, ids []int64) (*spoke.MembershipChange, error) {
+	return nil, notSupported("lists")
+}
+
+// ListMembers is not supported on PostgreSQL yet.
+func (db *DB) ListMembers(ctx context.Context, account int64, id string, after int64, limit int) ([]spoke.ListMember, bool, error) {
+	return nil, false, notSupported("lists")
+}
+
+// RecordLists is not supported on PostgreSQL yet.
+func (db *DB) RecordLists(ctx context.Context, account int64, objectType string, recordID int64) ([]spoke.RecordListMembership, error) {
+	return nil, notSupported("lists")
+}
