@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/spokehq/spoke"
+	"github.com/spokehq/spoke/internal/textdiff"
 )
 
 // Diff is what changed between two revisions of a flow.
@@ -124,129 +124,8 @@ func jsonEqual(a, b json.RawMessage) bool {
 // table is quadratic); longer sources are shown as replaced whole.
 const maxDiffLines = 5000
 
-// Unified returns a unified diff (3 lines of context) from a to b, with
-// the given file names; "" when they are equal.
+// Unified returns a unified diff (3 lines of context, GNU hunk ranges) from
+// a to b, with the given file names; "" when they are equal.
 func Unified(nameA, nameB, a, b string) string {
-	if a == b {
-		return ""
-	}
-	la, lb := splitLines(a), splitLines(b)
-	ops := lineOps(la, lb)
-	var out strings.Builder
-	fmt.Fprintf(&out, "--- %s\n+++ %s\n", nameA, nameB)
-	const ctx = 3
-	for i := 0; i < len(ops); {
-		// Find the next change, then the hunk around it.
-		for i < len(ops) && ops[i].kind == ' ' {
-			i++
-		}
-		if i == len(ops) {
-			break
-		}
-		start := max(0, i-ctx)
-		end := i
-		for end < len(ops) {
-			if ops[end].kind != ' ' {
-				end++
-				continue
-			}
-			run := end
-			for run < len(ops) && ops[run].kind == ' ' {
-				run++
-			}
-			if run == len(ops) || run-end > 2*ctx {
-				end = min(len(ops), end+ctx)
-				break
-			}
-			end = run
-		}
-		aStart, bStart, aLen, bLen := ops[start].a, ops[start].b, 0, 0
-		for _, op := range ops[start:end] {
-			if op.kind != '+' {
-				aLen++
-			}
-			if op.kind != '-' {
-				bLen++
-			}
-		}
-		fmt.Fprintf(&out, "@@ -%s +%s @@\n", hunkRange(aStart, aLen), hunkRange(bStart, bLen))
-		for _, op := range ops[start:end] {
-			out.WriteByte(op.kind)
-			out.WriteString(op.line)
-			out.WriteByte('\n')
-		}
-		i = end
-	}
-	return out.String()
-}
-
-func hunkRange(start, n int) string {
-	if n == 0 {
-		return fmt.Sprintf("%d,0", start)
-	}
-	if n == 1 {
-		return fmt.Sprintf("%d", start+1)
-	}
-	return fmt.Sprintf("%d,%d", start+1, n)
-}
-
-func splitLines(s string) []string {
-	if s == "" {
-		return nil
-	}
-	return strings.Split(strings.TrimSuffix(s, "\n"), "\n")
-}
-
-// lineOp is one line of a diff: ' ' kept, '-' removed, '+' added; a and b
-// are the line's (or, for an insertion, the next line's) 0-based index in
-// each side.
-type lineOp struct {
-	kind byte
-	line string
-	a, b int
-}
-
-// lineOps aligns two line lists by their longest common subsequence.
-func lineOps(a, b []string) []lineOp {
-	var ops []lineOp
-	if len(a) > maxDiffLines || len(b) > maxDiffLines {
-		for i, l := range a {
-			ops = append(ops, lineOp{'-', l, i, 0})
-		}
-		for j, l := range b {
-			ops = append(ops, lineOp{'+', l, len(a), j})
-		}
-		return ops
-	}
-	n, m := len(a), len(b)
-	lcs := make([][]int32, n+1)
-	for i := range lcs {
-		lcs[i] = make([]int32, m+1)
-	}
-	for i := n - 1; i >= 0; i-- {
-		for j := m - 1; j >= 0; j-- {
-			if a[i] == b[j] {
-				lcs[i][j] = lcs[i+1][j+1] + 1
-			} else {
-				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
-			}
-		}
-	}
-	i, j := 0, 0
-	for i < n || j < m {
-		switch {
-		case i < n && j < m && a[i] == b[j]:
-			ops = append(ops, lineOp{' ', a[i], i, j})
-			i++
-			j++
-		case i < n && (j == m || lcs[i+1][j] >= lcs[i][j+1]):
-			// Removals before additions, as diff -u shows a change.
-			ops = append(ops, lineOp{'-', a[i], i, j})
-			i++
-		default:
-			ops = append(ops, lineOp{'+', b[j], i, j})
-			j++
-		}
-	}
-	return ops
+	return textdiff.UnifiedWith(nameA, nameB, a, b, textdiff.Options{Context: 3, GNURanges: true, MaxLines: maxDiffLines})
 }

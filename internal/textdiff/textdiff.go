@@ -1,5 +1,6 @@
 // Package textdiff renders line diffs for people: snapshot mismatches in
-// `spoke test` and code changes in `spoke flows diff`.
+// `spoke test`, code changes in `spoke flows diff` and custom code changes
+// between flow revisions (flow.Compare).
 package textdiff
 
 import (
@@ -11,11 +12,34 @@ import (
 // lines of context around each change and headers naming the two sides.
 // It returns "" when a and b are equal.
 func Unified(nameA, nameB, a, b string, context int) string {
+	return UnifiedWith(nameA, nameB, a, b, Options{Context: context})
+}
+
+// Options choose how UnifiedWith lays out a diff. The zero value is
+// Unified's layout with no context.
+type Options struct {
+	// Context is the number of unchanged lines shown around each change.
+	Context int
+	// GNURanges writes hunk ranges as GNU diff -u does: a one-line range
+	// as its line number alone and an empty range as the line before it
+	// ("-0,0" from nothing). Without it every range is "start,length"
+	// counted from 1.
+	GNURanges bool
+	// MaxLines, when above zero, shows sides longer than this many lines
+	// as replaced whole. When zero the bound is on the comparison table
+	// instead: len(a)*len(b) above 4,000,000 cells.
+	MaxLines int
+}
+
+// UnifiedWith returns a unified diff of a and b laid out as opt says, with
+// headers naming the two sides; "" when a and b are equal.
+func UnifiedWith(nameA, nameB, a, b string, opt Options) string {
 	if a == b {
 		return ""
 	}
 	la, lb := splitLines(a), splitLines(b)
-	ops := diff(la, lb)
+	ops := diff(la, lb, opt.MaxLines)
+	context := opt.Context
 	var out strings.Builder
 	fmt.Fprintf(&out, "--- %s\n+++ %s\n", nameA, nameB)
 	// Group the edit script into hunks separated by more than 2*context
@@ -54,7 +78,7 @@ func Unified(nameA, nameB, a, b string, context int) string {
 				bN++
 			}
 		}
-		fmt.Fprintf(&out, "@@ -%d,%d +%d,%d @@\n", aStart+1, aN, bStart+1, bN)
+		fmt.Fprintf(&out, "@@ -%s +%s @@\n", hunkRange(aStart, aN, opt.GNURanges), hunkRange(bStart, bN, opt.GNURanges))
 		for _, op := range ops[start:end] {
 			out.WriteByte(op.kind)
 			out.WriteString(op.text)
@@ -65,6 +89,21 @@ func Unified(nameA, nameB, a, b string, context int) string {
 	return out.String()
 }
 
+// hunkRange writes one side of a hunk header for n lines starting at the
+// 0-based line start.
+func hunkRange(start, n int, gnu bool) string {
+	switch {
+	case !gnu:
+		return fmt.Sprintf("%d,%d", start+1, n)
+	case n == 0:
+		return fmt.Sprintf("%d,0", start)
+	case n == 1:
+		return fmt.Sprintf("%d", start+1)
+	default:
+		return fmt.Sprintf("%d,%d", start+1, n)
+	}
+}
+
 // op is one line of an edit script: ' ' kept, '-' only in a, '+' only in b;
 // a and b are the line's (or the next line's) indexes on each side.
 type op struct {
@@ -73,19 +112,25 @@ type op struct {
 	a, b int
 }
 
+// splitLines splits s into lines without their newlines. Only "" has no
+// lines: "\n" is one empty line, so a diff against it shows that line.
 func splitLines(s string) []string {
-	s = strings.TrimSuffix(s, "\n")
 	if s == "" {
 		return nil
 	}
-	return strings.Split(s, "\n")
+	return strings.Split(strings.TrimSuffix(s, "\n"), "\n")
 }
 
 // diff computes a shortest edit script by longest common subsequence. The
 // inputs are small (code files, snapshots), so the quadratic table is fine;
-// past a size limit it falls back to replacing everything.
-func diff(a, b []string) []op {
-	if len(a)*len(b) > 4_000_000 {
+// past a size limit (maxLines a side when above zero, else a cell count)
+// it falls back to replacing everything.
+func diff(a, b []string, maxLines int) []op {
+	tooBig := len(a)*len(b) > 4_000_000
+	if maxLines > 0 {
+		tooBig = len(a) > maxLines || len(b) > maxLines
+	}
+	if tooBig {
 		var ops []op
 		for i, s := range a {
 			ops = append(ops, op{'-', s, i, 0})
@@ -118,6 +163,7 @@ func diff(a, b []string) []op {
 			i++
 			j++
 		case i < n && (j == m || lcs[i+1][j] >= lcs[i][j+1]):
+			// Removals before additions, as diff -u shows a change.
 			ops = append(ops, op{'-', a[i], i, j})
 			i++
 		default:

@@ -26,3 +26,25 @@ func TestUnified(t *testing.T) {
 		t.Fatalf("got\n%s\nwant\n%s", got, want)
 	}
 }
+
+func TestUnifiedWith(t *testing.T) {
+	t.Parallel()
+	gnu := Options{Context: 3, GNURanges: true}
+	// GNU ranges: a one-line side is its line number, an empty side the
+	// line before it.
+	want := "--- a\n+++ b\n@@ -0,0 +1 @@\n+x\n"
+	if got := UnifiedWith("a", "b", "", "x\n", gnu); got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	// A lone newline is one empty line, not nothing.
+	want = "--- a\n+++ b\n@@ -1 +0,0 @@\n-\n"
+	if got := UnifiedWith("a", "b", "\n", "", gnu); got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	// Past MaxLines the sides are replaced whole, shared lines included.
+	gnu.MaxLines = 2
+	want = "--- a\n+++ b\n@@ -1,3 +1,3 @@\n-p\n-q\n-r\n+p\n+q\n+s\n"
+	if got := UnifiedWith("a", "b", "p\nq\nr\n", "p\nq\ns\n", gnu); got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
