@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"time"
@@ -60,6 +61,54 @@ func parseID(v string) (int64, error) {
 	return id, nil
 }
 
+// linkPath resolves an association path that names two records,
+// .../{fromType}/{fromId}/associations/{toType}/{toId}, checking the
+// scopes on both types.
+func linkPath(r *http.Request, write bool) (from, to spoke.ObjectType, fromID, toID int64, err error) {
+	if from, to, err = pair(r, write); err != nil {
+		return
+	}
+	if fromID, err = pathID(r, "fromId"); err != nil {
+		return
+	}
+	toID, err = pathID(r, "toId")
+	return
+}
+
+// batchOf is the body of a batch call: {"inputs": [...]}.
+type batchOf[T any] struct {
+	Inputs []T `json:"inputs"`
+}
+
+// decodeInputs reads a batch body that must hold 1 to max inputs; noun
+// names them in the error ("associations", "ids").
+func decodeInputs[T any](r *http.Request, max int, noun string) ([]T, error) {
+	var in batchOf[T]
+	if err := decode(r, &in); err != nil {
+		return nil, err
+	}
+	if len(in.Inputs) == 0 || len(in.Inputs) > max {
+		return nil, spoke.Invalidf("inputs must hold 1 to %d %s, got %d.", max, noun, len(in.Inputs))
+	}
+	return in.Inputs, nil
+}
+
+// batchFailure adds an input's own failure (a *spoke.Error) to a batch's
+// errors, for a 207; any other error ends the request and is handed back.
+func batchFailure(errs []standardErr, err error) ([]standardErr, error) {
+	e, ok := err.(*spoke.Error)
+	if !ok {
+		return errs, err
+	}
+	return append(errs, toStandardErr(e)), nil
+}
+
+// Batch limits shared by associations v3 and v4, from HubSpot's guides.
+const (
+	maxBatchLinks = 2000
+	maxBatchReads = 1000
+)
+
 type assocSpec struct {
 	AssociationCategory string `json:"associationCategory"`
 	AssociationTypeID   int    `json:"associationTypeId"`
@@ -103,15 +152,7 @@ func labelsOf(from, to spoke.ObjectType, fromID, toID int64, types []spoke.Assoc
 }
 
 func (s *Server) associate(w http.ResponseWriter, r *http.Request) error {
-	from, to, err := pair(r, true)
-	if err != nil {
-		return err
-	}
-	fromID, err := pathID(r, "fromId")
-	if err != nil {
-		return err
-	}
-	toID, err := pathID(r, "toId")
+	from, to, fromID, toID, err := linkPath(r, true)
 	if err != nil {
 		return err
 	}
@@ -143,15 +184,7 @@ type defaultResult struct {
 
 func (s *Server) associateDefault(w http.ResponseWriter, r *http.Request) error {
 	started := time.Now()
-	from, to, err := pair(r, true)
-	if err != nil {
-		return err
-	}
-	fromID, err := pathID(r, "fromId")
-	if err != nil {
-		return err
-	}
-	toID, err := pathID(r, "toId")
+	from, to, fromID, toID, err := linkPath(r, true)
 	if err != nil {
 		return err
 	}
@@ -199,26 +232,49 @@ type nextPage struct {
 	} `json:"next"`
 }
 
-func (s *Server) listAssociations(w http.ResponseWriter, r *http.Request) error {
-	from, to, err := pair(r, false)
-	if err != nil {
-		return err
+// afterLast is the cursor of the page after assocs: its last associated
+// record's id.
+func afterLast(assocs []spoke.Association) string {
+	return strconv.FormatInt(assocs[len(assocs)-1].ToID, 10)
+}
+
+// pageAfter is the paging of a page of associations that has more after
+// it.
+func pageAfter(assocs []spoke.Association) *nextPage {
+	p := &nextPage{}
+	p.Next.After = afterLast(assocs)
+	return p
+}
+
+// listLinks reads the page of a record's associations that a v3 or v4
+// GET .../{fromType}/{fromId}/associations/{toType} asks for: limit 1 to
+// 500 (500 unless given), after the associated record id a previous page
+// ended at.
+func (s *Server) listLinks(r *http.Request) (from, to spoke.ObjectType, assocs []spoke.Association, more bool, err error) {
+	if from, to, err = pair(r, false); err != nil {
+		return
 	}
 	fromID, err := pathID(r, "fromId")
 	if err != nil {
-		return err
+		return
 	}
 	limit, err := intParam(r, "limit", 500, 1, 500)
 	if err != nil {
-		return err
+		return
 	}
 	var after int64
 	if a := r.URL.Query().Get("after"); a != "" {
 		if after, err = strconv.ParseInt(a, 10, 64); err != nil {
-			return spoke.Invalidf("Query parameter after must be the cursor from paging.next.after, got %q.", a)
+			err = spoke.Invalidf("Query parameter after must be the cursor from paging.next.after, got %q.", a)
+			return
 		}
 	}
-	assocs, more, err := s.Associations.ListAssociations(r.Context(), account(r), from.Name, fromID, to.Name, after, limit)
+	assocs, more, err = s.Associations.ListAssociations(r.Context(), account(r), from.Name, fromID, to.Name, after, limit)
+	return
+}
+
+func (s *Server) listAssociations(w http.ResponseWriter, r *http.Request) error {
+	_, _, assocs, more, err := s.listLinks(r)
 	if err != nil {
 		return err
 	}
@@ -227,23 +283,14 @@ func (s *Server) listAssociations(w http.ResponseWriter, r *http.Request) error 
 		Paging  *nextPage         `json:"paging,omitempty"`
 	}{Results: toMulti(assocs)}
 	if more {
-		out.Paging = &nextPage{}
-		out.Paging.Next.After = strconv.FormatInt(assocs[len(assocs)-1].ToID, 10)
+		out.Paging = pageAfter(assocs)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
 func (s *Server) removeAssociation(w http.ResponseWriter, r *http.Request) error {
-	from, to, err := pair(r, true)
-	if err != nil {
-		return err
-	}
-	fromID, err := pathID(r, "fromId")
-	if err != nil {
-		return err
-	}
-	toID, err := pathID(r, "toId")
+	from, to, fromID, toID, err := linkPath(r, true)
 	if err != nil {
 		return err
 	}
@@ -254,13 +301,15 @@ func (s *Server) removeAssociation(w http.ResponseWriter, r *http.Request) error
 	return nil
 }
 
-type batchAssocInput struct {
-	Inputs []struct {
-		From  idRef       `json:"from"`
-		To    idRef       `json:"to"`
-		Types []assocSpec `json:"types"`
-	} `json:"inputs"`
+// linkInput is one input of a v4 batch create or labels archive.
+type linkInput struct {
+	From  idRef       `json:"from"`
+	To    idRef       `json:"to"`
+	Types []assocSpec `json:"types"`
 }
+
+// batchAssocInput is the body of a v4 batch create or labels archive.
+type batchAssocInput = batchOf[linkInput]
 
 func (s *Server) batchAssociate(w http.ResponseWriter, r *http.Request) error {
 	return s.batchLink(w, r, false)
@@ -270,58 +319,47 @@ func (s *Server) batchAssociateDefault(w http.ResponseWriter, r *http.Request) e
 	return s.batchLink(w, r, true)
 }
 
+// linkOne links the records one batch input names, with the types typesOf
+// gives, or the default type when typesOf is nil, and returns the types
+// the records then have. An id that names no record fails with
+// OBJECT_NOT_FOUND before the types are looked at.
+func (s *Server) linkOne(ctx context.Context, acct int64, from, to spoke.ObjectType, fromRef, toRef idRef, typesOf func() ([]spoke.AssociationType, error)) (fromID, toID int64, types []spoke.AssociationType, err error) {
+	if fromID, err = parseID(string(fromRef.ID)); err != nil {
+		return
+	}
+	if toID, err = parseID(string(toRef.ID)); err != nil {
+		return
+	}
+	if typesOf != nil {
+		if types, err = typesOf(); err != nil {
+			return
+		}
+	}
+	types, err = s.Associations.Associate(ctx, acct, from.Name, fromID, to.Name, toID, types)
+	return
+}
+
 func (s *Server) batchLink(w http.ResponseWriter, r *http.Request, byDefault bool) error {
 	started := time.Now()
 	from, to, err := pair(r, true)
 	if err != nil {
 		return err
 	}
-	var in batchAssocInput
-	if err := decode(r, &in); err != nil {
+	inputs, err := decodeInputs[linkInput](r, maxBatchLinks, "associations")
+	if err != nil {
 		return err
 	}
-	if len(in.Inputs) == 0 || len(in.Inputs) > 2000 {
-		return spoke.Invalidf("inputs must hold 1 to 2000 associations, got %d.", len(in.Inputs))
-	}
-	var labels []labelsBetween
-	var defaults []defaultResult
+	labels := []labelsBetween{}
+	defaults := []defaultResult{}
 	var errs []standardErr
-	for _, item := range in.Inputs {
-		// fail keeps an input's own failure for the batch's errors and
-		// hands back any other error, which ends the request.
-		fail := func(err error) error {
-			if e, ok := err.(*spoke.Error); ok {
-				errs = append(errs, toStandardErr(e))
-				return nil
-			}
-			return err
-		}
-		fromID, err := parseID(string(item.From.ID))
-		if err != nil {
-			if err := fail(err); err != nil {
-				return err
-			}
-			continue
-		}
-		toID, err := parseID(string(item.To.ID))
-		if err != nil {
-			if err := fail(err); err != nil {
-				return err
-			}
-			continue
-		}
-		var types []spoke.AssociationType
+	for _, item := range inputs {
+		var typesOf func() ([]spoke.AssociationType, error)
 		if !byDefault {
-			if types, err = specsToTypes(item.Types); err != nil {
-				if err := fail(err); err != nil {
-					return err
-				}
-				continue
-			}
+			typesOf = func() ([]spoke.AssociationType, error) { return specsToTypes(item.Types) }
 		}
-		types, err = s.Associations.Associate(r.Context(), account(r), from.Name, fromID, to.Name, toID, types)
+		fromID, toID, types, err := s.linkOne(r.Context(), account(r), from, to, item.From, item.To, typesOf)
 		if err != nil {
-			if err := fail(err); err != nil {
+			if errs, err = batchFailure(errs, err); err != nil {
 				return err
 			}
 			continue
@@ -333,45 +371,45 @@ func (s *Server) batchLink(w http.ResponseWriter, r *http.Request, byDefault boo
 		}
 	}
 	if byDefault {
-		if defaults == nil {
-			defaults = []defaultResult{}
-		}
 		writeBatch(w, http.StatusOK, started, defaults, errs)
 		return nil
-	}
-	if labels == nil {
-		labels = []labelsBetween{}
 	}
 	writeBatch(w, http.StatusCreated, started, labels, errs)
 	return nil
 }
 
-func (s *Server) batchReadAssociations(w http.ResponseWriter, r *http.Request) error {
+// linksOf is one result of a v3 or v4 batch read: a record's associations
+// in the version's shape (To), and the cursor of the rest past 500.
+type linksOf[T any] struct {
+	From   idRef     `json:"from"`
+	To     T         `json:"to"`
+	Paging *nextPage `json:"paging,omitempty"`
+}
+
+// batchReadLinks answers a v3 or v4 batch read, {"inputs":[{"id",
+// "after"?}]}: 200 with each record's associations of the to type, 207
+// with the ids that name no record. wire is called once the inputs are
+// valid and returns how one record's associations are written.
+func batchReadLinks[T any](s *Server, w http.ResponseWriter, r *http.Request, wire func(from, to spoke.ObjectType) (func([]spoke.Association) T, error)) error {
 	started := time.Now()
 	from, to, err := pair(r, false)
 	if err != nil {
 		return err
 	}
-	var in struct {
-		Inputs []struct {
-			ID    flexString `json:"id"`
-			After flexString `json:"after"`
-		} `json:"inputs"`
-	}
-	if err := decode(r, &in); err != nil {
+	inputs, err := decodeInputs[struct {
+		ID    flexString `json:"id"`
+		After flexString `json:"after"`
+	}](r, maxBatchReads, "ids")
+	if err != nil {
 		return err
 	}
-	if len(in.Inputs) == 0 || len(in.Inputs) > 1000 {
-		return spoke.Invalidf("inputs must hold 1 to 1000 ids, got %d.", len(in.Inputs))
+	toWire, err := wire(from, to)
+	if err != nil {
+		return err
 	}
-	type result struct {
-		From   idRef             `json:"from"`
-		To     []multiAssociated `json:"to"`
-		Paging *nextPage         `json:"paging,omitempty"`
-	}
-	results := []result{}
+	results := []linksOf[T]{}
 	var missing []string
-	for _, item := range in.Inputs {
+	for _, item := range inputs {
 		id, err := parseID(string(item.ID))
 		if err != nil {
 			missing = append(missing, string(item.ID))
@@ -393,10 +431,9 @@ func (s *Server) batchReadAssociations(w http.ResponseWriter, r *http.Request) e
 		if err != nil {
 			return err
 		}
-		res := result{From: idRef{item.ID}, To: toMulti(assocs)}
+		res := linksOf[T]{From: idRef{item.ID}, To: toWire(assocs)}
 		if more {
-			res.Paging = &nextPage{}
-			res.Paging.Next.After = strconv.FormatInt(assocs[len(assocs)-1].ToID, 10)
+			res.Paging = pageAfter(assocs)
 		}
 		results = append(results, res)
 	}
@@ -408,6 +445,12 @@ func (s *Server) batchReadAssociations(w http.ResponseWriter, r *http.Request) e
 	}
 	writeBatch(w, http.StatusOK, started, results, errs)
 	return nil
+}
+
+func (s *Server) batchReadAssociations(w http.ResponseWriter, r *http.Request) error {
+	return batchReadLinks(s, w, r, func(_, _ spoke.ObjectType) (func([]spoke.Association) []multiAssociated, error) {
+		return toMulti, nil
+	})
 }
 
 func (s *Server) batchRemoveAssociations(w http.ResponseWriter, r *http.Request) error {
@@ -450,34 +493,49 @@ func (s *Server) batchRemoveLabels(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	var in batchAssocInput
-	if err := decode(r, &in); err != nil {
+	inputs, err := decodeInputs[linkInput](r, maxBatchLinks, "associations")
+	if err != nil {
 		return err
 	}
-	if len(in.Inputs) == 0 || len(in.Inputs) > 2000 {
-		return spoke.Invalidf("inputs must hold 1 to 2000 associations, got %d.", len(in.Inputs))
-	}
 	// Check every input before removing anything.
-	types := make([][]spoke.AssociationType, len(in.Inputs))
-	for i, item := range in.Inputs {
-		if types[i], err = specsToTypes(item.Types); err != nil {
+	links := make([]typedLink, len(inputs))
+	for i, item := range inputs {
+		types, err := specsToTypes(item.Types)
+		if err != nil {
 			return spoke.Invalidf("inputs[%d].types: %s", i, spoke.ErrorMessage(err))
 		}
+		links[i] = typedLink{item.From, item.To, types}
 	}
-	for i, item := range in.Inputs {
-		fromID, err := parseID(string(item.From.ID))
-		if err != nil {
-			continue // an unknown record has no labels to remove
-		}
-		toID, err := parseID(string(item.To.ID))
+	if err := s.removeLinkTypes(r.Context(), account(r), from, to, links); err != nil {
+		return err
+	}
+	writeNoContent(w)
+	return nil
+}
+
+// typedLink is one input of a batch archive of association types: the
+// two records as sent and the types to remove between them.
+type typedLink struct {
+	from, to idRef
+	types    []spoke.AssociationType
+}
+
+// removeLinkTypes removes each link's types and keeps the records' other
+// types. An id that names no record is skipped: it has no links to remove.
+func (s *Server) removeLinkTypes(ctx context.Context, acct int64, from, to spoke.ObjectType, links []typedLink) error {
+	for _, l := range links {
+		fromID, err := parseID(string(l.from.ID))
 		if err != nil {
 			continue
 		}
-		if err := s.Associations.RemoveAssociationTypes(r.Context(), account(r), from.Name, fromID, to.Name, toID, types[i]); err != nil {
+		toID, err := parseID(string(l.to.ID))
+		if err != nil {
+			continue
+		}
+		if err := s.Associations.RemoveAssociationTypes(ctx, acct, from.Name, fromID, to.Name, toID, l.types); err != nil {
 			return err
 		}
 	}
-	writeNoContent(w)
 	return nil
 }
 

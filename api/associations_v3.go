@@ -24,12 +24,6 @@ func (s *Server) associationV3Routes() []route {
 	}
 }
 
-// v3 batch limits, from HubSpot's v3 associations guide.
-const (
-	maxV3BatchCreate = 2000
-	maxV3BatchRead   = 1000
-)
-
 // v3Types knows the association types between one pair of object types
 // and names them the v3 way.
 type v3Types struct {
@@ -78,31 +72,31 @@ func (v *v3Types) refs(assocs []spoke.Association) []assocRef {
 	return out
 }
 
+// v3Link resolves a v3 path that names one link,
+// .../{fromId}/associations/{toType}/{toId}/{assocType}: the pair's type
+// names, the two records and the association type.
+func (s *Server) v3Link(r *http.Request) (names *v3Types, fromID, toID int64, t spoke.AssociationType, err error) {
+	from, to, fromID, toID, err := linkPath(r, true)
+	if err != nil {
+		return
+	}
+	if names, err = s.typesV3(r.Context(), account(r), from, to); err != nil {
+		return
+	}
+	t, err = names.resolve(r.PathValue("assocType"))
+	return
+}
+
 // associateV3 is PUT /crm/v3/objects/{from}/{id}/associations/{to}/{toId}/{type}:
 // it links the records with the named type and answers 200 with the from
 // record (its computed properties) and its associations of the to type,
 // as HubSpot's SimplePublicObjectWithAssociations.
 func (s *Server) associateV3(w http.ResponseWriter, r *http.Request) error {
-	from, to, err := pair(r, true)
+	names, fromID, toID, t, err := s.v3Link(r)
 	if err != nil {
 		return err
 	}
-	fromID, err := pathID(r, "fromId")
-	if err != nil {
-		return err
-	}
-	toID, err := pathID(r, "toId")
-	if err != nil {
-		return err
-	}
-	names, err := s.typesV3(r.Context(), account(r), from, to)
-	if err != nil {
-		return err
-	}
-	t, err := names.resolve(r.PathValue("assocType"))
-	if err != nil {
-		return err
-	}
+	from, to := names.from, names.to
 	if _, err := s.Associations.Associate(r.Context(), account(r), from.Name, fromID, to.Name, toID, []spoke.AssociationType{t}); err != nil {
 		return err
 	}
@@ -129,27 +123,11 @@ func (s *Server) associateV3(w http.ResponseWriter, r *http.Request) error {
 // removeAssociationV3 is DELETE .../associations/{to}/{toId}/{type}: it
 // removes that type of link (and its reverse) and keeps the others; 204.
 func (s *Server) removeAssociationV3(w http.ResponseWriter, r *http.Request) error {
-	from, to, err := pair(r, true)
+	names, fromID, toID, t, err := s.v3Link(r)
 	if err != nil {
 		return err
 	}
-	fromID, err := pathID(r, "fromId")
-	if err != nil {
-		return err
-	}
-	toID, err := pathID(r, "toId")
-	if err != nil {
-		return err
-	}
-	names, err := s.typesV3(r.Context(), account(r), from, to)
-	if err != nil {
-		return err
-	}
-	t, err := names.resolve(r.PathValue("assocType"))
-	if err != nil {
-		return err
-	}
-	if err := s.Associations.RemoveAssociationTypes(r.Context(), account(r), from.Name, fromID, to.Name, toID, []spoke.AssociationType{t}); err != nil {
+	if err := s.Associations.RemoveAssociationTypes(r.Context(), account(r), names.from.Name, fromID, names.to.Name, toID, []spoke.AssociationType{t}); err != nil {
 		return err
 	}
 	writeNoContent(w)
@@ -160,25 +138,7 @@ func (s *Server) removeAssociationV3(w http.ResponseWriter, r *http.Request) err
 // HubSpot's CollectionResponseAssociatedIdForwardPaging, paged by the
 // associated record's id.
 func (s *Server) listAssociationsV3(w http.ResponseWriter, r *http.Request) error {
-	from, to, err := pair(r, false)
-	if err != nil {
-		return err
-	}
-	fromID, err := pathID(r, "fromId")
-	if err != nil {
-		return err
-	}
-	limit, err := intParam(r, "limit", 500, 1, 500)
-	if err != nil {
-		return err
-	}
-	var after int64
-	if a := r.URL.Query().Get("after"); a != "" {
-		if after, err = strconv.ParseInt(a, 10, 64); err != nil {
-			return spoke.Invalidf("Query parameter after must be the cursor from paging.next.after, got %q.", a)
-		}
-	}
-	assocs, more, err := s.Associations.ListAssociations(r.Context(), account(r), from.Name, fromID, to.Name, after, limit)
+	from, to, assocs, more, err := s.listLinks(r)
 	if err != nil {
 		return err
 	}
@@ -191,7 +151,7 @@ func (s *Server) listAssociationsV3(w http.ResponseWriter, r *http.Request) erro
 		Paging  *listPaging `json:"paging,omitempty"`
 	}{Results: names.refs(assocs)}
 	if more {
-		out.Paging = s.nextPageLink(r, strconv.FormatInt(assocs[len(assocs)-1].ToID, 10))
+		out.Paging = s.nextPageLink(r, afterLast(assocs))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -204,6 +164,20 @@ type publicAssociation struct {
 	Type flexString `json:"type"`
 }
 
+// decodeV3Links reads the body of a v3 batch create or archive, 1 to
+// 2,000 PublicAssociations, and loads the pair's type names.
+func (s *Server) decodeV3Links(r *http.Request, from, to spoke.ObjectType) ([]publicAssociation, *v3Types, error) {
+	inputs, err := decodeInputs[publicAssociation](r, maxBatchLinks, "associations")
+	if err != nil {
+		return nil, nil, err
+	}
+	names, err := s.typesV3(r.Context(), account(r), from, to)
+	if err != nil {
+		return nil, nil, err
+	}
+	return inputs, names, nil
+}
+
 // batchAssociateV3 is POST /crm/v3/associations/{from}/{to}/batch/create:
 // {"inputs":[{"from":{"id"},"to":{"id"},"type":"contact_to_company"}]};
 // 201 with the created associations, 207 with the failed ones in errors.
@@ -213,124 +187,40 @@ func (s *Server) batchAssociateV3(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	var in struct {
-		Inputs []publicAssociation `json:"inputs"`
-	}
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	if len(in.Inputs) == 0 || len(in.Inputs) > maxV3BatchCreate {
-		return spoke.Invalidf("inputs must hold 1 to %d associations, got %d.", maxV3BatchCreate, len(in.Inputs))
-	}
-	names, err := s.typesV3(r.Context(), account(r), from, to)
+	inputs, names, err := s.decodeV3Links(r, from, to)
 	if err != nil {
 		return err
 	}
 	results := []publicAssociation{}
 	var errs []standardErr
-	for _, item := range in.Inputs {
-		err := s.associateOneV3(r.Context(), account(r), names, item)
+	for _, item := range inputs {
+		_, _, _, err := s.linkOne(r.Context(), account(r), from, to, item.From, item.To, func() ([]spoke.AssociationType, error) {
+			t, err := names.resolve(string(item.Type))
+			return []spoke.AssociationType{t}, err
+		})
 		if err == nil {
 			results = append(results, item)
 			continue
 		}
-		e, ok := err.(*spoke.Error)
-		if !ok {
+		if errs, err = batchFailure(errs, err); err != nil {
 			return err
 		}
-		errs = append(errs, toStandardErr(e))
 	}
 	writeBatch(w, http.StatusCreated, started, results, errs)
 	return nil
-}
-
-// associateOneV3 links one input of a v3 batch create.
-func (s *Server) associateOneV3(ctx context.Context, acct int64, names *v3Types, item publicAssociation) error {
-	fromID, err := parseID(string(item.From.ID))
-	if err != nil {
-		return err
-	}
-	toID, err := parseID(string(item.To.ID))
-	if err != nil {
-		return err
-	}
-	t, err := names.resolve(string(item.Type))
-	if err != nil {
-		return err
-	}
-	_, err = s.Associations.Associate(ctx, acct, names.from.Name, fromID, names.to.Name, toID, []spoke.AssociationType{t})
-	return err
 }
 
 // batchReadAssociationsV3 is POST /crm/v3/associations/{from}/{to}/batch/read:
 // {"inputs":[{"id"}]}; 200 with [{from:{id}, to:[{id, type}], paging?}],
 // 207 when some ids name no record.
 func (s *Server) batchReadAssociationsV3(w http.ResponseWriter, r *http.Request) error {
-	started := time.Now()
-	from, to, err := pair(r, false)
-	if err != nil {
-		return err
-	}
-	var in struct {
-		Inputs []struct {
-			ID    flexString `json:"id"`
-			After flexString `json:"after"`
-		} `json:"inputs"`
-	}
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	if len(in.Inputs) == 0 || len(in.Inputs) > maxV3BatchRead {
-		return spoke.Invalidf("inputs must hold 1 to %d ids, got %d.", maxV3BatchRead, len(in.Inputs))
-	}
-	names, err := s.typesV3(r.Context(), account(r), from, to)
-	if err != nil {
-		return err
-	}
-	type result struct {
-		From   idRef      `json:"from"`
-		To     []assocRef `json:"to"`
-		Paging *nextPage  `json:"paging,omitempty"`
-	}
-	results := []result{}
-	var missing []string
-	for _, item := range in.Inputs {
-		id, err := parseID(string(item.ID))
+	return batchReadLinks(s, w, r, func(from, to spoke.ObjectType) (func([]spoke.Association) []assocRef, error) {
+		names, err := s.typesV3(r.Context(), account(r), from, to)
 		if err != nil {
-			missing = append(missing, string(item.ID))
-			continue
+			return nil, err
 		}
-		var after int64
-		if item.After != "" {
-			after, _ = strconv.ParseInt(string(item.After), 10, 64)
-		}
-		recs, err := s.Records.GetRecords(r.Context(), account(r), from.Name, []string{string(item.ID)}, spoke.ReadOptions{})
-		if err != nil {
-			return err
-		}
-		if len(recs) == 0 {
-			missing = append(missing, string(item.ID))
-			continue
-		}
-		assocs, more, err := s.Associations.ListAssociations(r.Context(), account(r), from.Name, id, to.Name, after, 500)
-		if err != nil {
-			return err
-		}
-		res := result{From: idRef{item.ID}, To: names.refs(assocs)}
-		if more {
-			res.Paging = &nextPage{}
-			res.Paging.Next.After = strconv.FormatInt(assocs[len(assocs)-1].ToID, 10)
-		}
-		results = append(results, res)
-	}
-	var errs []standardErr
-	if len(missing) > 0 {
-		errs = append(errs, standardErr{Status: "error", Category: "OBJECT_NOT_FOUND",
-			Message: "No " + from.Singular + " is associated with, or exists with, the given ids.",
-			Context: map[string][]string{"fromObjectIds": missing}, Errors: []any{}, Links: map[string]string{}})
-	}
-	writeBatch(w, http.StatusOK, started, results, errs)
-	return nil
+		return names.refs, nil
+	})
 }
 
 // batchRemoveAssociationsV3 is POST /crm/v3/associations/{from}/{to}/batch/archive:
@@ -341,37 +231,20 @@ func (s *Server) batchRemoveAssociationsV3(w http.ResponseWriter, r *http.Reques
 	if err != nil {
 		return err
 	}
-	var in struct {
-		Inputs []publicAssociation `json:"inputs"`
-	}
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	if len(in.Inputs) == 0 || len(in.Inputs) > maxV3BatchCreate {
-		return spoke.Invalidf("inputs must hold 1 to %d associations, got %d.", maxV3BatchCreate, len(in.Inputs))
-	}
-	names, err := s.typesV3(r.Context(), account(r), from, to)
+	inputs, names, err := s.decodeV3Links(r, from, to)
 	if err != nil {
 		return err
 	}
-	types := make([]spoke.AssociationType, len(in.Inputs))
-	for i, item := range in.Inputs {
-		if types[i], err = names.resolve(string(item.Type)); err != nil {
+	links := make([]typedLink, len(inputs))
+	for i, item := range inputs {
+		t, err := names.resolve(string(item.Type))
+		if err != nil {
 			return err
 		}
+		links[i] = typedLink{item.From, item.To, []spoke.AssociationType{t}}
 	}
-	for i, item := range in.Inputs {
-		fromID, err := parseID(string(item.From.ID))
-		if err != nil {
-			continue // an unknown record has no links to remove
-		}
-		toID, err := parseID(string(item.To.ID))
-		if err != nil {
-			continue
-		}
-		if err := s.Associations.RemoveAssociationTypes(r.Context(), account(r), from.Name, fromID, to.Name, toID, types[i:i+1]); err != nil {
-			return err
-		}
+	if err := s.removeLinkTypes(r.Context(), account(r), from, to, links); err != nil {
+		return err
 	}
 	writeNoContent(w)
 	return nil
