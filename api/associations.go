@@ -339,13 +339,19 @@ func (s *Server) linkOne(ctx context.Context, acct int64, from, to spoke.ObjectT
 	return
 }
 
+// decodeLinks checks the path of a v4 batch create or labels archive and
+// reads its body, 1 to 2,000 inputs.
+func decodeLinks(r *http.Request) (from, to spoke.ObjectType, inputs []linkInput, err error) {
+	if from, to, err = pair(r, true); err != nil {
+		return
+	}
+	inputs, err = decodeInputs[linkInput](r, maxBatchLinks, "associations")
+	return
+}
+
 func (s *Server) batchLink(w http.ResponseWriter, r *http.Request, byDefault bool) error {
 	started := time.Now()
-	from, to, err := pair(r, true)
-	if err != nil {
-		return err
-	}
-	inputs, err := decodeInputs[linkInput](r, maxBatchLinks, "associations")
+	from, to, inputs, err := decodeLinks(r)
 	if err != nil {
 		return err
 	}
@@ -489,11 +495,7 @@ func (s *Server) batchRemoveAssociations(w http.ResponseWriter, r *http.Request)
 // batchRemoveLabels is v4 batchApi.archiveLabels: it removes the given
 // association types (labels) between each pair and keeps the others; 204.
 func (s *Server) batchRemoveLabels(w http.ResponseWriter, r *http.Request) error {
-	from, to, err := pair(r, true)
-	if err != nil {
-		return err
-	}
-	inputs, err := decodeInputs[linkInput](r, maxBatchLinks, "associations")
+	from, to, inputs, err := decodeLinks(r)
 	if err != nil {
 		return err
 	}

@@ -164,9 +164,14 @@ type publicAssociation struct {
 	Type flexString `json:"type"`
 }
 
-// decodeV3Links reads the body of a v3 batch create or archive, 1 to
-// 2,000 PublicAssociations, and loads the pair's type names.
-func (s *Server) decodeV3Links(r *http.Request, from, to spoke.ObjectType) ([]publicAssociation, *v3Types, error) {
+// decodeV3Links checks the path of a v3 batch create or archive, reads
+// its body, 1 to 2,000 PublicAssociations, and loads the pair's type
+// names.
+func (s *Server) decodeV3Links(r *http.Request) ([]publicAssociation, *v3Types, error) {
+	from, to, err := pair(r, true)
+	if err != nil {
+		return nil, nil, err
+	}
 	inputs, err := decodeInputs[publicAssociation](r, maxBatchLinks, "associations")
 	if err != nil {
 		return nil, nil, err
@@ -183,14 +188,11 @@ func (s *Server) decodeV3Links(r *http.Request, from, to spoke.ObjectType) ([]pu
 // 201 with the created associations, 207 with the failed ones in errors.
 func (s *Server) batchAssociateV3(w http.ResponseWriter, r *http.Request) error {
 	started := time.Now()
-	from, to, err := pair(r, true)
+	inputs, names, err := s.decodeV3Links(r)
 	if err != nil {
 		return err
 	}
-	inputs, names, err := s.decodeV3Links(r, from, to)
-	if err != nil {
-		return err
-	}
+	from, to := names.from, names.to
 	results := []publicAssociation{}
 	var errs []standardErr
 	for _, item := range inputs {
@@ -227,14 +229,11 @@ func (s *Server) batchReadAssociationsV3(w http.ResponseWriter, r *http.Request)
 // {"inputs":[{"from":{"id"},"to":{"id"},"type"}]} removes each named type
 // of link; 204. Every type is checked before anything is removed.
 func (s *Server) batchRemoveAssociationsV3(w http.ResponseWriter, r *http.Request) error {
-	from, to, err := pair(r, true)
+	inputs, names, err := s.decodeV3Links(r)
 	if err != nil {
 		return err
 	}
-	inputs, names, err := s.decodeV3Links(r, from, to)
-	if err != nil {
-		return err
-	}
+	from, to := names.from, names.to
 	links := make([]typedLink, len(inputs))
 	for i, item := range inputs {
 		t, err := names.resolve(string(item.Type))
