@@ -178,6 +178,46 @@ func validateReferences(r *http.Request) (bool, error) {
 	return a || b, err
 }
 
+// pipelineWrite checks the path of a pipeline or stage write: the type
+// and its write scope, then, with flags, HubSpot's delete-validation
+// flags (validate is what they ask for), then reads the body into in
+// unless it is nil.
+func pipelineWrite(r *http.Request, flags bool, in any) (t spoke.ObjectType, validate bool, err error) {
+	if t, err = pipelineType(r, true); err != nil {
+		return
+	}
+	if flags {
+		if validate, err = validateReferences(r); err != nil {
+			return
+		}
+	}
+	if in != nil {
+		err = decode(r, in)
+	}
+	return
+}
+
+// pathPipeline reads the pipeline a GET's path names.
+func (s *Server) pathPipeline(r *http.Request) (*spoke.Pipeline, error) {
+	t, err := pipelineType(r, false)
+	if err != nil {
+		return nil, err
+	}
+	return s.Pipelines.GetPipeline(r.Context(), account(r), t.Name, r.PathValue("pipelineId"))
+}
+
+// writeResults answers 200 with {"results": [...]}, each item in its wire
+// shape.
+func writeResults[T, W any](w http.ResponseWriter, items []T, wire func(T) W) {
+	out := struct {
+		Results []W `json:"results"`
+	}{Results: make([]W, 0, len(items))}
+	for _, it := range items {
+		out.Results = append(out.Results, wire(it))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
 func (s *Server) listPipelines(w http.ResponseWriter, r *http.Request) error {
 	t, err := pipelineType(r, false)
 	if err != nil {
@@ -187,22 +227,12 @@ func (s *Server) listPipelines(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := struct {
-		Results []pipelineWire `json:"results"`
-	}{Results: make([]pipelineWire, 0, len(ps))}
-	for _, p := range ps {
-		out.Results = append(out.Results, pipelineToWire(p))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeResults(w, ps, pipelineToWire)
 	return nil
 }
 
 func (s *Server) getPipeline(w http.ResponseWriter, r *http.Request) error {
-	t, err := pipelineType(r, false)
-	if err != nil {
-		return err
-	}
-	p, err := s.Pipelines.GetPipeline(r.Context(), account(r), t.Name, r.PathValue("pipelineId"))
+	p, err := s.pathPipeline(r)
 	if err != nil {
 		return err
 	}
@@ -211,12 +241,9 @@ func (s *Server) getPipeline(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) createPipeline(w http.ResponseWriter, r *http.Request) error {
-	t, err := pipelineType(r, true)
-	if err != nil {
-		return err
-	}
 	var in pipelineInput
-	if err := decode(r, &in); err != nil {
+	t, _, err := pipelineWrite(r, false, &in)
+	if err != nil {
 		return err
 	}
 	p, err := s.Pipelines.CreatePipeline(r.Context(), account(r), t.Name, in.domain())
@@ -228,16 +255,9 @@ func (s *Server) createPipeline(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) replacePipeline(w http.ResponseWriter, r *http.Request) error {
-	t, err := pipelineType(r, true)
-	if err != nil {
-		return err
-	}
-	validate, err := validateReferences(r)
-	if err != nil {
-		return err
-	}
 	var in pipelineInput
-	if err := decode(r, &in); err != nil {
+	t, validate, err := pipelineWrite(r, true, &in)
+	if err != nil {
 		return err
 	}
 	p, err := s.Pipelines.ReplacePipeline(r.Context(), account(r), t.Name, r.PathValue("pipelineId"), in.domain(), validate)
@@ -248,16 +268,12 @@ func (s *Server) replacePipeline(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// updatePipeline takes the delete-validation flags, as HubSpot does, but
+// an update removes no stage for them to check.
 func (s *Server) updatePipeline(w http.ResponseWriter, r *http.Request) error {
-	t, err := pipelineType(r, true)
-	if err != nil {
-		return err
-	}
-	if _, err := validateReferences(r); err != nil {
-		return err
-	}
 	var in pipelineInput
-	if err := decode(r, &in); err != nil {
+	t, _, err := pipelineWrite(r, true, &in)
+	if err != nil {
 		return err
 	}
 	p, err := s.Pipelines.UpdatePipeline(r.Context(), account(r), t.Name, r.PathValue("pipelineId"),
@@ -270,11 +286,7 @@ func (s *Server) updatePipeline(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deletePipeline(w http.ResponseWriter, r *http.Request) error {
-	t, err := pipelineType(r, true)
-	if err != nil {
-		return err
-	}
-	validate, err := validateReferences(r)
+	t, validate, err := pipelineWrite(r, true, nil)
 	if err != nil {
 		return err
 	}
@@ -286,30 +298,16 @@ func (s *Server) deletePipeline(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listStages(w http.ResponseWriter, r *http.Request) error {
-	t, err := pipelineType(r, false)
+	p, err := s.pathPipeline(r)
 	if err != nil {
 		return err
 	}
-	p, err := s.Pipelines.GetPipeline(r.Context(), account(r), t.Name, r.PathValue("pipelineId"))
-	if err != nil {
-		return err
-	}
-	out := struct {
-		Results []stageWire `json:"results"`
-	}{Results: make([]stageWire, 0, len(p.Stages))}
-	for _, st := range p.Stages {
-		out.Results = append(out.Results, stageToWire(st))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeResults(w, p.Stages, stageToWire)
 	return nil
 }
 
 func (s *Server) getStage(w http.ResponseWriter, r *http.Request) error {
-	t, err := pipelineType(r, false)
-	if err != nil {
-		return err
-	}
-	p, err := s.Pipelines.GetPipeline(r.Context(), account(r), t.Name, r.PathValue("pipelineId"))
+	p, err := s.pathPipeline(r)
 	if err != nil {
 		return err
 	}
@@ -323,12 +321,9 @@ func (s *Server) getStage(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) createStage(w http.ResponseWriter, r *http.Request) error {
-	t, err := pipelineType(r, true)
-	if err != nil {
-		return err
-	}
 	var in stageInput
-	if err := decode(r, &in); err != nil {
+	t, _, err := pipelineWrite(r, false, &in)
+	if err != nil {
 		return err
 	}
 	st, err := s.Pipelines.CreateStage(r.Context(), account(r), t.Name, r.PathValue("pipelineId"), in.domain())
@@ -340,12 +335,9 @@ func (s *Server) createStage(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) replaceStage(w http.ResponseWriter, r *http.Request) error {
-	t, err := pipelineType(r, true)
-	if err != nil {
-		return err
-	}
 	var in stageInput
-	if err := decode(r, &in); err != nil {
+	t, _, err := pipelineWrite(r, false, &in)
+	if err != nil {
 		return err
 	}
 	st, err := s.Pipelines.ReplaceStage(r.Context(), account(r), t.Name, r.PathValue("pipelineId"), r.PathValue("stageId"), in.domain())
@@ -357,12 +349,9 @@ func (s *Server) replaceStage(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) updateStage(w http.ResponseWriter, r *http.Request) error {
-	t, err := pipelineType(r, true)
-	if err != nil {
-		return err
-	}
 	var in stageInput
-	if err := decode(r, &in); err != nil {
+	t, _, err := pipelineWrite(r, false, &in)
+	if err != nil {
 		return err
 	}
 	st, err := s.Pipelines.UpdateStage(r.Context(), account(r), t.Name, r.PathValue("pipelineId"), r.PathValue("stageId"),
@@ -375,11 +364,7 @@ func (s *Server) updateStage(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deleteStage(w http.ResponseWriter, r *http.Request) error {
-	t, err := pipelineType(r, true)
-	if err != nil {
-		return err
-	}
-	validate, err := validateReferences(r)
+	t, validate, err := pipelineWrite(r, true, nil)
 	if err != nil {
 		return err
 	}

@@ -117,6 +117,24 @@ func (s *Server) schemas(r *http.Request, write bool) error {
 	return require(r, schemaReadScopes...)
 }
 
+// schemaBody checks a schema write's scope and reads its body into v.
+func (s *Server) schemaBody(r *http.Request, v any) error {
+	if err := s.schemas(r, true); err != nil {
+		return err
+	}
+	return decode(r, v)
+}
+
+// writeSchema answers with a schema in HubSpot's ObjectSchema shape.
+func (s *Server) writeSchema(w http.ResponseWriter, r *http.Request, status int, sc *spoke.ObjectSchema) error {
+	sw, err := s.schemaToWire(r, sc)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, status, sw)
+	return nil
+}
+
 func (s *Server) listSchemas(w http.ResponseWriter, r *http.Request) error {
 	if err := s.schemas(r, false); err != nil {
 		return err
@@ -151,12 +169,7 @@ func (s *Server) getSchema(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	sw, err := s.schemaToWire(r, sc)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, sw)
-	return nil
+	return s.writeSchema(w, r, http.StatusOK, sc)
 }
 
 // schemaInput is ObjectSchemaEgg, and ObjectTypeDefinitionPatch for
@@ -176,11 +189,8 @@ type schemaInput struct {
 }
 
 func (s *Server) createSchema(w http.ResponseWriter, r *http.Request) error {
-	if err := s.schemas(r, true); err != nil {
-		return err
-	}
 	var body schemaInput
-	if err := decode(r, &body); err != nil {
+	if err := s.schemaBody(r, &body); err != nil {
 		return err
 	}
 	in := spoke.SchemaInput{Name: body.Name, Description: deref(body.Description), PrimaryDisplayProperty: deref(body.PrimaryDisplayProperty),
@@ -199,20 +209,12 @@ func (s *Server) createSchema(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	sw, err := s.schemaToWire(r, sc)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, sw)
-	return nil
+	return s.writeSchema(w, r, http.StatusCreated, sc)
 }
 
 func (s *Server) updateSchema(w http.ResponseWriter, r *http.Request) error {
-	if err := s.schemas(r, true); err != nil {
-		return err
-	}
 	var body schemaInput
-	if err := decode(r, &body); err != nil {
+	if err := s.schemaBody(r, &body); err != nil {
 		return err
 	}
 	upd := spoke.SchemaUpdate{Description: body.Description, PrimaryDisplayProperty: body.PrimaryDisplayProperty,
@@ -229,12 +231,7 @@ func (s *Server) updateSchema(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	sw, err := s.schemaToWire(r, sc)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, sw)
-	return nil
+	return s.writeSchema(w, r, http.StatusOK, sc)
 }
 
 // deleteSchema archives a schema, or with archived=true purges an
@@ -255,15 +252,12 @@ func (s *Server) deleteSchema(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) createSchemaAssociation(w http.ResponseWriter, r *http.Request) error {
-	if err := s.schemas(r, true); err != nil {
-		return err
-	}
 	var body struct {
 		FromObjectTypeID string `json:"fromObjectTypeId"`
 		ToObjectTypeID   string `json:"toObjectTypeId"`
 		Name             string `json:"name"`
 	}
-	if err := decode(r, &body); err != nil {
+	if err := s.schemaBody(r, &body); err != nil {
 		return err
 	}
 	if body.ToObjectTypeID == "" {
