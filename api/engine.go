@@ -231,11 +231,9 @@ func pageParams(r *http.Request) (int64, int, error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	var after int64
-	if a := r.URL.Query().Get("after"); a != "" {
-		if after, err = strconv.ParseInt(a, 10, 64); err != nil || after < 0 {
-			return 0, 0, spoke.Invalidf("Query parameter after must be the cursor from paging.next.after, got %q.", a)
-		}
+	after, err := afterParam(r)
+	if err != nil {
+		return 0, 0, err
 	}
 	return after, limit, nil
 }

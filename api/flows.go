@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/spokehq/spoke"
@@ -118,13 +117,11 @@ func (s *Server) listFlows(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	after := r.URL.Query().Get("after")
-	if after != "" {
-		if n, err := strconv.ParseInt(after, 10, 64); err != nil || n < 0 {
-			return spoke.Invalidf("Query parameter after must be the cursor from paging.next.after, got %q.", after)
-		}
+	// The store takes the cursor as sent; it must still be a flow id.
+	if _, err := afterParam(r); err != nil {
+		return err
 	}
-	flows, more, err := s.Flows.ListFlows(r.Context(), account(r), after, limit)
+	flows, more, err := s.Flows.ListFlows(r.Context(), account(r), r.URL.Query().Get("after"), limit)
 	if err != nil {
 		return err
 	}

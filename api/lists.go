@@ -409,11 +409,9 @@ func (s *Server) listMemberships(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var after int64
-	if a := r.URL.Query().Get("after"); a != "" {
-		if after, err = strconv.ParseInt(a, 10, 64); err != nil || after < 0 {
-			return spoke.Invalidf("Query parameter after must be the cursor from paging.next.after, got %q.", a)
-		}
+	after, err := afterParam(r)
+	if err != nil {
+		return err
 	}
 	members, more, err := s.Lists.ListMembers(r.Context(), account(r), r.PathValue("listId"), after, limit)
 	if err != nil {

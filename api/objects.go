@@ -50,19 +50,9 @@ func (s *Server) listObjects(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	limit, err := intParam(r, "limit", 10, 1, 100)
+	limit, archived, after, err := listQuery(r, 10, 100)
 	if err != nil {
 		return err
-	}
-	archived, err := boolParam(r, "archived")
-	if err != nil {
-		return err
-	}
-	var after int64
-	if a := r.URL.Query().Get("after"); a != "" {
-		if after, err = strconv.ParseInt(a, 10, 64); err != nil || after < 0 {
-			return spoke.Invalidf("Query parameter after must be the cursor from paging.next.after, got %q.", a)
-		}
 	}
 	v := view{t: t, properties: listParam(r, "properties"), withHistory: listParam(r, "propertiesWithHistory")}
 	recs, more, err := s.Records.ListRecords(r.Context(), account(r), t.Name, spoke.ListOptions{Limit: limit, After: after, Archived: archived, WithHistory: v.withHistory})

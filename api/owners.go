@@ -72,19 +72,9 @@ func (s *Server) listOwners(w http.ResponseWriter, r *http.Request) error {
 	if err := require(r, spoke.ScopeOwnersRead); err != nil {
 		return err
 	}
-	limit, err := intParam(r, "limit", 100, 1, 500)
+	limit, archived, after, err := listQuery(r, 100, 500)
 	if err != nil {
 		return err
-	}
-	archived, err := boolParam(r, "archived")
-	if err != nil {
-		return err
-	}
-	var after int64
-	if a := r.URL.Query().Get("after"); a != "" {
-		if after, err = strconv.ParseInt(a, 10, 64); err != nil || after < 0 {
-			return spoke.Invalidf("Query parameter after must be the cursor from paging.next.after, got %q.", a)
-		}
 	}
 	owners, more, err := s.Owners.ListOwners(r.Context(), account(r), spoke.OwnerListOptions{Limit: limit, After: after, Email: r.URL.Query().Get("email"), Archived: archived})
 	if err != nil {

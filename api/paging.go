@@ -3,7 +3,10 @@ package api
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+
+	"github.com/spokehq/spoke"
 )
 
 // listPaging is HubSpot's ForwardPaging on a GET list endpoint:
@@ -16,6 +19,34 @@ type listPaging struct {
 type pageLink struct {
 	After string `json:"after"`
 	Link  string `json:"link,omitempty"`
+}
+
+// afterParam reads the after cursor of a list paged by a numeric id, 0
+// when the query has none.
+func afterParam(r *http.Request) (int64, error) {
+	a := r.URL.Query().Get("after")
+	if a == "" {
+		return 0, nil
+	}
+	after, err := strconv.ParseInt(a, 10, 64)
+	if err != nil || after < 0 {
+		return 0, spoke.Invalidf("Query parameter after must be the cursor from paging.next.after, got %q.", a)
+	}
+	return after, nil
+}
+
+// listQuery reads the query of a GET list of records or owners: limit
+// (def unless given, 1 to max), archived and the after cursor, checked in
+// that order.
+func listQuery(r *http.Request, def, max int) (limit int, archived bool, after int64, err error) {
+	if limit, err = intParam(r, "limit", def, 1, max); err != nil {
+		return
+	}
+	if archived, err = boolParam(r, "archived"); err != nil {
+		return
+	}
+	after, err = afterParam(r)
+	return
 }
 
 // nextPageLink returns the paging of a list whose next page starts after
