@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spokehq/spoke"
 	"github.com/spokehq/spoke/sqlite"
 )
 
@@ -26,35 +27,83 @@ type env struct {
 	readOnly string
 }
 
-// setup starts the API on a fresh store in a temporary directory.
-func setup(t *testing.T) *env {
-	t.Helper()
+// testStore is what every API test starts from: a fresh store in a
+// temporary directory, closed when the test ends, with the default
+// account, the admin token and a read-only token.
+type testStore struct {
+	tb   testing.TB
+	ctx  context.Context
+	db   *sqlite.DB
+	acct int64
+	// readOnly has only crm.objects.contacts.read.
+	readOnly string
+	// logger discards.
+	logger *slog.Logger
+}
+
+// newTestStore opens a testStore.
+func newTestStore(tb testing.TB) *testStore {
+	tb.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, t.TempDir())
+	db, err := sqlite.Open(ctx, tb.TempDir())
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
+	// Registered first, so it runs after the cleanups of whatever serves
+	// the store.
+	tb.Cleanup(func() { db.Close() })
 	acct, _, err := db.DefaultAccount(ctx)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	if _, err := db.StoreToken(ctx, acct, "admin", adminToken, nil, true); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	ro, _, err := db.CreateToken(ctx, acct, "ro", []string{"crm.objects.contacts.read"}, false)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	srv := &Server{Records: db, Properties: db, Associations: db, Schemas: db, Tokens: db, Owners: db, Pipelines: db, Lists: db, FlowWebhooks: db,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	return &testStore{tb: tb, ctx: ctx, db: db, acct: acct, readOnly: ro, logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+}
+
+// must fails the test on a fixture's error.
+func (s *testStore) must(err error) {
+	s.tb.Helper()
+	if err != nil {
+		s.tb.Fatal(err)
+	}
+}
+
+// addFlowFixtures adds what the flow examples refer to: a secret key, the
+// secret HUBSPOT_TOKEN and the deal property zip.
+func (s *testStore) addFlowFixtures() {
+	s.tb.Helper()
+	s.must(s.db.SetSecretKey(make([]byte, 32)))
+	_, err := s.db.PutSecret(s.ctx, s.acct, "HUBSPOT_TOKEN", "s3cret")
+	s.must(err)
+	_, err = s.db.CreateProperty(s.ctx, s.acct, &spoke.Property{ObjectType: "deals", Name: "zip", Label: "Zip", Type: "string", GroupName: "dealinformation"})
+	s.must(err)
+}
+
+// serve starts srv on a test server, closed at the end of the test before
+// the store, and returns the env that talks to it as the admin. Its
+// client does not follow redirects.
+func (s *testStore) serve(t *testing.T, srv *Server) *env {
+	t.Helper()
 	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		ts.Close()
-		db.Close()
-	})
+	t.Cleanup(ts.Close)
 	client := ts.Client()
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &env{t: t, url: ts.URL, db: db, client: client, readOnly: ro}
+	return &env{t: t, url: ts.URL, db: s.db, client: client, readOnly: s.readOnly}
+}
+
+// setup starts the API on a fresh store in a temporary directory.
+func setup(t *testing.T) *env {
+	t.Helper()
+	s := newTestStore(t)
+	db := s.db
+	return s.serve(t, &Server{Records: db, Properties: db, Associations: db, Schemas: db, Tokens: db, Owners: db, Pipelines: db, Lists: db, FlowWebhooks: db,
+		Logger: s.logger})
 }
 
 // resp is a response with its body read.

@@ -4,10 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -15,7 +11,6 @@ import (
 	"github.com/spokehq/spoke"
 	"github.com/spokehq/spoke/engine"
 	"github.com/spokehq/spoke/sandbox"
-	"github.com/spokehq/spoke/sqlite"
 )
 
 // stubCode stands in for the sandbox in the handler tests: it echoes its
@@ -49,50 +44,22 @@ type engineEnv struct {
 
 func setupEngine(t *testing.T) *engineEnv {
 	t.Helper()
-	ctx := context.Background()
-	db, err := sqlite.Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	acct, _, err := db.DefaultAccount(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.StoreToken(ctx, acct, "admin", adminToken, nil, true); err != nil {
-		t.Fatal(err)
-	}
-	ro, _, err := db.CreateToken(ctx, acct, "ro", []string{"crm.objects.contacts.read"}, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newTestStore(t)
+	ctx, db, acct := s.ctx, s.db, s.acct
 	auto, _, err := db.CreateToken(ctx, acct, "auto", []string{"automation"}, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.SetSecretKey(make([]byte, 32)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.CreateProperty(ctx, acct, &spoke.Property{ObjectType: "contacts", Name: "n", Label: "N", Type: "number", GroupName: "contactinformation"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.CreateProperty(ctx, acct, &spoke.Property{ObjectType: "contacts", Name: "score", Label: "Score", Type: "number", GroupName: "contactinformation"}); err != nil {
-		t.Fatal(err)
-	}
+	s.must(err)
+	s.must(db.SetSecretKey(make([]byte, 32)))
+	_, err = db.CreateProperty(ctx, acct, &spoke.Property{ObjectType: "contacts", Name: "n", Label: "N", Type: "number", GroupName: "contactinformation"})
+	s.must(err)
+	_, err = db.CreateProperty(ctx, acct, &spoke.Property{ObjectType: "contacts", Name: "score", Label: "Score", Type: "number", GroupName: "contactinformation"})
+	s.must(err)
 	code := &stubCode{}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	eng := engine.New(engine.Config{Store: db, Flows: db, Records: db, Properties: db, Secrets: db, ObjectTypes: db, Code: code, Logger: logger,
+	eng := engine.New(engine.Config{Store: db, Flows: db, Records: db, Properties: db, Secrets: db, ObjectTypes: db, Code: code, Logger: s.logger,
 		Rollouts: db, Alerts: db, Reverts: db})
 	db.SetTrigger(eng.Trigger, eng.Wake)
-	srv := &Server{Records: db, Properties: db, Associations: db, Schemas: db, Tokens: db, Owners: db, Pipelines: db, Lists: db, FlowWebhooks: db, Flows: db, FlowChecker: db,
-		Engine: eng, EngineStore: db, Secrets: db, Alerts: db, Retention: db, Logger: logger}
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		ts.Close()
-		db.Close()
-	})
-	client := ts.Client()
-	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &engineEnv{env: &env{t: t, url: ts.URL, db: db, client: client, readOnly: ro}, eng: eng, code: code, automationOnly: auto}
+	e := s.serve(t, &Server{Records: db, Properties: db, Associations: db, Schemas: db, Tokens: db, Owners: db, Pipelines: db, Lists: db, FlowWebhooks: db, Flows: db, FlowChecker: db,
+		Engine: eng, EngineStore: db, Secrets: db, Alerts: db, Retention: db, Logger: s.logger})
+	return &engineEnv{env: e, eng: eng, code: code, automationOnly: auto}
 }
 
 // drain runs the engine until no enrollment is due.

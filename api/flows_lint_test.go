@@ -1,46 +1,25 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/spokehq/spoke/lint"
-	"github.com/spokehq/spoke/sqlite"
 )
 
 // setupLintFlows is the flows API with a real linter (ESLint and Python's
 // ast) behind it.
 func setupLintFlows(t *testing.T) *env {
 	t.Helper()
-	ctx := context.Background()
-	db, err := sqlite.Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	acct, _, err := db.DefaultAccount(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.StoreToken(ctx, acct, "admin", adminToken, nil, true); err != nil {
-		t.Fatal(err)
-	}
+	s := newTestStore(t)
 	l := lint.New(lint.Config{})
-	srv := &Server{Records: db, Properties: db, Associations: db, Tokens: db, Flows: db, FlowChecker: db, Linter: l,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		ts.Close()
-		l.Close()
-		db.Close()
-	})
-	return &env{t: t, url: ts.URL, db: db, client: ts.Client()}
+	t.Cleanup(func() { l.Close() })
+	db := s.db
+	return s.serve(t, &Server{Records: db, Properties: db, Associations: db, Tokens: db, Flows: db, FlowChecker: db, Linter: l,
+		Logger: s.logger})
 }
 
 // lintFlowBody is a contact flow with one Node and one Python custom code

@@ -1,57 +1,19 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
-
-	"github.com/spokehq/spoke"
-	"github.com/spokehq/spoke/sqlite"
 )
 
 // setupFlows is setup with the flows API wired to the store.
 func setupFlows(t *testing.T) *env {
 	t.Helper()
-	ctx := context.Background()
-	db, err := sqlite.Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	acct, _, err := db.DefaultAccount(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.StoreToken(ctx, acct, "admin", adminToken, nil, true); err != nil {
-		t.Fatal(err)
-	}
-	ro, _, err := db.CreateToken(ctx, acct, "ro", []string{"crm.objects.contacts.read"}, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.SetSecretKey(make([]byte, 32)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.PutSecret(ctx, acct, "HUBSPOT_TOKEN", "s3cret"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.CreateProperty(ctx, acct, &spoke.Property{ObjectType: "deals", Name: "zip", Label: "Zip", Type: "string", GroupName: "dealinformation"}); err != nil {
-		t.Fatal(err)
-	}
-	srv := &Server{Records: db, Properties: db, Associations: db, Schemas: db, Tokens: db, Owners: db, Pipelines: db, Lists: db, FlowWebhooks: db, Flows: db, FlowChecker: db,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		ts.Close()
-		db.Close()
-	})
-	client := ts.Client()
-	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &env{t: t, url: ts.URL, db: db, client: client, readOnly: ro}
+	s := newTestStore(t)
+	s.addFlowFixtures()
+	db := s.db
+	return s.serve(t, &Server{Records: db, Properties: db, Associations: db, Schemas: db, Tokens: db, Owners: db, Pipelines: db, Lists: db, FlowWebhooks: db, Flows: db, FlowChecker: db,
+		Logger: s.logger})
 }
 
 // flowExample is reference §5.5 plus fields Spoke does not interpret.

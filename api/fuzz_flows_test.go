@@ -2,48 +2,23 @@ package api
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/spokehq/spoke"
-	"github.com/spokehq/spoke/sqlite"
 )
 
 // flowsFuzzHandler starts a server with the flows API on a store with a
 // secret, a contact and one flow (id 1) for PUT to revise.
 func flowsFuzzHandler(f *testing.F) http.Handler {
-	ctx := context.Background()
-	db, err := sqlite.Open(ctx, f.TempDir())
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { db.Close() })
-	acct, _, err := db.DefaultAccount(ctx)
-	if err != nil {
-		f.Fatal(err)
-	}
-	if _, err := db.StoreToken(ctx, acct, "admin", adminToken, nil, true); err != nil {
-		f.Fatal(err)
-	}
-	if err := db.SetSecretKey(make([]byte, 32)); err != nil {
-		f.Fatal(err)
-	}
-	if _, err := db.PutSecret(ctx, acct, "HUBSPOT_TOKEN", "s3cret"); err != nil {
-		f.Fatal(err)
-	}
-	if _, err := db.CreateProperty(ctx, acct, &spoke.Property{ObjectType: "deals", Name: "zip", Label: "Zip", Type: "string", GroupName: "dealinformation"}); err != nil {
-		f.Fatal(err)
-	}
+	s := newTestStore(f)
+	s.addFlowFixtures()
+	db := s.db
 	srv := &Server{Records: db, Properties: db, Associations: db, Schemas: db, Tokens: db, Owners: db, Pipelines: db, Flows: db, FlowChecker: db,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		Logger: s.logger}
 	h := srv.Handler()
 	for _, c := range []struct{ path, body string }{
 		{"/crm/v3/objects/contacts", `{"properties":{"email":"a@b.co","firstname":"Ada"}}`},

@@ -2,18 +2,14 @@ package api
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/spokehq/spoke"
-	"github.com/spokehq/spoke/sqlite"
 )
 
 // seedBodies are valid request bodies of the decoded input types.
@@ -78,21 +74,10 @@ func FuzzDecode(f *testing.F) {
 // fuzzHandler starts a server on a store in a temporary directory, with a
 // few records for the fuzzed bodies to hit.
 func fuzzHandler(f *testing.F) http.Handler {
-	ctx := context.Background()
-	db, err := sqlite.Open(ctx, f.TempDir())
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { db.Close() })
-	acct, _, err := db.DefaultAccount(ctx)
-	if err != nil {
-		f.Fatal(err)
-	}
-	if _, err := db.StoreToken(ctx, acct, "admin", adminToken, nil, true); err != nil {
-		f.Fatal(err)
-	}
+	s := newTestStore(f)
+	db := s.db
 	srv := &Server{Records: db, Properties: db, Associations: db, Schemas: db, Tokens: db,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		Logger: s.logger}
 	h := srv.Handler()
 	for _, c := range []struct{ path, body string }{
 		{"/crm/v3/objects/contacts", `{"properties":{"email":"a@b.co","firstname":"Ada"}}`},

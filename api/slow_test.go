@@ -2,48 +2,31 @@ package api
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/spokehq/spoke/sqlite"
 )
 
 // slowServer serves the API as `spoke serve` does: bodies limited to
 // bodyTimeout, at most maxConns connections. It returns the address.
 func slowServer(t *testing.T, bodyTimeout time.Duration, maxConns int) string {
 	t.Helper()
-	ctx := context.Background()
-	db, err := sqlite.Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	acct, _, err := db.DefaultAccount(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.StoreToken(ctx, acct, "admin", adminToken, nil, true); err != nil {
-		t.Fatal(err)
-	}
+	s := newTestStore(t)
+	db := s.db
 	srv := &Server{Records: db, Properties: db, Associations: db, Schemas: db, Tokens: db, Owners: db, Pipelines: db,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		Logger: s.logger}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	hs := &http.Server{Handler: LimitBodies(srv.Handler(), bodyTimeout), ReadHeaderTimeout: 10 * time.Second}
 	go hs.Serve(LimitListener(ln, maxConns))
-	t.Cleanup(func() {
-		hs.Close()
-		db.Close()
-	})
+	t.Cleanup(func() { hs.Close() })
 	return ln.Addr().String()
 }
 
