@@ -62,14 +62,89 @@ func benchCRM(ctx context.Context, args []string) int {
 	n := fs.Int("contacts", 100000, "contacts to load with batch upsert")
 	conc := fs.Int("concurrency", 4, "concurrent clients for the batch upsert")
 	samples := fs.Int("samples", 3000, "requests per latency measurement")
+	return runSuite(fs, args, func() error { return runBenchCRM(ctx, *n, *conc, *samples) })
+}
+
+// runSuite parses a suite's flags and runs it; the exit code is 2 for bad
+// flags and 1, with the error after the flag set's name, when run fails.
+func runSuite(fs *flag.FlagSet, args []string, run func() error) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if err := runBenchCRM(ctx, *n, *conc, *samples); err != nil {
-		fmt.Fprintln(os.Stderr, "spoke bench crm:", err)
+	if err := run(); err != nil {
+		fmt.Fprintf(os.Stderr, "spoke %s: %v\n", fs.Name(), err)
 		return 1
 	}
 	return 0
+}
+
+// openBenchStore opens a fresh database in a new temporary directory
+// (named from prefix) and its default account; done closes the database
+// and removes the directory.
+func openBenchStore(ctx context.Context, prefix string) (db *sqlite.DB, acct int64, done func(), err error) {
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	if db, err = sqlite.Open(ctx, dir); err != nil {
+		os.RemoveAll(dir)
+		return nil, 0, nil, err
+	}
+	done = func() {
+		db.Close()
+		os.RemoveAll(dir)
+	}
+	if acct, _, err = db.DefaultAccount(ctx); err != nil {
+		done()
+		return nil, 0, nil, err
+	}
+	return db, acct, done, nil
+}
+
+// serveBench serves srv's API on a loopback port, with an admin token
+// stored as token in acct, and returns a client that sends it; stop shuts
+// the server down.
+func serveBench(ctx context.Context, db *sqlite.DB, acct int64, token string, srv *api.Server) (c *benchClient, stop func(), err error) {
+	if _, err := db.StoreToken(ctx, acct, "bench", token, nil, true); err != nil {
+		return nil, nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, err
+	}
+	httpSrv := &http.Server{Handler: srv.Handler()}
+	go httpSrv.Serve(ln)
+	c = &benchClient{base: "http://" + ln.Addr().String(), token: token, http: &http.Client{
+		Transport: &http.Transport{MaxIdleConns: 64, MaxIdleConnsPerHost: 64}}}
+	return c, func() { httpSrv.Close() }, nil
+}
+
+// inBatches calls fn on [from, to) ranges of 0..n, size at a time, from
+// workers goroutines, and returns the first error; a worker stops at its
+// first error, the others at the end of the ranges.
+func inBatches(n, size, workers int, fn func(from, to int) error) error {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errc := make(chan error, workers)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				from := int(next.Add(int64(size))) - size
+				if from >= n {
+					return
+				}
+				if err := fn(from, min(from+size, n)); err != nil {
+					errc <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	return <-errc
 }
 
 type benchClient struct {
@@ -138,35 +213,17 @@ func pct(d []time.Duration, p float64) time.Duration {
 func ms(d time.Duration) string { return fmt.Sprintf("%.3f ms", float64(d.Microseconds())/1000) }
 
 func runBenchCRM(ctx context.Context, n, conc, samples int) error {
-	dir, err := os.MkdirTemp("", "spoke-bench-")
+	db, acct, closeStore, err := openBenchStore(ctx, "spoke-bench-")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	db, err := sqlite.Open(ctx, dir)
+	defer closeStore()
+	c, stop, err := serveBench(ctx, db, acct, "bench-admin-token", &api.Server{Records: db, Properties: db, Associations: db, Schemas: db, Tokens: db,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	acct, _, err := db.DefaultAccount(ctx)
-	if err != nil {
-		return err
-	}
-	const token = "bench-admin-token"
-	if _, err := db.StoreToken(ctx, acct, "bench", token, nil, true); err != nil {
-		return err
-	}
-	srv := &api.Server{Records: db, Properties: db, Associations: db, Schemas: db, Tokens: db,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	httpSrv := &http.Server{Handler: srv.Handler()}
-	go httpSrv.Serve(ln)
-	defer httpSrv.Close()
-	c := &benchClient{base: "http://" + ln.Addr().String(), token: token, http: &http.Client{
-		Transport: &http.Transport{MaxIdleConns: 64, MaxIdleConnsPerHost: 64}}}
+	defer stop()
 
 	fmt.Printf("# spoke bench crm: %d contacts, %d upsert clients, %d samples per latency, %s\n\n", n, conc, samples, time.Now().UTC().Format(time.RFC3339))
 	fmt.Println("| measurement | result |")
@@ -186,35 +243,18 @@ func runBenchCRM(ctx context.Context, n, conc, samples int) error {
 	}
 
 	// Batch upsert by email, 100 per call, conc clients in parallel.
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	errc := make(chan error, conc)
 	start := time.Now()
-	for w := 0; w < conc; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				from := int(next.Add(100)) - 100
-				if from >= n {
-					return
-				}
-				inputs := make([]map[string]any, 0, 100)
-				for i := from; i < from+100 && i < n; i++ {
-					inputs = append(inputs, map[string]any{"idProperty": "email", "id": fmt.Sprintf("user%d@bench.example", i),
-						"properties": map[string]string{"firstname": fmt.Sprintf("User%d", i), "lastname": "Bench",
-							"score": fmt.Sprint(i % 1000), "lifecyclestage": "lead"}})
-				}
-				if _, err := c.do("POST", "/crm/v3/objects/contacts/batch/upsert", map[string]any{"inputs": inputs}, 200); err != nil {
-					errc <- err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errc)
-	if err := <-errc; err != nil {
+	err = inBatches(n, 100, conc, func(from, to int) error {
+		inputs := make([]map[string]any, 0, 100)
+		for i := from; i < to; i++ {
+			inputs = append(inputs, map[string]any{"idProperty": "email", "id": fmt.Sprintf("user%d@bench.example", i),
+				"properties": map[string]string{"firstname": fmt.Sprintf("User%d", i), "lastname": "Bench",
+					"score": fmt.Sprint(i % 1000), "lifecyclestage": "lead"}})
+		}
+		_, err := c.do("POST", "/crm/v3/objects/contacts/batch/upsert", map[string]any{"inputs": inputs}, 200)
+		return err
+	})
+	if err != nil {
 		return err
 	}
 	el := time.Since(start)

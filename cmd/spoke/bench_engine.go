@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"sort"
 	"strconv"
 	"sync/atomic"
@@ -16,7 +15,6 @@ import (
 	"github.com/spokehq/spoke/engine"
 	"github.com/spokehq/spoke/flow"
 	"github.com/spokehq/spoke/sandbox"
-	"github.com/spokehq/spoke/sqlite"
 )
 
 func init() { benchSuites["engine"] = benchEngine }
@@ -52,40 +50,26 @@ func benchEngine(ctx context.Context, args []string) int {
 	codeConc := fs.Int("code-concurrency", 0, "concurrent custom code invocations per runner (0: the engine's default)")
 	workers := fs.Int("workers", 0, "sandbox workers (0: the pool's default)")
 	httpN := fs.Int("http-contacts", 50000, "contacts to create and enroll by objectIds over loopback HTTP (0: skip that path)")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	for _, d := range []struct {
-		flag *int
-		def  int
-	}{{runners, engine.DefaultRunners}, {batch, engine.DefaultBatchSize}, {codeConc, engine.DefaultCodeConcurrency}} {
-		if *d.flag <= 0 {
-			*d.flag = d.def
+	return runSuite(fs, args, func() error {
+		for _, d := range []struct {
+			flag *int
+			def  int
+		}{{runners, engine.DefaultRunners}, {batch, engine.DefaultBatchSize}, {codeConc, engine.DefaultCodeConcurrency}} {
+			if *d.flag <= 0 {
+				*d.flag = d.def
+			}
 		}
-	}
-	if err := runBenchEngine(ctx, *n, *httpN, *samples, *runners, *batch, *codeConc, *workers); err != nil {
-		fmt.Fprintln(os.Stderr, "spoke bench engine:", err)
-		return 1
-	}
-	return 0
+		return runBenchEngine(ctx, *n, *httpN, *samples, *runners, *batch, *codeConc, *workers)
+	})
 }
 
 func runBenchEngine(ctx context.Context, n, httpN, samples, runners, batch, codeConc, workers int) error {
-	dir, err := os.MkdirTemp("", "spoke-bench-engine-")
+	db, acct, closeStore, err := openBenchStore(ctx, "spoke-bench-engine-")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	db, err := sqlite.Open(ctx, dir)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
+	defer closeStore()
 	if err := db.SetSecretKey(make([]byte, 32)); err != nil {
-		return err
-	}
-	acct, _, err := db.DefaultAccount(ctx)
-	if err != nil {
 		return err
 	}
 	if err := db.SetCodeLimit(ctx, acct, -1); err != nil {

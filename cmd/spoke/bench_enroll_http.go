@@ -6,12 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"sort"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/spokehq/spoke"
@@ -31,75 +27,50 @@ const benchCity = "Benchville"
 // beside allMatching's rate (allRate, measured in the same run over
 // existing contacts); the engine is running.
 func benchEnrollHTTP(ctx context.Context, db *sqlite.DB, eng *engine.Engine, acct int64, f *spoke.Flow, m, existing int, allRate float64) error {
-	const token = "bench-engine-token"
-	if _, err := db.StoreToken(ctx, acct, "bench", token, nil, true); err != nil {
-		return err
-	}
-	srv := &api.Server{Records: db, Properties: db, Associations: db, Tokens: db, Flows: db, FlowChecker: db,
-		Engine: eng, EngineStore: db, Secrets: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	c, stop, err := serveBench(ctx, db, acct, "bench-engine-token", &api.Server{Records: db, Properties: db, Associations: db, Tokens: db, Flows: db, FlowChecker: db,
+		Engine: eng, EngineStore: db, Secrets: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		return err
 	}
-	httpSrv := &http.Server{Handler: srv.Handler()}
-	go httpSrv.Serve(ln)
-	defer httpSrv.Close()
-	c := &benchClient{base: "http://" + ln.Addr().String(), token: token, http: &http.Client{
-		Transport: &http.Transport{MaxIdleConns: 64, MaxIdleConnsPerHost: 64}}}
+	defer stop()
 
 	// Create the contacts as a user would: batch create, 100 per call, 4
 	// clients. They do not meet the flow's criteria (no hs_lead_status), so
 	// nothing enrolls them until the objectIds calls.
 	start := time.Now()
 	ids := make([]string, m)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	errc := make(chan error, 4)
-	for w := 0; w < 4; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				from := int(next.Add(100)) - 100
-				if from >= m {
-					return
-				}
-				inputs := make([]map[string]any, 0, 100)
-				for i := from; i < from+100 && i < m; i++ {
-					inputs = append(inputs, map[string]any{"properties": map[string]string{"email": fmt.Sprintf("h%d@bench.example", i),
-						"firstname": fmt.Sprintf("F%d", i%97), "lastname": "Bench", "employees": strconv.Itoa(i % 60), "city": benchCity}})
-				}
-				out, err := c.do("POST", "/crm/v3/objects/contacts/batch/create", map[string]any{"inputs": inputs}, 201)
-				var res struct {
-					Results []struct {
-						ID         string            `json:"id"`
-						Properties map[string]string `json:"properties"`
-					} `json:"results"`
-				}
-				if err == nil {
-					err = json.Unmarshal(out, &res)
-				}
-				if err == nil && len(res.Results) != len(inputs) {
-					err = fmt.Errorf("batch create answered %d results for %d inputs", len(res.Results), len(inputs))
-				}
-				if err != nil {
-					errc <- err
-					return
-				}
-				for _, r := range res.Results {
-					i, err := strconv.Atoi(r.Properties["email"][1 : len(r.Properties["email"])-len("@bench.example")])
-					if err != nil || i < from || i >= from+len(inputs) {
-						errc <- fmt.Errorf("batch create answered unexpected email %q", r.Properties["email"])
-						return
-					}
-					ids[i] = r.ID
-				}
+	err = inBatches(m, 100, 4, func(from, to int) error {
+		inputs := make([]map[string]any, 0, 100)
+		for i := from; i < to; i++ {
+			inputs = append(inputs, map[string]any{"properties": map[string]string{"email": fmt.Sprintf("h%d@bench.example", i),
+				"firstname": fmt.Sprintf("F%d", i%97), "lastname": "Bench", "employees": strconv.Itoa(i % 60), "city": benchCity}})
+		}
+		out, err := c.do("POST", "/crm/v3/objects/contacts/batch/create", map[string]any{"inputs": inputs}, 201)
+		var res struct {
+			Results []struct {
+				ID         string            `json:"id"`
+				Properties map[string]string `json:"properties"`
+			} `json:"results"`
+		}
+		if err == nil {
+			err = json.Unmarshal(out, &res)
+		}
+		if err == nil && len(res.Results) != len(inputs) {
+			err = fmt.Errorf("batch create answered %d results for %d inputs", len(res.Results), len(inputs))
+		}
+		if err != nil {
+			return err
+		}
+		for _, r := range res.Results {
+			i, err := strconv.Atoi(r.Properties["email"][1 : len(r.Properties["email"])-len("@bench.example")])
+			if err != nil || i < from || i >= to {
+				return fmt.Errorf("batch create answered unexpected email %q", r.Properties["email"])
 			}
-		}()
-	}
-	wg.Wait()
-	close(errc)
-	if err := <-errc; err != nil {
+			ids[i] = r.ID
+		}
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	fmt.Printf("| create %d contacts over HTTP (batch create, 100 per call, 4 clients) | %s |\n", m, time.Since(start).Round(time.Millisecond))

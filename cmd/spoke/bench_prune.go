@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -30,14 +29,7 @@ func benchPrune(ctx context.Context, mode string, args []string) int {
 	fs := flag.NewFlagSet("bench "+mode, flag.ContinueOnError)
 	n := fs.Int("contacts", 20000, "contacts enrolled per round")
 	rounds := fs.Int("rounds", 6, "rounds")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if err := runBenchPrune(ctx, mode, *n, *rounds); err != nil {
-		fmt.Fprintf(os.Stderr, "spoke bench %s: %v\n", mode, err)
-		return 1
-	}
-	return 0
+	return runSuite(fs, args, func() error { return runBenchPrune(ctx, mode, *n, *rounds) })
 }
 
 func runBenchPrune(ctx context.Context, mode string, n, rounds int) error {

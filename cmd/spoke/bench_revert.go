@@ -6,14 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strconv"
 	"time"
 
 	"github.com/spokehq/spoke"
 	"github.com/spokehq/spoke/engine"
 	"github.com/spokehq/spoke/flow"
-	"github.com/spokehq/spoke/sqlite"
 )
 
 func init() { benchSuites["revert"] = benchRevert }
@@ -32,31 +30,15 @@ const benchRevertFlow = `{"name":"bench revert","type":"CONTACT_FLOW","objectTyp
 func benchRevert(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet("bench revert", flag.ContinueOnError)
 	n := fs.Int("writes", 100000, "records the flow wrote (one property each)")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if err := runBenchRevert(ctx, *n); err != nil {
-		fmt.Fprintln(os.Stderr, "spoke bench revert:", err)
-		return 1
-	}
-	return 0
+	return runSuite(fs, args, func() error { return runBenchRevert(ctx, *n) })
 }
 
 func runBenchRevert(ctx context.Context, n int) error {
-	dir, err := os.MkdirTemp("", "spoke-bench-revert-")
+	db, acct, closeStore, err := openBenchStore(ctx, "spoke-bench-revert-")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	db, err := sqlite.Open(ctx, dir)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	acct, _, err := db.DefaultAccount(ctx)
-	if err != nil {
-		return err
-	}
+	defer closeStore()
 	f, err := flow.Parse([]byte(benchRevertFlow))
 	if err != nil {
 		return err

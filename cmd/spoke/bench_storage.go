@@ -27,14 +27,7 @@ func init() { benchSuites["storage"] = benchStorage }
 func benchStorage(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet("bench storage", flag.ContinueOnError)
 	n := fs.Int("contacts", 20000, "contacts to enroll with allMatching")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if err := runBenchStorage(ctx, *n); err != nil {
-		fmt.Fprintln(os.Stderr, "spoke bench storage:", err)
-		return 1
-	}
-	return 0
+	return runSuite(fs, args, func() error { return runBenchStorage(ctx, *n) })
 }
 
 // benchEnv is a fresh database with the engine benchmark's properties,
