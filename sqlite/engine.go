@@ -687,22 +687,11 @@ func (db *DB) ListEnrollments(ctx context.Context, account int64, flowID string,
 	if err != nil {
 		return nil, false, fmt.Errorf("list enrollments: %w", err)
 	}
-	defer rows.Close()
-	var out []*spoke.Enrollment
-	for rows.Next() {
-		e, err := db.scanEnrollment(rows)
-		if err != nil {
-			return nil, false, err
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := db.scanEnrollments(rows)
+	if err != nil {
 		return nil, false, err
 	}
-	more := len(out) > limit
-	if more {
-		out = out[:limit]
-	}
+	out, more := page(out, limit)
 	return out, more, nil
 }
 
@@ -734,10 +723,7 @@ func (db *DB) ListExecutions(ctx context.Context, account int64, flowID string, 
 	if err != nil {
 		return nil, false, fmt.Errorf("list executions: %w", err)
 	}
-	more := len(out) > q.Limit
-	if more {
-		out = out[:q.Limit]
-	}
+	out, more := page(out, q.Limit)
 	return out, more, nil
 }
 

@@ -120,10 +120,7 @@ func (db *DB) ListFlows(ctx context.Context, account int64, after string, limit 
 	if err != nil {
 		return nil, false, fmt.Errorf("list flows: %w", err)
 	}
-	more := len(out) > limit
-	if more {
-		out = out[:limit]
-	}
+	out, more := page(out, limit)
 	return out, more, nil
 }
 
@@ -219,10 +216,7 @@ func (db *DB) ListFlowRevisions(ctx context.Context, account int64, id string, a
 	if err := rows.Err(); err != nil {
 		return nil, false, err
 	}
-	more := len(out) > limit
-	if more {
-		out = out[:limit]
-	}
+	out, more := page(out, limit)
 	return out, more, nil
 }
 

@@ -411,10 +411,7 @@ func (db *DB) ListMembers(ctx context.Context, account int64, id string, after i
 			return nil, false, err
 		}
 	}
-	more := len(out) > limit
-	if more {
-		out = out[:limit]
-	}
+	out, more := page(out, limit)
 	return out, more, nil
 }
 

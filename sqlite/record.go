@@ -282,10 +282,7 @@ func (db *DB) ListRecords(ctx context.Context, account int64, objectType string,
 	if err != nil {
 		return nil, false, err
 	}
-	more := len(recs) > opts.Limit
-	if more {
-		recs = recs[:opts.Limit]
-	}
+	recs, more := page(recs, opts.Limit)
 	if len(opts.WithHistory) > 0 {
 		if err := db.loadHistory(ctx, recs, opts.WithHistory); err != nil {
 			return nil, false, err

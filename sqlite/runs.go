@@ -84,24 +84,41 @@ func (db *DB) RecentEnrollments(ctx context.Context, account int64, flowID strin
 	return db.collectEnrollments(rows, q.Limit)
 }
 
+// collectEnrollments reads enrollment rows queried with LIMIT limit+1 and
+// trims them to limit; limit 0 takes every row.
 func (db *DB) collectEnrollments(rows *sql.Rows, limit int) ([]*spoke.Enrollment, bool, error) {
+	out, err := db.scanEnrollments(rows)
+	if err != nil || limit <= 0 {
+		return out, false, err
+	}
+	out, more := page(out, limit)
+	return out, more, nil
+}
+
+// scanEnrollments reads every enrollment row and closes rows.
+func (db *DB) scanEnrollments(rows *sql.Rows) ([]*spoke.Enrollment, error) {
 	defer rows.Close()
 	var out []*spoke.Enrollment
 	for rows.Next() {
 		e, err := db.scanEnrollment(rows)
 		if err != nil {
-			return nil, false, err
+			return nil, err
 		}
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, false, err
+		return nil, err
 	}
-	more := limit > 0 && len(out) > limit
-	if more {
-		out = out[:limit]
+	return out, nil
+}
+
+// page trims rows read with LIMIT limit+1 to limit and reports whether
+// the extra row, and so another page, was there.
+func page[T any](out []T, limit int) ([]T, bool) {
+	if len(out) > limit {
+		return out[:limit], true
 	}
-	return out, more, nil
+	return out, false
 }
 
 // RecentExecutions implements spoke.RunStore.
@@ -126,10 +143,7 @@ func (db *DB) RecentExecutions(ctx context.Context, account int64, flowID string
 	if err != nil {
 		return nil, false, fmt.Errorf("list recent executions: %w", err)
 	}
-	more := len(out) > q.Limit
-	if more {
-		out = out[:q.Limit]
-	}
+	out, more := page(out, q.Limit)
 	return out, more, nil
 }
 
