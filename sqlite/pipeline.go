@@ -538,16 +538,24 @@ func (db *DB) ReplaceStage(ctx context.Context, account int64, objectType, pipel
 		if err != nil {
 			return err
 		}
-		if out, err = p.checkStage(in); err != nil {
-			return err
-		}
-		if err := checkStageLabel(pl, out.Label, stageID); err != nil {
-			return err
-		}
-		out.ID, out.CreatedAt = stageID, cur.CreatedAt
-		return p.writeStage(out)
+		out, err = p.rewriteStage(pl, cur, in)
+		return err
 	})
 	return out, err
+}
+
+// rewriteStage checks in as the new content of the existing stage cur of
+// pl and writes it, keeping the stage's id and creation time.
+func (p *pipelineTx) rewriteStage(pl *spoke.Pipeline, cur *spoke.PipelineStage, in spoke.PipelineStageInput) (*spoke.PipelineStage, error) {
+	out, err := p.checkStage(in)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkStageLabel(pl, out.Label, cur.ID); err != nil {
+		return nil, err
+	}
+	out.ID, out.CreatedAt = cur.ID, cur.CreatedAt
+	return out, p.writeStage(out)
 }
 
 // UpdateStage implements spoke.PipelineService.
@@ -579,14 +587,8 @@ func (db *DB) UpdateStage(ctx context.Context, account int64, objectType, pipeli
 		for k, v := range upd.Metadata {
 			in.Metadata[k] = v
 		}
-		if out, err = p.checkStage(in); err != nil {
-			return err
-		}
-		if err := checkStageLabel(pl, out.Label, stageID); err != nil {
-			return err
-		}
-		out.ID, out.CreatedAt = stageID, cur.CreatedAt
-		return p.writeStage(out)
+		out, err = p.rewriteStage(pl, cur, in)
+		return err
 	})
 	return out, err
 }
