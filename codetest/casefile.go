@@ -741,23 +741,9 @@ func (p *parser) parseSeed(n *yaml.Node, s *Seed) error {
 			}
 			for _, an := range v.Content {
 				a := SeedAssociation{Line: an.Line}
-				switch {
-				case an.Kind == yaml.SequenceNode && len(an.Content) == 2:
-					a.From, a.To = an.Content[0].Value, an.Content[1].Value
-				case an.Kind == yaml.MappingNode:
-					akv, _ := p.pairs(an, "")
-					for _, e := range akv {
-						switch e[0].Value {
-						case "from":
-							a.From = e[1].Value
-						case "to":
-							a.To = e[1].Value
-						default:
-							return p.unknown(e[0], "crm.associations", "from", "to")
-						}
-					}
-				default:
-					return p.errf(an, "an association is [from, to] or {from, to}")
+				var err error
+				if a.From, a.To, err = p.fromTo(an, "crm.associations", "an association"); err != nil {
+					return err
 				}
 				s.Associations = append(s.Associations, a)
 			}
@@ -766,6 +752,30 @@ func (p *parser) parseSeed(n *yaml.Node, s *Seed) error {
 		}
 	}
 	return nil
+}
+
+// fromTo reads an association written [from, to] or {from, to}; where
+// names its list and what the association in errors.
+func (p *parser) fromTo(n *yaml.Node, where, what string) (from, to string, err error) {
+	switch {
+	case n.Kind == yaml.SequenceNode && len(n.Content) == 2:
+		return n.Content[0].Value, n.Content[1].Value, nil
+	case n.Kind == yaml.MappingNode:
+		kv, _ := p.pairs(n, "")
+		for _, e := range kv {
+			switch e[0].Value {
+			case "from":
+				from = e[1].Value
+			case "to":
+				to = e[1].Value
+			default:
+				return "", "", p.unknown(e[0], where, "from", "to")
+			}
+		}
+		return from, to, nil
+	default:
+		return "", "", p.errf(n, "%s is [from, to] or {from, to}", what)
+	}
 }
 
 // scalarString renders a JSON scalar as a CRM property value.

@@ -419,23 +419,9 @@ func (p *parser) parseCRMExpect(n *yaml.Node) (*CRMExpect, error) {
 			}
 			for _, an := range v.Content {
 				a := AssocExpect{Line: an.Line}
-				switch {
-				case an.Kind == yaml.SequenceNode && len(an.Content) == 2:
-					a.From, a.To = an.Content[0].Value, an.Content[1].Value
-				case an.Kind == yaml.MappingNode:
-					akv, _ := p.pairs(an, "")
-					for _, x := range akv {
-						switch x[0].Value {
-						case "from":
-							a.From = x[1].Value
-						case "to":
-							a.To = x[1].Value
-						default:
-							return nil, p.unknown(x[0], "expect.crm.associated", "from", "to")
-						}
-					}
-				default:
-					return nil, p.errf(an, "an expected association is [from, to] or {from, to}")
+				var err error
+				if a.From, a.To, err = p.fromTo(an, "expect.crm.associated", "an expected association"); err != nil {
+					return nil, err
 				}
 				if a.From == "" || a.To == "" {
 					return nil, p.errf(an, "an expected association needs from and to (a seeded ref or an object type)")
