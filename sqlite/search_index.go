@@ -106,6 +106,11 @@ type idStream struct {
 	// account tells whether the stream keeps to the account; an
 	// intersection needs one that does.
 	account bool
+	// scoped, for a stream that does not keep to the account, is the same
+	// stream checking the account on each row it finds: cheaper than
+	// intersecting with every id of the account when the filter is narrow.
+	scoped     string
+	scopedArgs []any
 }
 
 // indexNeed is an on-demand index a filter would use.
@@ -158,7 +163,8 @@ func (db *DB) filterStream(t spoke.ObjectType, defs map[string]*propertyDef, acc
 		if err != nil {
 			return nil, indexNeed{}, err
 		}
-		return &idStream{sql: `SELECT id FROM records INDEXED BY "` + valueIndexName(t.Name, p.Name) + `" WHERE ` + cond + scope, args: args}, indexNeed{}, nil
+		from := `SELECT id FROM records INDEXED BY "` + valueIndexName(t.Name, p.Name) + `" WHERE ` + cond + scope
+		return &idStream{sql: from, args: args, scoped: from + ` AND account_id = ?`, scopedArgs: append(append([]any(nil), args...), account)}, indexNeed{}, nil
 	}
 	return nil, indexNeed{}, nil
 }
@@ -182,7 +188,7 @@ func (db *DB) indexedIDs(ctx context.Context, t spoke.ObjectType, defs map[strin
 				// An empty group matches every record: nothing to gain.
 				return "", nil, nil
 			}
-			var streams []string
+			var streams []*idStream
 			scoped := false
 			for _, f := range g.Filters {
 				s, need, err := db.filterStream(t, defs, account, f)
@@ -191,8 +197,7 @@ func (db *DB) indexedIDs(ctx context.Context, t spoke.ObjectType, defs map[strin
 				}
 				switch {
 				case s != nil:
-					streams = append(streams, s.sql)
-					args = append(args, s.args...)
+					streams = append(streams, s)
 					scoped = scoped || s.account
 				case need.name != "":
 					needs = append(needs, need)
@@ -201,11 +206,20 @@ func (db *DB) indexedIDs(ctx context.Context, t spoke.ObjectType, defs map[strin
 					return "", nil, nil
 				}
 			}
-			if !scoped {
-				streams = append(streams, `SELECT id FROM records INDEXED BY records_by_type WHERE account_id = ? AND object_type = '`+t.Name+`' AND archived = 0`)
-				args = append(args, account)
+			if !complete {
+				continue
 			}
-			groups = append(groups, strings.Join(streams, " INTERSECT "))
+			if !scoped {
+				// No stream keeps to the account: the first checks it on
+				// the rows it finds.
+				streams[0] = &idStream{sql: streams[0].scoped, args: streams[0].scopedArgs, account: true}
+			}
+			sqls := make([]string, len(streams))
+			for i, s := range streams {
+				sqls[i] = s.sql
+				args = append(args, s.args...)
+			}
+			groups = append(groups, strings.Join(sqls, " INTERSECT "))
 		}
 		if complete {
 			if len(groups) == 1 {
