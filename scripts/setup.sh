@@ -6,6 +6,7 @@
 # the web UI's browser tests, and PostgreSQL for the second store's tests.
 # Idempotent and quick when done.
 set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive # apt must never stop to ask
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 "$root/scripts/setup-sandbox.sh"
@@ -24,11 +25,11 @@ if [ ! -f "$contract/node_modules/.package-lock.json" ] ||
 fi
 # The web UI's browser tests drive Debian's Chromium.
 if ! command -v chromium >/dev/null 2>&1; then
-	apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }
+	apt-get install -y --no-install-recommends chromium || { apt-get update && apt-get install -y --no-install-recommends chromium; }
 fi
 # The PostgreSQL store's tests start a throwaway server from Debian's
 # postgresql package (initdb and pg_ctl; no service is enabled or needed).
 if ! command -v pg_ctl >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
-	apt-get install -y postgresql || { apt-get update && apt-get install -y postgresql; }
+	apt-get install -y --no-install-recommends postgresql || { apt-get update && apt-get install -y --no-install-recommends postgresql; }
 fi
 echo "setup: ok"
