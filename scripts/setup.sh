@@ -25,7 +25,7 @@ if [ ! -f "$contract/node_modules/.package-lock.json" ] ||
 fi
 # The web UI's browser tests drive Debian's Chromium.
 if ! command -v chromium >/dev/null 2>&1; then
-	apt-get install -y --no-install-recommends chromium || { apt-get update && apt-get install -y --no-install-recommends chromium; }
+	apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }
 fi
 # The PostgreSQL store's tests start a throwaway server from Debian's
 # postgresql package (initdb and pg_ctl; no service is enabled or needed).
