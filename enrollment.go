@@ -144,6 +144,21 @@ type RecordChange struct {
 	// Event, when set, is what happened besides the values (Before and
 	// After are then the same).
 	Event *RecordEvent
+	// List, when set, is a static list the record joined or left (Before
+	// and After are then the same): LIST_BASED criteria that test list
+	// membership are evaluated with the list's membership before and
+	// after the change. A change with List set and After nil asks, before
+	// any record is read, whether some flow's criteria test list
+	// membership at all: any trigger in the answer means yes (none is an
+	// enrollment).
+	List *ListChange
+}
+
+// ListChange is a record joining or leaving a static list.
+type ListChange struct {
+	ListID string
+	// Added is true when the record joined the list, false when it left.
+	Added bool
 }
 
 // EnrollmentTrigger names a flow a changed record must enroll in.

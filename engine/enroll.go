@@ -23,6 +23,22 @@ func (e *Engine) Trigger(ch spoke.RecordChange) []spoke.EnrollmentTrigger {
 		}
 		return nil
 	}
+	if ch.List != nil {
+		// A list membership change: only criteria that test membership
+		// can start to hold, so the other flows are not evaluated (and
+		// with none, the store does not read the records at all).
+		flows = membershipFlows(flows)
+		if len(flows) == 0 {
+			return nil
+		}
+		if ch.After == nil {
+			out := make([]spoke.EnrollmentTrigger, 0, len(flows))
+			for _, f := range flows {
+				out = append(out, spoke.EnrollmentTrigger{FlowID: f.ID, RevisionID: f.RevisionID})
+			}
+			return out
+		}
+	}
 	defs, err := e.definitions(ctx, ch.AccountID, ch.ObjectType)
 	if err != nil {
 		e.Logger.Error("load property definitions for triggers", "err", err)
@@ -31,11 +47,18 @@ func (e *Engine) Trigger(ch spoke.RecordChange) []spoke.EnrollmentTrigger {
 	t, _ := e.objectType(ctx, ch.AccountID, ch.ObjectType)
 	now := e.Now()
 	afterRec := &spoke.Record{ID: ch.RecordID, ObjectType: t.Name, Properties: ch.After, CreatedAt: ch.CreatedAt, UpdatedAt: ch.UpdatedAt}
-	afterEnv := e.withLists(ctx, ch.AccountID, afterRec, flow.Env{Get: values(t, ch.RecordID, ch.After, ch.CreatedAt, ch.UpdatedAt), Defs: defs, Now: now})
+	// A membership change is not committed yet, and the list store reads
+	// committed memberships: the change's list is given its membership
+	// after and before the change.
+	var afterIn, beforeIn map[string]bool
+	if ch.List != nil {
+		afterIn, beforeIn = map[string]bool{ch.List.ListID: ch.List.Added}, map[string]bool{ch.List.ListID: !ch.List.Added}
+	}
+	afterEnv := e.withLists(ctx, ch.AccountID, afterRec, flow.Env{Get: values(t, ch.RecordID, ch.After, ch.CreatedAt, ch.UpdatedAt), Defs: defs, Now: now, Memberships: afterIn})
 	var beforeEnv flow.Env
 	if ch.Before != nil {
 		beforeRec := &spoke.Record{ID: ch.RecordID, ObjectType: t.Name, Properties: ch.Before, CreatedAt: ch.CreatedAt, UpdatedAt: ch.BeforeUpdatedAt}
-		beforeEnv = e.withLists(ctx, ch.AccountID, beforeRec, flow.Env{Get: values(t, ch.RecordID, ch.Before, ch.CreatedAt, ch.BeforeUpdatedAt), Defs: defs, Now: now})
+		beforeEnv = e.withLists(ctx, ch.AccountID, beforeRec, flow.Env{Get: values(t, ch.RecordID, ch.Before, ch.CreatedAt, ch.BeforeUpdatedAt), Defs: defs, Now: now, Memberships: beforeIn})
 	}
 	var out []spoke.EnrollmentTrigger
 	for _, f := range flows {
@@ -75,6 +98,29 @@ func (e *Engine) Trigger(ch spoke.RecordChange) []spoke.EnrollmentTrigger {
 			out = append(out, spoke.EnrollmentTrigger{FlowID: f.ID, RevisionID: f.RevisionID, ReEnroll: true, Staged: f.Rollout != nil})
 		} else if starts {
 			out = append(out, spoke.EnrollmentTrigger{FlowID: f.ID, RevisionID: f.RevisionID, ReEnroll: false, Staged: f.Rollout != nil})
+		}
+	}
+	return out
+}
+
+// membershipFlows returns the LIST_BASED flows whose criteria or
+// re-enrollment triggers have an IN_LIST filter (either operator): the ones a
+// list membership change can enroll a record in. Any list filter counts,
+// not only one naming the changed list, since a dynamic list's filters may
+// name it.
+func membershipFlows(flows []*spoke.Flow) []*spoke.Flow {
+	var out []*spoke.Flow
+	for _, f := range flows {
+		ec := f.EnrollmentCriteria
+		if ec.Type != spoke.EnrollListBased {
+			continue
+		}
+		mentions := hasListFilter(ec.ListFilterBranch)
+		for i := range ec.ReEnrollmentTriggersFilterBranches {
+			mentions = mentions || hasListFilter(&ec.ReEnrollmentTriggersFilterBranches[i])
+		}
+		if mentions {
+			out = append(out, f)
 		}
 	}
 	return out

@@ -23,7 +23,7 @@ func (e *Engine) withLists(ctx context.Context, account int64, rec *spoke.Record
 		return env
 	}
 	env.InList = func(id string) (bool, error) {
-		return e.Lists.InList(ctx, account, id, rec, flow.Env{Now: env.Now}, 0)
+		return e.Lists.InList(ctx, account, id, rec, flow.Env{Now: env.Now, Memberships: env.Memberships}, 0)
 	}
 	return env
 }

@@ -165,6 +165,11 @@ type Env struct {
 	// IN_LIST filters; nil means lists are not known and the record is in
 	// none.
 	InList func(listID string) (bool, error)
+	// Memberships overrides the stored membership of the record in static
+	// lists, by list id: the membership a change not yet committed gives
+	// it (or had before the change), for an InList that reads the
+	// database.
+	Memberships map[string]bool
 }
 
 // Evaluate reports whether a record matches a filter tree, at the current

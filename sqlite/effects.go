@@ -11,7 +11,7 @@ import (
 
 // applyEffects applies a step's effects inside its commit: records its
 // actions create (with their associations, under the flow's source) and
-// static list memberships. A created record's id becomes the action's
+// static list memberships (whose triggers run, as a write's do). A created record's id becomes the action's
 // hs_object_id output and is logged on its execution. It returns the
 // first effect that could not be applied as an action error (the step's
 // enrollment then fails at that action), and whether a created record
@@ -64,8 +64,16 @@ func (db *DB) applyEffects(ctx context.Context, s session, st *spoke.Step, now t
 			if l.objectType != e.ObjectType {
 				return &spoke.ActionError{Type: "LIST_OBJECT_TYPE", Message: "List " + fx.ListID + " holds " + l.objectType + ", not " + e.ObjectType + "."}, fx.Execution, enrolled, nil
 			}
-			if _, _, err := setMembership(ctx, s, l.ID, e.ObjectID, fx.ListAdd, now.UnixMilli()); err != nil {
+			added, removed, err := setMembership(ctx, s, l.ID, e.ObjectID, fx.ListAdd, now.UnixMilli())
+			if err != nil {
 				return nil, 0, enrolled, err
+			}
+			if added || removed {
+				more, err := db.membershipTrigger(ctx, s, e.AccountID, l, []int64{e.ObjectID}, added, src)
+				if err != nil {
+					return nil, 0, enrolled, err
+				}
+				enrolled = enrolled || more
 			}
 		}
 	}
