@@ -11,11 +11,12 @@ import (
 
 // applyEffects applies a step's effects inside its commit: records its
 // actions create (with their associations, under the flow's source) and
-// static list memberships (whose triggers run, as a write's do). A created record's id becomes the action's
-// hs_object_id output and is logged on its execution. It returns the
-// first effect that could not be applied as an action error (the step's
-// enrollment then fails at that action), and whether a created record
-// enrolled in a flow.
+// static list memberships, whose enrollment triggers run as a write's do.
+// A created record's id becomes the action's hs_object_id output and is
+// logged on its execution. It returns the first effect that could not be
+// applied as an action error (the step's enrollment then fails at that
+// action), and whether a created record or a membership enrolled a
+// record in a flow.
 func (db *DB) applyEffects(ctx context.Context, s session, st *spoke.Step, now time.Time) (*spoke.ActionError, int, bool, error) {
 	e := st.Enrollment
 	src := spoke.WriteSource{Type: spoke.SourceAutomation, ID: e.FlowID, EnrollmentID: strconv.FormatInt(e.ID, 10)}
