@@ -55,7 +55,7 @@ func setupEngine(t *testing.T) *engineEnv {
 	s.must(err)
 	code := &stubCode{}
 	eng := engine.New(engine.Config{Store: db, Flows: db, Records: db, Properties: db, Secrets: db, ObjectTypes: db, Code: code, Logger: s.logger,
-		Rollouts: db, Alerts: db, Reverts: db})
+		Rollouts: db, Alerts: db, Reverts: db, Lists: db})
 	db.SetTrigger(eng.Trigger, eng.Wake)
 	e := s.serve(t, &Server{Records: db, Properties: db, Associations: db, Schemas: db, Tokens: db, Owners: db, Pipelines: db, Lists: db, FlowWebhooks: db, Flows: db, FlowChecker: db,
 		Engine: eng, EngineStore: db, Secrets: db, Alerts: db, Retention: db, Logger: s.logger})

@@ -23,6 +23,9 @@ func (e *Engine) Trigger(ch spoke.RecordChange) []spoke.EnrollmentTrigger {
 		}
 		return nil
 	}
+	if ch.List != nil && e.Lists == nil {
+		return nil // no membership is known, so none can change a criterion
+	}
 	if ch.List != nil {
 		// A list membership change: only criteria that test membership
 		// can start to hold, so the other flows are not evaluated (and
