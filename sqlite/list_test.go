@@ -119,3 +119,71 @@ func TestLists(t *testing.T) {
 		t.Errorf("bad filter: %v", err)
 	}
 }
+
+// A membership change asks the trigger once whether any flow tests list
+// membership, and reads and evaluates the touched records only when one
+// does; each change passes the list, the direction and the record's
+// values, and the triggers it returns enroll the record.
+func TestMembershipTrigger(t *testing.T) {
+	t.Parallel()
+	db, acct := setup(t)
+	ctx := context.Background()
+	a := create(t, db, acct, "contacts", props("email", "a@x.com"))
+	b := create(t, db, acct, "contacts", props("email", "b@x.com"))
+	l, err := db.CreateList(ctx, acct, &spoke.List{Name: "L", ObjectTypeID: "0-1", ProcessingType: spoke.ListManual})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var probes int
+	var seen []spoke.RecordChange
+	interested := false
+	db.SetTrigger(func(ch spoke.RecordChange) []spoke.EnrollmentTrigger {
+		if ch.List == nil {
+			return nil
+		}
+		if ch.After == nil {
+			probes++
+			if interested {
+				return []spoke.EnrollmentTrigger{{FlowID: "9"}}
+			}
+			return nil
+		}
+		seen = append(seen, ch)
+		if ch.List.Added {
+			return []spoke.EnrollmentTrigger{{FlowID: "9", RevisionID: "1"}}
+		}
+		return nil
+	}, nil)
+	if _, err := db.AddListMembers(ctx, acct, l.ID, []int64{a.ID, b.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if probes != 1 || len(seen) != 0 {
+		t.Fatalf("no flow interested: %d probes, %d records evaluated; want 1, 0", probes, len(seen))
+	}
+	if _, err := db.RemoveListMembers(ctx, acct, l.ID, []int64{a.ID, b.ID}); err != nil {
+		t.Fatal(err)
+	}
+	interested, probes = true, 0
+	if _, err := db.AddListMembers(ctx, acct, l.ID, []int64{a.ID, b.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if probes != 1 || len(seen) != 2 {
+		t.Fatalf("a flow interested: %d probes, %d records evaluated; want 1, 2", probes, len(seen))
+	}
+	for _, ch := range seen {
+		if ch.List.ListID != l.ID || !ch.List.Added || ch.After["email"] == "" || ch.Before["email"] != ch.After["email"] {
+			t.Errorf("change %+v", ch)
+		}
+	}
+	ens, _, err := db.ListEnrollments(ctx, acct, "9", 0, 10)
+	if err != nil || len(ens) != 2 {
+		t.Fatalf("enrollments %d %v, want 2", len(ens), err)
+	}
+	seen = nil
+	if _, err := db.RemoveListMembers(ctx, acct, l.ID, []int64{a.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 1 || seen[0].List.Added || seen[0].RecordID != a.ID {
+		t.Errorf("removal changes %+v", seen)
+	}
+}
