@@ -325,10 +325,30 @@ func (db *DB) ArchiveRecords(ctx context.Context, account int64, objectType stri
 	if len(nums) == 0 {
 		return nil
 	}
-	_, err = db.pool.Exec(ctx, `UPDATE records SET archived = true, archived_at = $1, version = version + 1
-		WHERE account_id = $2 AND object_type = $3 AND NOT archived AND id = ANY($4)`, db.nowMs(), account, t.Name, nums)
+	now := db.nowMs()
+	var enrolled bool
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, `UPDATE records SET archived = true, archived_at = $1, version = version + 1
+			WHERE account_id = $2 AND object_type = $3 AND NOT archived AND id = ANY($4) RETURNING id`, now, account, t.Name, nums)
+		archived, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return fmt.Errorf("archive %s: %w", t.Name, err)
+		}
+		// The records linked to them no longer count them.
+		touched := touchedSet{}
+		for _, id := range archived {
+			if err := touched.leaving(ctx, tx, account, id, t.Name); err != nil {
+				return err
+			}
+		}
+		_, enrolled, err = db.recount(ctx, tx, account, touched)
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("archive %s: %w", t.Name, err)
+		return err
+	}
+	if enrolled {
+		db.notifyEnrolled()
 	}
 	return nil
 }

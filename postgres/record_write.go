@@ -71,17 +71,22 @@ func (db *DB) writeRecords(ctx context.Context, tx pgx.Tx, account int64, object
 	if err != nil {
 		return nil, false, err
 	}
-	w := &writer{db: db, ctx: ctx, tx: tx, account: account, t: t, src: src, now: db.nowMs(), defs: defs}
+	w := &writer{db: db, ctx: ctx, tx: tx, account: account, t: t, src: src, now: db.nowMs(), defs: defs, touched: touchedSet{}}
 	results := make([]spoke.WriteResult, len(inputs))
+	valid := make([]map[string]string, len(inputs))
 	for i, in := range inputs {
 		props, verr := validateProperties(t, defs, in.Properties)
 		if verr != nil {
 			results[i].Err = verr
 			continue
 		}
-		if len(in.Associations) > 0 {
-			return nil, false, notSupported("associations")
+		if verr, err := checkPrimaryCompanyWrite(ctx, tx, account, t, props); err != nil {
+			return nil, false, err
+		} else if verr != nil {
+			results[i].Err = verr
+			continue
 		}
+		valid[i] = maps.Clone(props)
 		if mode == spoke.WriteCreate {
 			r, err := w.create(props, in.Associations)
 			if err := w.result(&results[i], r, true, err); err != nil {
@@ -156,7 +161,19 @@ func (db *DB) writeRecords(ctx context.Context, tx pgx.Tx, account int64, object
 			return nil, false, err
 		}
 	}
-	return results, w.enrolled, nil
+	if err := linkPrimaryCompanies(ctx, tx, account, t, valid, results, w.touched); err != nil {
+		return nil, false, err
+	}
+	recounted, enrolled, err := db.recount(ctx, tx, account, w.touched)
+	if err != nil {
+		return nil, false, err
+	}
+	for i := range results {
+		if r := results[i].Record; r != nil && recounted[r.ID] != nil {
+			results[i].Record = recounted[r.ID]
+		}
+	}
+	return results, w.enrolled || enrolled, nil
 }
 
 // mergedTarget returns, locked, the live record a merged id now names.
@@ -191,6 +208,10 @@ type writer struct {
 	// (a unique value taken by a concurrent write after the check), which
 	// PostgreSQL then refuses to go on with: the call fails.
 	aborted bool
+	// touched collects the records whose associations the writes changed,
+	// whose associated values (counts, primary company) are recomputed
+	// before the transaction ends (DB.recount).
+	touched touchedSet
 }
 
 // result files a write's outcome: a *spoke.Error fails the input, any
@@ -267,6 +288,12 @@ func (w *writer) create(props map[string]string, assocs []spoke.AssociationInput
 	if err := checkRequired(w.t, props, assocs); err != nil {
 		return nil, err
 	}
+	// Check the associations before inserting, so a bad one fails the input
+	// without leaving a record behind.
+	links, err := w.resolveAssociations(assocs)
+	if err != nil {
+		return nil, err
+	}
 	if err := w.checkUnique(props, 0); err != nil {
 		return nil, err
 	}
@@ -290,6 +317,19 @@ func (w *writer) create(props map[string]string, assocs []spoke.AssociationInput
 	}
 	if err := w.fire(id, nil, props); err != nil {
 		return nil, err
+	}
+	for _, l := range links {
+		added, err := link(w.ctx, w.tx, w.account, w.t.Name, id, l.toType, l.toID, l.types)
+		if err != nil {
+			return nil, err
+		}
+		if w.touched == nil {
+			w.touched = touchedSet{}
+		}
+		w.touched.entry(l.toID)
+		if added {
+			w.touched.linked(id, w.t.Name, l.toID, l.toType, 1)
+		}
 	}
 	at := time.UnixMilli(w.now).UTC()
 	return &spoke.Record{ID: id, ObjectType: w.t.Name, Properties: props, CreatedAt: at, UpdatedAt: at, Version: 1}, nil

@@ -49,46 +49,6 @@ func (db *DB) RetryEnrollment(ctx context.Context, account int64, f *spoke.Flow,
 	return nil, notSupported("retrying enrollments")
 }
 
-// Associate is not supported on PostgreSQL yet.
-func (db *DB) Associate(ctx context.Context, account int64, fromType string, fromID int64, toType string, toID int64, types []spoke.AssociationType) ([]spoke.AssociationType, error) {
-	return nil, notSupported("associations")
-}
-
-// ListAssociations is not supported on PostgreSQL yet.
-func (db *DB) ListAssociations(ctx context.Context, account int64, fromType string, fromID int64, toType string, after int64, limit int) ([]spoke.Association, bool, error) {
-	return nil, false, notSupported("associations")
-}
-
-// RemoveAssociations is not supported on PostgreSQL yet.
-func (db *DB) RemoveAssociations(ctx context.Context, account int64, fromType string, fromID int64, toType string, toID int64) error {
-	return notSupported("associations")
-}
-
-// RemoveAssociationTypes is not supported on PostgreSQL yet.
-func (db *DB) RemoveAssociationTypes(ctx context.Context, account int64, fromType string, fromID int64, toType string, toID int64, types []spoke.AssociationType) error {
-	return notSupported("associations")
-}
-
-// AssociationLabels is not supported on PostgreSQL yet.
-func (db *DB) AssociationLabels(ctx context.Context, account int64, fromType, toType string) ([]spoke.AssociationType, error) {
-	return nil, notSupported("association labels")
-}
-
-// CreateAssociationLabel is not supported on PostgreSQL yet.
-func (db *DB) CreateAssociationLabel(ctx context.Context, account int64, fromType, toType, name, label, inverseLabel string) (spoke.AssociationType, error) {
-	return spoke.AssociationType{}, notSupported("association labels")
-}
-
-// UpdateAssociationLabel is not supported on PostgreSQL yet.
-func (db *DB) UpdateAssociationLabel(ctx context.Context, account int64, fromType, toType string, typeID int, label, inverseLabel string) error {
-	return notSupported("association labels")
-}
-
-// DeleteAssociationLabel is not supported on PostgreSQL yet.
-func (db *DB) DeleteAssociationLabel(ctx context.Context, account int64, fromType, toType string, typeID int) error {
-	return notSupported("association labels")
-}
-
 // ListSchemas is not supported on PostgreSQL yet.
 func (db *DB) ListSchemas(ctx context.Context, account int64, archived bool) ([]*spoke.ObjectSchema, error) {
 	return nil, notSupported("custom object schemas")

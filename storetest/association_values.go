@@ -1,4 +1,4 @@
-package sqlite
+package storetest
 
 import (
 	"context"
@@ -9,11 +9,17 @@ import (
 	"github.com/spokehq/spoke"
 )
 
-// TestAssociatedValues checks that the association counts and a contact's
+func init() {
+	register(
+		test{"AssociatedValues", testAssociatedValues},
+		test{"WriteAssociatedCompanyID", testWriteAssociatedCompanyID},
+	)
+}
+
+// testAssociatedValues checks that the association counts and a contact's
 // primary company follow every way associations change.
-func TestAssociatedValues(t *testing.T) {
-	t.Parallel()
-	db, acct := setup(t)
+func testAssociatedValues(t *testing.T, open Opener) {
+	db, acct := setup(t, open)
 	ctx := context.Background()
 	id := func(r *spoke.Record) string { return strconv.FormatInt(r.ID, 10) }
 	value := func(typ string, r *spoke.Record, name string) string {
@@ -183,11 +189,10 @@ func join(s []string) string {
 	return out
 }
 
-// TestWriteAssociatedCompanyID checks that writing a contact's
+// testWriteAssociatedCompanyID checks that writing a contact's
 // associatedcompanyid sets its primary company, as on HubSpot.
-func TestWriteAssociatedCompanyID(t *testing.T) {
-	t.Parallel()
-	db, acct := setup(t)
+func testWriteAssociatedCompanyID(t *testing.T, open Opener) {
+	db, acct := setup(t, open)
 	ctx := context.Background()
 	acme := create(t, db, acct, "companies", props("name", "Acme"))
 	globex := create(t, db, acct, "companies", props("name", "Globex"))
