@@ -34,16 +34,6 @@ func (db *DB) PropertyExists(ctx context.Context, account int64, objectType, nam
 	return false, err
 }
 
-// MergeRecords is not supported on PostgreSQL yet.
-func (db *DB) MergeRecords(ctx context.Context, account int64, objectType string, primaryID, mergedID int64, src spoke.WriteSource) (*spoke.Record, error) {
-	return nil, notSupported("merging records")
-}
-
-// PurgeRecord is not supported on PostgreSQL yet.
-func (db *DB) PurgeRecord(ctx context.Context, account int64, objectType, id, idProperty string) error {
-	return notSupported("GDPR deletion")
-}
-
 // RetryEnrollment is not supported on PostgreSQL yet.
 func (db *DB) RetryEnrollment(ctx context.Context, account int64, f *spoke.Flow, id int64, now time.Time) (*spoke.Enrollment, error) {
 	return nil, notSupported("retrying enrollments")
