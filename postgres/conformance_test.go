@@ -48,13 +48,6 @@ func dollars(q string) string {
 // with the feature each needs (see docs/scale.md).
 var gaps = storetest.Gaps{
 	"PurgeRecord":         "lists and flows' events (the erasure test also erases list memberships and enrollment events)",
-	"Owners":              "owners",
-	"OwnerProperties":     "owners",
-	"DefaultPipelines":    "pipelines",
-	"PipelineCRUD":        "pipelines",
-	"StageDerivedValues":  "pipelines and derived stage values",
-	"LifecycleStageDates": "derived lifecycle stage dates",
-	"LineItemAmount":      "derived line item amounts",
 	"CustomObjectSchema":  "custom object schemas",
 	"SchemaValidation":    "custom object schemas",
 }

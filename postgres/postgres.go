@@ -47,6 +47,9 @@ type DB struct {
 	trigger    TriggerFunc
 	onEnrolled func()
 
+	// dyn caches owners, teams, pipelines and schemas.
+	dyn dynCache
+
 	mu    sync.RWMutex
 	props map[propKey]map[string]*spoke.Property
 	gen   uint64

@@ -76,6 +76,9 @@ func (db *DB) definitions(ctx context.Context, account int64, t spoke.ObjectType
 	for _, p := range custom {
 		defs[p.Name] = p
 	}
+	if err := db.fillOptions(ctx, account, t, defs); err != nil {
+		return nil, err
+	}
 	db.mu.Lock()
 	if db.gen == gen {
 		db.props[key] = defs
@@ -84,8 +87,10 @@ func (db *DB) definitions(ctx context.Context, account int64, t spoke.ObjectType
 	return defs, nil
 }
 
-// forgetDefinitions drops every cached definition.
+// forgetDefinitions drops every cached definition, and the owners, teams,
+// pipelines and schemas they and the object types are made from.
 func (db *DB) forgetDefinitions() {
+	db.dyn.forget()
 	db.mu.Lock()
 	clear(db.props)
 	db.gen++
@@ -315,6 +320,9 @@ func (db *DB) ArchiveRecords(ctx context.Context, account int64, objectType stri
 	t, err := db.ObjectType(ctx, account, objectType)
 	if err != nil {
 		return err
+	}
+	if t.FromOwners {
+		return errUserWrite("archived")
 	}
 	var nums []int64
 	for _, id := range ids {

@@ -67,6 +67,9 @@ func (db *DB) writeRecords(ctx context.Context, tx pgx.Tx, account int64, object
 	if err != nil {
 		return nil, false, err
 	}
+	if t.FromOwners && mode != spoke.WriteUpdate {
+		return nil, false, errUserWrite("created")
+	}
 	defs, err := db.definitions(ctx, account, t)
 	if err != nil {
 		return nil, false, err
@@ -288,6 +291,9 @@ func (w *writer) create(props map[string]string, assocs []spoke.AssociationInput
 	if err := checkRequired(w.t, props, assocs); err != nil {
 		return nil, err
 	}
+	if err := w.derive(nil, props); err != nil {
+		return nil, err
+	}
 	// Check the associations before inserting, so a bad one fails the input
 	// without leaving a record behind.
 	links, err := w.resolveAssociations(assocs)
@@ -341,12 +347,21 @@ func (w *writer) create(props map[string]string, assocs []spoke.AssociationInput
 // the fresh copy, so no concurrent write is lost.
 func (w *writer) update(cur *spoke.Record, changes map[string]string, fromCopy bool) (*spoke.Record, error) {
 	for attempt := 0; ; attempt++ {
+		changed := map[string]string{}
+		for k, v := range changes {
+			if old, ok := cur.Properties[k]; (ok && old != v) || (!ok && v != "") {
+				changed[k] = v
+			}
+		}
+		if err := w.derive(cur, changed); err != nil {
+			return nil, err
+		}
 		after := maps.Clone(cur.Properties)
 		if after == nil {
 			after = map[string]string{}
 		}
 		set := map[string]string{}
-		for k, v := range changes {
+		for k, v := range changed {
 			old, had := after[k]
 			switch {
 			case v == "" && had:
