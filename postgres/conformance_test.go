@@ -47,9 +47,9 @@ func dollars(q string) string {
 // gaps are the conformance tests the PostgreSQL store does not pass yet,
 // with the feature each needs (see docs/scale.md).
 var gaps = storetest.Gaps{
-	"PurgeRecord":         "lists and flows' events (the erasure test also erases list memberships and enrollment events)",
-	"CustomObjectSchema":  "custom object schemas",
-	"SchemaValidation":    "custom object schemas",
+	"PurgeRecord":        "lists and flows' events (the erasure test also erases list memberships and enrollment events)",
+	"CustomObjectSchema": "custom object schemas",
+	"SchemaValidation":   "custom object schemas",
 }
 
 // TestConformance runs the store conformance suite against PostgreSQL.
