@@ -48,8 +48,6 @@ func dollars(q string) string {
 // with the feature each needs (see docs/scale.md).
 var gaps = storetest.Gaps{
 	"PurgeRecord":        "lists and flows' events (the erasure test also erases list memberships and enrollment events)",
-	"CustomObjectSchema": "custom object schemas",
-	"SchemaValidation":   "custom object schemas",
 }
 
 // TestConformance runs the store conformance suite against PostgreSQL.

@@ -40,18 +40,6 @@ func scanRecord(row pgx.Row) (*spoke.Record, error) {
 	return &r, nil
 }
 
-// ObjectType implements spoke.ObjectTypeService for the standard types.
-// Custom object schemas are not stored on PostgreSQL yet.
-func (db *DB) ObjectType(ctx context.Context, account int64, s string) (spoke.ObjectType, error) {
-	if t, ok := spoke.LookupObjectType(s); ok {
-		return t, nil
-	}
-	if spoke.IsCustomObjectTypeID(s) || strings.HasPrefix(s, "p_") || strings.HasPrefix(s, "p") && strings.Contains(s, "_") {
-		return spoke.ObjectType{}, notSupported("custom object types")
-	}
-	return spoke.ObjectType{}, spoke.UnknownObjectType(s)
-}
-
 // definitions returns every live property of a type, built-in and custom,
 // keyed by name. The result is cached until a property of the account
 // changes in this process; other processes see a change when their cache

@@ -39,41 +39,6 @@ func (db *DB) RetryEnrollment(ctx context.Context, account int64, f *spoke.Flow,
 	return nil, notSupported("retrying enrollments")
 }
 
-// ListSchemas is not supported on PostgreSQL yet.
-func (db *DB) ListSchemas(ctx context.Context, account int64, archived bool) ([]*spoke.ObjectSchema, error) {
-	return nil, notSupported("custom object schemas")
-}
-
-// GetSchema is not supported on PostgreSQL yet.
-func (db *DB) GetSchema(ctx context.Context, account int64, objectType string) (*spoke.ObjectSchema, error) {
-	return nil, notSupported("custom object schemas")
-}
-
-// CreateSchema is not supported on PostgreSQL yet.
-func (db *DB) CreateSchema(ctx context.Context, account int64, in spoke.SchemaInput) (*spoke.ObjectSchema, error) {
-	return nil, notSupported("custom object schemas")
-}
-
-// UpdateSchema is not supported on PostgreSQL yet.
-func (db *DB) UpdateSchema(ctx context.Context, account int64, objectType string, upd spoke.SchemaUpdate) (*spoke.ObjectSchema, error) {
-	return nil, notSupported("custom object schemas")
-}
-
-// DeleteSchema is not supported on PostgreSQL yet.
-func (db *DB) DeleteSchema(ctx context.Context, account int64, objectType string, purge bool) error {
-	return notSupported("custom object schemas")
-}
-
-// CreateSchemaAssociation is not supported on PostgreSQL yet.
-func (db *DB) CreateSchemaAssociation(ctx context.Context, account int64, objectType, toObjectType, name string) (spoke.SchemaAssociation, error) {
-	return spoke.SchemaAssociation{}, notSupported("custom object schemas")
-}
-
-// DeleteSchemaAssociation is not supported on PostgreSQL yet.
-func (db *DB) DeleteSchemaAssociation(ctx context.Context, account int64, objectType string, id int) error {
-	return notSupported("custom object schemas")
-}
-
 // FlowStats is not supported on PostgreSQL yet.
 func (db *DB) FlowStats(ctx context.Context, account int64, flowIDs []string, since time.Time) (map[string]*spoke.FlowStats, error) {
 	return nil, notSupported("run statistics")
