@@ -34,11 +34,6 @@ func (db *DB) PropertyExists(ctx context.Context, account int64, objectType, nam
 	return false, err
 }
 
-// RetryEnrollment is not supported on PostgreSQL yet.
-func (db *DB) RetryEnrollment(ctx context.Context, account int64, f *spoke.Flow, id int64, now time.Time) (*spoke.Enrollment, error) {
-	return nil, notSupported("retrying enrollments")
-}
-
 // FlowStats is not supported on PostgreSQL yet.
 func (db *DB) FlowStats(ctx context.Context, account int64, flowIDs []string, since time.Time) (map[string]*spoke.FlowStats, error) {
 	return nil, notSupported("run statistics")
