@@ -34,36 +34,6 @@ func (db *DB) PropertyExists(ctx context.Context, account int64, objectType, nam
 	return false, err
 }
 
-// FlowStats is not supported on PostgreSQL yet.
-func (db *DB) FlowStats(ctx context.Context, account int64, flowIDs []string, since time.Time) (map[string]*spoke.FlowStats, error) {
-	return nil, notSupported("run statistics")
-}
-
-// RecentEnrollments is not supported on PostgreSQL yet.
-func (db *DB) RecentEnrollments(ctx context.Context, account int64, flowID string, q spoke.RunQuery) ([]*spoke.Enrollment, bool, error) {
-	return nil, false, notSupported("run history")
-}
-
-// RecentExecutions is not supported on PostgreSQL yet.
-func (db *DB) RecentExecutions(ctx context.Context, account int64, flowID string, q spoke.RunQuery) ([]*spoke.Execution, bool, error) {
-	return nil, false, notSupported("run history")
-}
-
-// GetExecution is not supported on PostgreSQL yet.
-func (db *DB) GetExecution(ctx context.Context, account int64, id int64) (*spoke.Execution, error) {
-	return nil, notSupported("run history")
-}
-
-// RecordEnrollments is not supported on PostgreSQL yet.
-func (db *DB) RecordEnrollments(ctx context.Context, account int64, objectType string, objectID int64, limit int) ([]*spoke.Enrollment, error) {
-	return nil, notSupported("run history")
-}
-
-// DailyRuns is not supported on PostgreSQL yet.
-func (db *DB) DailyRuns(ctx context.Context, account int64, since time.Time) ([]spoke.DayRuns, error) {
-	return nil, notSupported("run statistics")
-}
-
 // ActiveRollouts is not supported on PostgreSQL yet; with no rollouts,
 // the rollout controller has nothing to move.
 func (db *DB) ActiveRollouts(ctx context.Context) ([]*spoke.Rollout, error) {
