@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
 	"github.com/spokehq/spoke"
@@ -128,64 +127,4 @@ func (db *DB) FinishRevertJob(ctx context.Context, j *spoke.RevertJob, status, e
 // SetRevertTotal is not supported on PostgreSQL yet.
 func (db *DB) SetRevertTotal(ctx context.Context, j *spoke.RevertJob, total int64) error {
 	return notSupported("reverting flows' writes")
-}
-
-// CreateList is not supported on PostgreSQL yet.
-func (db *DB) CreateList(ctx context.Context, account int64, l *spoke.List) (*spoke.List, error) {
-	return nil, notSupported("lists")
-}
-
-// GetList is not supported on PostgreSQL yet.
-func (db *DB) GetList(ctx context.Context, account int64, id string, deleted bool) (*spoke.List, error) {
-	return nil, notSupported("lists")
-}
-
-// GetListByName is not supported on PostgreSQL yet.
-func (db *DB) GetListByName(ctx context.Context, account int64, objectTypeID, name string) (*spoke.List, error) {
-	return nil, notSupported("lists")
-}
-
-// Lists is not supported on PostgreSQL yet.
-func (db *DB) Lists(ctx context.Context, account int64, ids []string) ([]*spoke.List, error) {
-	return nil, notSupported("lists")
-}
-
-// RenameList is not supported on PostgreSQL yet.
-func (db *DB) RenameList(ctx context.Context, account int64, id, name string) (*spoke.List, error) {
-	return nil, notSupported("lists")
-}
-
-// SetListFilters is not supported on PostgreSQL yet.
-func (db *DB) SetListFilters(ctx context.Context, account int64, id string, branch *spoke.FilterBranch, raw json.RawMessage) (*spoke.List, error) {
-	return nil, notSupported("lists")
-}
-
-// DeleteList is not supported on PostgreSQL yet.
-func (db *DB) DeleteList(ctx context.Context, account int64, id string) error {
-	return notSupported("lists")
-}
-
-// RestoreList is not supported on PostgreSQL yet.
-func (db *DB) RestoreList(ctx context.Context, account int64, id string) error {
-	return notSupported("lists")
-}
-
-// AddListMembers is not supported on PostgreSQL yet.
-func (db *DB) AddListMembers(ctx context.Context, account int64, id string, ids []int64) (*spoke.MembershipChange, error) {
-	return nil, notSupported("lists")
-}
-
-// RemoveListMembers is not supported on PostgreSQL yet.
-func (db *DB) RemoveListMembers(ctx context.Context, account int64, id string, ids []int64) (*spoke.MembershipChange, error) {
-	return nil, notSupported("lists")
-}
-
-// ListMembers is not supported on PostgreSQL yet.
-func (db *DB) ListMembers(ctx context.Context, account int64, id string, after int64, limit int) ([]spoke.ListMember, bool, error) {
-	return nil, false, notSupported("lists")
-}
-
-// RecordLists is not supported on PostgreSQL yet.
-func (db *DB) RecordLists(ctx context.Context, account int64, objectType string, recordID int64) ([]spoke.RecordListMembership, error) {
-	return nil, notSupported("lists")
 }

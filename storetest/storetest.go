@@ -51,6 +51,9 @@ type Store interface {
 	GetEnrollment(ctx context.Context, id int64) (*spoke.Enrollment, error)
 	// SetSecretKey sets the key secrets are encrypted with.
 	SetSecretKey(key []byte) error
+	// InList reports whether a record is a member of a list (the engine's
+	// IN_LIST filters).
+	InList(ctx context.Context, account int64, listID string, rec *spoke.Record, env flow.Env, depth int) (bool, error)
 }
 
 // Backend is a store opened for one test, with raw access to its tables.

@@ -81,7 +81,7 @@ func work(ctx context.Context, logger *slog.Logger, addr, dir, dbURL, apiURL str
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	eng := engine.New(engine.Config{Store: db, Flows: db, Records: db, Properties: db, Secrets: db, ObjectTypes: db, Code: code, Logger: logger,
 		HTTP:    engine.WebhookClient(egress.New(egress.Config{Allow: allowHosts, Logger: logger})),
-		Metrics: engine.NewMetrics(reg, db), Runners: runners, Lease: lease, RenewEvery: lease / 5, SharedStore: true})
+		Metrics: engine.NewMetrics(reg, db), Runners: runners, Lease: lease, RenewEvery: lease / 5, SharedStore: true, Lists: db})
 	opened.setTrigger(eng.Trigger, eng.Wake)
 
 	mux := http.NewServeMux()

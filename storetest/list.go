@@ -1,4 +1,4 @@
-package sqlite
+package storetest
 
 import (
 	"context"
@@ -11,7 +11,11 @@ import (
 	"github.com/spokehq/spoke/flow"
 )
 
-func branch(t *testing.T, raw string) (*spoke.FilterBranch, json.RawMessage) {
+func init() {
+	register(test{"Lists", testLists})
+}
+
+func listBranch(t *testing.T, raw string) (*spoke.FilterBranch, json.RawMessage) {
 	t.Helper()
 	var b spoke.FilterBranch
 	if err := json.Unmarshal([]byte(raw), &b); err != nil {
@@ -24,9 +28,8 @@ func branch(t *testing.T, raw string) (*spoke.FilterBranch, json.RawMessage) {
 // reported), a dynamic list's are the records meeting its filters now, a
 // snapshot keeps the records that met them at creation; IN_LIST filters
 // read all three, and a dynamic list may name another list.
-func TestLists(t *testing.T) {
-	t.Parallel()
-	db, acct := setup(t)
+func testLists(t *testing.T, open Opener) {
+	db, acct := setup(t, open)
 	ctx := context.Background()
 	a := create(t, db, acct, "contacts", props("email", "a@x.com", "city", "Dublin"))
 	b := create(t, db, acct, "contacts", props("email", "b@x.com", "city", "Paris"))
@@ -52,7 +55,7 @@ func TestLists(t *testing.T) {
 	}
 
 	cityIs := `{"filterBranchType":"OR","filters":[],"filterBranches":[{"filterBranchType":"AND","filterBranches":[],"filters":[{"filterType":"PROPERTY","property":"city","operation":{"operationType":"MULTISTRING","operator":"IS_EQUAL_TO","values":["Dublin"]}}]}]}`
-	fb, raw := branch(t, cityIs)
+	fb, raw := listBranch(t, cityIs)
 	dyn, err := db.CreateList(ctx, acct, &spoke.List{Name: "Dubliners", ObjectTypeID: "0-1", ProcessingType: spoke.ListDynamic, FilterBranch: fb, FilterRaw: raw})
 	if err != nil || dyn.Size != 1 {
 		t.Fatalf("create dynamic: %+v %v", dyn, err)
@@ -82,7 +85,7 @@ func TestLists(t *testing.T) {
 		}
 	}
 	// A dynamic list of the manual list's members who live in Dublin.
-	fb2, raw2 := branch(t, `{"filterBranchType":"AND","filterBranches":[],"filters":[{"filterType":"IN_LIST","listId":"`+manual.ID+`","operator":"IN_LIST"},{"filterType":"PROPERTY","property":"city","operation":{"operationType":"MULTISTRING","operator":"IS_EQUAL_TO","values":["Dublin"]}}]}`)
+	fb2, raw2 := listBranch(t, `{"filterBranchType":"AND","filterBranches":[],"filters":[{"filterType":"IN_LIST","listId":"`+manual.ID+`","operator":"IN_LIST"},{"filterType":"PROPERTY","property":"city","operation":{"operationType":"MULTISTRING","operator":"IS_EQUAL_TO","values":["Dublin"]}}]}`)
 	nested, err := db.CreateList(ctx, acct, &spoke.List{Name: "VIP Dubliners", ObjectTypeID: "0-1", ProcessingType: spoke.ListDynamic, FilterBranch: fb2, FilterRaw: raw2})
 	if err != nil || nested.Size != 1 {
 		t.Fatalf("nested: %+v %v", nested, err)
@@ -114,7 +117,7 @@ func TestLists(t *testing.T) {
 	if got, err := db.GetListByName(ctx, acct, "0-1", "very important"); err != nil || got.ID != manual.ID {
 		t.Errorf("by name: %+v %v", got, err)
 	}
-	bad, _ := branch(t, `{"filterBranchType":"AND","filterBranches":[],"filters":[{"filterType":"PROPERTY","property":"city","operation":{"operationType":"STRING","operator":"SOUNDS_LIKE","value":"x"}}]}`)
+	bad, _ := listBranch(t, `{"filterBranchType":"AND","filterBranches":[],"filters":[{"filterType":"PROPERTY","property":"city","operation":{"operationType":"STRING","operator":"SOUNDS_LIKE","value":"x"}}]}`)
 	if _, err := db.CreateList(ctx, acct, &spoke.List{Name: "bad", ObjectTypeID: "0-1", ProcessingType: spoke.ListDynamic, FilterBranch: bad}); code(err) != spoke.EINVALID {
 		t.Errorf("bad filter: %v", err)
 	}
