@@ -154,13 +154,17 @@ func (db *DB) Associate(ctx context.Context, account int64, fromType string, fro
 		if err != nil {
 			return err
 		}
+		if enrolled, err = db.associationAdded(ctx, tx, account, ft.Name, fromID, tt.Name, toID, types); err != nil {
+			return err
+		}
 		touched := touchedSet{}
 		touched.entry(fromID) // a primary company may have changed
 		touched.entry(toID)
 		if added {
 			touched.linked(fromID, ft.Name, toID, tt.Name, 1)
 		}
-		_, enrolled, err = db.recount(ctx, tx, account, touched)
+		_, counted, err := db.recount(ctx, tx, account, touched)
+		enrolled = enrolled || counted
 		return err
 	})
 	if err != nil {

@@ -46,9 +46,7 @@ func dollars(q string) string {
 
 // gaps are the conformance tests the PostgreSQL store does not pass yet,
 // with the feature each needs (see docs/scale.md).
-var gaps = storetest.Gaps{
-	"PurgeRecord": "flows' events (the erasure test also erases enrollment events, and reads SQLite's execution_steps)",
-}
+var gaps = storetest.Gaps{}
 
 // TestConformance runs the store conformance suite against PostgreSQL.
 func TestConformance(t *testing.T) {

@@ -211,6 +211,10 @@ func (db *DB) PurgeRecord(ctx context.Context, account int64, objectType, id, id
 		}{
 			{`DELETE FROM executions WHERE account_id = $1 AND object_id = $2 AND enrollment_id IN (SELECT id FROM enrollments WHERE account_id = $1 AND object_type = $3 AND object_id = $2)`,
 				[]any{account, rec.ID, t.Name}},
+			// The events that enrolled it (a webhook body may hold personal
+			// data) and its list memberships go too.
+			{`DELETE FROM enrollment_events WHERE enrollment_id IN (SELECT id FROM enrollments WHERE account_id = $1 AND object_type = $2 AND object_id = $3)`,
+				[]any{account, t.Name, rec.ID}},
 			{`DELETE FROM enrollments WHERE account_id = $1 AND object_type = $2 AND object_id = $3`, []any{account, t.Name, rec.ID}},
 			{`DELETE FROM list_memberships WHERE object_id = $1`, []any{rec.ID}},
 			{`DELETE FROM associations WHERE account_id = $1 AND from_id = $2`, []any{account, rec.ID}},

@@ -466,7 +466,7 @@ func (w *writer) fire(id int64, before *spoke.Record, after map[string]string) e
 				continue
 			}
 		}
-		ok, _, err := enrollOne(w.ctx, w.tx, w.account, t.FlowID, t.RevisionID, w.t.Name, id, t.ReEnroll, w.now)
+		ok, err := enrollEvent(w.ctx, w.tx, w.account, t, w.t.Name, id, w.now)
 		if err != nil {
 			return err
 		}
