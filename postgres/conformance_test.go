@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spokehq/spoke"
 	"github.com/spokehq/spoke/internal/pgtest"
 	"github.com/spokehq/spoke/storetest"
 )
@@ -62,6 +63,7 @@ func TestConformance(t *testing.T) {
 				_, err := db.pool.Exec(ctx, dollars(q), args...)
 				return err
 			},
+			SetTrigger: func(fn func(spoke.RecordChange) []spoke.EnrollmentTrigger) { db.SetTrigger(fn, nil) },
 		}
 	}, gaps)
 }

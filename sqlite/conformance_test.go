@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spokehq/spoke"
 	"github.com/spokehq/spoke/storetest"
 )
 
@@ -27,6 +28,7 @@ func TestConformance(t *testing.T) {
 				_, err := db.write.ExecContext(ctx, q, args...)
 				return err
 			},
+			SetTrigger: func(fn func(spoke.RecordChange) []spoke.EnrollmentTrigger) { db.SetTrigger(fn, nil) },
 		}
 	}, nil)
 }

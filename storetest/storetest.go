@@ -15,6 +15,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"sync/atomic"
 	"testing"
@@ -51,6 +52,13 @@ type Store interface {
 	GetEnrollment(ctx context.Context, id int64) (*spoke.Enrollment, error)
 	// SetSecretKey sets the key secrets are encrypted with.
 	SetSecretKey(key []byte) error
+	// EnrollmentEvent returns the event that enrolled a record, or nil.
+	EnrollmentEvent(ctx context.Context, enrollmentID int64) (json.RawMessage, error)
+	// FlowWebhookToken, FlowWebhookAccount and WebhookReceived serve
+	// flows' inbound webhooks.
+	FlowWebhookToken(ctx context.Context, account int64, flowID string, rotate bool) (string, error)
+	FlowWebhookAccount(ctx context.Context, flowID, token string) (int64, error)
+	WebhookReceived(ctx context.Context, account int64, flowID string, recordID int64, body json.RawMessage) (bool, error)
 	// InList reports whether a record is a member of a list (the engine's
 	// IN_LIST filters).
 	InList(ctx context.Context, account int64, listID string, rec *spoke.Record, env flow.Env, depth int) (bool, error)
@@ -64,6 +72,9 @@ type Backend struct {
 	QueryRow func(ctx context.Context, query string, args []any, dest ...any) error
 	// Exec runs a statement (? placeholders).
 	Exec func(ctx context.Context, query string, args ...any) error
+	// SetTrigger installs the function that evaluates enrollment triggers
+	// on every record write and event (the engine's, in production).
+	SetTrigger func(trigger func(spoke.RecordChange) []spoke.EnrollmentTrigger)
 }
 
 // Gaps maps the names of tests a driver does not pass yet to the reason

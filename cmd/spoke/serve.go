@@ -116,8 +116,8 @@ func serve(ctx context.Context, logger *slog.Logger, o serveOptions) error {
 	// The driver's own store, not the wrapper, is wired in: the engine and
 	// the API look for optional interfaces on it.
 	db := opened.store
-	// Retention, pruning, storage figures, rollouts, alerts, reverts and
-	// flow webhooks are SQLite-only for now: on PostgreSQL the
+	// Retention, pruning, storage figures, rollouts, alerts and reverts
+	// are SQLite-only for now: on PostgreSQL the
 	// API and engine run without them (docs/scale.md).
 	sq := opened.sqlite
 	if sq != nil {
@@ -213,11 +213,11 @@ func serve(ctx context.Context, logger *slog.Logger, o serveOptions) error {
 	defer linter.Close()
 	go linter.Warm(context.Background())
 	srv := &api.Server{Records: db, Properties: db, Associations: db, Schemas: db, Tokens: db, Owners: db, Pipelines: db, Flows: db, FlowChecker: db, Linter: linter,
-		Engine: eng, EngineStore: db, Secrets: db, Lists: db, Logger: logger, TrustProxyHeaders: trustProxy}
+		Engine: eng, EngineStore: db, Secrets: db, Lists: db, FlowWebhooks: db, Logger: logger, TrustProxyHeaders: trustProxy}
 	ui := &web.Server{Tokens: db, Records: db, Properties: db, Associations: db, Flows: db, Engine: db, Runs: db,
 		Secrets: db, Schemas: db, Owners: db, Pipelines: db, Logger: logger}
 	if sq != nil {
-		srv.FlowWebhooks, srv.Alerts, srv.Retention = sq, sq, sq
+		srv.Alerts, srv.Retention = sq, sq
 		ui.Storage, ui.Retention = sq, sq
 	}
 	handler := srv.Handler()

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/spokehq/spoke"
+	"github.com/spokehq/spoke/api"
 	"github.com/spokehq/spoke/engine"
 	"github.com/spokehq/spoke/flow"
 	"github.com/spokehq/spoke/postgres"
@@ -36,6 +37,7 @@ type store interface {
 	spoke.RunStore
 	spoke.ListService
 	engine.ListMembership
+	api.FlowWebhooks
 	flow.Checker
 	StoreToken(ctx context.Context, account int64, name, secret string, scopes []string, admin bool) (*spoke.Token, error)
 	CountAdminTokens(ctx context.Context) (int, error)
@@ -48,8 +50,8 @@ type store interface {
 type openedStore struct {
 	store
 	// sqlite is the SQLite store, nil on PostgreSQL: the features only it
-	// has (retention, pruning, storage figures, rollouts, alerts, reverts,
-	// flow webhooks) are wired from it.
+	// has (retention, pruning, storage figures, rollouts, alerts, reverts)
+	// are wired from it.
 	sqlite *sqlite.DB
 	// shared is set when several processes may use the store at once
 	// (PostgreSQL): no process may release another's leases, and every
