@@ -8,7 +8,6 @@ import (
 
 	"github.com/spokehq/spoke"
 	"github.com/spokehq/spoke/flow"
-	"github.com/spokehq/spoke/sqlite"
 )
 
 // demoFlow is the sample flow of --demo: custom code reads the contact's
@@ -40,7 +39,7 @@ const demoFlow = `{
 // seedDemoWork adds to the demo records: deals across the default
 // pipeline's stages, open tasks for the contacts' owners, and the sample
 // flow.
-func seedDemoWork(ctx context.Context, db *sqlite.DB, acct int64, contacts, companies []spoke.WriteResult, owners []string) error {
+func seedDemoWork(ctx context.Context, db store, acct int64, contacts, companies []spoke.WriteResult, owners []string) error {
 	src := spoke.WriteSource{Type: spoke.SourceImport, ID: "demo"}
 	deals := []spoke.RecordInput{
 		{Properties: map[string]string{"dealname": "Analytical Engine pilot", "amount": "40000", "dealstage": "appointmentscheduled", "pipeline": "default", spoke.PropOwnerID: owners[0]}},
@@ -85,7 +84,7 @@ func seedDemoWork(ctx context.Context, db *sqlite.DB, acct int64, contacts, comp
 }
 
 // writeAll creates records and returns the first error of any.
-func writeAll(ctx context.Context, db *sqlite.DB, acct int64, objectType string, inputs []spoke.RecordInput, src spoke.WriteSource) error {
+func writeAll(ctx context.Context, db store, acct int64, objectType string, inputs []spoke.RecordInput, src spoke.WriteSource) error {
 	res, err := db.WriteRecords(ctx, acct, objectType, spoke.WriteCreate, inputs, src)
 	if err != nil {
 		return fmt.Errorf("demo %s: %w", objectType, err)

@@ -106,9 +106,6 @@ func serve(ctx context.Context, logger *slog.Logger, o serveOptions) error {
 	if o.noEngine && o.dbURL == "" {
 		return errors.New("--no-engine needs --database: on SQLite the one process runs the engine")
 	}
-	if demo && o.dbURL != "" {
-		return errors.New("--demo seeds owners, which the PostgreSQL store does not support yet; seed a SQLite data directory instead")
-	}
 	opened, err := openStore(ctx, o.dbURL, dir, logger, sqlite.Options{NoAutocheckpoint: o.noAutocheckpoint})
 	if err != nil {
 		return err
@@ -138,7 +135,7 @@ func serve(ctx context.Context, logger *slog.Logger, o serveOptions) error {
 		return err
 	}
 	if demo {
-		if err := seedDemo(ctx, sq, acct); err != nil {
+		if err := seedDemo(ctx, db, acct); err != nil {
 			return fmt.Errorf("seed demo data: %w", err)
 		}
 	}
@@ -326,7 +323,7 @@ func bootstrap(ctx context.Context, db store, dir string) (account int64, newTok
 
 // seedDemoOwners adds three owners in two teams, unless the account has
 // owners already, and returns the ids of the account's first three.
-func seedDemoOwners(ctx context.Context, db *sqlite.DB, acct int64) ([]string, error) {
+func seedDemoOwners(ctx context.Context, db store, acct int64) ([]string, error) {
 	existing, _, err := db.ListOwners(ctx, acct, spoke.OwnerListOptions{Limit: 3})
 	if err != nil {
 		return nil, err
@@ -358,7 +355,7 @@ func seedDemoOwners(ctx context.Context, db *sqlite.DB, acct int64) ([]string, e
 const AdminTokenFile = "admin-token"
 
 // seedDemo adds a few companies and contacts to an empty database.
-func seedDemo(ctx context.Context, db *sqlite.DB, acct int64) error {
+func seedDemo(ctx context.Context, db store, acct int64) error {
 	recs, _, err := db.ListRecords(ctx, acct, "contacts", spoke.ListOptions{Limit: 1})
 	if err != nil || len(recs) > 0 {
 		return err
