@@ -305,6 +305,7 @@ func (db *DB) RemoveListMembers(ctx context.Context, account int64, id string, i
 
 func (db *DB) changeMembers(ctx context.Context, account int64, id string, ids []int64, add bool) (*spoke.MembershipChange, error) {
 	ch := &spoke.MembershipChange{Added: []int64{}, Removed: []int64{}, Missing: []int64{}}
+	var enrolled bool
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		*ch = spoke.MembershipChange{Added: []int64{}, Removed: []int64{}, Missing: []int64{}}
 		l, err := db.getList(ctx, tx, account, id, false)
@@ -334,12 +335,60 @@ func (db *DB) changeMembers(ctx context.Context, account int64, id string, ids [
 				ch.Removed = append(ch.Removed, rid)
 			}
 		}
-		return nil
+		changed := ch.Added
+		if !add {
+			changed = ch.Removed
+		}
+		enrolled, err = db.membershipTrigger(ctx, tx, account, l, changed, add, spoke.WriteSource{Type: spoke.SourceAPI})
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
+	if enrolled {
+		db.notifyEnrolled()
+	}
 	return ch, nil
+}
+
+// membershipTrigger enrolls records that just joined (added) or left a
+// static list in the flows whose LIST_BASED criteria they start to meet,
+// inside the change's transaction, as a record write does (as on SQLite).
+// The trigger is first asked whether any flow of the list's object type
+// tests list membership, so a change no flow cares about reads no record.
+func (db *DB) membershipTrigger(ctx context.Context, tx pgx.Tx, account int64, l *storedList, ids []int64, added bool, src spoke.WriteSource) (bool, error) {
+	fn, _ := db.hooks()
+	if fn == nil || len(ids) == 0 {
+		return false, nil
+	}
+	lc := &spoke.ListChange{ListID: l.ID, Added: added}
+	if len(fn(spoke.RecordChange{AccountID: account, ObjectType: l.objectType, List: lc, Source: src})) == 0 {
+		return false, nil
+	}
+	rows, _ := tx.Query(ctx, `SELECT `+recordColumns+` FROM records WHERE account_id = $1 AND NOT archived AND id = ANY($2) ORDER BY id`, account, ids)
+	recs, err := collectRecords(rows)
+	if err != nil {
+		return false, fmt.Errorf("read members of list %s for triggers: %w", l.ID, err)
+	}
+	enrolled := false
+	now := db.nowMs()
+	for _, rec := range recs {
+		ch := spoke.RecordChange{AccountID: account, ObjectType: l.objectType, RecordID: rec.ID, Before: rec.Properties, After: rec.Properties,
+			Source: src, CreatedAt: rec.CreatedAt, UpdatedAt: rec.UpdatedAt, BeforeUpdatedAt: rec.UpdatedAt, List: lc}
+		for _, t := range fn(ch) {
+			if stop, err := db.loopGuard(ctx, tx, t, rec.ID, src, now); err != nil {
+				return false, err
+			} else if stop {
+				continue
+			}
+			ok, err := enrollEvent(ctx, tx, account, t, l.objectType, rec.ID, now)
+			if err != nil {
+				return false, err
+			}
+			enrolled = enrolled || ok
+		}
+	}
+	return enrolled, nil
 }
 
 // setMembership adds a record to a list or removes it, and reports what
@@ -489,6 +538,9 @@ func (db *DB) InList(ctx context.Context, account int64, listID string, rec *spo
 		return false, nil
 	}
 	if l.ProcessingType != spoke.ListDynamic {
+		if in, ok := env.Memberships[l.ID]; ok {
+			return in, nil // a change being committed
+		}
 		var one int
 		err := db.pool.QueryRow(ctx, `SELECT 1 FROM list_memberships WHERE list_id = $1 AND object_id = $2`, l.ID, rec.ID).Scan(&one)
 		if errors.Is(err, pgx.ErrNoRows) {

@@ -452,19 +452,10 @@ func (w *writer) fire(id int64, before *spoke.Record, after map[string]string) e
 		ch.Before, ch.CreatedAt, ch.BeforeUpdatedAt = before.Properties, before.CreatedAt, before.UpdatedAt
 	}
 	for _, t := range fn(ch) {
-		if t.ReEnroll && w.src.Type == spoke.SourceAutomation {
-			// Flows that re-enroll each other's writes can loop. The count
-			// is in the database, so the guard holds across processes.
-			var n int
-			if err := w.tx.QueryRow(w.ctx, `SELECT count(*) FROM enrollments WHERE flow_id = $1 AND object_id = $2 AND created_at > $3`,
-				t.FlowID, id, w.now-time.Hour.Milliseconds()).Scan(&n); err != nil {
-				return fmt.Errorf("count enrollments of %d in flow %s: %w", id, t.FlowID, err)
-			}
-			if n >= LoopGuard {
-				w.db.logger().Warn("re-enrollment stopped: a flow's write would enroll the record in this flow again", "flowId", t.FlowID,
-					"objectId", id, "byFlowId", w.src.ID, "enrollmentsLastHour", n, "limit", LoopGuard)
-				continue
-			}
+		if stop, err := w.db.loopGuard(w.ctx, w.tx, t, id, w.src, w.now); err != nil {
+			return err
+		} else if stop {
+			continue
 		}
 		ok, err := enrollEvent(w.ctx, w.tx, w.account, t, w.t.Name, id, w.now)
 		if err != nil {
@@ -473,6 +464,27 @@ func (w *writer) fire(id int64, before *spoke.Record, after map[string]string) e
 		w.enrolled = w.enrolled || ok
 	}
 	return nil
+}
+
+// loopGuard reports whether a trigger must be ignored because a flow's
+// write would re-enroll the record once too often: flows that re-enroll
+// each other's writes can loop. The count is in the database, so the
+// guard holds across processes.
+func (db *DB) loopGuard(ctx context.Context, tx pgx.Tx, t spoke.EnrollmentTrigger, id int64, src spoke.WriteSource, now int64) (bool, error) {
+	if !t.ReEnroll || src.Type != spoke.SourceAutomation {
+		return false, nil
+	}
+	var n int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM enrollments WHERE flow_id = $1 AND object_id = $2 AND created_at > $3`,
+		t.FlowID, id, now-time.Hour.Milliseconds()).Scan(&n); err != nil {
+		return false, fmt.Errorf("count enrollments of %d in flow %s: %w", id, t.FlowID, err)
+	}
+	if n < LoopGuard {
+		return false, nil
+	}
+	db.logger().Warn("re-enrollment stopped: a flow's write would enroll the record in this flow again", "flowId", t.FlowID,
+		"objectId", id, "byFlowId", src.ID, "enrollmentsLastHour", n, "limit", LoopGuard)
+	return true, nil
 }
 
 // LoopGuard is how many times in an hour a record may enter one flow

@@ -12,7 +12,7 @@ import (
 )
 
 func init() {
-	register(test{"Lists", testLists})
+	register(test{"Lists", testLists}, test{"MembershipTrigger", testMembershipTrigger})
 }
 
 func listBranch(t *testing.T, raw string) (*spoke.FilterBranch, json.RawMessage) {
@@ -127,9 +127,8 @@ func testLists(t *testing.T, open Opener) {
 // membership, and reads and evaluates the touched records only when one
 // does; each change passes the list, the direction and the record's
 // values, and the triggers it returns enroll the record.
-func TestMembershipTrigger(t *testing.T) {
-	t.Parallel()
-	db, acct := setup(t)
+func testMembershipTrigger(t *testing.T, open Opener) {
+	db, acct := setup(t, open)
 	ctx := context.Background()
 	a := create(t, db, acct, "contacts", props("email", "a@x.com"))
 	b := create(t, db, acct, "contacts", props("email", "b@x.com"))
@@ -140,7 +139,7 @@ func TestMembershipTrigger(t *testing.T) {
 	var probes int
 	var seen []spoke.RecordChange
 	interested := false
-	db.SetTrigger(func(ch spoke.RecordChange) []spoke.EnrollmentTrigger {
+	db.back.SetTrigger(func(ch spoke.RecordChange) []spoke.EnrollmentTrigger {
 		if ch.List == nil {
 			return nil
 		}
@@ -156,7 +155,7 @@ func TestMembershipTrigger(t *testing.T) {
 			return []spoke.EnrollmentTrigger{{FlowID: "9", RevisionID: "1"}}
 		}
 		return nil
-	}, nil)
+	})
 	if _, err := db.AddListMembers(ctx, acct, l.ID, []int64{a.ID, b.ID}); err != nil {
 		t.Fatal(err)
 	}
