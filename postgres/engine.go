@@ -361,6 +361,20 @@ func (db *DB) Commit(ctx context.Context, lease spoke.Lease, steps []*spoke.Step
 					}
 				}
 			}
+			if len(st.Effects) > 0 && e.Status != spoke.EnrollmentFailed {
+				// An effect that fails fails the enrollment at its action.
+				failed, at, more, err := db.applyEffects(ctx, tx, st, now)
+				if err != nil {
+					return err
+				}
+				enrolled = enrolled || more
+				if failed != nil {
+					e.Status, e.WaitReason, e.CompletedAt, e.Error = spoke.EnrollmentFailed, spoke.WaitNone, now, failed
+					if at >= 0 && at < len(st.Executions) {
+						st.Executions[at].Status, st.Executions[at].Error = "ERROR", failed
+					}
+				}
+			}
 			usage[e.AccountID] += int64(st.CodeExecutions)
 			if err := queueStep(batch, st, lease, now); err != nil {
 				return err
