@@ -64,36 +64,6 @@ func (db *DB) StageFailures(ctx context.Context, r *spoke.Rollout, limit int) ([
 	return nil, notSupported("staged rollouts")
 }
 
-// AlertSettings is not supported on PostgreSQL yet.
-func (db *DB) AlertSettings(ctx context.Context, account int64) (*spoke.AlertSettings, error) {
-	return nil, notSupported("alert webhooks")
-}
-
-// PutAlertSettings is not supported on PostgreSQL yet.
-func (db *DB) PutAlertSettings(ctx context.Context, s *spoke.AlertSettings) error {
-	return notSupported("alert webhooks")
-}
-
-// AllAlertSettings is not supported on PostgreSQL yet.
-func (db *DB) AllAlertSettings(ctx context.Context) ([]*spoke.AlertSettings, error) {
-	return nil, notSupported("alert webhooks")
-}
-
-// MarkQuotaLevel is not supported on PostgreSQL yet.
-func (db *DB) MarkQuotaLevel(ctx context.Context, account int64, period string, level int) (bool, error) {
-	return false, notSupported("alert webhooks")
-}
-
-// FlowsExecutedSince is not supported on PostgreSQL yet.
-func (db *DB) FlowsExecutedSince(ctx context.Context, account, after int64) ([]string, int64, error) {
-	return nil, 0, notSupported("alert webhooks")
-}
-
-// RecentFailures is not supported on PostgreSQL yet.
-func (db *DB) RecentFailures(ctx context.Context, account int64, flowID string, n int) (int, int, error) {
-	return 0, 0, notSupported("alert webhooks")
-}
-
 // CreateRevertJob is not supported on PostgreSQL yet.
 func (db *DB) CreateRevertJob(ctx context.Context, j *spoke.RevertJob) error {
 	return notSupported("reverting flows' writes")

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"fmt"
 	"testing"
 	"time"
 
@@ -11,18 +10,6 @@ import (
 
 // Small helpers of the SQLite-only tests; the conformance suite
 // (storetest) has its own for the driver-independent ones.
-
-func hubspotType(id int) []spoke.AssociationType {
-	return []spoke.AssociationType{{Category: spoke.CategoryHubSpot, TypeID: id}}
-}
-
-func typeIDs(a spoke.Association) string {
-	var out []string
-	for _, t := range a.Types {
-		out = append(out, fmt.Sprintf("%s/%d", t.Category, t.TypeID))
-	}
-	return fmt.Sprint(out)
-}
 
 // testLease is the lease claimOne claims with.
 var testLease = spoke.Lease{Token: 1, Until: time.Now().Add(24 * time.Hour)}

@@ -124,13 +124,3 @@ func TestOpenTwiceKeepsData(t *testing.T) {
 func f(name, op, value string) spoke.Filter {
 	return spoke.Filter{PropertyName: name, Operator: op, Value: value}
 }
-
-// get reads one record by id, or nil.
-func get(t *testing.T, db *DB, acct int64, objectType, id string, opts spoke.ReadOptions) *spoke.Record {
-	t.Helper()
-	recs, err := db.GetRecords(context.Background(), acct, objectType, []string{id}, opts)
-	if err != nil {
-		t.Fatalf("GetRecords: %v", err)
-	}
-	return recs[id]
-}

@@ -39,6 +39,7 @@ type Store interface {
 	spoke.PipelineService
 	spoke.RunStore
 	spoke.ListService
+	spoke.AlertStore
 	flow.Checker
 
 	// StoreToken stores a token whose secret the caller chose (an

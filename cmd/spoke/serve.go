@@ -113,8 +113,8 @@ func serve(ctx context.Context, logger *slog.Logger, o serveOptions) error {
 	// The driver's own store, not the wrapper, is wired in: the engine and
 	// the API look for optional interfaces on it.
 	db := opened.store
-	// Retention, pruning, storage figures, rollouts, alerts and reverts
-	// are SQLite-only for now: on PostgreSQL the
+	// Retention, pruning, storage figures, rollouts and reverts are
+	// SQLite-only for now: on PostgreSQL the
 	// API and engine run without them (docs/scale.md).
 	sq := opened.sqlite
 	if sq != nil {
@@ -196,9 +196,9 @@ func serve(ctx context.Context, logger *slog.Logger, o serveOptions) error {
 	apiHost := strings.TrimPrefix(url, "http://")
 	engCfg := engine.Config{Store: db, Flows: db, Records: db, Properties: db, Secrets: db, ObjectTypes: db, Owners: db, Code: code, Logger: logger,
 		HTTP:    engine.WebhookClient(egress.New(egress.Config{SpokeAPI: apiHost, Allow: allowHosts, Deny: deny, Logger: logger})),
-		Metrics: engine.NewMetrics(reg, db), SharedStore: opened.shared, Lists: db}
+		Metrics: engine.NewMetrics(reg, db), SharedStore: opened.shared, Lists: db, Alerts: db}
 	if sq != nil {
-		engCfg.Rollouts, engCfg.Alerts, engCfg.Reverts = sq, sq, sq
+		engCfg.Rollouts, engCfg.Reverts = sq, sq
 	}
 	eng := engine.New(engCfg)
 	opened.setTrigger(eng.Trigger, eng.Wake)
@@ -210,11 +210,11 @@ func serve(ctx context.Context, logger *slog.Logger, o serveOptions) error {
 	defer linter.Close()
 	go linter.Warm(context.Background())
 	srv := &api.Server{Records: db, Properties: db, Associations: db, Schemas: db, Tokens: db, Owners: db, Pipelines: db, Flows: db, FlowChecker: db, Linter: linter,
-		Engine: eng, EngineStore: db, Secrets: db, Lists: db, FlowWebhooks: db, Logger: logger, TrustProxyHeaders: trustProxy}
+		Engine: eng, EngineStore: db, Secrets: db, Lists: db, FlowWebhooks: db, Alerts: db, Logger: logger, TrustProxyHeaders: trustProxy}
 	ui := &web.Server{Tokens: db, Records: db, Properties: db, Associations: db, Flows: db, Engine: db, Runs: db,
 		Secrets: db, Schemas: db, Owners: db, Pipelines: db, Logger: logger}
 	if sq != nil {
-		srv.Alerts, srv.Retention = sq, sq
+		srv.Retention = sq
 		ui.Storage, ui.Retention = sq, sq
 	}
 	handler := srv.Handler()
