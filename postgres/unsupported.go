@@ -63,38 +63,3 @@ func (db *DB) SetRolloutState(ctx context.Context, r *spoke.Rollout, from string
 func (db *DB) StageFailures(ctx context.Context, r *spoke.Rollout, limit int) ([]*spoke.Execution, error) {
 	return nil, notSupported("staged rollouts")
 }
-
-// CreateRevertJob is not supported on PostgreSQL yet.
-func (db *DB) CreateRevertJob(ctx context.Context, j *spoke.RevertJob) error {
-	return notSupported("reverting flows' writes")
-}
-
-// GetRevertJob is not supported on PostgreSQL yet.
-func (db *DB) GetRevertJob(ctx context.Context, account int64, flowID string, id int64) (*spoke.RevertJob, error) {
-	return nil, notSupported("reverting flows' writes")
-}
-
-// RunningRevertJobs is not supported on PostgreSQL yet.
-func (db *DB) RunningRevertJobs(ctx context.Context) ([]*spoke.RevertJob, error) {
-	return nil, notSupported("reverting flows' writes")
-}
-
-// RevertTargets is not supported on PostgreSQL yet.
-func (db *DB) RevertTargets(ctx context.Context, j *spoke.RevertJob) ([]int64, error) {
-	return nil, notSupported("reverting flows' writes")
-}
-
-// RevertRecords is not supported on PostgreSQL yet.
-func (db *DB) RevertRecords(ctx context.Context, j *spoke.RevertJob, ids []int64, apply bool) (*spoke.RevertChunk, error) {
-	return nil, notSupported("reverting flows' writes")
-}
-
-// FinishRevertJob is not supported on PostgreSQL yet.
-func (db *DB) FinishRevertJob(ctx context.Context, j *spoke.RevertJob, status, errMsg string) error {
-	return notSupported("reverting flows' writes")
-}
-
-// SetRevertTotal is not supported on PostgreSQL yet.
-func (db *DB) SetRevertTotal(ctx context.Context, j *spoke.RevertJob, total int64) error {
-	return notSupported("reverting flows' writes")
-}

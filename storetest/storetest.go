@@ -40,6 +40,7 @@ type Store interface {
 	spoke.RunStore
 	spoke.ListService
 	spoke.AlertStore
+	spoke.RevertStore
 	flow.Checker
 
 	// StoreToken stores a token whose secret the caller chose (an

@@ -113,9 +113,9 @@ func serve(ctx context.Context, logger *slog.Logger, o serveOptions) error {
 	// The driver's own store, not the wrapper, is wired in: the engine and
 	// the API look for optional interfaces on it.
 	db := opened.store
-	// Retention, pruning, storage figures, rollouts and reverts are
-	// SQLite-only for now: on PostgreSQL the
-	// API and engine run without them (docs/scale.md).
+	// Retention, pruning, storage figures and rollouts are SQLite-only
+	// for now: on PostgreSQL the API and engine run without them
+	// (docs/scale.md).
 	sq := opened.sqlite
 	if sq != nil {
 		if err := sq.SetRetentionDefaults(retention); err != nil {
@@ -198,7 +198,12 @@ func serve(ctx context.Context, logger *slog.Logger, o serveOptions) error {
 		HTTP:    engine.WebhookClient(egress.New(egress.Config{SpokeAPI: apiHost, Allow: allowHosts, Deny: deny, Logger: logger})),
 		Metrics: engine.NewMetrics(reg, db), SharedStore: opened.shared, Lists: db, Alerts: db}
 	if sq != nil {
-		engCfg.Rollouts, engCfg.Reverts = sq, sq
+		engCfg.Rollouts = sq
+	}
+	if !o.noEngine {
+		// A revert job runs in the engine of the process that started it
+		// (and is resumed by it): a process without an engine offers none.
+		engCfg.Reverts = db
 	}
 	eng := engine.New(engCfg)
 	opened.setTrigger(eng.Trigger, eng.Wake)

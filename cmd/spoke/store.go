@@ -39,6 +39,7 @@ type store interface {
 	engine.ListMembership
 	api.FlowWebhooks
 	spoke.AlertStore
+	spoke.RevertStore
 	flow.Checker
 	StoreToken(ctx context.Context, account int64, name, secret string, scopes []string, admin bool) (*spoke.Token, error)
 	CountAdminTokens(ctx context.Context) (int, error)
@@ -51,8 +52,8 @@ type store interface {
 type openedStore struct {
 	store
 	// sqlite is the SQLite store, nil on PostgreSQL: the features only it
-	// has (retention, pruning, storage figures, rollouts, reverts) are
-	// wired from it.
+	// has (retention, pruning, storage figures, rollouts) are wired from
+	// it.
 	sqlite *sqlite.DB
 	// shared is set when several processes may use the store at once
 	// (PostgreSQL): no process may release another's leases, and every

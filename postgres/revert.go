@@ -1,0 +1,360 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"github.com/jackc/pgx/v5"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/spokehq/spoke"
+)
+
+// Reverts read property history: the writes to undo are found through
+// property_history_by_flow (source id and time), then each record's whole
+// history says what the value was before the flow's first write in the
+// window and whether the flow's last write is still the current value.
+
+const revertJobColumns = `id, account_id, flow_id, request, status, cursor, total, processed, records, reverted, conflicts, sample, error, created_at, updated_at`
+
+func scanRevertJob(s pgx.Row) (*spoke.RevertJob, error) {
+	var j spoke.RevertJob
+	var req, sample string
+	var created, updated int64
+	if err := s.Scan(&j.ID, &j.AccountID, &j.FlowID, &req, &j.Status, &j.Cursor, &j.Total, &j.Processed, &j.Records, &j.Reverted, &j.Conflicts,
+		&sample, &j.Error, &created, &updated); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(req), &j.Request); err != nil {
+		return nil, fmt.Errorf("decode revert job %d: %w", j.ID, err)
+	}
+	if err := json.Unmarshal([]byte(sample), &j.Sample); err != nil {
+		return nil, fmt.Errorf("decode revert job %d: %w", j.ID, err)
+	}
+	j.CreatedAt, j.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
+	return &j, nil
+}
+
+// CreateRevertJob implements spoke.RevertStore.
+func (db *DB) CreateRevertJob(ctx context.Context, j *spoke.RevertJob) error {
+	req, err := json.Marshal(j.Request)
+	if err != nil {
+		return err
+	}
+	now := db.nowMs()
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `INSERT INTO revert_jobs (account_id, flow_id, request, status, created_at, updated_at) VALUES ($1, $2, $3, 'RUNNING', $4, $5) RETURNING id`,
+			j.AccountID, j.FlowID, string(req), now, now).Scan(&j.ID)
+	})
+	if err != nil {
+		return fmt.Errorf("create revert job: %w", err)
+	}
+	j.Status, j.CreatedAt, j.UpdatedAt = spoke.RevertRunning, time.UnixMilli(now).UTC(), time.UnixMilli(now).UTC()
+	return nil
+}
+
+// GetRevertJob implements spoke.RevertStore.
+func (db *DB) GetRevertJob(ctx context.Context, account int64, flowID string, id int64) (*spoke.RevertJob, error) {
+	j, err := scanRevertJob(db.pool.QueryRow(ctx, `SELECT `+revertJobColumns+` FROM revert_jobs WHERE account_id = $1 AND flow_id = $2 AND id = $3`, account, flowID, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, spoke.NotFoundf("Flow %s has no revert %d.", flowID, id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read revert job %d: %w", id, err)
+	}
+	return j, nil
+}
+
+// RunningRevertJobs implements spoke.RevertStore.
+func (db *DB) RunningRevertJobs(ctx context.Context) ([]*spoke.RevertJob, error) {
+	rows, err := db.pool.Query(ctx, `SELECT `+revertJobColumns+` FROM revert_jobs WHERE status = 'RUNNING' ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("list running reverts: %w", err)
+	}
+	defer rows.Close()
+	var out []*spoke.RevertJob
+	for rows.Next() {
+		j, err := scanRevertJob(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}
+
+// RevertTargets implements spoke.RevertStore.
+func (db *DB) RevertTargets(ctx context.Context, j *spoke.RevertJob) ([]int64, error) {
+	rows, err := db.pool.Query(ctx, `SELECT DISTINCT record_id FROM property_history
+		WHERE source_type = 'AUTOMATION_PLATFORM' AND source_id = $1 AND ts >= $2 AND ts <= $3 AND record_id > $4`,
+		j.SourceID(), j.Request.Since.UnixMilli(), j.Request.Until.UnixMilli(), j.Cursor)
+	if err != nil {
+		return nil, fmt.Errorf("find the writes to revert: %w", err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// SetRevertTotal implements spoke.RevertStore.
+func (db *DB) SetRevertTotal(ctx context.Context, j *spoke.RevertJob, total int64) error {
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE revert_jobs SET total = $1, updated_at = $2 WHERE id = $3`, total, db.nowMs(), j.ID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("update revert job %d: %w", j.ID, err)
+	}
+	j.Total = total
+	return nil
+}
+
+// FinishRevertJob implements spoke.RevertStore.
+func (db *DB) FinishRevertJob(ctx context.Context, j *spoke.RevertJob, status, errMsg string) error {
+	now := db.nowMs()
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE revert_jobs SET status = $1, error = $2, updated_at = $3 WHERE id = $4`, status, errMsg, now, j.ID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("finish revert job %d: %w", j.ID, err)
+	}
+	j.Status, j.Error, j.UpdatedAt = status, errMsg, time.UnixMilli(now).UTC()
+	return nil
+}
+
+// propTrail follows one property of one record through its history.
+type propTrail struct {
+	cur        string // the value after the entries read so far
+	before     string // the value before the first reverted write
+	first      int64  // history id of the first reverted write (0: none)
+	last       int64  // history id of the last reverted write
+	flowValue  string // the value the last reverted write set
+	latest     int64  // history id of the latest write
+	latestFrom string // its source
+}
+
+// revisionFilter returns the ids of the flow's enrollments on the
+// request's revision, or nil when the request names none.
+func revisionFilter(ctx context.Context, q querier, j *spoke.RevertJob) (map[string]bool, error) {
+	if j.Request.RevisionID == "" {
+		return nil, nil
+	}
+	rows, err := q.Query(ctx, `SELECT id FROM enrollments WHERE account_id = $1 AND flow_id = $2 AND revision_id = $3`, j.AccountID, j.FlowID, j.Request.RevisionID)
+	if err != nil {
+		return nil, fmt.Errorf("read enrollments of revision %s: %w", j.Request.RevisionID, err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out[strconv.FormatInt(id, 10)] = true
+	}
+	return out, rows.Err()
+}
+
+// planRevert reads the history of records ids and returns the changes that
+// put back the values from before the reverted writes, and the conflicts.
+//
+// Read-only properties (the ones Spoke derives from others, such as
+// hs_lifecyclestage_*_date) are left out: writing their sources back
+// derives them again.
+func (db *DB) planRevert(ctx context.Context, q querier, j *spoke.RevertJob, ids []int64, revs map[string]bool) (map[int64]map[string]string, *spoke.RevertChunk, error) {
+	t, err := spoke.ObjectTypeFor(j.Request.ObjectType)
+	if err != nil {
+		return nil, nil, err
+	}
+	defs, err := db.definitions(ctx, j.AccountID, t)
+	if err != nil {
+		return nil, nil, err
+	}
+	writable := func(name string) bool {
+		p, ok := defs[name]
+		return ok && !p.ReadOnlyValue && !t.IsComputedProperty(name)
+	}
+	rows, err := q.Query(ctx, `SELECT id, record_id, ts, source_type, source_id, enrollment_id, changes FROM property_history
+		WHERE record_id = ANY($1) ORDER BY record_id, id`, ids)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read history to revert: %w", err)
+	}
+	defer rows.Close()
+	var only map[string]bool
+	if len(j.Request.Properties) > 0 {
+		only = map[string]bool{}
+		for _, p := range j.Request.Properties {
+			only[p] = true
+		}
+	}
+	src, since, until := j.SourceID(), j.Request.Since.UnixMilli(), j.Request.Until.UnixMilli()
+	trails := map[int64]map[string]*propTrail{}
+	for rows.Next() {
+		var hid, rec, ts int64
+		var st, sid, enr, changes string
+		if err := rows.Scan(&hid, &rec, &ts, &st, &sid, &enr, &changes); err != nil {
+			return nil, nil, err
+		}
+		var vals map[string]string
+		if err := json.Unmarshal([]byte(changes), &vals); err != nil {
+			return nil, nil, fmt.Errorf("decode history of record %d: %w", rec, err)
+		}
+		reverted := st == spoke.SourceAutomation && sid == src && ts >= since && ts <= until && (revs == nil || revs[enr])
+		m := trails[rec]
+		if m == nil {
+			m = map[string]*propTrail{}
+			trails[rec] = m
+		}
+		from := st
+		if sid != "" {
+			from += ":" + sid
+		}
+		for name, v := range vals {
+			if (only != nil && !only[name]) || !writable(name) {
+				continue
+			}
+			t := m[name]
+			if t == nil {
+				t = &propTrail{}
+				m[name] = t
+			}
+			if reverted {
+				if t.first == 0 {
+					t.first, t.before = hid, t.cur
+				}
+				t.last, t.flowValue = hid, v
+			}
+			t.cur, t.latest, t.latestFrom = v, hid, from
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	writes := map[int64]map[string]string{}
+	res := &spoke.RevertChunk{}
+	for _, rec := range ids {
+		names := make([]string, 0, len(trails[rec]))
+		for name, t := range trails[rec] {
+			if t.first != 0 {
+				names = append(names, name)
+			}
+		}
+		slices.Sort(names)
+		for _, name := range names {
+			t := trails[rec][name]
+			switch {
+			case t.latest != t.last:
+				res.Conflicts = append(res.Conflicts, spoke.RevertConflict{ObjectID: rec, Property: name, FlowValue: t.flowValue, Current: t.cur, ChangedBy: t.latestFrom})
+			case t.before != t.cur:
+				if writes[rec] == nil {
+					writes[rec] = map[string]string{}
+				}
+				writes[rec][name] = t.before
+				res.Changes = append(res.Changes, spoke.RevertChange{ObjectID: rec, Property: name, Current: t.cur, Restored: t.before})
+			}
+		}
+	}
+	res.Records = int64(len(writes))
+	return writes, res, nil
+}
+
+// RevertRecords implements spoke.RevertStore.
+func (db *DB) RevertRecords(ctx context.Context, j *spoke.RevertJob, ids []int64, apply bool) (*spoke.RevertChunk, error) {
+	if len(ids) == 0 {
+		return &spoke.RevertChunk{}, nil
+	}
+	if !apply {
+		revs, err := revisionFilter(ctx, db.pool, j)
+		if err != nil {
+			return nil, err
+		}
+		_, res, err := db.planRevert(ctx, db.pool, j, ids, revs)
+		return res, err
+	}
+	var res *spoke.RevertChunk
+	var enrolled bool
+	sample := j.Sample
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		revs, err := revisionFilter(ctx, tx, j)
+		if err != nil {
+			return err
+		}
+		writes, plan, err := db.planRevert(ctx, tx, j, ids, revs)
+		if err != nil {
+			return err
+		}
+		res = plan
+		inputs := make([]spoke.RecordInput, 0, len(writes))
+		for _, rec := range ids {
+			if w := writes[rec]; w != nil {
+				inputs = append(inputs, spoke.RecordInput{ID: strconv.FormatInt(rec, 10), Properties: w})
+			}
+		}
+		if len(inputs) > 0 {
+			src := spoke.WriteSource{Type: spoke.SourceAutomation, ID: spoke.RevertSourceID(j.ID, j.FlowID)}
+			results, more, err := db.writeRecords(ctx, tx, j.AccountID, j.Request.ObjectType, spoke.WriteUpdate, inputs, src, nil)
+			if err != nil {
+				return fmt.Errorf("write the revert: %w", err)
+			}
+			enrolled = more
+			failed := map[int64]string{}
+			for i, r := range results {
+				if r.Err != nil {
+					id, _ := strconv.ParseInt(inputs[i].ID, 10, 64)
+					failed[id] = r.Err.Message
+				}
+			}
+			if len(failed) > 0 {
+				// A record that cannot be written (archived, merged, a
+				// value no longer valid) is a conflict, not a change.
+				kept := res.Changes[:0]
+				for _, c := range res.Changes {
+					if msg, bad := failed[c.ObjectID]; bad {
+						res.Conflicts = append(res.Conflicts, spoke.RevertConflict{ObjectID: c.ObjectID, Property: c.Property, Current: c.Current, ChangedBy: "WRITE_FAILED: " + msg})
+						continue
+					}
+					kept = append(kept, c)
+				}
+				res.Changes = kept
+				res.Records -= int64(len(failed))
+			}
+		}
+		sample = j.Sample
+		sample.Add(res.Changes, res.Conflicts)
+		sb, err := json.Marshal(sample)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE revert_jobs SET cursor = $1, processed = processed + $2, records = records + $3, reverted = reverted + $4, conflicts = conflicts + $5,
+			sample = $6, updated_at = $7 WHERE id = $8`, ids[len(ids)-1], len(ids), res.Records, len(res.Changes), len(res.Conflicts), string(sb), db.nowMs(), j.ID)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("revert job %d: %w", j.ID, err)
+	}
+	if enrolled {
+		db.notifyEnrolled()
+	}
+	j.Cursor = ids[len(ids)-1]
+	j.Processed += int64(len(ids))
+	j.Records += res.Records
+	j.Reverted += int64(len(res.Changes))
+	j.Conflicts += int64(len(res.Conflicts))
+	j.Sample = sample
+	return res, nil
+}
