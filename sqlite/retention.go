@@ -623,11 +623,32 @@ func (db *DB) ensureIncrementalVacuum(ctx context.Context) error {
 	if objects > 0 {
 		db.logger().Info("rewriting the database once for incremental vacuum (VACUUM)", "bytes", file)
 	}
-	if _, err := db.write.ExecContext(ctx, `VACUUM`); err != nil {
-		return fmt.Errorf("vacuum to switch to incremental vacuum: %w", err)
+	if err := db.vacuumOnDisk(ctx); err != nil {
+		return err
 	}
 	if objects > 0 {
 		db.logger().Info("database rewritten", "took", time.Since(start).Round(time.Millisecond))
+	}
+	return nil
+}
+
+// vacuumOnDisk runs VACUUM with its temporary copy of the database in a
+// file: the write pool keeps temporary files in memory (OpenWith), which
+// for VACUUM would mean holding the whole database in memory.
+func (db *DB) vacuumOnDisk(ctx context.Context) error {
+	c, err := db.write.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("vacuum: %w", err)
+	}
+	defer c.Close()
+	if _, err := c.ExecContext(ctx, `PRAGMA temp_store = FILE`); err != nil {
+		return fmt.Errorf("vacuum: temp_store: %w", err)
+	}
+	if _, err := c.ExecContext(ctx, `VACUUM`); err != nil {
+		return fmt.Errorf("vacuum to switch to incremental vacuum: %w", err)
+	}
+	if _, err := c.ExecContext(ctx, `PRAGMA temp_store = MEMORY`); err != nil {
+		return fmt.Errorf("vacuum: temp_store: %w", err)
 	}
 	return nil
 }

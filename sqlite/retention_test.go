@@ -366,9 +366,21 @@ func TestIncrementalVacuum(t *testing.T) {
 		t.Fatal(err)
 	}
 	old.read.QueryRow(`PRAGMA auto_vacuum`).Scan(&mode)
+	// The VACUUM ran with its copy on disk; the writer then keeps its
+	// temporary files (statement journals) in memory again.
+	var temp int
+	if err := old.write.QueryRow(`PRAGMA temp_store`).Scan(&temp); err != nil {
+		t.Fatal(err)
+	}
 	old.Close()
 	if mode != 2 {
 		t.Fatalf("existing database auto_vacuum = %d after open, want 2", mode)
+	}
+	if temp != 2 {
+		t.Fatalf("writer temp_store = %d after the VACUUM at open, want 2 (memory)", temp)
+	}
+	if err := db.write.QueryRow(`PRAGMA temp_store`).Scan(&temp); err != nil || temp != 2 {
+		t.Fatalf("new database writer temp_store = %d, %v; want 2 (memory)", temp, err)
 	}
 
 	// 20,000 old executions with logs, all due: pruning frees their pages
