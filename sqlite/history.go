@@ -104,8 +104,15 @@ func (w *writer) history(id int64, props map[string]string) error {
 	if err != nil {
 		return err
 	}
-	w.pending = append(w.pending, id, w.now, w.src.Type, w.src.ID, w.src.EnrollmentID, changes)
+	w.historyJSON(id, changes)
 	return nil
+}
+
+// historyJSON queues the history row of a write whose changes are already
+// encoded (a new record's changes are its body), which the queue then
+// holds until flush: the caller must not change them.
+func (w *writer) historyJSON(id int64, changes []byte) {
+	w.pending = append(w.pending, id, w.now, w.src.Type, w.src.ID, w.src.EnrollmentID, changes)
 }
 
 // historyChunks are the row counts of the prepared multi-row inserts

@@ -351,11 +351,13 @@ func (w *writer) insertCreates(pending []pendingCreate) ([]*spoke.Record, error)
 		part := rest[:n]
 		rest = rest[n:]
 		args := make([]any, 0, 6*n)
-		for _, p := range part {
+		bodies := make([][]byte, n)
+		for j, p := range part {
 			body, err := jsonenc.Append(nil, p.props)
 			if err != nil {
 				return nil, err
 			}
+			bodies[j] = body
 			args = append(args, w.account, w.t.Name, w.uniqueValue(p.props), body, w.now, w.now)
 		}
 		res, err := w.s.ExecContext(w.ctx, recordInsert(n), args...)
@@ -378,7 +380,7 @@ func (w *writer) insertCreates(pending []pendingCreate) ([]*spoke.Record, error)
 			return nil, err
 		}
 		for j, p := range part {
-			r, err := w.created(last-int64(n-1-j), p.props)
+			r, err := w.created(last-int64(n-1-j), p.props, bodies[j])
 			if err != nil {
 				return nil, err
 			}
@@ -388,12 +390,13 @@ func (w *writer) insertCreates(pending []pendingCreate) ([]*spoke.Record, error)
 	return out, nil
 }
 
-// created finishes a record just inserted with id: it queues its history
-// and runs its enrollment triggers.
-func (w *writer) created(id int64, props map[string]string) (*spoke.Record, error) {
+// created finishes a record just inserted with id, props and body (props
+// encoded): it queues its history, whose changes are the body (an empty
+// record has none), and runs its enrollment triggers.
+func (w *writer) created(id int64, props map[string]string, body []byte) (*spoke.Record, error) {
 	at := time.UnixMilli(w.now).UTC()
-	if err := w.history(id, props); err != nil {
-		return nil, err
+	if len(props) > 0 {
+		w.historyJSON(id, body)
 	}
 	if err := w.trigger(id, nil, props); err != nil {
 		return nil, err

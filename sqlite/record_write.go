@@ -301,7 +301,7 @@ func (w *writer) create(props map[string]string, assocs []spoke.AssociationInput
 	if err != nil {
 		return nil, err
 	}
-	r, err := w.created(id, props)
+	r, err := w.created(id, props, body)
 	if err != nil {
 		return nil, err
 	}
