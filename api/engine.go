@@ -7,7 +7,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spokehq/spoke"
 )
@@ -137,7 +136,7 @@ func (s *Server) preflight(r *http.Request, flowID string, ids []int64, all, dry
 		return nil, nil
 	}
 	if !dryRun {
-		u, err := s.EngineStore.Usage(r.Context(), account(r), spoke.Period(time.Now()))
+		u, err := s.EngineStore.Usage(r.Context(), account(r), spoke.Period(s.now()))
 		if err != nil {
 			return nil, err
 		}
@@ -377,7 +376,7 @@ func (s *Server) usage(w http.ResponseWriter, r *http.Request) error {
 	if err := require(r, "automation"); err != nil {
 		return err
 	}
-	u, err := s.EngineStore.Usage(r.Context(), account(r), spoke.Period(time.Now()))
+	u, err := s.EngineStore.Usage(r.Context(), account(r), spoke.Period(s.now()))
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/spokehq/spoke"
 )
@@ -29,17 +28,8 @@ func (s *Server) flowWebhookRoutes() []route {
 	return []route{
 		reads("GET /automation/v4/flows/{flowId}/webhook", s.getFlowWebhook),
 		writes("POST /automation/v4/flows/{flowId}/webhook/rotate", s.rotateFlowWebhook),
-		writes("POST /automation/v4/flows/{flowId}/webhook/{token}", s.receiveFlowWebhook),
+		public(writes("POST /automation/v4/flows/{flowId}/webhook/{token}", s.receiveFlowWebhook)),
 	}
-}
-
-// isFlowWebhook reports whether a request is a call of a flow's inbound
-// webhook, which authenticates by the token in its path instead of an
-// access token.
-func isFlowWebhook(r *http.Request) bool {
-	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
-	return r.Method == http.MethodPost && len(parts) == 6 && parts[0] == "automation" && parts[1] == "v4" && parts[2] == "flows" &&
-		parts[4] == "webhook" && parts[5] != "rotate"
 }
 
 func (s *Server) webhookAddress(w http.ResponseWriter, r *http.Request, rotate bool) error {

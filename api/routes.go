@@ -25,7 +25,11 @@ func (f handlerFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type route struct {
 	pattern  string // a ServeMux pattern: "METHOD /path/{wildcard}"
 	readOnly bool
-	handler  http.Handler
+	// public marks the routes that need no access token (health, and
+	// inbound flow webhooks, which authenticate by the token in their
+	// path); it is declared with the route, like readOnly.
+	public  bool
+	handler http.Handler
 }
 
 // reads declares a route that only reads.
@@ -36,6 +40,12 @@ func reads(pattern string, h handlerFunc) route {
 // writes declares a route that may write.
 func writes(pattern string, h handlerFunc) route {
 	return route{pattern: pattern, handler: h}
+}
+
+// public marks rt as served without an access token.
+func public(rt route) route {
+	rt.public = true
+	return rt
 }
 
 // routeGroup is a set of routes and whether the server has the services
@@ -68,7 +78,7 @@ func (s *Server) routeGroups() []routeGroup {
 		{engine, s.safetyRoutes()},
 		{engine && s.Alerts != nil, s.alertRoutes()},
 		{s.Retention != nil, s.retentionRoutes()},
-		{true, []route{reads("GET /healthz", healthz)}},
+		{true, []route{public(reads("GET /healthz", healthz))}},
 	}
 }
 

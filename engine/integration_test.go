@@ -131,7 +131,7 @@ func setupIntegration(t *testing.T) *itEnv {
 		Metrics: engine.NewMetrics(reg, db)})
 	db.SetTrigger(eng.Trigger, eng.Wake)
 	srv := &api.Server{Records: db, Properties: db, Associations: db, Schemas: db, Tokens: db, Owners: db, Pipelines: db, Flows: db, FlowChecker: db,
-		Engine: eng, EngineStore: db, Secrets: db, Logger: logger}
+		Engine: eng, EngineStore: db, Secrets: db, Logger: logger, Now: ck.Now}
 	metrics := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	t.Cleanup(metrics.Close)
 	e.metrics = metrics.URL
