@@ -91,20 +91,6 @@ func sortPipelines(ps []*spoke.Pipeline) {
 	}
 }
 
-// defaultPipeline is the pipeline a record without one is in: HubSpot's
-// default pipeline while it is live, else the first in display order.
-func defaultPipeline(t spoke.ObjectType, live []*spoke.Pipeline) *spoke.Pipeline {
-	for _, p := range live {
-		if p.ID == spoke.DefaultPipelines(t)[0].ID {
-			return p
-		}
-	}
-	if len(live) > 0 {
-		return live[0]
-	}
-	return nil
-}
-
 func pipelineNotFound(t spoke.ObjectType, id string) error {
 	return &spoke.Error{Code: spoke.ENOTFOUND, Category: "OBJECT_NOT_FOUND",
 		Message: fmt.Sprintf("Unable to find pipeline %s for object type %s.", id, t.Name), Context: map[string][]string{"pipelineId": {id}}}
