@@ -5,12 +5,11 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spokehq/spoke"
+	"github.com/spokehq/spoke/crmrules"
 )
 
 // loadPipelines reads every pipeline of t, archived ones included, with
@@ -68,37 +67,8 @@ func loadPipelines(ctx context.Context, q queryer, account int64, t spoke.Object
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	sortPipelines(out)
+	crmrules.SortPipelines(out)
 	return out, nil
-}
-
-// sortPipelines puts pipelines and their stages in display order, ties by
-// label, as HubSpot documents.
-func sortPipelines(ps []*spoke.Pipeline) {
-	sort.SliceStable(ps, func(i, j int) bool {
-		if ps[i].DisplayOrder != ps[j].DisplayOrder {
-			return ps[i].DisplayOrder < ps[j].DisplayOrder
-		}
-		return ps[i].Label < ps[j].Label
-	})
-	for _, p := range ps {
-		sort.SliceStable(p.Stages, func(i, j int) bool {
-			if p.Stages[i].DisplayOrder != p.Stages[j].DisplayOrder {
-				return p.Stages[i].DisplayOrder < p.Stages[j].DisplayOrder
-			}
-			return p.Stages[i].Label < p.Stages[j].Label
-		})
-	}
-}
-
-func pipelineNotFound(t spoke.ObjectType, id string) error {
-	return &spoke.Error{Code: spoke.ENOTFOUND, Category: "OBJECT_NOT_FOUND",
-		Message: fmt.Sprintf("Unable to find pipeline %s for object type %s.", id, t.Name), Context: map[string][]string{"pipelineId": {id}}}
-}
-
-func stageNotFound(id, pipeline string) error {
-	return &spoke.Error{Code: spoke.ENOTFOUND, Category: "OBJECT_NOT_FOUND",
-		Message: fmt.Sprintf("Unable to find stage %s in pipeline %s.", id, pipeline), Context: map[string][]string{"stageId": {id}}}
 }
 
 // ListPipelines implements spoke.PipelineService.
@@ -125,7 +95,7 @@ func (db *DB) GetPipeline(ctx context.Context, account int64, objectType, id str
 			return p, nil
 		}
 	}
-	return nil, pipelineNotFound(t, id)
+	return nil, crmrules.PipelineNotFound(t, id)
 }
 
 // pipelineTx is one pipeline change inside a write transaction: it holds
@@ -212,17 +182,6 @@ func (p *pipelineTx) writeStage(s *spoke.PipelineStage) error {
 	return nil
 }
 
-// find returns the pipeline with the given id, live or (with archived)
-// archived, or ENOTFOUND.
-func (p *pipelineTx) find(id string, archived bool) (*spoke.Pipeline, error) {
-	for _, pl := range p.all {
-		if pl.ID == id && (!pl.Archived || archived) {
-			return pl, nil
-		}
-	}
-	return nil, pipelineNotFound(p.t, id)
-}
-
 // idTaken reports whether a pipeline or stage of the type, live or
 // archived, has the id.
 func (p *pipelineTx) idTaken(table, id string) (bool, error) {
@@ -247,59 +206,12 @@ func (p *pipelineTx) newID(table, id, what string) (string, error) {
 	return id, nil
 }
 
-// checkLabel refuses a pipeline label another live pipeline has.
-func (p *pipelineTx) checkLabel(label, self string) error {
-	if strings.TrimSpace(label) == "" {
-		return spoke.Invalidf("A pipeline needs a label.")
-	}
-	for _, pl := range p.all {
-		if !pl.Archived && pl.ID != self && strings.EqualFold(pl.Label, label) {
-			return spoke.Errorf(spoke.ECONFLICT, "A pipeline with label %q already exists (id %s).", label, pl.ID)
-		}
-	}
-	return nil
-}
-
-// newStages checks and builds a pipeline's stage inputs; stages keep the
-// id, creation time and unchanged fields of those in keep.
+// newStages checks and builds a pipeline's stage inputs with
+// crmrules.NewStages, giving new stages free ids.
 func (p *pipelineTx) newStages(in []spoke.PipelineStageInput, keep map[string]*spoke.PipelineStage) ([]*spoke.PipelineStage, error) {
-	if len(in) == 0 {
-		return nil, spoke.Invalidf("A pipeline needs at least one stage.")
-	}
-	labels := map[string]bool{}
-	var out []*spoke.PipelineStage
-	for i, s := range in {
-		st, err := p.checkStage(s)
-		if err != nil {
-			if spoke.ErrorCode(err) != spoke.EINVALID {
-				return nil, err
-			}
-			return nil, spoke.Invalidf("stages[%d]: %s", i, spoke.ErrorMessage(err))
-		}
-		if labels[strings.ToLower(st.Label)] {
-			return nil, spoke.Invalidf("stages[%d]: the label %q is used twice; stage labels must be unique within a pipeline.", i, st.Label)
-		}
-		labels[strings.ToLower(st.Label)] = true
-		if old := keep[s.ID]; s.ID != "" && old != nil {
-			st.ID, st.CreatedAt = old.ID, old.CreatedAt
-		} else if st.ID, err = p.newID("pipeline_stages", s.ID, "stage"); err != nil {
-			return nil, err
-		}
-		out = append(out, st)
-	}
-	return out, nil
-}
-
-func (p *pipelineTx) checkStage(in spoke.PipelineStageInput) (*spoke.PipelineStage, error) {
-	if strings.TrimSpace(in.Label) == "" {
-		return nil, spoke.Invalidf("A pipeline stage needs a label.")
-	}
-	meta, err := spoke.NormalizeStageMetadata(p.t, in.Metadata)
-	if err != nil {
-		return nil, err
-	}
-	now := time.UnixMilli(p.now).UTC()
-	return &spoke.PipelineStage{Label: in.Label, DisplayOrder: in.DisplayOrder, Metadata: meta, CreatedAt: now, UpdatedAt: now}, nil
+	return crmrules.NewStages(p.t, p.now, in, keep, func(id string) (string, error) {
+		return p.newID("pipeline_stages", id, "stage")
+	})
 }
 
 // recordsIn counts the live records of the type whose property name has
@@ -320,17 +232,14 @@ func (p *pipelineTx) inUse(name, value, what string) error {
 	if err != nil {
 		return err
 	}
-	if n > 0 {
-		return spoke.Invalidf("%s is in use: %d %s %s in it. Move them first, or delete without validateReferencesBeforeDelete.", what, n, p.t.Name, map[bool]string{true: "is", false: "are"}[n == 1])
-	}
-	return nil
+	return crmrules.InUse(p.t, what, n)
 }
 
 // CreatePipeline implements spoke.PipelineService.
 func (db *DB) CreatePipeline(ctx context.Context, account int64, objectType string, in spoke.PipelineInput) (*spoke.Pipeline, error) {
 	var out *spoke.Pipeline
 	err := db.pipelineChange(ctx, account, objectType, func(p *pipelineTx) error {
-		if err := p.checkLabel(in.Label, ""); err != nil {
+		if err := crmrules.CheckPipelineLabel(p.all, in.Label, ""); err != nil {
 			return err
 		}
 		stages, err := p.newStages(in.Stages, nil)
@@ -343,7 +252,7 @@ func (db *DB) CreatePipeline(ctx context.Context, account int64, objectType stri
 		}
 		now := time.UnixMilli(p.now).UTC()
 		out = &spoke.Pipeline{ObjectType: p.t.Name, ID: id, Label: in.Label, DisplayOrder: in.DisplayOrder, Stages: stages, CreatedAt: now, UpdatedAt: now}
-		sortPipelines([]*spoke.Pipeline{out})
+		crmrules.SortPipelines([]*spoke.Pipeline{out})
 		return p.insertPipeline(out)
 	})
 	return out, err
@@ -353,11 +262,11 @@ func (db *DB) CreatePipeline(ctx context.Context, account int64, objectType stri
 func (db *DB) ReplacePipeline(ctx context.Context, account int64, objectType, id string, in spoke.PipelineInput, validateReferences bool) (*spoke.Pipeline, error) {
 	var out *spoke.Pipeline
 	err := db.pipelineChange(ctx, account, objectType, func(p *pipelineTx) error {
-		cur, err := p.find(id, false)
+		cur, err := crmrules.FindPipeline(p.t, p.all, id, false)
 		if err != nil {
 			return err
 		}
-		if err := p.checkLabel(in.Label, id); err != nil {
+		if err := crmrules.CheckPipelineLabel(p.all, in.Label, id); err != nil {
 			return err
 		}
 		keep := map[string]*spoke.PipelineStage{}
@@ -398,7 +307,7 @@ func (db *DB) ReplacePipeline(ctx context.Context, account int64, objectType, id
 			return fmt.Errorf("replace pipeline %s: %w", id, err)
 		}
 		out = &spoke.Pipeline{ObjectType: p.t.Name, ID: id, Label: in.Label, DisplayOrder: in.DisplayOrder, Stages: stages, CreatedAt: cur.CreatedAt, UpdatedAt: time.UnixMilli(p.now).UTC()}
-		sortPipelines([]*spoke.Pipeline{out})
+		crmrules.SortPipelines([]*spoke.Pipeline{out})
 		return nil
 	})
 	return out, err
@@ -420,26 +329,19 @@ func (db *DB) UpdatePipeline(ctx context.Context, account int64, objectType, id 
 			return spoke.Invalidf("archived may only be false, to restore an archived pipeline; delete a pipeline with DELETE.")
 		}
 		restore := upd.Archived != nil
-		cur, err := p.find(id, restore)
+		cur, err := crmrules.FindPipeline(p.t, p.all, id, restore)
 		if err != nil {
 			return err
 		}
-		next := *cur
-		if upd.Label != nil {
-			next.Label = *upd.Label
-		}
-		if upd.DisplayOrder != nil {
-			next.DisplayOrder = *upd.DisplayOrder
-		}
-		if err := p.checkLabel(next.Label, id); err != nil {
+		next := crmrules.UpdatedPipeline(cur, upd, p.now)
+		if err := crmrules.CheckPipelineLabel(p.all, next.Label, id); err != nil {
 			return err
 		}
-		next.Archived, next.ArchivedAt, next.UpdatedAt = false, time.Time{}, time.UnixMilli(p.now).UTC()
 		if _, err := p.tx.ExecContext(ctx, `UPDATE pipelines SET label = ?, display_order = ?, archived = 0, archived_at = NULL, updated_at = ? WHERE account_id = ? AND object_type = ? AND id = ?`,
 			next.Label, next.DisplayOrder, p.now, account, p.t.Name, id); err != nil {
 			return fmt.Errorf("update pipeline %s: %w", id, err)
 		}
-		out = &next
+		out = next
 		return nil
 	})
 	return out, err
@@ -448,17 +350,8 @@ func (db *DB) UpdatePipeline(ctx context.Context, account int64, objectType, id 
 // DeletePipeline implements spoke.PipelineService.
 func (db *DB) DeletePipeline(ctx context.Context, account int64, objectType, id string, validateReferences bool) error {
 	return db.pipelineChange(ctx, account, objectType, func(p *pipelineTx) error {
-		if _, err := p.find(id, false); err != nil {
+		if err := crmrules.CheckPipelineDelete(p.t, p.all, id); err != nil {
 			return err
-		}
-		live := 0
-		for _, pl := range p.all {
-			if !pl.Archived {
-				live++
-			}
-		}
-		if live == 1 {
-			return spoke.Invalidf("Pipeline %s is the only %s pipeline; an account always has at least one.", id, p.t.Singular)
 		}
 		if validateReferences {
 			pipeProp, _, _ := spoke.PipelineProperties(p.t)
@@ -476,14 +369,14 @@ func (db *DB) DeletePipeline(ctx context.Context, account int64, objectType, id 
 func (db *DB) CreateStage(ctx context.Context, account int64, objectType, pipelineID string, in spoke.PipelineStageInput) (*spoke.PipelineStage, error) {
 	var out *spoke.PipelineStage
 	err := db.pipelineChange(ctx, account, objectType, func(p *pipelineTx) error {
-		pl, err := p.find(pipelineID, false)
+		pl, err := crmrules.FindPipeline(p.t, p.all, pipelineID, false)
 		if err != nil {
 			return err
 		}
-		if out, err = p.checkStage(in); err != nil {
+		if out, err = crmrules.NewStage(p.t, p.now, in); err != nil {
 			return err
 		}
-		if err := checkStageLabel(pl, out.Label, ""); err != nil {
+		if err := crmrules.CheckStageLabel(pl, out.Label, ""); err != nil {
 			return err
 		}
 		if out.ID, err = p.newID("pipeline_stages", in.ID, "stage"); err != nil {
@@ -494,33 +387,11 @@ func (db *DB) CreateStage(ctx context.Context, account int64, objectType, pipeli
 	return out, err
 }
 
-func checkStageLabel(pl *spoke.Pipeline, label, self string) error {
-	for _, s := range pl.Stages {
-		if s.ID != self && strings.EqualFold(s.Label, label) {
-			return spoke.Errorf(spoke.ECONFLICT, "Pipeline %s already has a stage labelled %q (id %s); stage labels must be unique within a pipeline.", pl.ID, label, s.ID)
-		}
-	}
-	return nil
-}
-
-// stageOf returns a live stage of a live pipeline, or ENOTFOUND.
-func (p *pipelineTx) stageOf(pipelineID, stageID string) (*spoke.Pipeline, *spoke.PipelineStage, error) {
-	pl, err := p.find(pipelineID, false)
-	if err != nil {
-		return nil, nil, err
-	}
-	s := pl.Stage(stageID)
-	if s == nil {
-		return nil, nil, stageNotFound(stageID, pipelineID)
-	}
-	return pl, s, nil
-}
-
 // ReplaceStage implements spoke.PipelineService.
 func (db *DB) ReplaceStage(ctx context.Context, account int64, objectType, pipelineID, stageID string, in spoke.PipelineStageInput) (*spoke.PipelineStage, error) {
 	var out *spoke.PipelineStage
 	err := db.pipelineChange(ctx, account, objectType, func(p *pipelineTx) error {
-		pl, cur, err := p.stageOf(pipelineID, stageID)
+		pl, cur, err := crmrules.StageOf(p.t, p.all, pipelineID, stageID)
 		if err != nil {
 			return err
 		}
@@ -533,11 +404,11 @@ func (db *DB) ReplaceStage(ctx context.Context, account int64, objectType, pipel
 // rewriteStage checks in as the new content of the existing stage cur of
 // pl and writes it, keeping the stage's id and creation time.
 func (p *pipelineTx) rewriteStage(pl *spoke.Pipeline, cur *spoke.PipelineStage, in spoke.PipelineStageInput) (*spoke.PipelineStage, error) {
-	out, err := p.checkStage(in)
+	out, err := crmrules.NewStage(p.t, p.now, in)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkStageLabel(pl, out.Label, cur.ID); err != nil {
+	if err := crmrules.CheckStageLabel(pl, out.Label, cur.ID); err != nil {
 		return nil, err
 	}
 	out.ID, out.CreatedAt = cur.ID, cur.CreatedAt
@@ -551,28 +422,11 @@ func (db *DB) UpdateStage(ctx context.Context, account int64, objectType, pipeli
 		if upd.Archived != nil && *upd.Archived {
 			return spoke.Invalidf("archived may only be false; delete a stage with DELETE.")
 		}
-		pl, cur, err := p.stageOf(pipelineID, stageID)
+		pl, cur, err := crmrules.StageOf(p.t, p.all, pipelineID, stageID)
 		if err != nil {
 			return err
 		}
-		in := spoke.PipelineStageInput{Label: cur.Label, DisplayOrder: cur.DisplayOrder, Metadata: map[string]string{}}
-		for k, v := range cur.Metadata {
-			in.Metadata[k] = v
-		}
-		if upd.Label != nil {
-			in.Label = *upd.Label
-		}
-		if upd.DisplayOrder != nil {
-			in.DisplayOrder = *upd.DisplayOrder
-		}
-		if _, changed := upd.Metadata[spoke.MetaProbability]; changed {
-			if _, explicit := upd.Metadata[spoke.MetaIsClosed]; !explicit {
-				delete(in.Metadata, spoke.MetaIsClosed) // follows the new probability
-			}
-		}
-		for k, v := range upd.Metadata {
-			in.Metadata[k] = v
-		}
+		in := crmrules.StageInput(cur, upd)
 		out, err = p.rewriteStage(pl, cur, in)
 		return err
 	})
@@ -582,7 +436,7 @@ func (db *DB) UpdateStage(ctx context.Context, account int64, objectType, pipeli
 // DeleteStage implements spoke.PipelineService.
 func (db *DB) DeleteStage(ctx context.Context, account int64, objectType, pipelineID, stageID string, validateReferences bool) error {
 	return db.pipelineChange(ctx, account, objectType, func(p *pipelineTx) error {
-		pl, _, err := p.stageOf(pipelineID, stageID)
+		pl, _, err := crmrules.StageOf(p.t, p.all, pipelineID, stageID)
 		if err != nil {
 			return err
 		}
