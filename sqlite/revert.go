@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spokehq/spoke"
+	"github.com/spokehq/spoke/crmrules"
 )
 
 // Reverts read property history: the writes to undo are found through
@@ -142,17 +143,6 @@ func (db *DB) FinishRevertJob(ctx context.Context, j *spoke.RevertJob, status, e
 	return nil
 }
 
-// propTrail follows one property of one record through its history.
-type propTrail struct {
-	cur        string // the value after the entries read so far
-	before     string // the value before the first reverted write
-	first      int64  // history id of the first reverted write (0: none)
-	last       int64  // history id of the last reverted write
-	flowValue  string // the value the last reverted write set
-	latest     int64  // history id of the latest write
-	latestFrom string // its source
-}
-
 // revisionFilter returns the ids of the flow's enrollments on the
 // request's revision, or nil when the request names none.
 func revisionFilter(ctx context.Context, s session, j *spoke.RevertJob) (map[string]bool, error) {
@@ -176,11 +166,8 @@ func revisionFilter(ctx context.Context, s session, j *spoke.RevertJob) (map[str
 }
 
 // planRevert reads the history of records ids and returns the changes that
-// put back the values from before the reverted writes, and the conflicts.
-//
-// Read-only properties (the ones Spoke derives from others, such as
-// hs_lifecyclestage_*_date) are left out: writing their sources back
-// derives them again.
+// put back the values from before the reverted writes, and the conflicts;
+// crmrules.RevertPlan works them out.
 func (db *DB) planRevert(ctx context.Context, s session, j *spoke.RevertJob, ids []int64, revs map[string]bool) (map[int64]map[string]string, *spoke.RevertChunk, error) {
 	t, err := spoke.ObjectTypeFor(j.Request.ObjectType)
 	if err != nil {
@@ -189,10 +176,6 @@ func (db *DB) planRevert(ctx context.Context, s session, j *spoke.RevertJob, ids
 	defs, err := db.definitions(ctx, j.AccountID, t.Name)
 	if err != nil {
 		return nil, nil, err
-	}
-	writable := func(name string) bool {
-		p, ok := defs[name]
-		return ok && !p.ReadOnlyValue && !t.IsComputedProperty(name)
 	}
 	args := make([]any, len(ids))
 	for i, id := range ids {
@@ -204,15 +187,7 @@ func (db *DB) planRevert(ctx context.Context, s session, j *spoke.RevertJob, ids
 		return nil, nil, fmt.Errorf("read history to revert: %w", err)
 	}
 	defer rows.Close()
-	var only map[string]bool
-	if len(j.Request.Properties) > 0 {
-		only = map[string]bool{}
-		for _, p := range j.Request.Properties {
-			only[p] = true
-		}
-	}
-	src, since, until := j.SourceID(), j.Request.Since.UnixMilli(), j.Request.Until.UnixMilli()
-	trails := map[int64]map[string]*propTrail{}
+	plan := crmrules.NewRevertPlan(j, t, defs, revs)
 	for rows.Next() {
 		var hid, rec, ts int64
 		var st, sid, enr, changes string
@@ -223,62 +198,12 @@ func (db *DB) planRevert(ctx context.Context, s session, j *spoke.RevertJob, ids
 		if err := json.Unmarshal([]byte(changes), &vals); err != nil {
 			return nil, nil, fmt.Errorf("decode history of record %d: %w", rec, err)
 		}
-		reverted := st == spoke.SourceAutomation && sid == src && ts >= since && ts <= until && (revs == nil || revs[enr])
-		m := trails[rec]
-		if m == nil {
-			m = map[string]*propTrail{}
-			trails[rec] = m
-		}
-		from := st
-		if sid != "" {
-			from += ":" + sid
-		}
-		for name, v := range vals {
-			if (only != nil && !only[name]) || !writable(name) {
-				continue
-			}
-			t := m[name]
-			if t == nil {
-				t = &propTrail{}
-				m[name] = t
-			}
-			if reverted {
-				if t.first == 0 {
-					t.first, t.before = hid, t.cur
-				}
-				t.last, t.flowValue = hid, v
-			}
-			t.cur, t.latest, t.latestFrom = v, hid, from
-		}
+		plan.Add(crmrules.HistoryEntry{ID: hid, Record: rec, At: ts, SourceType: st, SourceID: sid, Enrollment: enr, Changes: vals})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, nil, err
 	}
-	writes := map[int64]map[string]string{}
-	res := &spoke.RevertChunk{}
-	for _, rec := range ids {
-		names := make([]string, 0, len(trails[rec]))
-		for name, t := range trails[rec] {
-			if t.first != 0 {
-				names = append(names, name)
-			}
-		}
-		slices.Sort(names)
-		for _, name := range names {
-			t := trails[rec][name]
-			switch {
-			case t.latest != t.last:
-				res.Conflicts = append(res.Conflicts, spoke.RevertConflict{ObjectID: rec, Property: name, FlowValue: t.flowValue, Current: t.cur, ChangedBy: t.latestFrom})
-			case t.before != t.cur:
-				if writes[rec] == nil {
-					writes[rec] = map[string]string{}
-				}
-				writes[rec][name] = t.before
-				res.Changes = append(res.Changes, spoke.RevertChange{ObjectID: rec, Property: name, Current: t.cur, Restored: t.before})
-			}
-		}
-	}
-	res.Records = int64(len(writes))
+	writes, res := plan.Result(ids)
 	return writes, res, nil
 }
 
