@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spokehq/spoke"
+	"github.com/spokehq/spoke/crmrules"
 )
 
 // ObjectType implements spoke.ObjectTypeService: a standard type by name or
@@ -168,8 +169,7 @@ func (db *DB) getSchema(ctx context.Context, q querier, account int64, objectTyp
 			return s, nil
 		}
 	}
-	return nil, &spoke.Error{Code: spoke.ENOTFOUND, Category: "OBJECT_NOT_FOUND",
-		Message: fmt.Sprintf("Unable to find object type %s. Name a custom object by its objectTypeId (2-…), fullyQualifiedName (p%d_{name}) or p_{name}.", objectType, account)}
+	return nil, crmrules.SchemaNotFound(account, objectType)
 }
 
 // associationTarget resolves a type named in associatedObjects or an
@@ -294,56 +294,15 @@ func (db *DB) UpdateSchema(ctx context.Context, account int64, objectType string
 		if err != nil {
 			return err
 		}
-		setS := func(dst *string, v *string) {
-			if v != nil {
-				*dst = *v
-			}
+		if err := crmrules.UpdateSchema(s, upd); err != nil {
+			return err
 		}
-		setL := func(dst *[]string, v *[]string) {
-			if v != nil {
-				*dst = *v
-			}
-		}
-		setS(&s.SingularLabel, upd.SingularLabel)
-		setS(&s.PluralLabel, upd.PluralLabel)
-		setS(&s.Description, upd.Description)
-		setS(&s.PrimaryDisplayProperty, upd.PrimaryDisplayProperty)
-		setL(&s.SecondaryDisplayProperties, upd.SecondaryDisplayProperties)
-		setL(&s.RequiredProperties, upd.RequiredProperties)
-		setL(&s.SearchableProperties, upd.SearchableProperties)
-		if s.SingularLabel == "" || s.PluralLabel == "" {
-			return spoke.Invalidf("Invalid object schema: labels.singular and labels.plural cannot be empty.")
-		}
-		// The named properties must exist: create a property before
-		// making it required, searchable or displayed.
-		t := s.ObjectType()
-		defs := map[string]bool{}
-		for _, p := range spoke.BuiltinProperties(t) {
-			defs[p.Name] = true
-		}
-		custom, err := db.customProperties(ctx, tx, account, t.Name, false)
+		custom, err := db.customProperties(ctx, tx, account, s.ObjectType().Name, false)
 		if err != nil {
 			return err
 		}
-		for _, p := range custom {
-			defs[p.Name] = true
-		}
-		var bad []string
-		check := func(field string, list []string) {
-			for _, n := range list {
-				if !defs[n] {
-					bad = append(bad, fmt.Sprintf("%s names %q, which is not a property of %s", field, n, t.ID))
-				}
-			}
-		}
-		if s.PrimaryDisplayProperty != "" {
-			check("primaryDisplayProperty", []string{s.PrimaryDisplayProperty})
-		}
-		check("secondaryDisplayProperties", s.SecondaryDisplayProperties)
-		check("requiredProperties", s.RequiredProperties)
-		check("searchableProperties", s.SearchableProperties)
-		if len(bad) > 0 {
-			return spoke.Invalidf("Invalid object schema: %s.", strings.Join(bad, "; "))
+		if err := crmrules.CheckSchemaProperties(s, custom); err != nil {
+			return err
 		}
 		now := db.Now()
 		if _, err := tx.Exec(ctx, `UPDATE object_schemas SET definition = $1, updated_at = $2 WHERE id = $3`, definitionOf(s), now.UnixMilli(), s.ID); err != nil {
