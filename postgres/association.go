@@ -158,10 +158,10 @@ func (db *DB) Associate(ctx context.Context, account int64, fromType string, fro
 			return err
 		}
 		touched := touchedSet{}
-		touched.entry(fromID) // a primary company may have changed
-		touched.entry(toID)
+		touched.Touch(fromID) // a primary company may have changed
+		touched.Touch(toID)
 		if added {
-			touched.linked(fromID, ft.Name, toID, tt.Name, 1)
+			touched.Linked(fromID, ft.Name, toID, tt.Name, 1)
 		}
 		_, counted, err := db.recount(ctx, tx, account, touched)
 		enrolled = enrolled || counted
@@ -255,8 +255,8 @@ func (db *DB) removeAssociations(ctx context.Context, account int64, fromType st
 			return err
 		}
 		touched := touchedSet{}
-		touched.entry(fromID) // a primary company may have gone
-		touched.entry(toID)
+		touched.Touch(fromID) // a primary company may have gone
+		touched.Touch(toID)
 		if is, err := pairLinked(ctx, tx, account, fromID, tt.Name, toID); err != nil {
 			return err
 		} else if was && !is {
@@ -267,9 +267,9 @@ func (db *DB) removeAssociations(ctx context.Context, account int64, fromType st
 				return err
 			}
 			if n == 2 || (n == 1 && fromID == toID) {
-				touched.linked(fromID, ft.Name, toID, tt.Name, -1)
+				touched.Linked(fromID, ft.Name, toID, tt.Name, -1)
 			} else {
-				touched.add(fromID, toID)
+				touched.Add(fromID, toID)
 			}
 		}
 		_, enrolled, err = db.recount(ctx, tx, account, touched)

@@ -196,7 +196,7 @@ func (db *DB) DeleteAssociationLabel(ctx context.Context, account int64, fromTyp
 			return fmt.Errorf("read the associations of label %d: %w", typeID, err)
 		}
 		touched := touchedSet{}
-		touched.add(ids...)
+		touched.Add(ids...)
 		if _, err = tx.Exec(ctx, `DELETE FROM associations WHERE account_id = $1 AND category = $2 AND type_id = $3`, account, spoke.CategoryUser, typeID); err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/spokehq/spoke"
+	"github.com/spokehq/spoke/crmrules"
 )
 
 // The values that follow a record's associations (the catalogue's counts
@@ -47,48 +48,8 @@ func pairLinked(ctx context.Context, q querier, account, from int64, toType stri
 }
 
 // touchedSet collects the records whose associations a transaction
-// changed, to recount once at its end: fully, or by the deltas of their
-// counts of each associated type.
-type touchedSet map[int64]*touch
-
-type touch struct {
-	full  bool           // count every associated type anew
-	delta map[string]int // else: change of the count of live records by type
-}
-
-func (t touchedSet) entry(id int64) *touch {
-	e := t[id]
-	if e == nil {
-		e = &touch{}
-		t[id] = e
-	}
-	return e
-}
-
-// add asks for full recounts of the records.
-func (t touchedSet) add(ids ...int64) {
-	for _, id := range ids {
-		t.entry(id).full = true
-	}
-}
-
-// count adds d to record id's count of live associated records of toType.
-func (t touchedSet) count(id int64, toType string, d int) {
-	e := t.entry(id)
-	if e.delta == nil {
-		e.delta = map[string]int{}
-	}
-	e.delta[toType] += d
-}
-
-// linked records that a link between two live records appeared (d = 1)
-// or went (d = -1).
-func (t touchedSet) linked(fromID int64, fromType string, toID int64, toType string, d int) {
-	t.count(fromID, toType, d)
-	if toID != fromID {
-		t.count(toID, fromType, d)
-	}
-}
+// changed, to recount once at its end.
+type touchedSet = crmrules.Touched
 
 // neighbours returns the records linked to id.
 func neighbours(ctx context.Context, q querier, account, id int64) ([]int64, error) {
@@ -102,19 +63,19 @@ func neighbours(ctx context.Context, q querier, account, id int64) ([]int64, err
 
 // addNeighbours asks for full recounts of the records linked to id, read
 // before the links go.
-func (t touchedSet) addNeighbours(ctx context.Context, q querier, account, id int64) error {
+func addNeighbours(ctx context.Context, q querier, account, id int64, t touchedSet) error {
 	ids, err := neighbours(ctx, q, account, id)
-	t.add(ids...)
+	t.Add(ids...)
 	return err
 }
 
 // leaving counts out of the records linked to id (of type typ), which was
 // live and is being archived.
-func (t touchedSet) leaving(ctx context.Context, q querier, account, id int64, typ string) error {
+func leaving(ctx context.Context, q querier, account, id int64, typ string, t touchedSet) error {
 	ids, err := neighbours(ctx, q, account, id)
 	for _, n := range ids {
 		if n != id {
-			t.count(n, typ, -1)
+			t.Count(n, typ, -1)
 		}
 	}
 	return err
@@ -144,7 +105,7 @@ func (db *DB) recount(ctx context.Context, tx pgx.Tx, account int64, touched tou
 		if err != nil {
 			return nil, false, fmt.Errorf("read the type of %d: %w", id, err)
 		}
-		if e := touched[id]; !spoke.HasAssociatedValues(typ) || (!e.full && len(e.delta) == 0 && typ != "contacts") {
+		if e := touched[id]; !spoke.HasAssociatedValues(typ) || (!e.Full && len(e.Delta) == 0 && typ != "contacts") {
 			continue // only a contact's primary company can change without a count
 		}
 		w := writers[typ]
@@ -201,17 +162,9 @@ func (db *DB) recount(ctx context.Context, tx pgx.Tx, account int64, touched tou
 // typ, that touch e changed: its counts by their deltas, or by a count
 // query when e asks for it or a changed count has no value yet, and a
 // contact's primary company.
-func associatedValues(ctx context.Context, tx pgx.Tx, account int64, typ string, cur *spoke.Record, e *touch) (map[string]string, error) {
-	counts := spoke.AssociationCounts(typ)
-	want := make(map[string]string, len(counts)+1)
-	full := e.full
-	for _, c := range counts {
-		if e.delta[c.ToType] != 0 && cur.Properties[c.Property] == "" {
-			full = true
-		}
-	}
-	switch {
-	case full && len(counts) > 0:
+func associatedValues(ctx context.Context, tx pgx.Tx, account int64, typ string, cur *spoke.Record, e *crmrules.Touch) (map[string]string, error) {
+	want := make(map[string]string, len(spoke.AssociationCounts(typ))+1)
+	err := crmrules.AssociatedCounts(want, typ, cur, e, func() (map[string]int64, error) {
 		rows, err := tx.Query(ctx, qAssociatedCounts, account, cur.ID)
 		if err != nil {
 			return nil, fmt.Errorf("count the associations of %d: %w", cur.ID, err)
@@ -227,19 +180,10 @@ func associatedValues(ctx context.Context, tx pgx.Tx, account int64, typ string,
 			n[to] = k
 		}
 		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-		for _, c := range counts {
-			want[c.Property] = strconv.FormatInt(n[c.ToType], 10)
-		}
-	case !full:
-		for _, c := range counts {
-			if d := e.delta[c.ToType]; d != 0 {
-				old, _ := strconv.ParseInt(cur.Properties[c.Property], 10, 64)
-				want[c.Property] = strconv.FormatInt(max(old+int64(d), 0), 10)
-			}
-		}
+		return n, rows.Err()
+	})
+	if err != nil {
+		return nil, err
 	}
 	if typ == "contacts" {
 		company, err := primaryCompany(ctx, tx, account, typ, cur.ID)
@@ -367,7 +311,7 @@ func linkPrimaryCompanies(ctx context.Context, tx pgx.Tx, account int64, t spoke
 		if !set || results[i].Err != nil || r == nil {
 			continue
 		}
-		touched.entry(r.ID)
+		touched.Touch(r.ID)
 		if v == "" {
 			rows, _ := tx.Query(ctx, `SELECT to_id FROM associations WHERE account_id = $1 AND from_id = $2 AND to_type = 'companies' AND category = $3 AND type_id = $4`,
 				account, r.ID, spoke.CategoryHubSpot, primary)
@@ -376,7 +320,7 @@ func linkPrimaryCompanies(ctx context.Context, tx pgx.Tx, account int64, t spoke
 				return fmt.Errorf("read the primary company of %d: %w", r.ID, err)
 			}
 			for _, c := range companies {
-				touched.add(c, r.ID) // rare: count both anew
+				touched.Add(c, r.ID) // rare: count both anew
 				for _, row := range [][]any{{account, r.ID, "companies", c, primary}, {account, c, t.Name, r.ID, spoke.PairedAssociationTypeID(primary)}} {
 					if _, err := tx.Exec(ctx, `DELETE FROM associations WHERE account_id = $1 AND from_id = $2 AND to_type = $3 AND to_id = $4 AND category = 'HUBSPOT_DEFINED' AND type_id = $5`, row...); err != nil {
 						return fmt.Errorf("remove the primary company of %d: %w", r.ID, err)
@@ -389,14 +333,14 @@ func linkPrimaryCompanies(ctx context.Context, tx pgx.Tx, account int64, t spoke
 		if err != nil {
 			return fmt.Errorf("associatedcompanyid %q: %w", v, err)
 		}
-		touched.entry(company)
+		touched.Touch(company)
 		types := []spoke.AssociationType{{Category: spoke.CategoryHubSpot, TypeID: primary}, {Category: spoke.CategoryHubSpot, TypeID: def}}
 		added, err := link(ctx, tx, account, t.Name, r.ID, "companies", company, types)
 		if err != nil {
 			return err
 		}
 		if added {
-			touched.linked(r.ID, t.Name, company, "companies", 1)
+			touched.Linked(r.ID, t.Name, company, "companies", 1)
 		}
 	}
 	return nil

@@ -71,8 +71,8 @@ func (db *DB) MergeRecords(ctx context.Context, account int64, objectType string
 		// The records linked to either count them anew (a record linked to
 		// both now counts one).
 		touched := touchedSet{}
-		touched.add(primaryID)
-		if err := touched.addNeighbours(ctx, tx, account, mergedID); err != nil {
+		touched.Add(primaryID)
+		if err := addNeighbours(ctx, tx, account, mergedID, touched); err != nil {
 			return err
 		}
 		ownPrimary, err := primaryCompany(ctx, tx, account, t.Name, primaryID)
@@ -202,7 +202,7 @@ func (db *DB) PurgeRecord(ctx context.Context, account int64, objectType, id, id
 			return spoke.NotFoundf("Object not found. No %s with %s %s.", t.Singular, map[bool]string{true: "id", false: idProperty}[idProperty == ""], id)
 		}
 		touched := touchedSet{}
-		if err := touched.addNeighbours(ctx, tx, account, rec.ID); err != nil {
+		if err := addNeighbours(ctx, tx, account, rec.ID, touched); err != nil {
 			return err
 		}
 		for _, st := range []struct {

@@ -333,7 +333,7 @@ func (db *DB) ArchiveRecords(ctx context.Context, account int64, objectType stri
 		// The records linked to them no longer count them.
 		touched := touchedSet{}
 		for _, id := range archived {
-			if err := touched.leaving(ctx, tx, account, id, t.Name); err != nil {
+			if err := leaving(ctx, tx, account, id, t.Name, touched); err != nil {
 				return err
 			}
 		}

@@ -332,9 +332,9 @@ func (w *writer) create(props map[string]string, assocs []spoke.AssociationInput
 		if w.touched == nil {
 			w.touched = touchedSet{}
 		}
-		w.touched.entry(l.toID)
+		w.touched.Touch(l.toID)
 		if added {
-			w.touched.linked(id, w.t.Name, l.toID, l.toType, 1)
+			w.touched.Linked(id, w.t.Name, l.toID, l.toType, 1)
 		}
 	}
 	at := time.UnixMilli(w.now).UTC()

@@ -196,7 +196,7 @@ func (db *DB) DeleteAssociationLabel(ctx context.Context, account int64, fromTyp
 				rows.Close()
 				return err
 			}
-			touched.add(id)
+			touched.Add(id)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {

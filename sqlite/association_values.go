@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/spokehq/spoke"
+	"github.com/spokehq/spoke/crmrules"
 )
 
 // The values that follow a record's associations (the catalogue's counts
@@ -58,66 +59,27 @@ func pairLinked(ctx context.Context, q queryer, account, from int64, toType stri
 }
 
 // touchedSet collects the records whose associations a transaction
-// changed, to recount once at its end: fully, or by the deltas of their
-// counts of each associated type.
-type touchedSet map[int64]*touch
-
-type touch struct {
-	full  bool           // count every associated type anew
-	delta map[string]int // else: change of the count of live records by type
-}
-
-func (t touchedSet) entry(id int64) *touch {
-	e := t[id]
-	if e == nil {
-		e = &touch{}
-		t[id] = e
-	}
-	return e
-}
-
-// add asks for full recounts of the records.
-func (t touchedSet) add(ids ...int64) {
-	for _, id := range ids {
-		t.entry(id).full = true
-	}
-}
-
-// count adds d to record id's count of live associated records of toType.
-func (t touchedSet) count(id int64, toType string, d int) {
-	e := t.entry(id)
-	if e.delta == nil {
-		e.delta = map[string]int{}
-	}
-	e.delta[toType] += d
-}
-
-// linked records that a link between two live records appeared (d = 1)
-// or went (d = -1).
-func (t touchedSet) linked(fromID int64, fromType string, toID int64, toType string, d int) {
-	t.count(fromID, toType, d)
-	if toID != fromID {
-		t.count(toID, fromType, d)
-	}
-}
+// changed, to recount once at its end.
+type touchedSet = crmrules.Touched
 
 // addNeighbours asks for full recounts of the records linked to id, read
 // before the links go.
-func (t touchedSet) addNeighbours(ctx context.Context, q queryer, account, id int64) error {
-	return t.neighbours(ctx, q, account, id, func(n int64) { t.add(n) })
+func addNeighbours(ctx context.Context, q queryer, account, id int64, t touchedSet) error {
+	return neighbours(ctx, q, account, id, func(n int64) { t.Add(n) })
 }
 
 // leaving counts out of the records linked to id (of type typ), which was
 // live and is being archived.
-func (t touchedSet) leaving(ctx context.Context, q queryer, account, id int64, typ string) error {
-	return t.neighbours(ctx, q, account, id, func(n int64) {
+func leaving(ctx context.Context, q queryer, account, id int64, typ string, t touchedSet) error {
+	return neighbours(ctx, q, account, id, func(n int64) {
 		if n != id {
-			t.count(n, typ, -1)
+			t.Count(n, typ, -1)
 		}
 	})
 }
 
-func (t touchedSet) neighbours(ctx context.Context, q queryer, account, id int64, fn func(int64)) error {
+// neighbours calls fn with each record linked to id.
+func neighbours(ctx context.Context, q queryer, account, id int64, fn func(int64)) error {
 	rows, err := q.QueryContext(ctx, qNeighbours, account, id)
 	if err != nil {
 		return fmt.Errorf("read the associations of %d: %w", id, err)
@@ -157,7 +119,7 @@ func (db *DB) recount(ctx context.Context, s session, account int64, touched tou
 		if err != nil {
 			return nil, false, fmt.Errorf("read the type of %d: %w", id, err)
 		}
-		if e := touched[id]; !spoke.HasAssociatedValues(typ) || (!e.full && len(e.delta) == 0 && typ != "contacts") {
+		if e := touched[id]; !spoke.HasAssociatedValues(typ) || (!e.Full && len(e.Delta) == 0 && typ != "contacts") {
 			continue // only a contact's primary company can change without a count
 		}
 		w := writers[typ]
@@ -216,17 +178,9 @@ func (db *DB) recount(ctx context.Context, s session, account int64, touched tou
 // typ, that touch e changed: its counts by their deltas, or by a count
 // query when e asks for it or a changed count has no value yet, and a
 // contact's primary company.
-func associatedValues(ctx context.Context, s session, account int64, typ string, cur *spoke.Record, e *touch) (map[string]string, error) {
-	counts := spoke.AssociationCounts(typ)
-	want := make(map[string]string, len(counts)+1)
-	full := e.full
-	for _, c := range counts {
-		if e.delta[c.ToType] != 0 && cur.Properties[c.Property] == "" {
-			full = true
-		}
-	}
-	switch {
-	case full && len(counts) > 0:
+func associatedValues(ctx context.Context, s session, account int64, typ string, cur *spoke.Record, e *crmrules.Touch) (map[string]string, error) {
+	want := make(map[string]string, len(spoke.AssociationCounts(typ))+1)
+	err := crmrules.AssociatedCounts(want, typ, cur, e, func() (map[string]int64, error) {
 		rows, err := s.QueryContext(ctx, qAssociatedCounts, account, cur.ID)
 		if err != nil {
 			return nil, fmt.Errorf("count the associations of %d: %w", cur.ID, err)
@@ -242,23 +196,13 @@ func associatedValues(ctx context.Context, s session, account int64, typ string,
 			n[to] = k
 		}
 		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-		for _, c := range counts {
-			want[c.Property] = strconv.FormatInt(n[c.ToType], 10)
-		}
-	case !full:
-		for _, c := range counts {
-			if d := e.delta[c.ToType]; d != 0 {
-				old, _ := strconv.ParseInt(cur.Properties[c.Property], 10, 64)
-				want[c.Property] = strconv.FormatInt(max(old+int64(d), 0), 10)
-			}
-		}
+		return n, rows.Err()
+	})
+	if err != nil {
+		return nil, err
 	}
-	id := cur.ID
 	if typ == "contacts" {
-		company, err := primaryCompany(ctx, s, account, typ, id)
+		company, err := primaryCompany(ctx, s, account, typ, cur.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -410,7 +354,7 @@ func linkPrimaryCompanies(ctx context.Context, s session, account int64, t spoke
 			*touchedp = touchedSet{}
 		}
 		touched := *touchedp
-		touched.entry(r.ID)
+		touched.Touch(r.ID)
 		if v == "" {
 			rows, err := s.QueryContext(ctx, `SELECT to_id FROM associations WHERE account_id = ? AND from_id = ? AND to_type = 'companies' AND category = ? AND type_id = ?`,
 				account, r.ID, spoke.CategoryHubSpot, primary)
@@ -428,7 +372,7 @@ func linkPrimaryCompanies(ctx context.Context, s session, account int64, t spoke
 			}
 			rows.Close()
 			for _, c := range companies {
-				touched.add(c, r.ID) // rare: count both anew
+				touched.Add(c, r.ID) // rare: count both anew
 				for _, row := range [][]any{{account, r.ID, "companies", c, primary}, {account, c, t.Name, r.ID, spoke.PairedAssociationTypeID(primary)}} {
 					if _, err := s.ExecContext(ctx, `DELETE FROM associations WHERE account_id = ? AND from_id = ? AND to_type = ? AND to_id = ? AND category = 'HUBSPOT_DEFINED' AND type_id = ?`, row...); err != nil {
 						return fmt.Errorf("remove the primary company of %d: %w", r.ID, err)
@@ -441,14 +385,14 @@ func linkPrimaryCompanies(ctx context.Context, s session, account int64, t spoke
 		if err != nil {
 			return fmt.Errorf("associatedcompanyid %q: %w", v, err)
 		}
-		touched.entry(company)
+		touched.Touch(company)
 		types := []spoke.AssociationType{{Category: spoke.CategoryHubSpot, TypeID: primary}, {Category: spoke.CategoryHubSpot, TypeID: def}}
 		added, err := link(ctx, s, account, t.Name, r.ID, "companies", company, types)
 		if err != nil {
 			return err
 		}
 		if added {
-			touched.linked(r.ID, t.Name, company, "companies", 1)
+			touched.Linked(r.ID, t.Name, company, "companies", 1)
 		}
 	}
 	return nil

@@ -68,8 +68,8 @@ func (db *DB) MergeRecords(ctx context.Context, account int64, objectType string
 		// The records linked to either count them anew (a record linked to
 		// both now counts one).
 		touched := touchedSet{}
-		touched.add(primaryID)
-		if err := touched.addNeighbours(ctx, s, account, mergedID); err != nil {
+		touched.Add(primaryID)
+		if err := addNeighbours(ctx, s, account, mergedID, touched); err != nil {
 			return err
 		}
 		ownPrimary, err := primaryCompany(ctx, s, account, t.Name, primaryID)
@@ -196,7 +196,7 @@ func (db *DB) PurgeRecord(ctx context.Context, account int64, objectType, id, id
 			return spoke.NotFoundf("Object not found. No %s with %s %s.", t.Singular, map[bool]string{true: "id", false: idProperty}[idProperty == ""], id)
 		}
 		touched := touchedSet{}
-		if err := touched.addNeighbours(ctx, s, account, rec.ID); err != nil {
+		if err := addNeighbours(ctx, s, account, rec.ID, touched); err != nil {
 			return err
 		}
 		for _, st := range []struct {

@@ -313,9 +313,9 @@ func (w *writer) create(props map[string]string, assocs []spoke.AssociationInput
 		if w.touched == nil {
 			w.touched = touchedSet{}
 		}
-		w.touched.entry(l.toID)
+		w.touched.Touch(l.toID)
 		if added {
-			w.touched.linked(id, w.t.Name, l.toID, l.toType, 1)
+			w.touched.Linked(id, w.t.Name, l.toID, l.toType, 1)
 		}
 	}
 	return r, nil
@@ -423,7 +423,7 @@ func (db *DB) ArchiveRecords(ctx context.Context, account int64, objectType stri
 			}
 			// The records linked to it no longer count it.
 			if n, _ := res.RowsAffected(); n > 0 {
-				if err := touched.leaving(ctx, tx, account, id, t.Name); err != nil {
+				if err := leaving(ctx, tx, account, id, t.Name, touched); err != nil {
 					return err
 				}
 			}
