@@ -12,12 +12,9 @@ import (
 	"time"
 
 	"github.com/spokehq/spoke"
+	"github.com/spokehq/spoke/crmrules"
 	"github.com/spokehq/spoke/flow"
 )
-
-// maxListDepth bounds how deep list filters may name other lists
-// (IN_LIST), so lists that name each other cannot recurse forever.
-const maxListDepth = 8
 
 const listColumns = `id, name, object_type_id, object_type, processing_type, filter_branch, version, created_at, updated_at, filters_updated_at, deleted_at`
 
@@ -56,19 +53,6 @@ func scanList(s pgx.Row) (*storedList, error) {
 	return &l, nil
 }
 
-// checkListFilter returns an EINVALID error unless the branch can be
-// evaluated (known branch, filter and operation types).
-func checkListFilter(b *spoke.FilterBranch) error {
-	if b == nil {
-		return spoke.Invalidf("A DYNAMIC or SNAPSHOT list needs a filterBranch.")
-	}
-	none := func(string) (string, bool) { return "", false }
-	if _, err := (flow.Env{Get: none, InList: func(string) (bool, error) { return false, nil }}).Evaluate(b); err != nil {
-		return spoke.Invalidf("Invalid filterBranch: %s", spoke.ErrorMessage(err))
-	}
-	return nil
-}
-
 // CreateList implements spoke.ListService.
 func (db *DB) CreateList(ctx context.Context, account int64, l *spoke.List) (*spoke.List, error) {
 	t, err := db.ObjectType(ctx, account, l.ObjectTypeID)
@@ -84,7 +68,7 @@ func (db *DB) CreateList(ctx context.Context, account int64, l *spoke.List) (*sp
 			return nil, spoke.Invalidf("A MANUAL list has no filterBranch; its members are added and removed.")
 		}
 	case spoke.ListDynamic, spoke.ListSnapshot:
-		if err := checkListFilter(l.FilterBranch); err != nil {
+		if err := crmrules.CheckListFilter(l.FilterBranch); err != nil {
 			return nil, err
 		}
 	default:
@@ -238,7 +222,7 @@ func (db *DB) SetListFilters(ctx context.Context, account int64, id string, bran
 	if l.ProcessingType != spoke.ListDynamic {
 		return nil, spoke.Invalidf("List %s is a %s list; only DYNAMIC lists have filters to update.", id, l.ProcessingType)
 	}
-	if err := checkListFilter(branch); err != nil {
+	if err := crmrules.CheckListFilter(branch); err != nil {
 		return nil, err
 	}
 	return db.updateList(ctx, account, id, `filter_branch = $1, filters_updated_at = $2`, string(raw), db.nowMs())
@@ -524,8 +508,8 @@ func (db *DB) RecordLists(ctx context.Context, account int64, objectType string,
 // members. It reads through the read pool, so a trigger may call it
 // inside a write transaction.
 func (db *DB) InList(ctx context.Context, account int64, listID string, rec *spoke.Record, env flow.Env, depth int) (bool, error) {
-	if depth > maxListDepth {
-		return false, spoke.Invalidf("Lists name each other (IN_LIST) more than %d deep.", maxListDepth)
+	if err := crmrules.CheckListDepth(depth); err != nil {
+		return false, err
 	}
 	l, err := db.getList(ctx, db.pool, account, listID, false)
 	if spoke.ErrorCode(err) == spoke.ENOTFOUND {
@@ -548,61 +532,11 @@ func (db *DB) InList(ctx context.Context, account int64, listID string, rec *spo
 		}
 		return err == nil, err
 	}
-	t, err := db.ObjectType(ctx, account, l.objectType)
-	if err != nil {
-		return false, err
-	}
-	if env.Get == nil {
-		env.Get = func(name string) (string, bool) {
-			v, ok := rec.Value(t, name)
-			return v, ok && v != ""
-		}
-	}
-	if env.Defs == nil {
-		if env.Defs, err = db.Definitions(ctx, account, l.objectType); err != nil {
-			return false, err
-		}
-	}
-	inner := env
-	inner.InList = func(id string) (bool, error) { return db.InList(ctx, account, id, rec, env, depth+1) }
-	return inner.Evaluate(l.FilterBranch)
+	return crmrules.MeetsFilters(ctx, db, account, l.objectType, l.FilterBranch, rec, env, depth)
 }
 
 // matching returns the ids of the live records that meet a list's
 // filters, in id order.
 func (db *DB) matching(ctx context.Context, account int64, l *storedList, depth int) ([]int64, error) {
-	t, err := db.ObjectType(ctx, account, l.objectType)
-	if err != nil {
-		return nil, err
-	}
-	defs, err := db.Definitions(ctx, account, t.Name)
-	if err != nil {
-		return nil, err
-	}
-	ids := []int64{}
-	var after int64
-	for {
-		recs, more, err := db.ListRecords(ctx, account, t.Name, spoke.ListOptions{Limit: 1000, After: after})
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range recs {
-			after = r.ID
-			env := flow.Env{Get: func(name string) (string, bool) {
-				v, ok := r.Value(t, name)
-				return v, ok && v != ""
-			}, Defs: defs}
-			env.InList = func(id string) (bool, error) { return db.InList(ctx, account, id, r, env, depth+1) }
-			ok, err := env.Evaluate(l.FilterBranch)
-			if err != nil {
-				return nil, err
-			}
-			if ok {
-				ids = append(ids, r.ID)
-			}
-		}
-		if !more {
-			return ids, nil
-		}
-	}
+	return crmrules.Matching(ctx, db, account, l.objectType, l.FilterBranch, depth)
 }
