@@ -99,10 +99,16 @@ type RolloutStore interface {
 	// ReleaseHeld makes up to n (all if n < 0) of the flow's held
 	// enrollments ACTIVE on the rollout's revision, due at now, as members
 	// of the current stage, oldest first. It returns how many it released.
+	// It checks r against the stored rollout in the same transaction:
+	// nothing is released unless the rollout still runs stage r.Stage, and
+	// never more than the stage has room for, so controllers in several
+	// processes acting on the same figures release the stage's size once.
 	ReleaseHeld(ctx context.Context, r *Rollout, n int, now time.Time) (int, error)
-	// SetRolloutState moves the rollout to a stage and state, if it is
-	// still in state from (ECONFLICT otherwise); RolloutAborted also
-	// cancels the held enrollments.
+	// SetRolloutState moves the rollout to a stage and state if it is
+	// still in state from at stage r.Stage (a compare-and-set: ECONFLICT
+	// otherwise, so of several processes acting on the same reading only
+	// one moves it); RolloutAborted also cancels the held enrollments,
+	// RolloutComplete releases them.
 	SetRolloutState(ctx context.Context, r *Rollout, from string, stage int, state string, now time.Time) error
 	// StageFailures returns up to limit failed executions of the current
 	// stage's enrollments, newest first.

@@ -71,3 +71,48 @@ type StorageStats struct {
 type StorageReporter interface {
 	StorageStats(ctx context.Context) (*StorageStats, error)
 }
+
+// PruneConfig paces a store's background pruning.
+type PruneConfig struct {
+	// Every is the time between pruning cycles (default a minute).
+	Every time.Duration
+	// Batch is the most rows one transaction deletes (default 500).
+	Batch int
+	// Duty is the share of time the pruner may spend deleting (default
+	// 0.05): after a batch that took d it sleeps d*(1-Duty)/Duty. On
+	// SQLite that is the share of the single writer's time it takes.
+	Duty float64
+}
+
+// WithDefaults returns c with its zero fields set to their defaults.
+func (c PruneConfig) WithDefaults() PruneConfig {
+	if c.Every <= 0 {
+		c.Every = time.Minute
+	}
+	if c.Batch <= 0 {
+		c.Batch = 500
+	}
+	if c.Duty <= 0 || c.Duty > 1 {
+		c.Duty = 0.05
+	}
+	return c
+}
+
+// Pruner is a store that deletes the run history its accounts' retention
+// makes due (docs/store.md, "Retention").
+type Pruner interface {
+	RetentionService
+	// SetRetentionDefaults sets the retention of accounts that set none
+	// (the server's flags); EINVALID if r is not valid.
+	SetRetentionDefaults(r Retention) error
+	// HoldRetention keeps every run of a flow from pruning until
+	// ReleaseRetention with the same reason.
+	HoldRetention(ctx context.Context, flowID, reason string) error
+	// ReleaseRetention ends a hold of HoldRetention.
+	ReleaseRetention(ctx context.Context, flowID, reason string) error
+	// PruneCycle deletes everything due now, in batches paced by cfg, and
+	// returns the rows deleted.
+	PruneCycle(ctx context.Context, cfg PruneConfig) (int, error)
+	// RunPruner runs a PruneCycle every cfg.Every until ctx ends.
+	RunPruner(ctx context.Context, cfg PruneConfig)
+}

@@ -48,24 +48,38 @@ func notifyFlows(ctx context.Context, tx pgx.Tx, account int64) error {
 // enrollOne enrolls one record unless it is in the flow now, or was before
 // and reEnroll is off. The flow's enrollments of the record are serialised
 // by a transaction-scoped advisory lock on (flow, record), so two
-// processes writing the same record cannot both enroll it.
-func enrollOne(ctx context.Context, tx pgx.Tx, account int64, flowID, revision, objectType string, objectID int64, reEnroll bool, now int64) (bool, string, error) {
+// processes writing the same record cannot both enroll it. A staged flow's
+// enrollment is HELD while its rollout holds (holdingRollout).
+func enrollOne(ctx context.Context, tx pgx.Tx, account int64, flowID, revision, objectType string, objectID int64, reEnroll, staged bool, now int64) (bool, string, error) {
 	fid, _ := strconv.ParseInt(flowID, 10, 64)
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1::int, $2::int)`, int32(fid), int32(objectID)); err != nil {
 		return false, "", fmt.Errorf("lock enrollment of %d in flow %s: %w", objectID, flowID, err)
 	}
-	cond, reason := `status = 'ACTIVE'`, SkipActive
+	cond, reason := `status IN ('ACTIVE', 'HELD')`, SkipActive
 	if !reEnroll {
 		cond, reason = `true`, SkipNoReEnroll
 	}
+	status := spoke.EnrollmentActive
+	if staged {
+		held, err := holdingRollout(ctx, tx, flowID)
+		if err != nil {
+			return false, "", err
+		}
+		if held {
+			status = spoke.EnrollmentHeld
+		}
+	}
 	tag, err := tx.Exec(ctx, `INSERT INTO enrollments (account_id, flow_id, revision_id, object_type, object_id, status, current_action, run_at, created_at, updated_at)
-		SELECT $1, $2, $3, $4, $5, 'ACTIVE', '', $6, $6, $6 WHERE NOT EXISTS (SELECT 1 FROM enrollments WHERE flow_id = $2 AND object_id = $5 AND `+cond+`)`,
-		account, flowID, revision, objectType, objectID, now)
+		SELECT $1, $2, $3, $4, $5, $7, '', $6, $6, $6 WHERE NOT EXISTS (SELECT 1 FROM enrollments WHERE flow_id = $2 AND object_id = $5 AND `+cond+`)`,
+		account, flowID, revision, objectType, objectID, now, status)
 	if err != nil {
 		return false, "", fmt.Errorf("enroll %d in flow %s: %w", objectID, flowID, err)
 	}
 	if tag.RowsAffected() == 0 {
 		return false, reason, nil
+	}
+	if status == spoke.EnrollmentHeld {
+		return true, "", nil
 	}
 	return true, "", notifyWork(ctx, tx)
 }
@@ -162,7 +176,7 @@ func (db *DB) enrollIn(ctx context.Context, tx pgx.Tx, account int64, f *spoke.F
 		return err
 	}
 	active := map[int64]bool{}
-	rows, err := tx.Query(ctx, `SELECT object_id, status = 'ACTIVE' FROM enrollments WHERE flow_id = $1 AND object_id = ANY($2)`, f.ID, ids)
+	rows, err := tx.Query(ctx, `SELECT object_id, status IN ('ACTIVE', 'HELD') FROM enrollments WHERE flow_id = $1 AND object_id = ANY($2)`, f.ID, ids)
 	if err != nil {
 		return fmt.Errorf("find enrollments: %w", err)
 	}
@@ -197,14 +211,27 @@ func (db *DB) enrollIn(ctx context.Context, tx pgx.Tx, account int64, f *spoke.F
 	if len(toAdd) == 0 {
 		return nil
 	}
+	status := spoke.EnrollmentActive
+	if f.Rollout != nil {
+		held, err := holdingRollout(ctx, tx, f.ID)
+		if err != nil {
+			return err
+		}
+		if held {
+			status = spoke.EnrollmentHeld
+		}
+	}
 	// One statement for the lot: unnest keeps the ids' order, so ids
 	// are assigned in input order.
 	if _, err := tx.Exec(ctx, `INSERT INTO enrollments (account_id, flow_id, revision_id, object_type, object_id, status, current_action, run_at, created_at, updated_at)
-		SELECT $1, $2, $3, $4, o, 'ACTIVE', '', $5, $5, $5 FROM unnest($6::bigint[]) WITH ORDINALITY AS u(o, n) ORDER BY n`,
-		account, f.ID, f.RevisionID, objectType, now, toAdd); err != nil {
+		SELECT $1, $2, $3, $4, o, $7, '', $5, $5, $5 FROM unnest($6::bigint[]) WITH ORDINALITY AS u(o, n) ORDER BY n`,
+		account, f.ID, f.RevisionID, objectType, now, toAdd, status); err != nil {
 		return fmt.Errorf("enroll in flow %s: %w", f.ID, err)
 	}
 	res.Enrolled = toAdd
+	if status == spoke.EnrollmentHeld {
+		return nil
+	}
 	return notifyWork(ctx, tx)
 }
 

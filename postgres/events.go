@@ -23,7 +23,7 @@ import (
 // enrollEvent enrolls a record for a trigger inside tx and keeps the
 // trigger's event with the new enrollment.
 func enrollEvent(ctx context.Context, tx pgx.Tx, account int64, t spoke.EnrollmentTrigger, objectType string, id, now int64) (bool, error) {
-	ok, _, err := enrollOne(ctx, tx, account, t.FlowID, t.RevisionID, objectType, id, t.ReEnroll, now)
+	ok, _, err := enrollOne(ctx, tx, account, t.FlowID, t.RevisionID, objectType, id, t.ReEnroll, t.Staged, now)
 	if err != nil || !ok || t.Event == nil {
 		return ok, err
 	}

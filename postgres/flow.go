@@ -232,6 +232,9 @@ func (db *DB) CreateFlow(ctx context.Context, account int64, f *spoke.Flow) (*sp
 			id, doc, now, f.Saved.Author, f.Saved.Message); err != nil {
 			return fmt.Errorf("insert flow revision: %w", err)
 		}
+		if err := syncRollout(ctx, tx, account, strconv.FormatInt(id, 10), "1", f, now); err != nil {
+			return err
+		}
 		return notifyFlows(ctx, tx, account)
 	})
 	if err != nil {
@@ -283,6 +286,9 @@ func (db *DB) UpdateFlow(ctx context.Context, account int64, f *spoke.Flow) (*sp
 		if _, err := tx.Exec(ctx, `UPDATE flows SET revision = $1, object_type_id = $2, enabled = $3, updated_at = $4 WHERE id = $5`,
 			rev, f.ObjectTypeID, f.IsEnabled, now, n); err != nil {
 			return fmt.Errorf("update flow: %w", err)
+		}
+		if err := syncRollout(ctx, tx, account, strconv.FormatInt(n, 10), strconv.FormatInt(rev, 10), f, now); err != nil {
+			return err
 		}
 		return notifyFlows(ctx, tx, account)
 	})

@@ -311,3 +311,21 @@ func (db *DB) ArchivePropertyGroup(ctx context.Context, account int64, objectTyp
 		return err
 	})
 }
+
+// PropertyExists implements flow.Checker.
+func (db *DB) PropertyExists(ctx context.Context, account int64, objectType, name string) (bool, error) {
+	if _, err := db.ObjectType(ctx, account, objectType); err != nil {
+		if spoke.ErrorCode(err) == spoke.EINVALID {
+			return false, nil
+		}
+		return false, err
+	}
+	_, err := db.GetProperty(ctx, account, objectType, name)
+	switch spoke.ErrorCode(err) {
+	case "":
+		return true, nil
+	case spoke.ENOTFOUND:
+		return false, nil
+	}
+	return false, err
+}

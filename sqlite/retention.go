@@ -495,34 +495,13 @@ func (db *DB) pruneCounts(ctx context.Context, now time.Time, limit int) (int, e
 	return int(n), nil
 }
 
-// PruneConfig paces the background pruning.
-type PruneConfig struct {
-	// Every is the time between pruning cycles (default a minute).
-	Every time.Duration
-	// Batch is the most rows one transaction deletes (default 500).
-	Batch int
-	// Duty is the share of time the pruner may hold the single writer
-	// (default 0.05): after a batch that took d it sleeps d*(1-Duty)/Duty.
-	Duty float64
-}
-
-func (c PruneConfig) withDefaults() PruneConfig {
-	if c.Every <= 0 {
-		c.Every = time.Minute
-	}
-	if c.Batch <= 0 {
-		c.Batch = 500
-	}
-	if c.Duty <= 0 || c.Duty > 1 {
-		c.Duty = 0.05
-	}
-	return c
-}
+// PruneConfig paces the background pruning (spoke.PruneConfig).
+type PruneConfig = spoke.PruneConfig
 
 // RunPruner prunes what retention makes due, a cycle every cfg.Every,
 // until ctx ends.
 func (db *DB) RunPruner(ctx context.Context, cfg PruneConfig) {
-	cfg = cfg.withDefaults()
+	cfg = cfg.WithDefaults()
 	t := time.NewTicker(cfg.Every)
 	defer t.Stop()
 	for {
@@ -542,7 +521,7 @@ func (db *DB) RunPruner(ctx context.Context, cfg PruneConfig) {
 // then gives free pages back to the file system (incremental vacuum). It
 // returns the rows deleted.
 func (db *DB) PruneCycle(ctx context.Context, cfg PruneConfig) (int, error) {
-	cfg = cfg.withDefaults()
+	cfg = cfg.WithDefaults()
 	total := 0
 	pause := func(d time.Duration) bool {
 		db.addBusy(d)

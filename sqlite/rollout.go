@@ -140,18 +140,47 @@ func (db *DB) StageCounts(ctx context.Context, r *spoke.Rollout) (spoke.StageCou
 
 // ReleaseHeld implements spoke.RolloutStore. The enrollments run on the
 // rollout's revision: they never started, and a revision saved while they
-// waited (a fix, a restore) is the one the rollout tests.
+// waited (a fix, a restore) is the one the rollout tests. In the same
+// transaction it checks that the rollout still runs the stage r names and
+// counts what the stage holds already, so a stale r (another caller moved
+// the rollout on, or filled the stage) releases nothing more than the
+// stage's size.
 func (db *DB) ReleaseHeld(ctx context.Context, r *spoke.Rollout, n int, now time.Time) (int, error) {
 	if n == 0 {
 		return 0, nil
 	}
-	limit := n
-	if n < 0 {
-		limit = -1 // SQLite: no limit
-	}
 	var released int
 	ms := now.UnixMilli()
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		released = 0
+		var stage int
+		var state string
+		err := tx.QueryRowContext(ctx, `SELECT stage, state FROM rollouts WHERE id = ?`, r.ID).Scan(&stage, &state)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if state != spoke.RolloutRunning || stage != r.Stage {
+			return nil // moved on: the caller's figures are stale
+		}
+		limit := n
+		if size := r.StageSize(); size >= 0 {
+			var in int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM rollout_enrollments WHERE rollout_id = ? AND stage = ?`, r.ID, r.Stage).Scan(&in); err != nil {
+				return err
+			}
+			if limit < 0 || limit > size-in {
+				limit = size - in
+			}
+			if limit <= 0 {
+				return nil
+			}
+		}
+		if limit < 0 {
+			limit = -1 // SQLite: no limit
+		}
 		rows, err := tx.QueryContext(ctx, `UPDATE enrollments SET status = 'ACTIVE', revision_id = ?, run_at = ?, updated_at = ?
 			WHERE id IN (SELECT id FROM enrollments WHERE account_id = ? AND flow_id = ? AND status = 'HELD' ORDER BY id LIMIT ?) RETURNING id`,
 			r.RevisionID, ms, ms, r.AccountID, r.FlowID, limit)
@@ -190,18 +219,19 @@ func (db *DB) ReleaseHeld(ctx context.Context, r *spoke.Rollout, n int, now time
 	return released, nil
 }
 
-// SetRolloutState implements spoke.RolloutStore.
+// SetRolloutState implements spoke.RolloutStore: a compare-and-set on
+// the state and stage r was read at.
 func (db *DB) SetRolloutState(ctx context.Context, r *spoke.Rollout, from string, stage int, state string, now time.Time) error {
 	ms := now.UnixMilli()
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE rollouts SET stage = ?, state = ?, updated_at = ?,
-			stage_started_at = CASE WHEN stage = ? THEN stage_started_at ELSE ? END WHERE id = ? AND state = ?`,
-			stage, state, ms, stage, ms, r.ID, from)
+			stage_started_at = CASE WHEN stage = ? THEN stage_started_at ELSE ? END WHERE id = ? AND state = ? AND stage = ?`,
+			stage, state, ms, stage, ms, r.ID, from, r.Stage)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return spoke.Errorf(spoke.ECONFLICT, "The rollout of flow %s is no longer %s.", r.FlowID, from)
+			return spoke.Errorf(spoke.ECONFLICT, "The rollout of flow %s is no longer %s at stage %d.", r.FlowID, from, r.Stage+1)
 		}
 		switch state {
 		case spoke.RolloutAborted:
