@@ -50,6 +50,9 @@ type DB struct {
 	// dyn caches owners, teams, pipelines and schemas.
 	dyn dynCache
 
+	// ret holds the retention defaults and the pruner's cursors.
+	ret retentionState
+
 	mu    sync.RWMutex
 	props map[propKey]map[string]*spoke.Property
 	gen   uint64

@@ -210,9 +210,12 @@ func (db *DB) ReleaseHeld(ctx context.Context, r *spoke.Rollout, n int, now time
 		if limit > 0 {
 			lim = &limit
 		}
-		rows, err := tx.Query(ctx, `UPDATE enrollments SET status = 'ACTIVE', revision_id = $1, run_at = $2, updated_at = $2
-			WHERE id IN (SELECT id FROM enrollments WHERE account_id = $3 AND flow_id = $4 AND status = 'HELD' ORDER BY id LIMIT $5 FOR UPDATE)
-			AND status = 'HELD' RETURNING id`,
+		// The CTE picks the rows once: a locking subquery in the WHERE
+		// may be rescanned per row by a nested loop, and each rescan would
+		// skip the rows this statement already updated and pick more.
+		rows, err := tx.Query(ctx, `WITH picked AS MATERIALIZED (SELECT id FROM enrollments WHERE account_id = $3 AND flow_id = $4 AND status = 'HELD' ORDER BY id LIMIT $5 FOR UPDATE)
+			UPDATE enrollments SET status = 'ACTIVE', revision_id = $1, run_at = $2, updated_at = $2
+			WHERE id IN (SELECT id FROM picked) AND status = 'HELD' RETURNING id`,
 			r.RevisionID, ms, r.AccountID, r.FlowID, lim)
 		if err != nil {
 			return err

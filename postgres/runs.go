@@ -16,7 +16,10 @@ import (
 // store answers (sqlite/runs.go). SQLite keeps per-minute execution counts
 // beside its compact log; PostgreSQL logs every execution as a row, so the
 // counts are read from the rows by start time (migration 0004), with the
-// same minute granularity: recent means since the minute of since.
+// same minute granularity (recent means since the minute of since), plus
+// the per-minute counts of the executions retention pruned
+// (pruned_execution_counts, migration 0009), so the counts outlive the
+// rows as they do on SQLite.
 
 // FlowStats implements spoke.RunStore.
 func (db *DB) FlowStats(ctx context.Context, account int64, flowIDs []string, since time.Time) (map[string]*spoke.FlowStats, error) {
@@ -51,14 +54,17 @@ func (db *DB) FlowStats(ctx context.Context, account int64, flowIDs []string, si
 			return nil, fmt.Errorf("count enrollments of flow %s: %w", id, err)
 		}
 		var last *int64
-		if err := db.pool.QueryRow(ctx, `SELECT max(started_at) FROM executions WHERE account_id = $1 AND flow_id = $2`, account, id).Scan(&last); err != nil {
+		if err := db.pool.QueryRow(ctx, `SELECT greatest((SELECT max(started_at) FROM executions WHERE account_id = $1 AND flow_id = $2),
+			(SELECT max(last_at) FROM pruned_execution_counts WHERE account_id = $1 AND flow_id = $2))`, account, id).Scan(&last); err != nil {
 			return nil, fmt.Errorf("last run of flow %s: %w", id, err)
 		}
 		if last != nil {
 			st.LastRun = time.UnixMilli(*last).UTC()
 		}
-		if err := db.pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE status = 'ERROR') FROM executions
-			WHERE account_id = $1 AND flow_id = $2 AND started_at >= $3`, account, id, from).Scan(&st.RecentRuns, &st.RecentFailures); err != nil {
+		if err := db.pool.QueryRow(ctx, `SELECT sum(n)::bigint, sum(f)::bigint FROM (
+			SELECT count(*) AS n, count(*) FILTER (WHERE status = 'ERROR') AS f FROM executions WHERE account_id = $1 AND flow_id = $2 AND started_at >= $3
+			UNION ALL SELECT coalesce(sum(executions), 0), coalesce(sum(failures), 0) FROM pruned_execution_counts WHERE account_id = $1 AND flow_id = $2 AND minute >= $3 / 60000) c`,
+			account, id, from).Scan(&st.RecentRuns, &st.RecentFailures); err != nil {
 			return nil, fmt.Errorf("recent runs of flow %s: %w", id, err)
 		}
 	}
@@ -162,8 +168,11 @@ func (db *DB) RecordEnrollments(ctx context.Context, account int64, objectType s
 func (db *DB) DailyRuns(ctx context.Context, account int64, since time.Time) ([]spoke.DayRuns, error) {
 	const day = int64(24 * time.Hour / time.Millisecond)
 	start := since.UTC().Truncate(24 * time.Hour).UnixMilli()
-	rows, err := db.pool.Query(ctx, `SELECT started_at / $1 AS d, count(*), count(*) FILTER (WHERE status = 'ERROR') FROM executions
-		WHERE account_id = $2 AND started_at >= $3 GROUP BY d ORDER BY d`, day, account, start)
+	rows, err := db.pool.Query(ctx, `SELECT d, sum(n)::bigint, sum(f)::bigint FROM (
+		SELECT started_at / $1 AS d, count(*) AS n, count(*) FILTER (WHERE status = 'ERROR') AS f FROM executions
+		WHERE account_id = $2 AND started_at >= $3 GROUP BY d
+		UNION ALL SELECT minute * 60000 / $1, sum(executions), sum(failures) FROM pruned_execution_counts
+		WHERE account_id = $2 AND minute >= $3 / 60000 GROUP BY 1) c GROUP BY d ORDER BY d`, day, account, start)
 	if err != nil {
 		return nil, fmt.Errorf("count executions per day: %w", err)
 	}

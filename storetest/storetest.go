@@ -41,6 +41,9 @@ type Store interface {
 	spoke.ListService
 	spoke.AlertStore
 	spoke.RevertStore
+	spoke.RolloutStore
+	spoke.Pruner
+	spoke.StorageReporter
 	flow.Checker
 
 	// StoreToken stores a token whose secret the caller chose (an
