@@ -41,8 +41,11 @@ type retentionState struct {
 	// and kept; rescan from 0 once nextDue passes or settings change.
 	cursor  int64
 	nextDue int64 // epoch ms when a kept row below cursor becomes due
-	pruned  map[string]int64
-	busy    time.Duration // time spent in batches and vacuum steps
+	// held is the held flows at the last look: a flow leaving the set
+	// (its rollout or revert ended) has rows below the cursor.
+	held   map[string]bool
+	pruned map[string]int64
+	busy   time.Duration // time spent in batches and vacuum steps
 }
 
 // PruneBusy returns how long pruning has run batches and vacuum steps
@@ -233,6 +236,20 @@ func (db *DB) deleteIDs(ctx context.Context, table string, ids []int64) (int, er
 			k, _ := res.RowsAffected()
 			n += k
 		}
+		if table == "enrollments" {
+			// The events that enrolled them go with them.
+			for rest := ids; len(rest) > 0; {
+				part := rest[:min(500, len(rest))]
+				rest = rest[len(part):]
+				args := make([]any, len(part))
+				for i, id := range part {
+					args[i] = id
+				}
+				if _, err := tx.ExecContext(ctx, `DELETE FROM enrollment_events WHERE enrollment_id IN (`+placeholders(len(part))+`)`, args...); err != nil {
+					return err
+				}
+			}
+		}
 		return addPruned(ctx, tx, table, n)
 	})
 	if err != nil {
@@ -266,7 +283,10 @@ const qHeldFlows = `SELECT flow_id FROM retention_holds
 	UNION SELECT flow_id FROM rollouts WHERE state IN ('RUNNING', 'AWAITING_APPROVAL', 'HALTED')
 	UNION SELECT flow_id FROM revert_jobs WHERE status = 'RUNNING'`
 
-// heldFlows returns the flows whose runs pruning keeps (qHeldFlows).
+// heldFlows returns the flows whose runs pruning keeps (qHeldFlows). A
+// flow that was held at the last look and is no longer (its rollout ended
+// without a ReleaseRetention) rescans from the start: its old rows lie
+// below the cursor.
 func (db *DB) heldFlows(ctx context.Context) (map[string]bool, error) {
 	rows, err := db.read.QueryContext(ctx, qHeldFlows)
 	if err != nil {
@@ -281,7 +301,19 @@ func (db *DB) heldFlows(ctx context.Context) (map[string]bool, error) {
 		}
 		out[id] = true
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	db.prune.mu.Lock()
+	defer db.prune.mu.Unlock()
+	for id := range db.prune.held {
+		if !out[id] {
+			db.prune.cursor, db.prune.nextDue = 0, 0
+			break
+		}
+	}
+	db.prune.held = out
+	return out, nil
 }
 
 // pruneExecutions walks execution_steps in id order (which is commit
