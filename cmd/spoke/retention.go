@@ -8,8 +8,11 @@ import (
 	"github.com/spokehq/spoke"
 )
 
-// retentionOpts are the retention flags of `spoke serve`: the retention
-// of accounts that set none through the API.
+// retentionOpts are the retention flags of `spoke serve` and `spoke
+// worker`: the retention of accounts that set none through the API. On
+// PostgreSQL every process should have the same (SPOKE_RETENTION_*): the
+// API answers with its own, and the pruner prunes with the one of the
+// process whose turn it is.
 type retentionOpts struct{ days, failedDays, maxPerFlow *int }
 
 // retentionFlags declares the flags, whose defaults come from

@@ -2,9 +2,8 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
+	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -12,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/spokehq/spoke/internal/pgtest"
 )
@@ -75,27 +76,20 @@ func TestWorkersOnPostgres(t *testing.T) {
 	}
 	s.do("POST", "/crm/v3/properties/contacts", map[string]any{"name": "n", "label": "N", "type": "number", "fieldType": "number", "groupName": "contactinformation"}, 201)
 	s.do("POST", "/crm/v3/properties/contacts", map[string]any{"name": "score", "label": "Score", "type": "number", "fieldType": "number", "groupName": "contactinformation"}, 201)
+	var firstIDs []string
 	for from := 0; from < n; from += 100 {
 		var inputs []map[string]any
 		for i := from; i < from+100; i++ {
 			inputs = append(inputs, map[string]any{"properties": map[string]string{"email": fmt.Sprintf("w%d@scale.example", i), "n": strconv.Itoa(i)}})
 		}
-		s.do("POST", "/crm/v3/objects/contacts/batch/create", map[string]any{"inputs": inputs}, 201)
+		out := s.do("POST", "/crm/v3/objects/contacts/batch/create", map[string]any{"inputs": inputs}, 201)
+		if from == 0 {
+			for _, r := range out["results"].([]any)[:20] {
+				firstIDs = append(firstIDs, r.(map[string]any)["id"].(string))
+			}
+		}
 	}
-	req, _ := http.NewRequest("POST", s.url+"/automation/v4/flows", bytes.NewReader([]byte(crashFlow)))
-	req.Header.Set("Authorization", "Bearer "+s.token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 201 {
-		t.Fatalf("create flow: %d %s", resp.StatusCode, body)
-	}
-	var fl map[string]any
-	json.Unmarshal(body, &fl)
-	flowID := fl["id"].(string)
+	flowID := s.createFlow(crashFlow)
 	res := s.do("POST", "/automation/v4/flows/"+flowID+"/enrollments", map[string]any{"allMatching": true}, 202)
 	if got := len(res["enrolled"].([]any)); got != n {
 		t.Fatalf("enrolled %d, want %d", got, n)
@@ -160,4 +154,50 @@ func TestWorkersOnPostgres(t *testing.T) {
 			}
 		}
 	}
+
+	// A staged rollout run by the controllers of the two workers left:
+	// each stage releases its size once, and the rollout completes.
+	rolloutStart := time.Now()
+	staged := s.createFlow(stagedFlow)
+	res = s.do("POST", "/automation/v4/flows/"+staged+"/enrollments", map[string]any{"objectIds": firstIDs}, 202)
+	if got := len(res["enrolled"].([]any)); got != len(firstIDs) {
+		t.Fatalf("enrolled %d in the staged flow, want %d", got, len(firstIDs))
+	}
+	deadline = time.Now().Add(60 * time.Second)
+	for {
+		ro := s.do("GET", "/automation/v4/flows/"+staged+"/rollout", nil, 200)
+		c := s.enrollmentCounts(staged)
+		if ro["state"] == "COMPLETE" && c["COMPLETED"] == len(firstIDs) {
+			break
+		}
+		if ro["state"] == "HALTED" || c["FAILED"] > 0 || time.Now().After(deadline) {
+			t.Fatalf("staged rollout: %v, enrollments %v\n%s", ro, c, workerLogs[1])
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("staged rollout complete in %v", time.Since(rolloutStart).Round(time.Millisecond))
+	conn, err := pgx.Connect(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	rows, err := conn.Query(context.Background(), `SELECT stage, count(*) FROM rollout_enrollments GROUP BY stage ORDER BY stage`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	perStage, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) ([2]int64, error) {
+		var v [2]int64
+		return v, r.Scan(&v[0], &v[1])
+	})
+	if err != nil || fmt.Sprint(perStage) != "[[0 3] [1 5]]" {
+		t.Errorf("enrollments released per stage (stage, count) = %v, %v; want [[0 3] [1 5]]", perStage, err)
+	}
+	// Retention settings are served by the API process.
+	s.do("GET", "/automation/v4/settings/retention", nil, 200)
 }
+
+// stagedFlow sets a property in a rollout of stages of 3 and 5.
+const stagedFlow = `{"name":"staged","type":"CONTACT_FLOW","objectTypeId":"0-1","flowType":"WORKFLOW","isEnabled":true,
+ "enrollmentCriteria":{"type":"MANUAL","shouldReEnroll":false},
+ "rollout":{"stages":[3,5],"maxFailureRate":0,"approval":"auto"},
+ "actions":[{"type":"SINGLE_CONNECTION","actionId":"1","actionTypeId":"0-5","actionTypeVersion":0,"fields":{"property_name":"lastname","value":{"staticValue":"staged"}}}]}`

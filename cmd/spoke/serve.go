@@ -113,15 +113,9 @@ func serve(ctx context.Context, logger *slog.Logger, o serveOptions) error {
 	// The driver's own store, not the wrapper, is wired in: the engine and
 	// the API look for optional interfaces on it.
 	db := opened.store
-	// Retention, pruning, storage figures and rollouts are SQLite-only
-	// for now: on PostgreSQL the API and engine run without them
-	// (docs/scale.md).
-	sq := opened.sqlite
-	if sq != nil {
-		if err := sq.SetRetentionDefaults(retention); err != nil {
-			sq.Close()
-			return fmt.Errorf("retention flags: %w", err)
-		}
+	if err := db.SetRetentionDefaults(retention); err != nil {
+		db.Close()
+		return fmt.Errorf("retention flags: %w", err)
 	}
 	defer func() {
 		if err := db.Close(); err != nil {
@@ -196,10 +190,7 @@ func serve(ctx context.Context, logger *slog.Logger, o serveOptions) error {
 	apiHost := strings.TrimPrefix(url, "http://")
 	engCfg := engine.Config{Store: db, Flows: db, Records: db, Properties: db, Secrets: db, ObjectTypes: db, Owners: db, Code: code, Logger: logger,
 		HTTP:    engine.WebhookClient(egress.New(egress.Config{SpokeAPI: apiHost, Allow: allowHosts, Deny: deny, Logger: logger})),
-		Metrics: engine.NewMetrics(reg, db), SharedStore: opened.shared, Lists: db, Alerts: db}
-	if sq != nil {
-		engCfg.Rollouts = sq
-	}
+		Metrics: engine.NewMetrics(reg, db), SharedStore: opened.shared, Lists: db, Alerts: db, Rollouts: db}
 	if !o.noEngine {
 		// A revert job runs in the engine of the process that started it
 		// (and is resumed by it): a process without an engine offers none.
@@ -207,9 +198,7 @@ func serve(ctx context.Context, logger *slog.Logger, o serveOptions) error {
 	}
 	eng := engine.New(engCfg)
 	opened.setTrigger(eng.Trigger, eng.Wake)
-	if sq != nil {
-		engine.RegisterStorageMetrics(reg, sq, 0)
-	}
+	engine.RegisterStorageMetrics(reg, db, 0)
 
 	linter := lint.New(lint.Config{})
 	defer linter.Close()
@@ -217,11 +206,8 @@ func serve(ctx context.Context, logger *slog.Logger, o serveOptions) error {
 	srv := &api.Server{Records: db, Properties: db, Associations: db, Schemas: db, Tokens: db, Owners: db, Pipelines: db, Flows: db, FlowChecker: db, Linter: linter,
 		Engine: eng, EngineStore: db, Secrets: db, Lists: db, FlowWebhooks: db, Alerts: db, Logger: logger, TrustProxyHeaders: trustProxy}
 	ui := &web.Server{Tokens: db, Records: db, Properties: db, Associations: db, Flows: db, Engine: db, Runs: db,
-		Secrets: db, Schemas: db, Owners: db, Pipelines: db, Logger: logger}
-	if sq != nil {
-		srv.Retention = sq
-		ui.Storage, ui.Retention = sq, sq
-	}
+		Secrets: db, Schemas: db, Owners: db, Pipelines: db, Storage: db, Retention: db, Logger: logger}
+	srv.Retention = db
 	handler := srv.Handler()
 	ui.API = handler
 	// Slow clients: headers must arrive in 10 s and bodies in
@@ -250,11 +236,13 @@ func serve(ctx context.Context, logger *slog.Logger, o serveOptions) error {
 	} else {
 		go func() { engDone <- eng.Run(engCtx) }()
 	}
+	// The pruner runs beside the engine: on PostgreSQL in every process
+	// that runs one, taking turns (spoke.Pruner's PruneCycle).
 	pruneDone := make(chan struct{})
 	go func() {
 		defer close(pruneDone)
-		if sq != nil {
-			sq.RunPruner(engCtx, sqlite.PruneConfig{})
+		if !o.noEngine {
+			db.RunPruner(engCtx, spoke.PruneConfig{})
 		}
 	}()
 	defer func() {

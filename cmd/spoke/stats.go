@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spokehq/spoke"
+	"github.com/spokehq/spoke/postgres"
 	"github.com/spokehq/spoke/sqlite"
 )
 
@@ -17,14 +18,29 @@ func init() { commands["stats"] = statsCommand }
 
 // statsCommand runs `spoke stats`: the storage figures /metrics exports,
 // read from the database directly, so it works beside a running server
-// (read-only) or on a stopped one.
+// (read-only on SQLite) or on a stopped one.
 func statsCommand(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet("stats", flag.ContinueOnError)
 	dir := fs.String("data", "./spoke-data", "data `DIR` holding the SQLite database")
+	database := fs.String("database", "", "PostgreSQL `URL` (postgres://...) to read instead of SQLite; default $"+EnvDatabaseURL)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	db, err := sqlite.OpenReadOnly(ctx, *dir)
+	var db interface {
+		spoke.StorageReporter
+		Path() string
+		Close() error
+	}
+	var err error
+	if u := databaseURL(*database); u != "" {
+		if !postgres.IsURL(u) {
+			fmt.Fprintln(os.Stderr, "spoke stats: --database (or "+EnvDatabaseURL+") must be a PostgreSQL URL such as postgres://user:password@host:5432/spoke")
+			return 1
+		}
+		db, err = postgres.Open(ctx, u)
+	} else {
+		db, err = sqlite.OpenReadOnly(ctx, *dir)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "spoke stats:", err)
 		return 1

@@ -40,6 +40,9 @@ type store interface {
 	api.FlowWebhooks
 	spoke.AlertStore
 	spoke.RevertStore
+	spoke.RolloutStore
+	spoke.Pruner
+	spoke.StorageReporter
 	flow.Checker
 	StoreToken(ctx context.Context, account int64, name, secret string, scopes []string, admin bool) (*spoke.Token, error)
 	CountAdminTokens(ctx context.Context) (int, error)
@@ -51,9 +54,8 @@ type store interface {
 // openedStore is a store with what differs between the drivers.
 type openedStore struct {
 	store
-	// sqlite is the SQLite store, nil on PostgreSQL: the features only it
-	// has (retention, pruning, storage figures, rollouts) are wired from
-	// it.
+	// sqlite is the SQLite store, nil on PostgreSQL: its secret key is
+	// kept its own way.
 	sqlite *sqlite.DB
 	// shared is set when several processes may use the store at once
 	// (PostgreSQL): no process may release another's leases, and every

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/spokehq/spoke"
 	"github.com/spokehq/spoke/engine"
 	"github.com/spokehq/spoke/sandbox"
 	"github.com/spokehq/spoke/sandbox/egress"
@@ -37,18 +38,23 @@ func workerCommand(ctx context.Context, args []string) int {
 	lease := fs.Duration("lease", engine.DefaultLease, "how long a claimed enrollment stays with a worker that stops renewing it (a killed worker's enrollments run elsewhere after this)")
 	var allow multiFlag
 	fs.Var(&allow, "allow-host", "`HOST:PORT` that code and webhooks may reach even if it is loopback or private (repeatable)")
+	ret := retentionFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := work(ctx, logger, *addr, *dir, databaseURL(*database), *apiURL, *runners, *lease, allow); err != nil {
+	if err := work(ctx, logger, *addr, *dir, databaseURL(*database), *apiURL, *runners, *lease, allow, ret.retention()); err != nil {
 		logger.Error("worker failed", "err", err)
 		return 1
 	}
 	return 0
 }
 
-func work(ctx context.Context, logger *slog.Logger, addr, dir, dbURL, apiURL string, runners int, lease time.Duration, allowHosts []string) error {
+// work runs a worker: the engine, its rollout controller and the pruner
+// (which takes turns with the other processes' pruners), with retention
+// the default retention of accounts that set none (every process should
+// be given the same, through SPOKE_RETENTION_*).
+func work(ctx context.Context, logger *slog.Logger, addr, dir, dbURL, apiURL string, runners int, lease time.Duration, allowHosts []string, retention spoke.Retention) error {
 	if dbURL == "" {
 		return errors.New("spoke worker needs --database (or " + EnvDatabaseURL + "): workers share a PostgreSQL database with the API processes; on SQLite, spoke serve runs the engine itself")
 	}
@@ -61,6 +67,9 @@ func work(ctx context.Context, logger *slog.Logger, addr, dir, dbURL, apiURL str
 	}
 	db := opened.store
 	defer db.Close()
+	if err := db.SetRetentionDefaults(retention); err != nil {
+		return fmt.Errorf("retention flags: %w", err)
+	}
 	if err := opened.useSecretKey(ctx, dir, ""); err != nil {
 		return err
 	}
@@ -81,8 +90,9 @@ func work(ctx context.Context, logger *slog.Logger, addr, dir, dbURL, apiURL str
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	eng := engine.New(engine.Config{Store: db, Flows: db, Records: db, Properties: db, Secrets: db, ObjectTypes: db, Code: code, Logger: logger,
 		HTTP:    engine.WebhookClient(egress.New(egress.Config{Allow: allowHosts, Logger: logger})),
-		Metrics: engine.NewMetrics(reg, db), Runners: runners, Lease: lease, RenewEvery: lease / 5, SharedStore: true, Lists: db})
+		Metrics: engine.NewMetrics(reg, db), Runners: runners, Lease: lease, RenewEvery: lease / 5, SharedStore: true, Lists: db, Rollouts: db})
 	opened.setTrigger(eng.Trigger, eng.Wake)
+	engine.RegisterStorageMetrics(reg, db, 0)
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
@@ -108,6 +118,12 @@ func work(ctx context.Context, logger *slog.Logger, addr, dir, dbURL, apiURL str
 	go opened.listen(engCtx, eng.Wake, eng.FlowsChanged)
 	done := make(chan error, 1)
 	go func() { done <- eng.Run(engCtx) }()
+	pruneDone := make(chan struct{})
+	go func() {
+		defer close(pruneDone)
+		db.RunPruner(engCtx, spoke.PruneConfig{})
+	}()
+	defer func() { stop(); <-pruneDone }()
 	logger.Info("spoke worker running", "database", db.Path(), "metrics", "http://"+ln.Addr().String()+"/metrics")
 	select {
 	case <-ctx.Done():
