@@ -63,9 +63,9 @@ func printStats(w io.Writer, path string, st *spoke.StorageStats, now time.Time)
 	} else {
 		fmt.Fprintf(w, "oldest execution  %s (%s ago)\n", st.OldestExecution.Format(time.RFC3339), now.Sub(st.OldestExecution).Round(time.Second))
 	}
-	fmt.Fprintf(w, "\n%-20s %12s %12s %12s %12s\n", "table", "rows", "bytes", "indexes", "pruned")
+	fmt.Fprintf(w, "\n%-24s %12s %12s %12s %12s\n", "table", "rows", "bytes", "indexes", "pruned")
 	for _, t := range st.Tables {
-		fmt.Fprintf(w, "%-20s %12d %12s %12s %12d\n", t.Name, t.Rows, humanBytes(t.Bytes), humanBytes(t.IndexBytes), st.Pruned[t.Name])
+		fmt.Fprintf(w, "%-24s %12d %12s %12s %12d\n", t.Name, t.Rows, humanBytes(t.Bytes), humanBytes(t.IndexBytes), st.Pruned[t.Name])
 	}
 	var other []string
 	for name := range st.Pruned {
@@ -79,7 +79,7 @@ func printStats(w io.Writer, path string, st *spoke.StorageStats, now time.Time)
 	}
 	sort.Strings(other)
 	for _, name := range other {
-		fmt.Fprintf(w, "%-20s %12s %12s %12s %12d\n", name, "", "", "", st.Pruned[name])
+		fmt.Fprintf(w, "%-24s %12s %12s %12s %12d\n", name, "", "", "", st.Pruned[name])
 	}
 }
 
