@@ -78,9 +78,10 @@ type PruneConfig struct {
 	Every time.Duration
 	// Batch is the most rows one transaction deletes (default 500).
 	Batch int
-	// Duty is the share of time the pruner may spend deleting (default
-	// 0.05): after a batch that took d it sleeps d*(1-Duty)/Duty. On
-	// SQLite that is the share of the single writer's time it takes.
+	// Duty is the share of time the pruner may spend deleting: after a
+	// batch that took d it sleeps d*(1-Duty)/Duty. The default is 0.05
+	// on SQLite, where it is the share of the single writer's time it
+	// takes, and 0.5 on PostgreSQL, where there is no single writer.
 	Duty float64
 }
 
