@@ -273,9 +273,14 @@ func scanEnrollment(s pgx.Row) (*spoke.Enrollment, error) {
 // other or ever handing one enrollment to two of them: a row another
 // claim has locked is skipped, and one it has stamped is no longer due.
 func (db *DB) Claim(ctx context.Context, now time.Time, limit int, lease spoke.Lease) ([]*spoke.Enrollment, error) {
-	rows, err := db.pool.Query(ctx, `UPDATE enrollments SET lease_until = $1, lease_token = $2
-		WHERE id IN (SELECT id FROM enrollments WHERE status = 'ACTIVE' AND run_at <= $3 AND lease_until < $3
+	// The due ids are a MATERIALIZED CTE: as a plain IN subquery the planner
+	// may re-run it per row, each run skipping the rows the statement
+	// already locked and so claiming more than limit.
+	rows, err := db.pool.Query(ctx, `WITH due AS MATERIALIZED (SELECT id FROM enrollments
+			WHERE status = 'ACTIVE' AND run_at <= $3 AND lease_until < $3
 			ORDER BY run_at, id LIMIT $4 FOR UPDATE SKIP LOCKED)
+		UPDATE enrollments SET lease_until = $1, lease_token = $2
+		WHERE id IN (SELECT id FROM due)
 		RETURNING `+enrollmentColumns, lease.Until.UnixMilli(), lease.Token, now.UnixMilli(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("claim enrollments: %w", err)

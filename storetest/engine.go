@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ func init() {
 	register(
 		test{"CommitOverCopy", testCommitOverCopy},
 		test{"LeaseOwnership", testLeaseOwnership},
+		test{"ClaimLimit", testClaimLimit},
 	)
 }
 
@@ -190,5 +192,58 @@ func testLeaseOwnership(t *testing.T, open Opener) {
 	}
 	if u, _ := db.Usage(ctx, acct, spoke.Period(db.Now())); u.Executions != 1 {
 		t.Fatalf("usage = %d, want 1", u.Executions)
+	}
+}
+
+// testClaimLimit checks that concurrent claims never return more than
+// their limit and never hand one enrollment to two claimants.
+func testClaimLimit(t *testing.T, open Opener) {
+	ctx := context.Background()
+	db, acct := setup(t, open)
+	const n, limit, claimants = 60, 7, 4
+	ids := make([]int64, n)
+	for i := range ids {
+		ids[i] = create(t, db, acct, "contacts", props("firstname", "c"+strconv.Itoa(i))).ID
+	}
+	if _, err := db.Enroll(ctx, acct, &spoke.Flow{ID: "78", RevisionID: "1"}, "contacts", ids, false); err != nil {
+		t.Fatal(err)
+	}
+	at := db.Now().Add(time.Hour)
+	var (
+		mu   sync.Mutex
+		seen = map[int64]int64{}
+		wg   sync.WaitGroup
+	)
+	for c := range claimants {
+		wg.Add(1)
+		go func(token int64) {
+			defer wg.Done()
+			lease := spoke.Lease{Token: token, Until: at.Add(time.Hour)}
+			for {
+				got, err := db.Claim(ctx, at, limit, lease)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(got) > limit {
+					t.Errorf("claimed %d enrollments with a limit of %d", len(got), limit)
+				}
+				if len(got) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, en := range got {
+					if other, ok := seen[en.ID]; ok {
+						t.Errorf("enrollment %d claimed by leases %d and %d", en.ID, other, token)
+					}
+					seen[en.ID] = token
+				}
+				mu.Unlock()
+			}
+		}(int64(100 + c))
+	}
+	wg.Wait()
+	if len(seen) != n {
+		t.Errorf("claimed %d enrollments, want %d", len(seen), n)
 	}
 }
