@@ -42,6 +42,9 @@ type DB struct {
 	Logger *slog.Logger
 
 	secrets cipher.AEAD
+	// legacySecrets opens secrets of key version 1 (SHA-256 of
+	// SPOKE_SECRET_KEY) that an older process wrote after UseSecretKey.
+	legacySecrets cipher.AEAD
 
 	hookMu     sync.RWMutex
 	trigger    TriggerFunc

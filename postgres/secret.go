@@ -15,21 +15,28 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/spokehq/spoke"
+	"github.com/spokehq/spoke/internal/secretkey"
 )
 
-// SetSecretKey sets the AES-256 key that encrypts secrets at rest. Every
-// process sharing the database must use the same key (SPOKE_SECRET_KEY).
+// SetSecretKey sets the AES-256 key that encrypts secrets at rest, as it
+// is: UseSecretKey derives it from the operator's key; tests set one
+// directly. Every process sharing the database must use the same key.
 func (db *DB) SetSecretKey(key []byte) error {
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return fmt.Errorf("secret key: %w", err)
-	}
-	gcm, err := cipher.NewGCM(block)
+	gcm, err := newAEAD(key)
 	if err != nil {
 		return err
 	}
 	db.secrets = gcm
 	return nil
+}
+
+// newAEAD returns AES-256-GCM under key.
+func newAEAD(key []byte) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, fmt.Errorf("secret key: %w", err)
+	}
+	return cipher.NewGCM(block)
 }
 
 var secretName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,99}$`)
@@ -62,17 +69,16 @@ func (db *DB) PutSecret(ctx context.Context, account int64, name, value string) 
 	if err != nil {
 		return nil, err
 	}
-	nonce := make([]byte, gcm.NonceSize())
-	if _, err := rand.Read(nonce); err != nil {
+	sealed, err := sealSecret(gcm, account, name, []byte(value))
+	if err != nil {
 		return nil, err
 	}
-	sealed := gcm.Seal(nonce, nonce, []byte(value), []byte(fmt.Sprintf("%d/%s", account, name)))
 	now := db.Now()
 	s := &spoke.Secret{Name: name, UpdatedAt: now}
 	var created int64
-	err = db.pool.QueryRow(ctx, `INSERT INTO secrets (account_id, name, value, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
-		ON CONFLICT (account_id, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at RETURNING created_at`,
-		account, name, sealed, now.UnixMilli()).Scan(&created)
+	err = db.pool.QueryRow(ctx, `INSERT INTO secrets (account_id, name, value, created_at, updated_at, key_version) VALUES ($1, $2, $3, $4, $4, $5)
+		ON CONFLICT (account_id, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at, key_version = excluded.key_version RETURNING created_at`,
+		account, name, sealed, now.UnixMilli(), secretkey.DerivedVersion).Scan(&created)
 	if err != nil {
 		return nil, fmt.Errorf("store secret %s: %w", name, err)
 	}
@@ -124,25 +130,48 @@ func (db *DB) SecretValues(ctx context.Context, account int64, names []string) (
 	}
 	for _, name := range names {
 		var sealed []byte
-		err := db.pool.QueryRow(ctx, `SELECT value FROM secrets WHERE account_id = $1 AND name = $2`, account, name).Scan(&sealed)
+		var version int
+		err := db.pool.QueryRow(ctx, `SELECT value, key_version FROM secrets WHERE account_id = $1 AND name = $2`, account, name).Scan(&sealed, &version)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, spoke.NotFoundf("Secret %s does not exist; add it with PUT /automation/v4/secrets/%s.", name, name)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("read secret %s: %w", name, err)
 		}
-		ns := gcm.NonceSize()
-		if len(sealed) < ns {
-			return nil, fmt.Errorf("secret %s is corrupt", name)
+		key := gcm
+		if version == secretkey.LegacyVersion && db.legacySecrets != nil {
+			// Written by a process of a version before key derivation
+			// since this one started: re-encrypted at the next start.
+			key = db.legacySecrets
 		}
-		plain, err := gcm.Open(nil, sealed[:ns], sealed[ns:], []byte(fmt.Sprintf("%d/%s", account, name)))
+		plain, err := openSecret(key, account, name, sealed)
 		if err != nil {
-			return nil, fmt.Errorf("decrypt secret %s (do all processes share SPOKE_SECRET_KEY?): %w", name, err)
+			return nil, fmt.Errorf("decrypt secret %s (do all processes share the secret key?): %w", name, err)
 		}
 		out[name] = string(plain)
 	}
 	return out, nil
 }
+
+// sealSecret encrypts a secret's value, bound to its account and name.
+func sealSecret(gcm cipher.AEAD, account int64, name string, value []byte) ([]byte, error) {
+	nonce := make([]byte, gcm.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, err
+	}
+	return gcm.Seal(nonce, nonce, value, secretAD(account, name)), nil
+}
+
+// openSecret decrypts what sealSecret sealed.
+func openSecret(gcm cipher.AEAD, account int64, name string, sealed []byte) ([]byte, error) {
+	ns := gcm.NonceSize()
+	if len(sealed) < ns {
+		return nil, errors.New("the stored value is corrupt")
+	}
+	return gcm.Open(nil, sealed[:ns], sealed[ns:], secretAD(account, name))
+}
+
+func secretAD(account int64, name string) []byte { return []byte(fmt.Sprintf("%d/%s", account, name)) }
 
 // SecretSize implements spoke.SecretService.
 func (db *DB) SecretSize(ctx context.Context, account int64, name string) (int, bool, error) {

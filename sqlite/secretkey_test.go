@@ -4,48 +4,14 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/spokehq/spoke"
+	"github.com/spokehq/spoke/internal/secretkey"
 )
 
 const hexKey = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
-
-// TestSecretKeyKinds checks how SPOKE_SECRET_KEY is read: 64 hex digits
-// are a random key expanded with HKDF, anything else a passphrase
-// stretched with scrypt, and neither derived key is the SHA-256 the
-// versions before key derivation used.
-func TestSecretKeyKinds(t *testing.T) {
-	salt := []byte("0123456789abcdef")
-	for _, tc := range []struct {
-		value      string
-		passphrase bool
-	}{
-		{hexKey, false},
-		{"correct horse battery staple", true},
-		{hexKey[:62], true}, // too short for a key
-	} {
-		k := envSecretKey(tc.value)
-		if k.IsPassphrase() != tc.passphrase {
-			t.Errorf("%q: passphrase = %v, want %v", tc.value, k.IsPassphrase(), tc.passphrase)
-		}
-		key, err := k.derive(salt)
-		if err != nil {
-			t.Fatal(err)
-		}
-		legacy := sha256.Sum256([]byte(tc.value))
-		if len(key) != 32 || bytes.Equal(key, legacy[:]) || bytes.Equal(key, k.material) {
-			t.Errorf("%q: derived key %x is not derived", tc.value, key)
-		}
-		other, _ := k.derive([]byte("another salt...."))
-		if bytes.Equal(key, other) != !tc.passphrase {
-			t.Errorf("%q: the salt changes the key = %v, want %v (scrypt uses it, HKDF does not)", tc.value, !bytes.Equal(key, other), tc.passphrase)
-		}
-	}
-}
 
 // TestSecretKeyMigration opens secrets written before key derivation
 // (sealed with SHA-256 of the passphrase) and checks they are re-encrypted
@@ -68,7 +34,7 @@ func TestSecretKeyMigration(t *testing.T) {
 	var before []byte
 	db.write.QueryRowContext(ctx, `SELECT value FROM secrets`).Scan(&before)
 
-	if err := db.UseSecretKey(ctx, envSecretKey(pass)); err != nil {
+	if err := db.UseSecretKey(ctx, secretkey.FromEnv(pass)); err != nil {
 		t.Fatalf("UseSecretKey: %v", err)
 	}
 	got, err := db.SecretValues(ctx, acct, []string{"API_KEY"})
@@ -86,39 +52,14 @@ func TestSecretKeyMigration(t *testing.T) {
 		t.Fatal("the re-encrypted secret still opens with the SHA-256 key")
 	}
 	// A second start with the same key reads the same.
-	if err := db.UseSecretKey(ctx, envSecretKey(pass)); err != nil {
+	if err := db.UseSecretKey(ctx, secretkey.FromEnv(pass)); err != nil {
 		t.Fatalf("UseSecretKey again: %v", err)
 	}
 	if got, err := db.SecretValues(ctx, acct, []string{"API_KEY"}); err != nil || got["API_KEY"] != "value-before" {
 		t.Fatalf("SecretValues after restart = %v, %v", got, err)
 	}
-	if err := db.UseSecretKey(ctx, envSecretKey("another passphrase")); err == nil || !strings.Contains(err.Error(), "not the one") {
+	if err := db.UseSecretKey(ctx, secretkey.FromEnv("another passphrase")); err == nil || !strings.Contains(err.Error(), "not the one") {
 		t.Fatalf("UseSecretKey with another key = %v, want a refusal", err)
-	}
-}
-
-// TestSecretKeyFile checks --secret-key-file: created with 64 hex digits
-// and mode 0600 when missing, read back the same, and preferred over
-// SPOKE_SECRET_KEY.
-func TestSecretKeyFile(t *testing.T) {
-	t.Setenv(SecretKeyEnv, "ignored when a file is named")
-	dir := t.TempDir()
-	path := filepath.Join(dir, "keys", "spoke.key")
-	k1, err := LoadSecretKey(t.TempDir(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fi, err := os.Stat(path)
-	if err != nil || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("key file: %v %v", fi, err)
-	}
-	k2, err := LoadSecretKey(t.TempDir(), path)
-	if err != nil || !bytes.Equal(k1.material, k2.material) || k1.IsPassphrase() || k1.Source != path {
-		t.Fatalf("second load = %+v, %v", k2, err)
-	}
-	k3, err := LoadSecretKey(dir, "")
-	if err != nil || !k3.IsPassphrase() || k3.Source != SecretKeyEnv {
-		t.Fatalf("without a file SPOKE_SECRET_KEY is used: %+v %v", k3, err)
 	}
 }
 
@@ -127,7 +68,7 @@ func TestSecretKeyFile(t *testing.T) {
 func TestOutputsEncrypted(t *testing.T) {
 	ctx := context.Background()
 	db, acct := setup(t)
-	if err := db.UseSecretKey(ctx, envSecretKey(hexKey)); err != nil {
+	if err := db.UseSecretKey(ctx, secretkey.FromEnv(hexKey)); err != nil {
 		t.Fatal(err)
 	}
 	rec := create(t, db, acct, "contacts", props("firstname", "Ada"))
@@ -166,7 +107,7 @@ func TestPlainOutputsSealedOnStart(t *testing.T) {
 	if _, err := db.write.ExecContext(ctx, `UPDATE enrollments SET outputs = ? WHERE id = ?`, plain, en.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.UseSecretKey(ctx, envSecretKey(hexKey)); err != nil {
+	if err := db.UseSecretKey(ctx, secretkey.FromEnv(hexKey)); err != nil {
 		t.Fatal(err)
 	}
 	var stored string

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +12,7 @@ import (
 	"github.com/spokehq/spoke/api"
 	"github.com/spokehq/spoke/engine"
 	"github.com/spokehq/spoke/flow"
+	"github.com/spokehq/spoke/internal/secretkey"
 	"github.com/spokehq/spoke/postgres"
 	"github.com/spokehq/spoke/sqlite"
 )
@@ -57,6 +57,8 @@ type openedStore struct {
 	// sqlite is the SQLite store, nil on PostgreSQL: its secret key is
 	// kept its own way.
 	sqlite *sqlite.DB
+	// postgres is the PostgreSQL store, nil on SQLite.
+	postgres *postgres.DB
 	// shared is set when several processes may use the store at once
 	// (PostgreSQL): no process may release another's leases, and every
 	// process must share SPOKE_SECRET_KEY.
@@ -100,32 +102,32 @@ func openStore(ctx context.Context, dbURL, dir string, logger *slog.Logger, opts
 		return nil, err
 	}
 	db.Logger = logger
-	return &openedStore{store: db, shared: true,
+	return &openedStore{store: db, postgres: db, shared: true,
 		setTrigger: func(trigger func(spoke.RecordChange) []spoke.EnrollmentTrigger, wake func()) {
 			db.SetTrigger(trigger, wake)
 		},
 		listen: db.Listen}, nil
 }
 
-// useSecretKey sets the key that encrypts secrets. SQLite takes the
-// operator's key (keyFile, SPOKE_SECRET_KEY or DIR/secret.key) and derives
-// its own from it. Processes sharing a PostgreSQL database must all have
-// the same key, so there it must come from SPOKE_SECRET_KEY (SHA-256 of
-// its value is the AES-256 key).
+// useSecretKey sets the key that encrypts secrets. Both stores derive it
+// from the operator's key (package secretkey, docs/secrets.md) and refuse
+// one that is not the key the database was set up with. SQLite takes keyFile,
+// SPOKE_SECRET_KEY or DIR/secret.key; processes sharing a PostgreSQL
+// database must all be given the same key, so there it must come from
+// keyFile or SPOKE_SECRET_KEY.
 func (s *openedStore) useSecretKey(ctx context.Context, dir, keyFile string) error {
 	if s.sqlite != nil {
-		key, err := sqlite.LoadSecretKey(dir, keyFile)
+		key, err := secretkey.Load(dir, keyFile)
 		if err != nil {
 			return err
 		}
 		return s.sqlite.UseSecretKey(ctx, key)
 	}
-	v := os.Getenv(sqlite.SecretKeyEnv)
-	if v == "" {
-		return errors.New(sqlite.SecretKeyEnv + " must be set when Spoke runs on PostgreSQL: every API and worker process sharing the database must encrypt and decrypt secrets with the same key")
+	key, err := secretkey.LoadShared(keyFile)
+	if err != nil {
+		return err
 	}
-	sum := sha256.Sum256([]byte(v))
-	return s.SetSecretKey(sum[:])
+	return s.postgres.UseSecretKey(ctx, key)
 }
 
 // ensureDir creates the data directory (admin token, CA, secret key).

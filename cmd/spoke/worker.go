@@ -35,6 +35,7 @@ func workerCommand(ctx context.Context, args []string) int {
 	database := fs.String("database", "", "PostgreSQL `URL` (postgres://...); default $"+EnvDatabaseURL)
 	apiURL := fs.String("api-url", "http://127.0.0.1:8080", "`URL` of a Spoke API process, which custom code reaches as api.hubapi.com")
 	runners := fs.Int("runners", 0, "claim-and-run loops (default engine.DefaultRunners)")
+	keyFile := fs.String("secret-key-file", "", "`FILE` holding the key that encrypts secrets (64 hex digits; created if missing); default $SPOKE_SECRET_KEY. Every process sharing the database needs the same key")
 	lease := fs.Duration("lease", engine.DefaultLease, "how long a claimed enrollment stays with a worker that stops renewing it (a killed worker's enrollments run elsewhere after this)")
 	var allow multiFlag
 	fs.Var(&allow, "allow-host", "`HOST:PORT` that code and webhooks may reach even if it is loopback or private (repeatable)")
@@ -43,18 +44,31 @@ func workerCommand(ctx context.Context, args []string) int {
 		return 2
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := work(ctx, logger, *addr, *dir, databaseURL(*database), *apiURL, *runners, *lease, allow, ret.retention()); err != nil {
+	if err := work(ctx, logger, workerOptions{addr: *addr, dir: *dir, dbURL: databaseURL(*database), apiURL: *apiURL, keyFile: *keyFile,
+		runners: *runners, lease: *lease, allowHosts: allow, retention: ret.retention()}); err != nil {
 		logger.Error("worker failed", "err", err)
 		return 1
 	}
 	return 0
 }
 
+// workerOptions are `spoke worker`'s flags.
+type workerOptions struct {
+	addr, dir, dbURL, apiURL string
+	// keyFile is --secret-key-file; "" means SPOKE_SECRET_KEY.
+	keyFile    string
+	runners    int
+	lease      time.Duration
+	allowHosts []string
+	// retention is the default retention of accounts that set none (every
+	// process should be given the same, through SPOKE_RETENTION_*).
+	retention spoke.Retention
+}
+
 // work runs a worker: the engine, its rollout controller and the pruner
-// (which takes turns with the other processes' pruners), with retention
-// the default retention of accounts that set none (every process should
-// be given the same, through SPOKE_RETENTION_*).
-func work(ctx context.Context, logger *slog.Logger, addr, dir, dbURL, apiURL string, runners int, lease time.Duration, allowHosts []string, retention spoke.Retention) error {
+// (which takes turns with the other processes' pruners).
+func work(ctx context.Context, logger *slog.Logger, o workerOptions) error {
+	addr, dir, dbURL, apiURL, runners, lease, allowHosts, retention := o.addr, o.dir, o.dbURL, o.apiURL, o.runners, o.lease, o.allowHosts, o.retention
 	if dbURL == "" {
 		return errors.New("spoke worker needs --database (or " + EnvDatabaseURL + "): workers share a PostgreSQL database with the API processes; on SQLite, spoke serve runs the engine itself")
 	}
@@ -70,7 +84,7 @@ func work(ctx context.Context, logger *slog.Logger, addr, dir, dbURL, apiURL str
 	if err := db.SetRetentionDefaults(retention); err != nil {
 		return fmt.Errorf("retention flags: %w", err)
 	}
-	if err := opened.useSecretKey(ctx, dir, ""); err != nil {
+	if err := opened.useSecretKey(ctx, dir, o.keyFile); err != nil {
 		return err
 	}
 	ca, err := egress.LoadOrCreateCA(dir)
