@@ -119,6 +119,10 @@ type Lease struct {
 	Token int64
 	// Until is when the lease ends unless it is renewed.
 	Until time.Time
+	// Holder names the engine that holds the lease, for stores that keep
+	// its quota reservations (QuotaReserver): Commit counts the steps'
+	// code runs against that holder's reservation. 0 for other stores.
+	Holder int64
 }
 
 // EnrollResult says what an enrollment request did with each record.
@@ -208,6 +212,8 @@ type EngineStore interface {
 	// claimed by another runner after the lease ended, and Commit drops
 	// them and returns their enrollment ids. A step whose enrollment runs
 	// on at once keeps the lease until lease.Until; the others give it up.
+	// A store that is a QuotaReserver also takes the committed steps' code
+	// runs off lease.Holder's reservation, in the same transaction.
 	Commit(ctx context.Context, lease Lease, steps []*Step) (lost []int64, err error)
 	// ReleaseLeases makes every leased enrollment claimable at once; a
 	// single process calls it on start.

@@ -98,9 +98,15 @@ type Config struct {
 type Engine struct {
 	Config
 
-	wake     chan struct{}
-	limiter  limiter
-	quota    quotaCache
+	wake    chan struct{}
+	limiter limiter
+	// rates is the store's rate limiter when it keeps the windows
+	// (a store shared by several processes), else nil.
+	rates spoke.RateLimiter
+	quota quota
+	// holder names this engine to a store that keeps its quota
+	// reservations (spoke.QuotaReserver; Lease.Holder).
+	holder   int64
 	cache    flowCache
 	rotation rotation
 	running  atomic.Bool
@@ -166,9 +172,18 @@ func New(cfg Config) *Engine {
 	if cfg.HTTP == nil {
 		cfg.HTTP = &http.Client{Timeout: 20 * time.Second}
 	}
-	e := &Engine{Config: cfg, wake: make(chan struct{}, 1)}
+	e := &Engine{Config: cfg, wake: make(chan struct{}, 1), holder: newToken()}
 	e.cache.engine = e
 	e.limiter.buckets = map[string]*bucket{}
+	// A store several processes share keeps the quota's reservations and
+	// the rate-limit windows; with one process, memory is enough and
+	// faster.
+	if r, ok := cfg.Store.(spoke.QuotaReserver); ok {
+		e.quota = newSharedQuota(r, e.holder, cfg.Lease, cfg.Logger)
+	} else {
+		e.quota = &quotaCache{store: cfg.Store}
+	}
+	e.rates, _ = cfg.Store.(spoke.RateLimiter)
 	return e
 }
 
@@ -198,6 +213,19 @@ func (e *Engine) Run(ctx context.Context) error {
 	}()
 	e.resumeReverts(ctx)
 	var wg sync.WaitGroup
+	if q, ok := e.quota.(*sharedQuota); ok {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e.keepQuota(ctx, q)
+		}()
+		defer func() {
+			// After the runners stopped: what they released goes back too.
+			stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			q.keep(stop, e.Now(), true)
+		}()
+	}
 	if e.Rollouts != nil || e.Alerts != nil {
 		wg.Add(1)
 		go func() {
@@ -259,7 +287,7 @@ func newToken() int64 {
 // flight are cut short and dropped, as on shutdown, since another runner
 // may claim the enrollments.
 func (e *Engine) RunOnce(ctx context.Context) (int, error) {
-	lease := spoke.Lease{Token: newToken(), Until: e.Now().Add(e.Lease)}
+	lease := spoke.Lease{Token: newToken(), Until: e.Now().Add(e.Lease), Holder: e.holder}
 	batch, err := e.Store.Claim(ctx, e.Now(), e.BatchSize, lease)
 	if err != nil || len(batch) == 0 {
 		return 0, err
@@ -402,7 +430,7 @@ func (e *Engine) renew(ctx context.Context, h *holder, stop <-chan struct{}, can
 		}
 		now := e.Now()
 		h.mu.Lock()
-		next := spoke.Lease{Token: h.lease.Token, Until: now.Add(e.Lease)}
+		next := spoke.Lease{Token: h.lease.Token, Until: now.Add(e.Lease), Holder: h.lease.Holder}
 		held := append([]int64(nil), h.ids...)
 		expired := !h.lease.Until.After(now)
 		h.mu.Unlock()

@@ -103,12 +103,18 @@ func (e *Engine) step(ctx context.Context, f *spoke.Flow, en *spoke.Enrollment, 
 				}
 			}
 			if act.RateLimit != nil {
-				if wait := e.limiter.take(f.ID+"/"+act.ActionID, *act.RateLimit, now); wait > 0 {
+				wait, err := e.takeRate(ctx, f, act, en.AccountID, now)
+				if err != nil {
+					// As for the quota: wait, do not fail.
+					e.Logger.Error("take rate limit", "flowId", f.ID, "actionId", act.ActionID, "err", err)
+					wait = quotaReload
+				}
+				if wait > 0 {
 					return e.wait(st, wait, spoke.WaitRateLimit, now)
 				}
 			}
 			if act.Type == spoke.ActionCustomCode {
-				wait, err := e.quota.reserve(ctx, e.Store, en.AccountID, now)
+				wait, err := e.quota.reserve(ctx, en.AccountID, now)
 				if err != nil {
 					// The store could not say: try again shortly rather
 					// than fail the enrollment for it.

@@ -416,6 +416,11 @@ func (db *DB) Commit(ctx context.Context, lease spoke.Lease, steps []*spoke.Step
 			if n > 0 {
 				batch.Queue(`INSERT INTO code_usage (account_id, period, executions) VALUES ($1, $2, $3)
 					ON CONFLICT (account_id, period) DO UPDATE SET executions = code_usage.executions + excluded.executions`, acct, spoke.Period(now), n)
+				if lease.Holder != 0 {
+					// The runs move from the holder's reservation to the
+					// count, together (QuotaReserver).
+					batch.Queue(`UPDATE code_reservations SET units = greatest(units - $3, 0) WHERE account_id = $1 AND holder = $2`, acct, lease.Holder, n)
+				}
 			}
 		}
 		if batch.Len() == 0 {
