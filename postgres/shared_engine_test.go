@@ -1,0 +1,189 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/spokehq/spoke"
+	"github.com/spokehq/spoke/engine"
+	"github.com/spokehq/spoke/flow"
+	"github.com/spokehq/spoke/sandbox"
+)
+
+// These tests run two engines, each on a store of its own opened on one
+// database, as two worker processes do, and check that what must hold
+// across processes holds: the custom code quota, actions' rate limits.
+
+// countingCode stands in for the sandbox: it counts invocations and
+// takes a little while, so several are in flight in both engines at once.
+type countingCode struct{ calls atomic.Int64 }
+
+func (c *countingCode) Invoke(ctx context.Context, inv sandbox.Invocation) (sandbox.Result, error) {
+	c.calls.Add(1)
+	select {
+	case <-time.After(20 * time.Millisecond):
+	case <-ctx.Done():
+		return sandbox.Result{}, ctx.Err()
+	}
+	return sandbox.Result{Status: sandbox.StatusSuccess, OutputFields: map[string]any{}}, nil
+}
+
+// sharedBundle is one database with two stores on it (two processes).
+type sharedBundle struct {
+	dbs     [2]*DB
+	account int64
+}
+
+func setupShared(t *testing.T) *sharedBundle {
+	t.Helper()
+	url := databaseForTest(t)
+	b := &sharedBundle{dbs: [2]*DB{openURL(t, url), openURL(t, url)}}
+	var err error
+	if b.account, _, err = b.dbs[0].DefaultAccount(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// flowWith creates an enabled manual contact flow whose one action is act
+// (JSON), and enrolls n new contacts in it.
+func (b *sharedBundle) flowWith(t *testing.T, act string, n int) *spoke.Flow {
+	t.Helper()
+	ctx := context.Background()
+	f, err := flow.Parse([]byte(`{"name":"shared","type":"CONTACT_FLOW","objectTypeId":"0-1","flowType":"WORKFLOW","isEnabled":true,"startActionId":"1","actions":[` + act + `]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := b.dbs[0]
+	if f, err = db.CreateFlow(ctx, b.account, f); err != nil {
+		t.Fatal(err)
+	}
+	inputs := make([]spoke.RecordInput, n)
+	for i := range inputs {
+		inputs[i] = spoke.RecordInput{Properties: map[string]string{"email": fmt.Sprintf("c%d@example.com", i)}}
+	}
+	res, err := db.WriteRecords(ctx, b.account, "contacts", spoke.WriteCreate, inputs, spoke.WriteSource{Type: spoke.SourceImport, ID: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]int64, len(res))
+	for i, r := range res {
+		if r.Err != nil {
+			t.Fatal(r.Err)
+		}
+		ids[i] = r.Record.ID
+	}
+	if _, err := db.Enroll(ctx, b.account, f, "contacts", ids, false); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// run runs an engine on each store until done reports true (checked every
+// 50 ms) or 30 s pass, then stops them and waits for them to return. A
+// timeout is an error; the caller's checks then say what went wrong.
+func (b *sharedBundle) run(t *testing.T, code engine.Invoker, now func() time.Time, done func() bool) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{}, 2)
+	for _, db := range b.dbs {
+		eng := engine.New(engine.Config{Store: db, Flows: db, Records: db, Properties: db, Secrets: db, Code: code, Now: now,
+			Runners: 2, BatchSize: 8, Poll: 10 * time.Millisecond, SharedStore: true})
+		go func() {
+			eng.Run(ctx)
+			stopped <- struct{}{}
+		}()
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !done() && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	<-stopped
+	<-stopped
+	if !done() {
+		t.Error("the engines did not get there in 30 s")
+	}
+}
+
+func (b *sharedBundle) count(t *testing.T, q string, args ...any) int64 {
+	t.Helper()
+	var n int64
+	if err := b.dbs[0].pool.QueryRow(context.Background(), q, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestQuotaAcrossEngines runs 60 enrollments of a custom code action in
+// two engines against a monthly limit of 25: between them they run the
+// code exactly 25 times (each engine kept its own count before, and both
+// could run up to the limit), the rest wait on the quota, every unit
+// reserved is given back when the engines stop, and a raised limit lets
+// the rest run.
+func TestQuotaAcrossEngines(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setupShared(t)
+	const limit, total = 25, 60
+	if err := b.dbs[0].SetCodeLimit(ctx, b.account, limit); err != nil {
+		t.Fatal(err)
+	}
+	f := b.flowWith(t, `{"type":"CUSTOM_CODE","actionId":"1","runtime":"NODE20X","sourceCode":"exports.main=async()=>({outputFields:{}})","secretNames":[],"inputFields":[],"outputFields":[]}`, total)
+	code := &countingCode{}
+	waiting := func() int64 {
+		return b.count(t, `SELECT count(*) FROM enrollments WHERE flow_id = $1 AND status = 'ACTIVE' AND wait_reason = $2`, f.ID, spoke.WaitQuota)
+	}
+	b.run(t, code, nil, func() bool { return waiting() == total-limit })
+	if got := code.calls.Load(); got != limit {
+		t.Fatalf("the two engines ran custom code %d times, want the limit %d", got, limit)
+	}
+	u, err := b.dbs[1].Usage(ctx, b.account, spoke.Period(time.Now()))
+	if err != nil || u.Executions != limit {
+		t.Fatalf("usage = %+v, %v; want %d", u, err, limit)
+	}
+	if n := b.count(t, `SELECT count(*) FROM enrollments WHERE flow_id = $1 AND status = 'COMPLETED'`, f.ID); n != limit {
+		t.Errorf("completed %d, want %d", n, limit)
+	}
+	if left := b.count(t, `SELECT coalesce(sum(units), 0)::bigint FROM code_reservations`); left != 0 {
+		t.Errorf("stopped engines still hold %d reserved units", left)
+	}
+
+	if err := b.dbs[1].SetCodeLimit(ctx, b.account, 100); err != nil {
+		t.Fatal(err)
+	}
+	b.run(t, code, nil, func() bool {
+		return b.count(t, `SELECT count(*) FROM enrollments WHERE flow_id = $1 AND status = 'COMPLETED'`, f.ID) == total
+	})
+	if got := code.calls.Load(); got != total {
+		t.Fatalf("custom code ran %d times in all, want %d", got, total)
+	}
+}
+
+// TestRateLimitAcrossEngines runs 30 enrollments of an action limited to
+// 7 executions a minute in two engines whose clocks stand still in one
+// minute: 7 run between them, the rest wait for the next minute.
+func TestRateLimitAcrossEngines(t *testing.T) {
+	t.Parallel()
+	b := setupShared(t)
+	const limit, total = 7, 30
+	f := b.flowWith(t, `{"type":"SINGLE_CONNECTION","actionId":"1","actionTypeId":"0-5","actionTypeVersion":0,"rateLimit":{"executions":`+strconv.Itoa(limit)+`,"per":"MINUTES"},
+		"fields":{"property_name":"firstname","value":{"type":"STATIC_VALUE","staticValue":"Limited"}}}`, total)
+	// Half a minute into a minute after the enrollments were made, so
+	// they are due and the window cannot turn during the test.
+	frozen := time.Now().Add(time.Minute).Truncate(time.Minute).Add(30 * time.Second)
+	b.run(t, &countingCode{}, func() time.Time { return frozen }, func() bool {
+		return b.count(t, `SELECT count(*) FROM enrollments WHERE flow_id = $1 AND wait_reason = $2`, f.ID, spoke.WaitRateLimit) == total-limit
+	})
+	if n := b.count(t, `SELECT count(*) FROM enrollments WHERE flow_id = $1 AND status = 'COMPLETED'`, f.ID); n != limit {
+		t.Fatalf("completed %d in one minute, want the limit %d", n, limit)
+	}
+	next := b.count(t, `SELECT count(*) FROM enrollments WHERE flow_id = $1 AND wait_reason = $2 AND run_at = $3`, f.ID, spoke.WaitRateLimit, frozen.Add(30*time.Second).UnixMilli())
+	if next != total-limit {
+		t.Errorf("%d of the %d waiting are due when the next minute starts", next, total-limit)
+	}
+}
