@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -35,15 +37,16 @@ type Alert struct {
 	Details    map[string]any `json:"details,omitempty"`
 }
 
-// alertState is what the alert checks remember between ticks: the last
-// execution seen per account and which flows are over their failure
-// threshold now (an alert is sent when one crosses it).
+// alertState tracks the alerts being sent. What the checks remember from
+// one check to the next is in the store (spoke.AlertCheck), so engines in
+// several processes take turns and send each alert once.
 type alertState struct {
-	mu       sync.Mutex
-	lastExec map[int64]int64
-	failing  map[string]bool
 	inFlight sync.WaitGroup
 }
+
+// alertLease is how long an engine may take to check an account before
+// another may take the check over.
+const alertLease = time.Minute
 
 // alert logs a, counts it and, when the account has an alert webhook,
 // sends it there in the background (through Config.HTTP, so the egress
@@ -112,8 +115,16 @@ func (e *Engine) WaitAlerts() { e.alerts.inFlight.Wait() }
 // CheckAlerts looks, for every account with an alert webhook, at the
 // flows that ran since the last check (failure rate over the account's
 // window crossing its threshold) and at the month's quota (80% and 100%,
-// each announced once a month).
+// each announced once a month). An account another engine is checking is
+// left to it.
 func (e *Engine) CheckAlerts(ctx context.Context) error {
+	return e.checkAlerts(ctx, 0)
+}
+
+// checkAlerts is CheckAlerts for accounts not checked in the last every:
+// engines in several processes ticking each every checks each account
+// about once per every between them.
+func (e *Engine) checkAlerts(ctx context.Context, every time.Duration) error {
 	if e.Alerts == nil {
 		return nil
 	}
@@ -122,51 +133,73 @@ func (e *Engine) CheckAlerts(ctx context.Context) error {
 		return err
 	}
 	for _, s := range all {
-		if err := e.checkFailureRates(ctx, s); err != nil {
-			return err
-		}
-		if err := e.checkQuota(ctx, s); err != nil {
+		if err := e.checkAccount(ctx, s, every); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (e *Engine) checkFailureRates(ctx context.Context, s *spoke.AlertSettings) error {
-	e.alerts.mu.Lock()
-	after := e.alerts.lastExec[s.AccountID]
-	e.alerts.mu.Unlock()
-	flows, last, err := e.Alerts.FlowsExecutedSince(ctx, s.AccountID, after)
-	if err != nil {
+// checkAccount claims the account's check, works out the alerts from the
+// state the last check saved, saves the new state and, only if the save
+// holds (the claim was not lost meanwhile), sends them: an alert may be
+// lost to a crash between the save and the send, but is never sent twice.
+func (e *Engine) checkAccount(ctx context.Context, s *spoke.AlertSettings, every time.Duration) error {
+	now := e.Now()
+	lease := spoke.Lease{Token: newToken(), Until: now.Add(alertLease)}
+	prev, ok, err := e.Alerts.ClaimAlertCheck(ctx, s.AccountID, lease, now, every)
+	if err != nil || !ok {
 		return err
 	}
+	next, alerts, err := e.failureRates(ctx, s, prev)
+	if err != nil {
+		// Give the check back as it was, so the next tick retries it.
+		if _, serr := e.Alerts.SaveAlertCheck(context.WithoutCancel(ctx), s.AccountID, lease, prev, e.Now()); serr != nil {
+			e.Logger.Error("give back the alert check", "accountId", s.AccountID, "err", serr)
+		}
+		return err
+	}
+	saved, err := e.Alerts.SaveAlertCheck(ctx, s.AccountID, lease, next, e.Now())
+	if err != nil || !saved {
+		return err
+	}
+	for _, a := range alerts {
+		e.alert(ctx, a)
+	}
+	return e.checkQuota(ctx, s)
+}
+
+// failureRates looks at the flows that ran since prev and returns the
+// state to save and the alerts of the flows that crossed their threshold.
+func (e *Engine) failureRates(ctx context.Context, s *spoke.AlertSettings, prev *spoke.AlertCheck) (*spoke.AlertCheck, []Alert, error) {
+	flows, last, err := e.Alerts.FlowsExecutedSince(ctx, s.AccountID, prev.LastExecution)
+	if err != nil {
+		return nil, nil, err
+	}
+	failing := make(map[string]bool, len(prev.Failing))
+	for _, id := range prev.Failing {
+		failing[id] = true
+	}
+	var alerts []Alert
 	for _, id := range flows {
 		failed, total, err := e.Alerts.RecentFailures(ctx, s.AccountID, id, s.FailureWindow)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		over := total >= s.FailureWindow && float64(failed) > s.FailureRate*float64(total)
-		key := fmt.Sprintf("%d/%s", s.AccountID, id)
-		e.alerts.mu.Lock()
-		was := e.alerts.failing[key]
-		if e.alerts.failing == nil {
-			e.alerts.failing = map[string]bool{}
-		}
-		e.alerts.failing[key] = over
-		e.alerts.mu.Unlock()
-		if over && !was {
-			e.alert(ctx, Alert{Type: AlertFailureRate, AccountID: s.AccountID, FlowID: id,
+		if over && !failing[id] {
+			alerts = append(alerts, Alert{Type: AlertFailureRate, AccountID: s.AccountID, FlowID: id,
 				Message: fmt.Sprintf("Flow %s failed %d of its last %d executions (threshold %.4g).", id, failed, total, s.FailureRate),
 				Details: map[string]any{"failed": failed, "executions": total, "threshold": s.FailureRate}})
 		}
+		if over {
+			failing[id] = true
+		} else {
+			delete(failing, id)
+		}
 	}
-	e.alerts.mu.Lock()
-	if e.alerts.lastExec == nil {
-		e.alerts.lastExec = map[int64]int64{}
-	}
-	e.alerts.lastExec[s.AccountID] = last
-	e.alerts.mu.Unlock()
-	return nil
+	next := &spoke.AlertCheck{LastExecution: last, Failing: slices.Sorted(maps.Keys(failing))}
+	return next, alerts, nil
 }
 
 func (e *Engine) checkQuota(ctx context.Context, s *spoke.AlertSettings) error {

@@ -233,7 +233,7 @@ func (e *Engine) controller(ctx context.Context) {
 		if err := e.TickRollouts(ctx); err != nil && ctx.Err() == nil {
 			e.Logger.Error("rollout controller", "err", err)
 		}
-		if err := e.CheckAlerts(ctx); err != nil && ctx.Err() == nil {
+		if err := e.checkAlerts(ctx, e.RolloutPoll/2); err != nil && ctx.Err() == nil {
 			e.Logger.Error("alert checks", "err", err)
 		}
 	}

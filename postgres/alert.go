@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -105,4 +106,46 @@ func (db *DB) RecentFailures(ctx context.Context, account int64, flowID string, 
 		return 0, 0, fmt.Errorf("count recent failures of flow %s: %w", flowID, err)
 	}
 	return failed, total, nil
+}
+
+// ClaimAlertCheck implements spoke.AlertStore: one upsert takes the
+// account's check unless a lease on it is live or it ran less than every
+// ago, and returns the saved cursor only when it took it, so processes
+// checking at once do not both look at the same executions.
+func (db *DB) ClaimAlertCheck(ctx context.Context, account int64, lease spoke.Lease, now time.Time, every time.Duration) (*spoke.AlertCheck, bool, error) {
+	var failing string
+	c := &spoke.AlertCheck{}
+	err := db.pool.QueryRow(ctx, `INSERT INTO alert_checks AS a (account_id, lease_token, lease_until) VALUES ($1, $2, $3)
+		ON CONFLICT (account_id) DO UPDATE SET lease_token = excluded.lease_token, lease_until = excluded.lease_until
+		WHERE a.lease_until < $4 AND a.checked_at <= $5
+		RETURNING last_execution, failing`,
+		account, lease.Token, lease.Until.UnixMilli(), now.UnixMilli(), now.Add(-every).UnixMilli()).Scan(&c.LastExecution, &failing)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("claim the alert check: %w", err)
+	}
+	if err := json.Unmarshal([]byte(failing), &c.Failing); err != nil {
+		return nil, false, fmt.Errorf("claim the alert check: %w", err)
+	}
+	return c, true, nil
+}
+
+// SaveAlertCheck implements spoke.AlertStore.
+func (db *DB) SaveAlertCheck(ctx context.Context, account int64, lease spoke.Lease, c *spoke.AlertCheck, now time.Time) (bool, error) {
+	failing := c.Failing
+	if failing == nil {
+		failing = []string{}
+	}
+	b, err := json.Marshal(failing)
+	if err != nil {
+		return false, err
+	}
+	tag, err := db.pool.Exec(ctx, `UPDATE alert_checks SET last_execution = $1, failing = $2, checked_at = $3, lease_token = 0, lease_until = 0
+		WHERE account_id = $4 AND lease_token = $5`, c.LastExecution, string(b), now.UnixMilli(), account, lease.Token)
+	if err != nil {
+		return false, fmt.Errorf("save the alert check: %w", err)
+	}
+	return tag.RowsAffected() == 1, nil
 }

@@ -2,8 +2,12 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -88,12 +92,23 @@ func (b *sharedBundle) flowWith(t *testing.T, act string, n int) *spoke.Flow {
 // timeout is an error; the caller's checks then say what went wrong.
 func (b *sharedBundle) run(t *testing.T, code engine.Invoker, now func() time.Time, done func() bool) {
 	t.Helper()
+	b.runWith(t, code, now, nil, done)
+}
+
+// runWith is run with engines whose configuration edit changes.
+func (b *sharedBundle) runWith(t *testing.T, code engine.Invoker, now func() time.Time, edit func(db *DB, cfg *engine.Config), done func() bool) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan struct{}, 2)
 	for _, db := range b.dbs {
-		eng := engine.New(engine.Config{Store: db, Flows: db, Records: db, Properties: db, Secrets: db, Code: code, Now: now,
-			Runners: 2, BatchSize: 8, Poll: 10 * time.Millisecond, SharedStore: true})
+		cfg := engine.Config{Store: db, Flows: db, Records: db, Properties: db, Secrets: db, Code: code, Now: now,
+			Runners: 2, BatchSize: 8, Poll: 10 * time.Millisecond, SharedStore: true}
+		if edit != nil {
+			edit(db, &cfg)
+		}
+		eng := engine.New(cfg)
 		go func() {
+			defer eng.WaitAlerts()
 			eng.Run(ctx)
 			stopped <- struct{}{}
 		}()
@@ -185,5 +200,62 @@ func TestRateLimitAcrossEngines(t *testing.T) {
 	next := b.count(t, `SELECT count(*) FROM enrollments WHERE flow_id = $1 AND wait_reason = $2 AND run_at = $3`, f.ID, spoke.WaitRateLimit, frozen.Add(30*time.Second).UnixMilli())
 	if next != total-limit {
 		t.Errorf("%d of the %d waiting are due when the next minute starts", next, total-limit)
+	}
+}
+
+// failingCode fails every invocation, as code that throws does.
+type failingCode struct{}
+
+func (failingCode) Invoke(ctx context.Context, inv sandbox.Invocation) (sandbox.Result, error) {
+	return sandbox.Result{Status: sandbox.StatusError, Error: &sandbox.Error{Type: sandbox.ErrUncaught, Message: "boom"}}, nil
+}
+
+// TestAlertsOnceAcrossEngines runs a failing flow in two engines whose
+// alert checks tick every 10 ms: the flow crosses its failure threshold
+// once, and the webhook hears of it once, not once per engine (each kept
+// its own cursor of executions seen before).
+func TestAlertsOnceAcrossEngines(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setupShared(t)
+	var mu sync.Mutex
+	var got []string
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var a engine.Alert
+		json.NewDecoder(r.Body).Decode(&a)
+		mu.Lock()
+		got = append(got, a.Type)
+		mu.Unlock()
+	}))
+	defer hook.Close()
+	if err := b.dbs[0].PutAlertSettings(ctx, &spoke.AlertSettings{AccountID: b.account, URL: hook.URL, FailureRate: 0.5, FailureWindow: 4}); err != nil {
+		t.Fatal(err)
+	}
+	const total = 20
+	f := b.flowWith(t, `{"type":"CUSTOM_CODE","actionId":"1","runtime":"NODE20X","sourceCode":"throw 1","secretNames":[],"inputFields":[],"outputFields":[]}`, total)
+	var ticks atomic.Int64
+	failed := func() int64 {
+		return b.count(t, `SELECT count(*) FROM enrollments WHERE flow_id = $1 AND status = 'FAILED'`, f.ID)
+	}
+	b.runWith(t, failingCode{}, nil, func(db *DB, cfg *engine.Config) {
+		cfg.Alerts, cfg.RolloutPoll = db, 10*time.Millisecond
+	}, func() bool {
+		// Every enrollment failed, and both engines had time for many
+		// more checks after that.
+		if failed() < total {
+			return false
+		}
+		return ticks.Add(1) > 10
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	n := 0
+	for _, typ := range got {
+		if typ == engine.AlertFailureRate {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("alerts %v: %d FAILURE_RATE, want 1", got, n)
 	}
 }

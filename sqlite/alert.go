@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"encoding/json"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -142,4 +143,63 @@ func (db *DB) RecentFailures(ctx context.Context, account int64, flowID string, 
 		return 0, 0, fmt.Errorf("count recent failures of flow %s: %w", flowID, err)
 	}
 	return failed, total, nil
+}
+
+// ClaimAlertCheck implements spoke.AlertStore: one upsert takes the
+// account's check unless a lease on it is live or it ran less than every
+// ago, and returns the saved cursor only when it took it.
+func (db *DB) ClaimAlertCheck(ctx context.Context, account int64, lease spoke.Lease, now time.Time, every time.Duration) (*spoke.AlertCheck, bool, error) {
+	var c *spoke.AlertCheck
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var failing string
+		var last int64
+		err := tx.QueryRowContext(ctx, `INSERT INTO alert_checks (account_id, lease_token, lease_until) VALUES (?, ?, ?)
+			ON CONFLICT (account_id) DO UPDATE SET lease_token = excluded.lease_token, lease_until = excluded.lease_until
+			WHERE alert_checks.lease_until < ? AND alert_checks.checked_at <= ?
+			RETURNING last_execution, failing`,
+			account, lease.Token, lease.Until.UnixMilli(), now.UnixMilli(), now.Add(-every).UnixMilli()).Scan(&last, &failing)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		c = &spoke.AlertCheck{LastExecution: last}
+		return json.Unmarshal([]byte(failing), &c.Failing)
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("claim the alert check: %w", err)
+	}
+	return c, c != nil, nil
+}
+
+// SaveAlertCheck implements spoke.AlertStore.
+func (db *DB) SaveAlertCheck(ctx context.Context, account int64, lease spoke.Lease, c *spoke.AlertCheck, now time.Time) (bool, error) {
+	failing, err := json.Marshal(nonNil(c.Failing))
+	if err != nil {
+		return false, err
+	}
+	var saved bool
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE alert_checks SET last_execution = ?, failing = ?, checked_at = ?, lease_token = 0, lease_until = 0
+			WHERE account_id = ? AND lease_token = ?`, c.LastExecution, string(failing), now.UnixMilli(), account, lease.Token)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		saved = n == 1
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("save the alert check: %w", err)
+	}
+	return saved, nil
+}
+
+// nonNil returns s, or an empty slice for nil (which JSON writes as null).
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }

@@ -4,12 +4,13 @@ import (
 	"context"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/spokehq/spoke"
 )
 
 func init() {
-	register(test{"AlertStore", testAlertStore})
+	register(test{"AlertStore", testAlertStore}, test{"AlertCheckClaims", testAlertCheckClaims})
 }
 
 // The alert store keeps an account's webhook settings, announces each
@@ -77,5 +78,60 @@ func testAlertStore(t *testing.T, open Opener) {
 	}
 	if failed, total, err := db.RecentFailures(ctx, acct, "77", 10); err != nil || failed != 3 || total != 5 {
 		t.Errorf("all failures = %d of %d, %v; want 3 of 5", failed, total, err)
+	}
+}
+
+// An account's alert check is taken by one caller at a time: a second
+// claim fails while the first's lease is live, the saved state is what the
+// next claim gets, a save under a lease that was taken over stores nothing,
+// and every spaces the checks out.
+func testAlertCheckClaims(t *testing.T, open Opener) {
+	db, acct := setup(t, open)
+	ctx := context.Background()
+	now := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	lease := func(token int64, at time.Time) spoke.Lease {
+		return spoke.Lease{Token: token, Until: at.Add(time.Minute)}
+	}
+	first, ok, err := db.ClaimAlertCheck(ctx, acct, lease(1, now), now, 0)
+	if err != nil || !ok || first.LastExecution != 0 || len(first.Failing) != 0 {
+		t.Fatalf("first claim = %+v %v %v", first, ok, err)
+	}
+	if _, ok, err := db.ClaimAlertCheck(ctx, acct, lease(2, now), now.Add(time.Second), 0); err != nil || ok {
+		t.Fatalf("a claim while the first's lease is live = %v %v", ok, err)
+	}
+	if _, ok, err := db.ClaimAlertCheck(ctx, acct+1, lease(3, now), now, 0); err != nil || !ok {
+		t.Fatalf("another account's claim = %v %v", ok, err)
+	}
+	saved := &spoke.AlertCheck{LastExecution: 41, Failing: []string{"7", "9"}}
+	if ok, err := db.SaveAlertCheck(ctx, acct, lease(1, now), saved, now.Add(2*time.Second)); err != nil || !ok {
+		t.Fatalf("save = %v %v", ok, err)
+	}
+	if ok, err := db.SaveAlertCheck(ctx, acct, lease(1, now), saved, now.Add(2*time.Second)); err != nil || ok {
+		t.Fatalf("a second save under an ended lease = %v %v", ok, err)
+	}
+	// Checked at +2 s: with every = 10 s, not again before +12 s.
+	if _, ok, _ := db.ClaimAlertCheck(ctx, acct, lease(4, now), now.Add(5*time.Second), 10*time.Second); ok {
+		t.Fatal("claimed again within every")
+	}
+	at := now.Add(12 * time.Second)
+	got, ok, err := db.ClaimAlertCheck(ctx, acct, lease(5, at), at, 10*time.Second)
+	if err != nil || !ok || got.LastExecution != 41 || !slices.Equal(got.Failing, []string{"7", "9"}) {
+		t.Fatalf("claim after the save = %+v %v %v", got, ok, err)
+	}
+	// The holder dies: once its lease ends another takes over, and the
+	// dead holder's late save is refused.
+	later := at.Add(2 * time.Minute)
+	if _, ok, err := db.ClaimAlertCheck(ctx, acct, lease(6, later), later, 0); err != nil || !ok {
+		t.Fatalf("claim after the lease ended = %v %v", ok, err)
+	}
+	if ok, err := db.SaveAlertCheck(ctx, acct, lease(5, at), &spoke.AlertCheck{LastExecution: 99}, later); err != nil || ok {
+		t.Fatalf("the dead holder's save = %v %v", ok, err)
+	}
+	if ok, err := db.SaveAlertCheck(ctx, acct, lease(6, later), &spoke.AlertCheck{LastExecution: 50}, later); err != nil || !ok {
+		t.Fatalf("the new holder's save = %v %v", ok, err)
+	}
+	next := later.Add(time.Minute)
+	if got, ok, err := db.ClaimAlertCheck(ctx, acct, lease(7, next), next, 0); err != nil || !ok || got.LastExecution != 50 || len(got.Failing) != 0 {
+		t.Fatalf("claim after the takeover = %+v %v %v", got, ok, err)
 	}
 }
