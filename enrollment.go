@@ -215,8 +215,9 @@ type EngineStore interface {
 	// A store that is a QuotaReserver also takes the committed steps' code
 	// runs off lease.Holder's reservation, in the same transaction.
 	Commit(ctx context.Context, lease Lease, steps []*Step) (lost []int64, err error)
-	// ReleaseLeases makes every leased enrollment claimable at once; a
-	// single process calls it on start.
+	// ReleaseLeases makes every leased enrollment, and every revert job
+	// (RevertStore), claimable at once; a single process calls it on
+	// start.
 	ReleaseLeases(ctx context.Context) error
 	// RetryEnrollment makes a FAILED enrollment of flow f ACTIVE again at
 	// the action it failed at, on f's revision, due at now. ENOTFOUND if

@@ -2,6 +2,8 @@ package spoke
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -98,6 +100,20 @@ type RevertJob struct {
 	Error     string
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// Lease is the claim of the engine running the job (ClaimRevertJob):
+	// the store writes the job's records and progress only while the job
+	// still carries Lease.Token. Zero for a job not claimed.
+	Lease Lease
+}
+
+// ErrRevertLost is matched (errors.Is) by the errors RevertLost returns.
+var ErrRevertLost = errors.New("revert job lease lost")
+
+// RevertLost is the error of a write to a revert job whose lease was
+// taken over by another engine (it ended, the job was claimed again): the
+// write is not made. It is an ECONFLICT that matches ErrRevertLost.
+func RevertLost(id int64) error {
+	return fmt.Errorf("%w: %w", ErrRevertLost, Errorf(ECONFLICT, "Revert %d is run by another engine now; this engine's lease on it ended.", id))
 }
 
 // SourceID is the history source id of the writes the job reverts: the
@@ -142,18 +158,30 @@ type RevertStore interface {
 	CreateRevertJob(ctx context.Context, j *RevertJob) error
 	// GetRevertJob returns a flow's revert job, or ENOTFOUND.
 	GetRevertJob(ctx context.Context, account int64, flowID string, id int64) (*RevertJob, error)
-	// RunningRevertJobs returns the jobs not finished, to resume them.
-	RunningRevertJobs(ctx context.Context) ([]*RevertJob, error)
+	// ClaimRevertJob leases to lease the oldest RUNNING job that is not
+	// leased, or whose lease ended before now, and returns it with Lease
+	// set; nil when there is none. Engines in any process claim jobs this
+	// way, so a job runs in one engine at a time, and a job whose engine
+	// died is taken over once its lease ends. EngineStore.ReleaseLeases
+	// ends every job's lease too.
+	ClaimRevertJob(ctx context.Context, lease Lease, now time.Time) (*RevertJob, error)
+	// RenewRevertLease moves the end of job id's lease to lease.Until if
+	// the job still carries lease.Token (a time already past gives the
+	// job up, for another engine to claim at once); RevertLost if not.
+	RenewRevertLease(ctx context.Context, id int64, lease Lease) error
 	// RevertTargets returns, in id order, the records above the job's
 	// cursor that the writes it reverts touched.
 	RevertTargets(ctx context.Context, j *RevertJob) ([]int64, error)
 	// RevertRecords plans the revert of records ids and, when apply is
 	// set, writes it with the job's source, moving the job's cursor to the
 	// last id and adding to its counters and sample in the same
-	// transaction.
+	// transaction. Applying, it writes nothing and returns RevertLost
+	// unless the job still carries j.Lease.Token.
 	RevertRecords(ctx context.Context, j *RevertJob, ids []int64, apply bool) (*RevertChunk, error)
-	// FinishRevertJob sets a job's final status (and error).
+	// FinishRevertJob sets a job's final status (and error) and ends its
+	// lease; RevertLost unless the job still carries j.Lease.Token.
 	FinishRevertJob(ctx context.Context, j *RevertJob, status, errMsg string) error
-	// SetRevertTotal records how many records the job covers.
+	// SetRevertTotal records how many records the job covers; RevertLost
+	// unless the job still carries j.Lease.Token.
 	SetRevertTotal(ctx context.Context, j *RevertJob, total int64) error
 }

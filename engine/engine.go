@@ -111,10 +111,8 @@ type Engine struct {
 	rotation rotation
 	running  atomic.Bool
 	alerts   alertState
-	// bg is the context of Run, for background jobs (reverts) started
-	// while it runs; revertsWG waits for them.
-	bg        atomic.Pointer[context.Context]
-	revertsWG sync.WaitGroup
+	// revertWake wakes the reverter when this process stored a job.
+	revertWake chan struct{}
 }
 
 // Defaults of the Engine's tuning fields. On a 2-core machine, more
@@ -172,7 +170,7 @@ func New(cfg Config) *Engine {
 	if cfg.HTTP == nil {
 		cfg.HTTP = &http.Client{Timeout: 20 * time.Second}
 	}
-	e := &Engine{Config: cfg, wake: make(chan struct{}, 1), holder: newToken()}
+	e := &Engine{Config: cfg, wake: make(chan struct{}, 1), revertWake: make(chan struct{}, 1), holder: newToken()}
 	e.cache.engine = e
 	e.limiter.buckets = map[string]*bucket{}
 	// A store several processes share keeps the quota's reservations and
@@ -206,13 +204,14 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	e.running.Store(true)
 	defer e.running.Store(false)
-	e.bg.Store(&ctx)
-	defer func() {
-		e.bg.Store(nil)
-		e.revertsWG.Wait()
-	}()
-	e.resumeReverts(ctx)
 	var wg sync.WaitGroup
+	if e.Reverts != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e.reverter(ctx)
+		}()
+	}
 	if q, ok := e.quota.(*sharedQuota); ok {
 		wg.Add(1)
 		go func() {

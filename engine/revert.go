@@ -2,7 +2,11 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/spokehq/spoke"
 )
@@ -14,8 +18,10 @@ const DefaultRevertChunk = 500
 
 // Revert reverts what a flow wrote in a window (see spoke.RevertRequest).
 // A dry run answers at once with the counts, the conflicts and a sample; a
-// real run starts a job that runs in the background (RevertJob shows its
-// progress) and resumes after a restart.
+// real run stores a job that an engine claims and runs in the background
+// (RevertJob shows its progress): this one if it runs, else one in another
+// process sharing the store (a `spoke worker`). A job whose engine stopped
+// or died is taken over once its lease ends.
 func (e *Engine) Revert(ctx context.Context, account int64, flowID string, req spoke.RevertRequest) (*spoke.RevertJob, error) {
 	if e.Reverts == nil {
 		return nil, spoke.NotFoundf("Reverts are not available on this server.")
@@ -51,7 +57,10 @@ func (e *Engine) Revert(ctx context.Context, account int64, flowID string, req s
 	if err := e.Reverts.CreateRevertJob(ctx, j); err != nil {
 		return nil, err
 	}
-	e.startRevert(j)
+	select {
+	case e.revertWake <- struct{}{}:
+	default:
+	}
 	return j, nil
 }
 
@@ -63,24 +72,123 @@ func (e *Engine) RevertJob(ctx context.Context, account int64, flowID string, id
 	return e.Reverts.GetRevertJob(ctx, account, flowID, id)
 }
 
-// startRevert runs a job in the background until it ends or the engine
-// stops; an unfinished job is resumed by ResumeReverts.
-func (e *Engine) startRevert(j *spoke.RevertJob) {
-	ctx := e.bg.Load()
-	if ctx == nil {
-		return // not running: Run resumes it
+// revertPoll is how often an idle engine looks for revert jobs to claim
+// (a job started in its own process wakes it at once), and
+// maxRevertsPerEngine how many it runs at once.
+const (
+	revertPoll          = time.Second
+	maxRevertsPerEngine = 4
+)
+
+// reverter claims revert jobs and runs them, up to maxRevertsPerEngine at
+// once, until ctx ends.
+func (e *Engine) reverter(ctx context.Context) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	slots := make(chan struct{}, maxRevertsPerEngine)
+	t := time.NewTicker(revertPoll)
+	defer t.Stop()
+	for {
+		for {
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			j, err := e.claimRevert(ctx)
+			if err != nil && ctx.Err() == nil {
+				e.Logger.Error("claim a revert job", "err", err)
+			}
+			if j == nil {
+				<-slots
+				break
+			}
+			wg.Add(1)
+			go func() {
+				defer func() { <-slots; wg.Done() }()
+				e.runClaimed(ctx, j)
+			}()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-e.revertWake:
+		case <-t.C:
+		}
 	}
-	e.revertsWG.Add(1)
+}
+
+func (e *Engine) claimRevert(ctx context.Context) (*spoke.RevertJob, error) {
+	now := e.Now()
+	return e.Reverts.ClaimRevertJob(ctx, spoke.Lease{Token: newToken(), Until: now.Add(e.Lease)}, now)
+}
+
+// runClaimed runs a claimed job to its end, renewing its lease every
+// RenewEvery. When the lease is lost (another engine took the job after it
+// ended) or ctx ends, the job stops where its last chunk committed: on a
+// stop its lease is given up so another engine resumes it at once.
+func (e *Engine) runClaimed(ctx context.Context, j *spoke.RevertJob) {
+	if j.Cursor > 0 {
+		e.Logger.Info("resuming revert", "flowId", j.FlowID, "revertId", j.ID, "cursor", j.Cursor)
+	}
+	jobCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var lost atomic.Bool
+	renewed := make(chan struct{})
 	go func() {
-		defer e.revertsWG.Done()
-		e.finishRevert(*ctx, j)
+		defer close(renewed)
+		until := j.Lease.Until
+		t := time.NewTicker(e.RenewEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-jobCtx.Done():
+				return
+			case <-t.C:
+			}
+			now := e.Now()
+			if !until.After(now) {
+				lost.Store(true)
+				cancel()
+				return
+			}
+			next := spoke.Lease{Token: j.Lease.Token, Until: now.Add(e.Lease)}
+			err := e.Reverts.RenewRevertLease(jobCtx, j.ID, next)
+			switch {
+			case err == nil:
+				until = next.Until
+			case errors.Is(err, spoke.ErrRevertLost):
+				lost.Store(true)
+				cancel()
+				return
+			case jobCtx.Err() == nil:
+				e.Logger.Error("renew the lease of a revert job", "revertId", j.ID, "err", err)
+			}
+		}
 	}()
+	e.finishRevert(jobCtx, j)
+	cancel()
+	<-renewed
+	switch {
+	case lost.Load():
+		e.Logger.Warn("a revert job's lease ended before it could be renewed; another engine resumes it", "revertId", j.ID)
+	case ctx.Err() != nil:
+		// Stopping: hand the job over at once rather than when the lease
+		// ends.
+		giveUp := spoke.Lease{Token: j.Lease.Token, Until: time.UnixMilli(0)}
+		if err := e.Reverts.RenewRevertLease(context.WithoutCancel(ctx), j.ID, giveUp); err != nil && !errors.Is(err, spoke.ErrRevertLost) {
+			e.Logger.Error("give up a revert job", "revertId", j.ID, "err", err)
+		}
+	}
 }
 
 func (e *Engine) finishRevert(ctx context.Context, j *spoke.RevertJob) {
 	err := e.runRevert(ctx, j, true)
 	if ctx.Err() != nil {
-		return // stopping: the job resumes on the next start
+		return // stopping, or the job went to another engine
+	}
+	if errors.Is(err, spoke.ErrRevertLost) {
+		return // another engine took the job over; it finishes it
 	}
 	status, msg := spoke.RevertComplete, ""
 	if err != nil {
@@ -131,34 +239,18 @@ func (e *Engine) runRevert(ctx context.Context, j *spoke.RevertJob, apply bool) 
 	return nil
 }
 
-// RunReverts runs the unfinished revert jobs to their end, one after the
-// other, and returns when they are done (or ctx ends).
+// RunReverts claims the revert jobs no engine holds and runs them to their
+// end, one after the other, and returns when none is left (or ctx ends).
 func (e *Engine) RunReverts(ctx context.Context) error {
 	if e.Reverts == nil {
 		return nil
 	}
-	jobs, err := e.Reverts.RunningRevertJobs(ctx)
-	if err != nil {
-		return err
-	}
-	for _, j := range jobs {
-		e.finishRevert(ctx, j)
+	for ctx.Err() == nil {
+		j, err := e.claimRevert(ctx)
+		if err != nil || j == nil {
+			return err
+		}
+		e.runClaimed(ctx, j)
 	}
 	return nil
-}
-
-// resumeReverts restarts the jobs a previous process left running.
-func (e *Engine) resumeReverts(ctx context.Context) {
-	if e.Reverts == nil {
-		return
-	}
-	jobs, err := e.Reverts.RunningRevertJobs(ctx)
-	if err != nil {
-		e.Logger.Error("resume reverts", "err", err)
-		return
-	}
-	for _, j := range jobs {
-		e.Logger.Info("resuming revert", "flowId", j.FlowID, "revertId", j.ID, "cursor", j.Cursor)
-		e.startRevert(j)
-	}
 }

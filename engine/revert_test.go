@@ -118,7 +118,11 @@ func TestRevertResumesAfterRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The first process commits one chunk, then dies.
+	// The first process claims the job, commits one chunk, then dies.
+	job, err = b.db.ClaimRevertJob(ctx, spoke.Lease{Token: 1, Until: b.clock.Now().Add(DefaultLease)}, b.clock.Now())
+	if err != nil || job == nil {
+		t.Fatalf("claim = %+v, %v", job, err)
+	}
 	targets, err := b.db.RevertTargets(ctx, job)
 	if err != nil || len(targets) != 5 {
 		t.Fatalf("targets %v %v", targets, err)
@@ -129,8 +133,16 @@ func TestRevertResumesAfterRestart(t *testing.T) {
 	if _, err := b.db.RevertRecords(ctx, job, targets[:2], true); err != nil {
 		t.Fatal(err)
 	}
-	// The next one resumes it.
+	// No other engine takes the job while its lease lasts; the next one
+	// resumes it once the lease ended.
 	next := New(Config{Store: b.db, Flows: b.flows, Records: b.db, Properties: b.db, Secrets: b.db, Code: b.code, Now: b.clock.Now, Reverts: b.db, RevertChunk: 2})
+	if err := next.RunReverts(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := next.RevertJob(ctx, b.account, "7", job.ID); got.Status != spoke.RevertRunning || got.Processed != 2 {
+		t.Fatalf("job taken over while its lease lasted: %+v", got)
+	}
+	b.clock.Add(DefaultLease + time.Second)
 	if err := next.RunReverts(ctx); err != nil {
 		t.Fatal(err)
 	}

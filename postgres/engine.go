@@ -333,8 +333,13 @@ func (db *DB) ReleaseLease(ctx context.Context, lease spoke.Lease, ids []int64) 
 // is alone on the database may call it; workers sharing one wait for
 // leases to end instead (engine.Config.SharedStore).
 func (db *DB) ReleaseLeases(ctx context.Context) error {
-	_, err := db.pool.Exec(ctx, `UPDATE enrollments SET lease_until = 0 WHERE status = 'ACTIVE' AND lease_until > 0`)
-	return err
+	return db.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE enrollments SET lease_until = 0 WHERE status = 'ACTIVE' AND lease_until > 0`); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE revert_jobs SET lease_until = 0 WHERE status = 'RUNNING' AND lease_until > 0`)
+		return err
+	})
 }
 
 // Commit implements spoke.EngineStore. The enrollments' rows are locked

@@ -69,22 +69,47 @@ func (db *DB) GetRevertJob(ctx context.Context, account int64, flowID string, id
 	return j, nil
 }
 
-// RunningRevertJobs implements spoke.RevertStore.
-func (db *DB) RunningRevertJobs(ctx context.Context) ([]*spoke.RevertJob, error) {
-	rows, err := db.pool.Query(ctx, `SELECT `+revertJobColumns+` FROM revert_jobs WHERE status = 'RUNNING' ORDER BY id`)
+// ClaimRevertJob implements spoke.RevertStore. SKIP LOCKED lets engines
+// claiming at once take different jobs rather than wait for each other.
+func (db *DB) ClaimRevertJob(ctx context.Context, lease spoke.Lease, now time.Time) (*spoke.RevertJob, error) {
+	j, err := scanRevertJob(db.pool.QueryRow(ctx, `UPDATE revert_jobs SET lease_token = $1, lease_until = $2
+		WHERE id = (SELECT id FROM revert_jobs WHERE status = 'RUNNING' AND lease_until < $3 ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+		RETURNING `+revertJobColumns, lease.Token, lease.Until.UnixMilli(), now.UnixMilli()))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
 	if err != nil {
-		return nil, fmt.Errorf("list running reverts: %w", err)
+		return nil, fmt.Errorf("claim a revert job: %w", err)
 	}
-	defer rows.Close()
-	var out []*spoke.RevertJob
-	for rows.Next() {
-		j, err := scanRevertJob(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, j)
+	j.Lease = lease
+	return j, nil
+}
+
+// RenewRevertLease implements spoke.RevertStore.
+func (db *DB) RenewRevertLease(ctx context.Context, id int64, lease spoke.Lease) error {
+	tag, err := db.pool.Exec(ctx, `UPDATE revert_jobs SET lease_until = $1 WHERE id = $2 AND lease_token = $3 AND status = 'RUNNING'`,
+		lease.Until.UnixMilli(), id, lease.Token)
+	if err != nil {
+		return fmt.Errorf("renew the lease of revert job %d: %w", id, err)
 	}
-	return out, rows.Err()
+	if tag.RowsAffected() == 0 {
+		return spoke.RevertLost(id)
+	}
+	return nil
+}
+
+// ownJob checks, in tx, that job j still carries its lease's token, and
+// locks its row until tx ends so the lease cannot move meanwhile.
+func ownJob(ctx context.Context, tx pgx.Tx, j *spoke.RevertJob) error {
+	if j.Lease.Token == 0 {
+		return spoke.RevertLost(j.ID)
+	}
+	var one int
+	err := tx.QueryRow(ctx, `SELECT 1 FROM revert_jobs WHERE id = $1 AND lease_token = $2 FOR UPDATE`, j.ID, j.Lease.Token).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return spoke.RevertLost(j.ID)
+	}
+	return err
 }
 
 // RevertTargets implements spoke.RevertStore.
@@ -114,6 +139,9 @@ func (db *DB) RevertTargets(ctx context.Context, j *spoke.RevertJob) ([]int64, e
 // SetRevertTotal implements spoke.RevertStore.
 func (db *DB) SetRevertTotal(ctx context.Context, j *spoke.RevertJob, total int64) error {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		if err := ownJob(ctx, tx, j); err != nil {
+			return err
+		}
 		_, err := tx.Exec(ctx, `UPDATE revert_jobs SET total = $1, updated_at = $2 WHERE id = $3`, total, db.nowMs(), j.ID)
 		return err
 	})
@@ -128,7 +156,10 @@ func (db *DB) SetRevertTotal(ctx context.Context, j *spoke.RevertJob, total int6
 func (db *DB) FinishRevertJob(ctx context.Context, j *spoke.RevertJob, status, errMsg string) error {
 	now := db.nowMs()
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `UPDATE revert_jobs SET status = $1, error = $2, updated_at = $3 WHERE id = $4`, status, errMsg, now, j.ID)
+		if err := ownJob(ctx, tx, j); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE revert_jobs SET status = $1, error = $2, updated_at = $3, lease_until = 0 WHERE id = $4`, status, errMsg, now, j.ID)
 		return err
 	})
 	if err != nil {
@@ -215,6 +246,11 @@ func (db *DB) RevertRecords(ctx context.Context, j *spoke.RevertJob, ids []int64
 	var enrolled bool
 	sample := j.Sample
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		// The job's row stays locked to the end: an engine whose lease
+		// ended writes nothing, not even this chunk's records.
+		if err := ownJob(ctx, tx, j); err != nil {
+			return err
+		}
 		revs, err := revisionFilter(ctx, tx, j)
 		if err != nil {
 			return err

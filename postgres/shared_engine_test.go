@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -257,5 +258,87 @@ func TestAlertsOnceAcrossEngines(t *testing.T) {
 	}
 	if n != 1 {
 		t.Fatalf("alerts %v: %d FAILURE_RATE, want 1", got, n)
+	}
+}
+
+// TestRevertAcrossEngines stores a revert in a process that runs no engine
+// (`serve --no-engine`) and has the two engines of the worker processes
+// run it: one of them claims it, and every record is reverted once. A
+// second revert is claimed by a process that dies after one chunk: once
+// its lease ends, an engine takes it over from its cursor.
+func TestRevertAcrossEngines(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setupShared(t)
+	const total = 40
+	since := time.Now().Add(-time.Second)
+	f := b.flowWith(t, `{"type":"SINGLE_CONNECTION","actionId":"1","actionTypeId":"0-5","actionTypeVersion":0,
+		"fields":{"property_name":"firstname","value":{"type":"STATIC_VALUE","staticValue":"Flowed"}}}`, total)
+	completed := func() bool {
+		return b.count(t, `SELECT count(*) FROM enrollments WHERE flow_id = $1 AND status = 'COMPLETED'`, f.ID) == total
+	}
+	b.run(t, &countingCode{}, nil, completed)
+
+	api := engine.New(engine.Config{Store: b.dbs[0], Flows: b.dbs[0], Records: b.dbs[0], Properties: b.dbs[0], Secrets: b.dbs[0],
+		Code: &countingCode{}, Reverts: b.dbs[0]})
+	job, err := api.Revert(ctx, b.account, f.ID, spoke.RevertRequest{Since: since})
+	if err != nil {
+		t.Fatalf("a process without a running engine refuses a revert: %v", err)
+	}
+	status := func(id int64) *spoke.RevertJob {
+		j, err := b.dbs[1].GetRevertJob(ctx, b.account, f.ID, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return j
+	}
+	written := func(id int64) int64 {
+		return b.count(t, `SELECT count(*) FROM property_history WHERE source_id = $1`, spoke.RevertSourceID(id, f.ID))
+	}
+	workers := func(db *DB, cfg *engine.Config) { cfg.Reverts, cfg.RevertChunk = db, 3 }
+	b.runWith(t, &countingCode{}, nil, workers, func() bool { return status(job.ID).Status == spoke.RevertComplete })
+	if j := status(job.ID); j.Processed != total || j.Records != total || j.Reverted != total {
+		t.Fatalf("job %+v", j)
+	}
+	if n := written(job.ID); n != total {
+		t.Fatalf("the revert wrote %d records, want each of %d once", n, total)
+	}
+	if n := b.count(t, `SELECT count(*) FROM records WHERE object_type = 'contacts' AND properties->>'firstname' = 'Flowed'`); n != 0 {
+		t.Fatalf("%d contacts keep the flow's write", n)
+	}
+
+	// Revert the revert, in a process that claims it, does one chunk and
+	// dies without giving the job up.
+	again, err := api.Revert(ctx, b.account, f.ID, spoke.RevertRequest{Since: since, RevertID: job.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead, err := b.dbs[0].ClaimRevertJob(ctx, spoke.Lease{Token: 99, Until: time.Now().Add(time.Second)}, time.Now())
+	if err != nil || dead == nil || dead.ID != again.ID {
+		t.Fatalf("claim = %+v, %v", dead, err)
+	}
+	ids, err := b.dbs[0].RevertTargets(ctx, dead)
+	if err != nil || len(ids) != total {
+		t.Fatalf("targets %d, %v", len(ids), err)
+	}
+	if err := b.dbs[0].SetRevertTotal(ctx, dead, total); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.dbs[0].RevertRecords(ctx, dead, ids[:5], true); err != nil {
+		t.Fatal(err)
+	}
+	b.runWith(t, &countingCode{}, nil, workers, func() bool { return status(again.ID).Status == spoke.RevertComplete })
+	if j := status(again.ID); j.Processed != total || j.Records != total {
+		t.Fatalf("taken-over job %+v", j)
+	}
+	if n := written(again.ID); n != total {
+		t.Fatalf("the taken-over revert wrote %d records, want each of %d once", n, total)
+	}
+	if n := b.count(t, `SELECT count(*) FROM records WHERE object_type = 'contacts' AND properties->>'firstname' = 'Flowed'`); n != total {
+		t.Fatalf("%d contacts have the flow's write back, want %d", n, total)
+	}
+	// The dead process's late write is refused.
+	if _, err := b.dbs[0].RevertRecords(ctx, dead, ids[5:6], true); !errors.Is(err, spoke.ErrRevertLost) {
+		t.Fatalf("the dead holder's write = %v", err)
 	}
 }

@@ -478,7 +478,10 @@ func held(ctx context.Context, s session, lease spoke.Lease, steps []*spoke.Step
 // ReleaseLeases implements spoke.EngineStore.
 func (db *DB) ReleaseLeases(ctx context.Context) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE enrollments SET lease_until = 0 WHERE status = 'ACTIVE' AND lease_until > 0`)
+		if _, err := tx.ExecContext(ctx, `UPDATE enrollments SET lease_until = 0 WHERE status = 'ACTIVE' AND lease_until > 0`); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE revert_jobs SET lease_until = 0 WHERE status = 'RUNNING' AND lease_until > 0`)
 		return err
 	})
 }

@@ -74,22 +74,61 @@ func (db *DB) GetRevertJob(ctx context.Context, account int64, flowID string, id
 	return j, nil
 }
 
-// RunningRevertJobs implements spoke.RevertStore.
-func (db *DB) RunningRevertJobs(ctx context.Context) ([]*spoke.RevertJob, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT `+revertJobColumns+` FROM revert_jobs WHERE status = 'RUNNING' ORDER BY id`)
-	if err != nil {
-		return nil, fmt.Errorf("list running reverts: %w", err)
-	}
-	defer rows.Close()
-	var out []*spoke.RevertJob
-	for rows.Next() {
-		j, err := scanRevertJob(rows)
-		if err != nil {
-			return nil, err
+// ClaimRevertJob implements spoke.RevertStore.
+func (db *DB) ClaimRevertJob(ctx context.Context, lease spoke.Lease, now time.Time) (*spoke.RevertJob, error) {
+	var j *spoke.RevertJob
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		j, err = scanRevertJob(tx.QueryRowContext(ctx, `UPDATE revert_jobs SET lease_token = ?, lease_until = ?
+			WHERE id = (SELECT id FROM revert_jobs WHERE status = 'RUNNING' AND lease_until < ? ORDER BY id LIMIT 1)
+			RETURNING `+revertJobColumns, lease.Token, lease.Until.UnixMilli(), now.UnixMilli()))
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
 		}
-		out = append(out, j)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim a revert job: %w", err)
 	}
-	return out, rows.Err()
+	if j != nil {
+		j.Lease = lease
+	}
+	return j, nil
+}
+
+// RenewRevertLease implements spoke.RevertStore.
+func (db *DB) RenewRevertLease(ctx context.Context, id int64, lease spoke.Lease) error {
+	var n int64
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE revert_jobs SET lease_until = ? WHERE id = ? AND lease_token = ? AND status = 'RUNNING'`,
+			lease.Until.UnixMilli(), id, lease.Token)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("renew the lease of revert job %d: %w", id, err)
+	}
+	if n == 0 {
+		return spoke.RevertLost(id)
+	}
+	return nil
+}
+
+// ownJob checks, in tx (the writer's, so nothing moves the lease until it
+// ends), that job j still carries its lease's token.
+func ownJob(ctx context.Context, tx *sql.Tx, j *spoke.RevertJob) error {
+	if j.Lease.Token == 0 {
+		return spoke.RevertLost(j.ID)
+	}
+	var one int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM revert_jobs WHERE id = ? AND lease_token = ?`, j.ID, j.Lease.Token).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return spoke.RevertLost(j.ID)
+	}
+	return err
 }
 
 // RevertTargets implements spoke.RevertStore.
@@ -119,6 +158,9 @@ func (db *DB) RevertTargets(ctx context.Context, j *spoke.RevertJob) ([]int64, e
 // SetRevertTotal implements spoke.RevertStore.
 func (db *DB) SetRevertTotal(ctx context.Context, j *spoke.RevertJob, total int64) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		if err := ownJob(ctx, tx, j); err != nil {
+			return err
+		}
 		_, err := tx.ExecContext(ctx, `UPDATE revert_jobs SET total = ?, updated_at = ? WHERE id = ?`, total, db.nowMs(), j.ID)
 		return err
 	})
@@ -133,7 +175,10 @@ func (db *DB) SetRevertTotal(ctx context.Context, j *spoke.RevertJob, total int6
 func (db *DB) FinishRevertJob(ctx context.Context, j *spoke.RevertJob, status, errMsg string) error {
 	now := db.nowMs()
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE revert_jobs SET status = ?, error = ?, updated_at = ? WHERE id = ?`, status, errMsg, now, j.ID)
+		if err := ownJob(ctx, tx, j); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE revert_jobs SET status = ?, error = ?, updated_at = ?, lease_until = 0 WHERE id = ?`, status, errMsg, now, j.ID)
 		return err
 	})
 	if err != nil {
@@ -225,6 +270,9 @@ func (db *DB) RevertRecords(ctx context.Context, j *spoke.RevertJob, ids []int64
 	var enrolled bool
 	sample := j.Sample
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		if err := ownJob(ctx, tx, j); err != nil {
+			return err
+		}
 		s := db.txSession(tx)
 		revs, err := revisionFilter(ctx, s, j)
 		if err != nil {

@@ -85,7 +85,7 @@ func testQuotaReserver(t *testing.T, open Opener) {
 		t.Fatal(err)
 	}
 	past := now.Add(ttl + time.Second)
-	reserve(4, 8, past, 2) // holder 2's two expired; holder 3's five hold
+	reserve(4, 8, past, 2)                       // holder 2's two expired; holder 3's five hold
 	reserve(5, 8, later.Add(ttl+time.Second), 5) // now holder 3's ended too
 	// Everything expired: the limit less the count is left.
 	reserve(6, 100, now.Add(10*ttl), 7)

@@ -190,12 +190,10 @@ func serve(ctx context.Context, logger *slog.Logger, o serveOptions) error {
 	apiHost := strings.TrimPrefix(url, "http://")
 	engCfg := engine.Config{Store: db, Flows: db, Records: db, Properties: db, Secrets: db, ObjectTypes: db, Owners: db, Code: code, Logger: logger,
 		HTTP:    engine.WebhookClient(egress.New(egress.Config{SpokeAPI: apiHost, Allow: allowHosts, Deny: deny, Logger: logger})),
-		Metrics: engine.NewMetrics(reg, db), SharedStore: opened.shared, Lists: db, Alerts: db, Rollouts: db}
-	if !o.noEngine {
-		// A revert job runs in the engine of the process that started it
-		// (and is resumed by it): a process without an engine offers none.
-		engCfg.Reverts = db
-	}
+		Metrics: engine.NewMetrics(reg, db), SharedStore: opened.shared, Lists: db, Alerts: db, Rollouts: db,
+		// A revert job is stored here and run by whichever engine claims
+		// it: with --no-engine, a worker's.
+		Reverts: db}
 	eng := engine.New(engCfg)
 	opened.setTrigger(eng.Trigger, eng.Wake)
 	engine.RegisterStorageMetrics(reg, db, 0)

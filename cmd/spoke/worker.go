@@ -104,7 +104,8 @@ func work(ctx context.Context, logger *slog.Logger, o workerOptions) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	eng := engine.New(engine.Config{Store: db, Flows: db, Records: db, Properties: db, Secrets: db, ObjectTypes: db, Code: code, Logger: logger,
 		HTTP:    engine.WebhookClient(egress.New(egress.Config{Allow: allowHosts, Logger: logger})),
-		Metrics: engine.NewMetrics(reg, db), Runners: runners, Lease: lease, RenewEvery: lease / 5, SharedStore: true, Lists: db, Rollouts: db})
+		Metrics: engine.NewMetrics(reg, db), Runners: runners, Lease: lease, RenewEvery: lease / 5, SharedStore: true, Lists: db, Rollouts: db,
+		Alerts: db, Reverts: db})
 	opened.setTrigger(eng.Trigger, eng.Wake)
 	engine.RegisterStorageMetrics(reg, db, 0)
 
