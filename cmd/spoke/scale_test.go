@@ -54,7 +54,9 @@ func startProc(t *testing.T, bin string, env []string, health string, args ...st
 // worker processes on one PostgreSQL database, kills one worker with
 // SIGKILL in the middle of a bulk run through a flow with custom code and
 // set-property actions, and checks that every enrollment completes and
-// that every flow write was committed exactly once.
+// that every flow write was committed exactly once. Then it asks the API
+// process, which runs no engine, to revert the flow's jobtitle writes, and
+// checks that the workers run the revert to its end.
 func TestWorkersOnPostgres(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a PostgreSQL server, spoke processes and sandboxes")
@@ -90,6 +92,7 @@ func TestWorkersOnPostgres(t *testing.T) {
 		}
 	}
 	flowID := s.createFlow(crashFlow)
+	started := time.Now().Add(-time.Second)
 	res := s.do("POST", "/automation/v4/flows/"+flowID+"/enrollments", map[string]any{"allMatching": true}, 202)
 	if got := len(res["enrolled"].([]any)); got != n {
 		t.Fatalf("enrolled %d, want %d", got, n)
@@ -194,6 +197,27 @@ func TestWorkersOnPostgres(t *testing.T) {
 	}
 	// Retention settings are served by the API process.
 	s.do("GET", "/automation/v4/settings/retention", nil, 200)
+
+	job := s.do("POST", "/automation/v4/flows/"+flowID+"/revert", map[string]any{"since": started.UnixMilli(), "properties": []string{"jobtitle"}, "dryRun": false}, 202)
+	deadline = time.Now().Add(60 * time.Second)
+	for {
+		got := s.do("GET", "/automation/v4/flows/"+flowID+"/revert/"+job["id"].(string), nil, 200)
+		if got["status"] == "COMPLETE" {
+			if got["records"] != float64(n) || got["reverted"] != float64(n) {
+				t.Fatalf("revert %v", got)
+			}
+			break
+		}
+		if got["status"] != "RUNNING" || time.Now().After(deadline) {
+			t.Fatalf("revert %v\n%s", got, workerLogs[1])
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	out := s.do("POST", "/crm/v3/objects/contacts/search", map[string]any{"filterGroups": []any{map[string]any{"filters": []any{
+		map[string]any{"propertyName": "jobtitle", "operator": "HAS_PROPERTY"}}}}, "limit": 1}, 200)
+	if out["total"] != float64(0) {
+		t.Errorf("after the revert %v contacts keep a jobtitle", out["total"])
+	}
 }
 
 // stagedFlow sets a property in a rollout of stages of 3 and 5.
