@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"testing"
@@ -203,7 +204,7 @@ func TestWorkersOnPostgres(t *testing.T) {
 	for {
 		got := s.do("GET", "/automation/v4/flows/"+flowID+"/revert/"+job["id"].(string), nil, 200)
 		if got["status"] == "COMPLETE" {
-			if got["records"] != float64(n) || got["reverted"] != float64(n) {
+			if got["recordsChanged"] != float64(n) || got["valuesReverted"] != float64(n) {
 				t.Fatalf("revert %v", got)
 			}
 			break
@@ -225,3 +226,51 @@ const stagedFlow = `{"name":"staged","type":"CONTACT_FLOW","objectTypeId":"0-1",
  "enrollmentCriteria":{"type":"MANUAL","shouldReEnroll":false},
  "rollout":{"stages":[3,5],"maxFailureRate":0,"approval":"auto"},
  "actions":[{"type":"SINGLE_CONNECTION","actionId":"1","actionTypeId":"0-5","actionTypeVersion":0,"fields":{"property_name":"lastname","value":{"staticValue":"staged"}}}]}`
+
+// TestSecretKeyOnPostgres starts a worker on PostgreSQL with a key, then
+// checks what other processes are told: the same key from a file
+// (--secret-key-file) is accepted; another key, or none, is refused with
+// an error that says so, and nothing starts.
+func TestSecretKeyOnPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a PostgreSQL server and spoke processes")
+	}
+	const hexKey = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+	bin := buildSpoke(t)
+	dbURL := pgtest.Database(t)
+	dir := t.TempDir()
+	base := []string{"SPOKE_DATABASE_URL=" + dbURL}
+	waddr := freeAddr(t)
+	first, _ := startProc(t, bin, append(base, "SPOKE_SECRET_KEY="+hexKey), "http://"+waddr+"/healthz", "worker", "--addr", waddr, "--data", dir)
+	keyFile := filepath.Join(t.TempDir(), "spoke.key")
+	if err := os.WriteFile(keyFile, []byte(hexKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	faddr := freeAddr(t)
+	startProc(t, bin, append(base, "SPOKE_SECRET_KEY="), "http://"+faddr+"/healthz", "worker", "--addr", faddr, "--data", dir, "--secret-key-file", keyFile)
+	first.Process.Signal(syscall.SIGTERM)
+	first.Wait()
+
+	for _, tc := range []struct {
+		env, want string
+	}{
+		{"SPOKE_SECRET_KEY=another passphrase", "is not the one this database's secrets were encrypted with"},
+		{"SPOKE_SECRET_KEY=", "SPOKE_SECRET_KEY or --secret-key-file must be set"},
+	} {
+		cmd := exec.Command(bin, "worker", "--addr", freeAddr(t), "--data", dir)
+		cmd.Env = append(append(os.Environ(), base...), tc.env)
+		done := make(chan struct{})
+		var out []byte
+		var err error
+		go func() { out, err = cmd.CombinedOutput(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			t.Fatalf("%s: the worker started", tc.env)
+		}
+		if err == nil || !bytes.Contains(out, []byte(tc.want)) || bytes.Contains(out, []byte("another passphrase")) {
+			t.Errorf("%s: %v\n%s", tc.env, err, out)
+		}
+	}
+}
