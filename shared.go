@@ -20,19 +20,20 @@ import (
 // included, stays within the limit. Commit, in the transaction that counts
 // a step's code runs in the period's usage, takes the same number of units
 // off the committing lease's holder's reservation, so the sum never counts
-// a run twice. A reservation a process no longer renews (it died) stops
-// counting when it expires.
+// a run twice. A reservation its holder no longer keeps (the process died)
+// stops counting when it expires.
 type QuotaReserver interface {
 	// ReserveCode reserves up to n more units of the account's quota for
 	// holder, valid until now+ttl, and returns how many it reserved: fewer
 	// than n, down to 0, when the limit leaves fewer. An account without a
 	// limit gets all n.
 	ReserveCode(ctx context.Context, holder, account int64, n int64, now time.Time, ttl time.Duration) (int64, error)
-	// ReturnCode gives back n units of holder's reservation that it will
-	// not use.
-	ReturnCode(ctx context.Context, holder, account int64, n int64) error
-	// RenewCode extends every reservation of holder to now+ttl.
-	RenewCode(ctx context.Context, holder int64, now time.Time, ttl time.Duration) error
+	// KeepCode sets holder's reservation of the account to units (what it
+	// still holds: units not handed out plus runs not committed; 0 ends
+	// it), valid until now+ttl, and reports true; or reports false, and
+	// changes nothing, when the reservation had expired before now, so its
+	// units may have gone to another holder since.
+	KeepCode(ctx context.Context, holder, account int64, units int64, now time.Time, ttl time.Duration) (bool, error)
 }
 
 // RateLimiter keeps actions' rate-limit windows in the store, so that an

@@ -156,13 +156,19 @@ func (q *quotaCache) forget(account int64) {
 
 // sharedQuota hands out units from blocks it reserves in the store for
 // this engine (holder). A block is reserved when the last one is used up,
-// sized to the units in flight (so a busy engine asks the store once per
-// many runs and an idle one holds few); units a step releases go back to
-// the block; units committed leave the block in the store in the commit's
-// own transaction (Lease.Holder). keep, every few seconds, gives back the
-// blocks nobody drew from since the last keep, so an idle engine does not
-// hold units another needs, and renews the rest, which otherwise expire a
-// lease's length after the engine stops renewing them (it died).
+// sized to the units in flight, so a busy engine asks the store once per
+// many runs and an idle one holds few. Units a step releases go back to the
+// block; units committed leave the reservation in the commit's own
+// transaction (Lease.Holder).
+//
+// Every few seconds keep tells the store what the engine still holds per
+// account (KeepCode): the block's units, unless nobody drew from it since
+// the last keep (then they go back, so an idle engine holds none another
+// needs), plus the runs in flight. That renews the reservation, which
+// expires a lease's length after its engine stopped keeping it (it died),
+// and corrects any drift between the store and the engine. A block not
+// kept for half that long is not drawn from until a keep says it still
+// stands.
 type sharedQuota struct {
 	store  spoke.QuotaReserver
 	holder int64
@@ -178,15 +184,17 @@ type reservation struct {
 	avail    int64 // reserved in the store, not handed out
 	inflight int64 // handed out, neither committed nor released
 	drawn    bool  // units were handed out since the last keep
-	// valid is when the store's row may expire, less a margin for the
-	// runs in flight: after it the block is not drawn from.
+	stored   bool  // the store may hold a reservation
+	// valid is when the block was last confirmed by the store plus half
+	// the reservation's lifetime: after it the block is not drawn from.
 	valid time.Time
 	// refused is when the store last had nothing left to grant: until
 	// quotaRetry after it, reserve answers at once without asking.
 	refused time.Time
-	// topUp is closed when the store call reserving a block ends; nil
-	// when none runs.
-	topUp chan struct{}
+	// busy is closed when the store call about this account (a new block,
+	// a keep) ends; nil when none runs. One runs at a time, so what keep
+	// tells the store is never older than a block granted meanwhile.
+	busy chan struct{}
 }
 
 // Block sizes: at least minBlock units, at most maxBlock.
@@ -209,29 +217,26 @@ func (q *sharedQuota) get(account int64) *reservation {
 	return r
 }
 
+// begin marks a store call about r as running; q.mu must be held.
+func (r *reservation) begin() chan struct{} {
+	ch := make(chan struct{})
+	r.busy = ch
+	return ch
+}
+
+// end marks it done; q.mu must be held.
+func (r *reservation) end(ch chan struct{}) {
+	r.busy = nil
+	close(ch)
+}
+
 func (q *sharedQuota) reserve(ctx context.Context, account int64, now time.Time) (time.Duration, error) {
 	for {
 		q.mu.Lock()
 		r := q.get(account)
-		if r.avail > 0 && !now.Before(r.valid) {
-			// Not renewed for half a lease: the store may have dropped
-			// the row, and its units may be someone else's by now.
-			r.avail = 0
-		}
-		if r.avail > 0 {
-			r.avail--
-			r.inflight++
-			r.drawn = true
-			q.mu.Unlock()
-			return 0, nil
-		}
-		if now.Sub(r.refused) < quotaRetry {
-			q.mu.Unlock()
-			return quotaWait(now), nil
-		}
-		if ch := r.topUp; ch != nil {
-			// Another step asks the store for this account's block: wait
-			// for its answer rather than ask again.
+		if ch := r.busy; ch != nil {
+			// Another step asks the store about this account: wait for
+			// its answer rather than ask again.
 			q.mu.Unlock()
 			select {
 			case <-ch:
@@ -240,16 +245,32 @@ func (q *sharedQuota) reserve(ctx context.Context, account int64, now time.Time)
 				return 0, ctx.Err()
 			}
 		}
-		ch := make(chan struct{})
-		r.topUp = ch
+		if r.avail > 0 && now.Before(r.valid) {
+			r.avail--
+			r.inflight++
+			r.drawn = true
+			q.mu.Unlock()
+			return 0, nil
+		}
+		if r.avail > 0 {
+			// Not kept for a while: ask whether the block still stands.
+			ch := r.begin()
+			q.mu.Unlock()
+			q.keepOne(ctx, account, r, ch, now, false)
+			continue
+		}
+		if now.Sub(r.refused) < quotaRetry {
+			q.mu.Unlock()
+			return quotaWait(now), nil
+		}
+		ch := r.begin()
 		want := min(max(minBlock, r.inflight), maxBlock)
 		q.mu.Unlock()
 
 		granted, err := q.store.ReserveCode(ctx, q.holder, account, want, now, q.ttl)
 
 		q.mu.Lock()
-		r.topUp = nil
-		close(ch)
+		r.end(ch)
 		if err != nil {
 			q.mu.Unlock()
 			return 0, err
@@ -260,13 +281,14 @@ func (q *sharedQuota) reserve(ctx context.Context, account int64, now time.Time)
 			return quotaWait(now), nil
 		}
 		r.avail += granted
+		r.stored = true
 		r.valid = now.Add(q.ttl / 2)
 		q.mu.Unlock()
 	}
 }
 
 // release puts units back in the block: they stay reserved in the store
-// for the next step, or go back with the block at the next keep.
+// for the next step, or go back at a keep.
 func (q *sharedQuota) release(account int64, n int) {
 	if n == 0 {
 		return
@@ -291,8 +313,8 @@ func (q *sharedQuota) commit(account int64, n int) {
 }
 
 // forget lets the next reserve ask the store at once (a raised limit
-// applies at once) and has keep give back the block (a lowered one applies
-// within a keep).
+// applies at once) and has the next keep give back the block (a lowered
+// one applies within a keep).
 func (q *sharedQuota) forget(account int64) {
 	q.mu.Lock()
 	if r := q.accounts[account]; r != nil {
@@ -310,41 +332,56 @@ func (q *sharedQuota) inFlight(account int64) int64 {
 	return 0
 }
 
-// keep gives back the blocks not drawn from since the last keep (all of
-// them when all is set, as the engine stops) and renews the reservations
-// still held.
+// keep keeps every account's reservation (keepOne), giving back the blocks
+// not drawn from since the last keep, or all of them when all is set (the
+// engine stops). An account whose store call is running is kept next time.
 func (q *sharedQuota) keep(ctx context.Context, now time.Time, all bool) {
-	type give struct{ account, n int64 }
-	var back []give
-	held := false
+	type todo struct {
+		account int64
+		r       *reservation
+		ch      chan struct{}
+		back    bool
+	}
+	var list []todo
 	q.mu.Lock()
 	for account, r := range q.accounts {
-		if r.avail > 0 && r.topUp == nil && (all || !r.drawn) {
-			back = append(back, give{account, r.avail})
-			r.avail = 0
+		if r.busy != nil || (!r.stored && r.avail+r.inflight == 0) {
+			continue
 		}
+		list = append(list, todo{account, r, r.begin(), all || !r.drawn})
 		r.drawn = false
-		held = held || r.avail+r.inflight > 0
 	}
 	q.mu.Unlock()
-	for _, g := range back {
-		if err := q.store.ReturnCode(ctx, q.holder, g.account, g.n); err != nil {
-			// The units count until the reservation expires.
-			q.logger.Error("give back custom code quota", "accountId", g.account, "err", err)
-		}
+	for _, t := range list {
+		q.keepOne(ctx, t.account, t.r, t.ch, now, t.back)
 	}
-	if !held {
-		return
-	}
-	if err := q.store.RenewCode(ctx, q.holder, now, q.ttl); err != nil {
-		q.logger.Error("renew custom code quota", "err", err)
-		return
-	}
+}
+
+// keepOne tells the store what the engine holds of an account, giving
+// the block back first if back is set, and ends the store call ch. If the
+// store says the reservation expired, the block is dropped: its units may
+// be another engine's by now.
+func (q *sharedQuota) keepOne(ctx context.Context, account int64, r *reservation, ch chan struct{}, now time.Time, back bool) {
 	q.mu.Lock()
-	for _, r := range q.accounts {
-		r.valid = now.Add(q.ttl / 2)
+	if back {
+		r.avail = 0
 	}
+	units := r.avail + r.inflight
 	q.mu.Unlock()
+	ok, err := q.store.KeepCode(ctx, q.holder, account, units, now, q.ttl)
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	defer r.end(ch)
+	switch {
+	case err != nil:
+		// What the store holds is set right at the next keep.
+		q.logger.Error("keep the custom code quota's reservation", "accountId", account, "err", err)
+	case ok:
+		r.valid, r.stored = now.Add(q.ttl/2), units > 0
+	default:
+		q.logger.Warn("a custom code reservation expired before it was kept; its unused units are dropped", "accountId", account)
+		r.avail, r.stored = 0, false
+	}
 }
 
 // keepQuota runs the shared quota's keep every few seconds (well within

@@ -61,31 +61,21 @@ func (db *DB) ReserveCode(ctx context.Context, holder, account int64, n int64, n
 	return granted, nil
 }
 
-// ReturnCode implements spoke.QuotaReserver.
-func (db *DB) ReturnCode(ctx context.Context, holder, account int64, n int64) error {
-	if n <= 0 {
-		return nil
-	}
-	if _, err := db.pool.Exec(ctx, `UPDATE code_reservations SET units = greatest(units - $3, 0) WHERE account_id = $1 AND holder = $2`, account, holder, n); err != nil {
-		return fmt.Errorf("return custom code quota: %w", err)
-	}
-	return nil
-}
-
-// RenewCode implements spoke.QuotaReserver. Rows left at zero units are
-// dropped on the way.
-func (db *DB) RenewCode(ctx context.Context, holder int64, now time.Time, ttl time.Duration) error {
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `DELETE FROM code_reservations WHERE holder = $1 AND units = 0`, holder); err != nil {
-			return err
+// KeepCode implements spoke.QuotaReserver. An expired row is left for
+// ReserveCode to delete: its units may be counted as free already.
+func (db *DB) KeepCode(ctx context.Context, holder, account int64, units int64, now time.Time, ttl time.Duration) (bool, error) {
+	if units <= 0 {
+		if _, err := db.pool.Exec(ctx, `DELETE FROM code_reservations WHERE account_id = $1 AND holder = $2`, account, holder); err != nil {
+			return false, fmt.Errorf("end custom code reservation: %w", err)
 		}
-		_, err := tx.Exec(ctx, `UPDATE code_reservations SET expires_at = $2 WHERE holder = $1`, holder, now.Add(ttl).UnixMilli())
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("renew custom code reservations: %w", err)
+		return true, nil
 	}
-	return nil
+	tag, err := db.pool.Exec(ctx, `UPDATE code_reservations SET units = $3, expires_at = $5 WHERE account_id = $1 AND holder = $2 AND expires_at >= $4`,
+		account, holder, units, now.UnixMilli(), now.Add(ttl).UnixMilli())
+	if err != nil {
+		return false, fmt.Errorf("keep custom code reservation: %w", err)
+	}
+	return tag.RowsAffected() == 1, nil
 }
 
 // TakeRate implements spoke.RateLimiter: one statement takes a unit of the

@@ -342,3 +342,44 @@ func TestRevertAcrossEngines(t *testing.T) {
 		t.Fatalf("the dead holder's write = %v", err)
 	}
 }
+
+// TestIdleQuotaBlockGoesBack runs two custom code enrollments in one engine
+// and checks that, while the engine keeps running idle, the rest of the
+// block it reserved goes back to the account within a few keeps, so
+// another worker can have it.
+func TestIdleQuotaBlockGoesBack(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setupShared(t)
+	if err := b.dbs[0].SetCodeLimit(ctx, b.account, 10); err != nil {
+		t.Fatal(err)
+	}
+	f := b.flowWith(t, `{"type":"CUSTOM_CODE","actionId":"1","runtime":"NODE20X","sourceCode":"exports.main=async()=>({outputFields:{}})","secretNames":[],"inputFields":[],"outputFields":[]}`, 2)
+	db := b.dbs[0]
+	eng := engine.New(engine.Config{Store: db, Flows: db, Records: db, Properties: db, Secrets: db, Code: &countingCode{},
+		Poll: 10 * time.Millisecond, Lease: 2 * time.Second, SharedStore: true})
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go eng.Run(runCtx)
+	reserved := func() int64 { return b.count(t, `SELECT coalesce(sum(units), 0)::bigint FROM code_reservations`) }
+	deadline := time.Now().Add(20 * time.Second)
+	for b.count(t, `SELECT count(*) FROM enrollments WHERE flow_id = $1 AND status = 'COMPLETED'`, f.ID) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("the enrollments did not complete")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := reserved(); n == 0 {
+		t.Log("the block went back before it could be seen")
+	}
+	for reserved() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("an idle engine still holds %d units", reserved())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// Another holder gets the rest of the limit.
+	if got, err := b.dbs[1].ReserveCode(ctx, 12345, b.account, 100, time.Now(), time.Minute); err != nil || got != 8 {
+		t.Fatalf("another holder got %d, %v; want 8", got, err)
+	}
+}

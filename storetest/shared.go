@@ -31,8 +31,10 @@ func quotaReserver(t *testing.T, db *DB) spoke.QuotaReserver {
 
 // The quota's reservations: a holder gets what the limit leaves after the
 // period's count and every unexpired reservation; a commit under a holder's
-// lease moves units from its reservation to the count; units given back
-// or expired count no more; an account without a limit gets what it asks.
+// lease moves units from its reservation to the count; a keep sets a
+// reservation to what its holder says it holds and renews it, unless it
+// expired; units given back or expired count no more; an account without a
+// limit gets what it asks.
 func testQuotaReserver(t *testing.T, open Opener) {
 	db, acct := setup(t, open)
 	q := quotaReserver(t, db)
@@ -74,26 +76,35 @@ func testQuotaReserver(t *testing.T, open Opener) {
 		t.Fatalf("usage after the commit = %+v, %v", u, err)
 	}
 	reserve(3, 1, now, 0)
-	// Holder 1 gives back its five left: another holder gets them.
-	if err := q.ReturnCode(ctx, 1, acct, 5); err != nil {
-		t.Fatal(err)
+	keep := func(holder, units int64, at time.Time, want bool) {
+		t.Helper()
+		if ok, err := q.KeepCode(ctx, holder, acct, units, at, ttl); err != nil || ok != want {
+			t.Fatalf("holder %d keeps %d: %v, %v; want %v", holder, units, ok, err, want)
+		}
 	}
-	reserve(3, 8, now, 5)
-	// Renewed reservations outlive their first expiry; the others end.
+	// Holder 1 keeps one unit (a run in flight) and gives back four:
+	// another holder gets them.
+	keep(1, 1, now, true)
+	reserve(3, 8, now, 4)
+	// Kept reservations outlive their first expiry; the others end.
 	later := now.Add(ttl / 2)
-	if err := q.RenewCode(ctx, 3, later, ttl); err != nil {
-		t.Fatal(err)
-	}
+	keep(3, 4, later, true)
 	past := now.Add(ttl + time.Second)
-	reserve(4, 8, past, 2)                       // holder 2's two expired; holder 3's five hold
-	reserve(5, 8, later.Add(ttl+time.Second), 5) // now holder 3's ended too
+	keep(2, 2, past, false) // holder 2 learns its reservation expired
+	reserve(4, 8, past, 3)  // holder 3's four still count
+	keep(4, 1, past, true)  // holder 4 holds one after all
+	reserve(5, 8, past, 2)
+	end := later.Add(ttl + time.Second)
+	reserve(6, 8, end, 4) // holder 3's ended too
+	keep(6, 0, end, true) // and holder 6 gives its four back
+	reserve(7, 8, end, 4)
 	// Everything expired: the limit less the count is left.
-	reserve(6, 100, now.Add(10*ttl), 7)
+	reserve(8, 100, now.Add(10*ttl), 7)
 
 	if err := db.SetCodeLimit(ctx, acct, -1); err != nil {
 		t.Fatal(err)
 	}
-	reserve(7, 1000, now, 1000)
+	reserve(9, 1000, now, 1000)
 }
 
 // Holders reserving at once, one unit at a time, are granted exactly the
