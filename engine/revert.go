@@ -188,7 +188,10 @@ func (e *Engine) finishRevert(ctx context.Context, j *spoke.RevertJob) {
 		return // stopping, or the job went to another engine
 	}
 	if errors.Is(err, spoke.ErrRevertLost) {
-		return // another engine took the job over; it finishes it
+		// Another engine took the job over after this one's lease ended;
+		// it finishes the job.
+		e.Logger.Warn("revert job taken over by another engine", "flowId", j.FlowID, "revertId", j.ID)
+		return
 	}
 	status, msg := spoke.RevertComplete, ""
 	if err != nil {
