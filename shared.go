@@ -45,3 +45,12 @@ type RateLimiter interface {
 	// window, without using one.
 	TakeRate(ctx context.Context, account int64, flowID, actionID string, limit int, window time.Duration, now time.Time) (time.Duration, error)
 }
+
+// OwnerRotator keeps rotate-to-owner actions' turns in the store, so that
+// engines in different processes go round an action's owners together,
+// each owner in turn, instead of each engine going round on its own.
+type OwnerRotator interface {
+	// TakeTurn counts one turn of the flow's action and returns its number:
+	// 0 for the first turn, then 1, 2, and so on.
+	TakeTurn(ctx context.Context, account int64, flowID, actionID string) (int64, error)
+}

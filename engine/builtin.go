@@ -256,8 +256,9 @@ func (e *Engine) notify(ctx context.Context, act *spoke.Action, en *spoke.Enroll
 }
 
 // rotation keeps, per flow action, the next owner to assign, so rotate to
-// owner goes round the owners in turn. It is in memory: after a restart
-// the rotation starts again at the first owner.
+// owner goes round the owners in turn. It is in memory, for a store that
+// one process owns: after a restart the rotation starts again at the
+// first owner. A shared store keeps the turns instead (spoke.OwnerRotator).
 type rotation struct {
 	mu   sync.Mutex
 	next map[string]int
@@ -297,7 +298,18 @@ func (e *Engine) rotateOwner(ctx context.Context, act *spoke.Action, en *spoke.E
 		o.err = &spoke.ActionError{Type: "NO_OWNERS", Message: "None of the action's users, owners or teams is a live owner; there is nobody to rotate to."}
 		return
 	}
-	owner := owners[e.rotation.take(en.FlowID+"/"+act.ActionID, len(owners))]
+	var turn int
+	if e.rotations == nil {
+		turn = e.rotation.take(en.FlowID+"/"+act.ActionID, len(owners))
+	} else {
+		n, err := e.rotations.TakeTurn(ctx, en.AccountID, en.FlowID, act.ActionID)
+		if err != nil {
+			e.spokeFailure(o, "STORE_UNAVAILABLE", fmt.Sprintf("The owner rotation could not be read: %v", err))
+			return
+		}
+		turn = int(n % int64(len(owners)))
+	}
+	owner := owners[turn]
 	o.writes = map[string]string{prop: owner}
 	o.outputs["hubspot_owner_id"] = owner
 	o.exec.Inputs = map[string]any{"owners": owners}

@@ -109,6 +109,9 @@ type Engine struct {
 	holder   int64
 	cache    flowCache
 	rotation rotation
+	// rotations is the store's turn counter for rotate-to-owner actions
+	// when it keeps them (a store shared by several processes), else nil.
+	rotations spoke.OwnerRotator
 	running  atomic.Bool
 	alerts   alertState
 	// revertWake wakes the reverter when this process stored a job.
@@ -182,6 +185,7 @@ func New(cfg Config) *Engine {
 		e.quota = &quotaCache{store: cfg.Store}
 	}
 	e.rates, _ = cfg.Store.(spoke.RateLimiter)
+	e.rotations, _ = cfg.Store.(spoke.OwnerRotator)
 	return e
 }
 

@@ -383,3 +383,57 @@ func TestIdleQuotaBlockGoesBack(t *testing.T) {
 		t.Fatalf("another holder got %d, %v; want 8", got, err)
 	}
 }
+
+// TestRotationAcrossEngines runs 30 enrollments of a rotate-to-owner
+// action over three owners in two engines: between them each owner gets
+// exactly 10 records (each engine going round on its own would give
+// uneven counts whenever the engines' shares are not multiples of 3).
+func TestRotationAcrossEngines(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setupShared(t)
+	var ids []string
+	for i := range 3 {
+		email := fmt.Sprintf("owner%d@example.com", i)
+		o, err := b.dbs[0].CreateOwner(ctx, b.account, spoke.OwnerInput{Email: &email})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, strconv.Quote(strconv.FormatInt(o.ID, 10)))
+	}
+	const total = 30
+	f := b.flowWith(t, `{"type":"SINGLE_CONNECTION","actionId":"1","actionTypeId":"0-11","actionTypeVersion":0,
+		"fields":{"owner_ids":[`+ids[0]+`,`+ids[1]+`,`+ids[2]+`],"overwrite_current_owner":true}}`, total)
+	b.runWith(t, &countingCode{}, nil, func(db *DB, cfg *engine.Config) { cfg.Owners = db }, func() bool {
+		return b.count(t, `SELECT count(*) FROM enrollments WHERE flow_id = $1 AND status = 'COMPLETED'`, f.ID) == total
+	})
+	rows, err := b.dbs[0].pool.Query(ctx, `SELECT properties->>'hubspot_owner_id', count(*) FROM records
+		WHERE account_id = $1 AND object_type = 'contacts' GROUP BY 1 ORDER BY 1`, b.account)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for rows.Next() {
+		var owner *string
+		var n int
+		if err := rows.Scan(&owner, &n); err != nil {
+			t.Fatal(err)
+		}
+		if owner == nil {
+			t.Errorf("%d contacts have no owner", n)
+			continue
+		}
+		got[*owner] = n
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 {
+		t.Fatalf("owners assigned: %v, want 3 owners", got)
+	}
+	for owner, n := range got {
+		if n != total/3 {
+			t.Errorf("owner %s got %d contacts, want %d (all: %v)", owner, n, total/3, got)
+		}
+	}
+}
