@@ -112,8 +112,8 @@ type Engine struct {
 	// rotations is the store's turn counter for rotate-to-owner actions
 	// when it keeps them (a store shared by several processes), else nil.
 	rotations spoke.OwnerRotator
-	running  atomic.Bool
-	alerts   alertState
+	running   atomic.Bool
+	alerts    alertState
 	// revertWake wakes the reverter when this process stored a job.
 	revertWake chan struct{}
 }
