@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/spokehq/spoke/internal/outputseal"
 	"strconv"
 	"strings"
 	"time"
@@ -356,7 +357,7 @@ func (db *DB) scanEnrollment(s interface{ Scan(...any) error }) (*spoke.Enrollme
 		return nil, err
 	}
 	if outputs != "{}" { // most claimed enrollments have run no code yet
-		plain, err := db.openOutputs(e.ID, outputs)
+		plain, err := outputseal.Open(db.secrets, e.ID, outputs)
 		if err != nil {
 			return nil, err
 		}
@@ -684,7 +685,7 @@ func (r *stepRows) encode(db *DB, st *spoke.Step, lease spoke.Lease, now time.Ti
 	if e.Status != spoke.EnrollmentActive {
 		token = 0
 	}
-	stored, err := db.sealOutputs(e.ID, outputs)
+	stored, err := outputseal.Seal(db.secrets, e.ID, outputs)
 	if err != nil {
 		return fmt.Errorf("encrypt outputs of enrollment %d: %w", e.ID, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/spokehq/spoke/internal/outputseal"
 
 	"github.com/spokehq/spoke/internal/secretkey"
 )
@@ -87,7 +88,7 @@ func (db *DB) UseSecretKey(ctx context.Context, k SecretKey) error {
 // outputs were encrypted still hold in plain text: once, on the first
 // start with a key.
 func (db *DB) sealPlainOutputs(ctx context.Context, tx *sql.Tx) error {
-	rows, err := tx.QueryContext(ctx, `SELECT id, outputs FROM enrollments WHERE outputs <> '{}' AND outputs NOT LIKE '`+sealedOutputsPrefix+`%'`)
+	rows, err := tx.QueryContext(ctx, `SELECT id, outputs FROM enrollments WHERE outputs <> '{}' AND outputs NOT LIKE '`+outputseal.Prefix+`%'`)
 	if err != nil {
 		return fmt.Errorf("read plain outputs: %w", err)
 	}
@@ -109,7 +110,7 @@ func (db *DB) sealPlainOutputs(ctx context.Context, tx *sql.Tx) error {
 		return err
 	}
 	for _, r := range todo {
-		sealed, err := db.sealOutputs(r.id, []byte(r.outputs))
+		sealed, err := outputseal.Seal(db.secrets, r.id, []byte(r.outputs))
 		if err != nil {
 			return err
 		}
@@ -127,7 +128,7 @@ func (db *DB) sealPlainOutputs(ctx context.Context, tx *sql.Tx) error {
 // under the key: a secret or an enrollment's outputs.
 func (db *DB) holdsEncrypted(ctx context.Context) (bool, error) {
 	var n int
-	err := db.write.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM secrets) OR EXISTS (SELECT 1 FROM enrollments WHERE outputs LIKE '`+sealedOutputsPrefix+`%')`).Scan(&n)
+	err := db.write.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM secrets) OR EXISTS (SELECT 1 FROM enrollments WHERE outputs LIKE '`+outputseal.Prefix+`%')`).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("look for encrypted data: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"github.com/spokehq/spoke/internal/outputseal"
 	"strings"
 	"testing"
 
@@ -83,7 +84,7 @@ func TestOutputsEncrypted(t *testing.T) {
 	if err := db.write.QueryRowContext(ctx, `SELECT outputs FROM enrollments WHERE id = ?`, en.ID).Scan(&stored); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(stored, sealedOutputsPrefix) || strings.Contains(stored, value) || strings.Contains(stored, "token") {
+	if !strings.HasPrefix(stored, outputseal.Prefix) || strings.Contains(stored, value) || strings.Contains(stored, "token") {
 		t.Fatalf("outputs stored as %q", stored)
 	}
 	got, err := db.GetEnrollment(ctx, en.ID)
@@ -91,7 +92,7 @@ func TestOutputsEncrypted(t *testing.T) {
 		t.Fatalf("GetEnrollment outputs = %v, %v", got, err)
 	}
 	// Moved to another enrollment, the ciphertext does not open.
-	if _, err := db.openOutputs(en.ID+1, stored); err == nil {
+	if _, err := outputseal.Open(db.secrets, en.ID+1, stored); err == nil {
 		t.Fatal("outputs opened under another enrollment's id")
 	}
 }
@@ -112,7 +113,7 @@ func TestPlainOutputsSealedOnStart(t *testing.T) {
 	}
 	var stored string
 	db.write.QueryRowContext(ctx, `SELECT outputs FROM enrollments WHERE id = ?`, en.ID).Scan(&stored)
-	if !strings.HasPrefix(stored, sealedOutputsPrefix) || strings.Contains(stored, "sk_old") {
+	if !strings.HasPrefix(stored, outputseal.Prefix) || strings.Contains(stored, "sk_old") {
 		t.Fatalf("outputs after start = %q", stored)
 	}
 	got, err := db.GetEnrollment(ctx, en.ID)
