@@ -103,6 +103,17 @@ func defaultCategory(code string) string {
 	}
 }
 
+// DatabaseUnavailable returns the EUNAVAILABLE error of a database that
+// cannot be reached or cannot serve for now, with the message API clients
+// read; it wraps cause, the driver's error, for the logs.
+func DatabaseUnavailable(cause error) error {
+	e := Errorf(EUNAVAILABLE, "The database is unavailable; retry shortly.")
+	if cause == nil {
+		return e
+	}
+	return fmt.Errorf("%w: %w", e, cause)
+}
+
 // ErrorCode returns the code of err if it is or wraps an *Error, and
 // EINTERNAL otherwise.
 func ErrorCode(err error) string {

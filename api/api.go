@@ -68,6 +68,11 @@ type Server struct {
 	// Now is the clock that picks the quota's month; nil is time.Now.
 	// Tests that move the store's and the engine's clock set it too.
 	Now func() time.Time
+	// Health, when set, is called by GET /healthz, which answers its
+	// error (503 for EUNAVAILABLE) instead of 200: a check that the
+	// database answers. nil checks nothing (SQLite, a file of this
+	// process, cannot be unreachable).
+	Health func(ctx context.Context) error
 
 	tokens sync.Map // secret → *spoke.Token; tokens are never revoked while running
 	mux    *http.ServeMux

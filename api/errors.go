@@ -57,14 +57,22 @@ func envelope(err error) (int, errorBody) {
 	return status, errorBody{Status: "error", Message: e.Message, CorrelationID: uuid.NewString(), Category: cat, SubCategory: e.SubCategory, Context: e.Context, Errors: e.Details}
 }
 
-// writeError writes err as HubSpot's error envelope with its status.
+// retryAfterUnavailable is the Retry-After of a 503, in seconds: about
+// as long as a database restart or failover takes.
+const retryAfterUnavailable = "5"
+
+// writeError writes err as HubSpot's error envelope with its status. A
+// 503 (the database is unavailable) says when to try again.
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
-	if spoke.ErrorCode(err) == spoke.EINTERNAL {
+	if code := spoke.ErrorCode(err); code == spoke.EINTERNAL || code == spoke.EUNAVAILABLE {
 		if sw, ok := w.(*statusWriter); ok {
-			sw.err = err
+			sw.err = err // logged by the middleware with the driver's cause
 		}
 	}
 	status, body := envelope(err)
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", retryAfterUnavailable)
+	}
 	writeJSON(w, status, body)
 }
 

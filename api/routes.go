@@ -1,8 +1,12 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"sync"
+	"time"
+
+	"github.com/spokehq/spoke"
 )
 
 // handlerFunc is an API handler that returns its error instead of writing
@@ -78,14 +82,31 @@ func (s *Server) routeGroups() []routeGroup {
 		{engine, s.safetyRoutes()},
 		{engine && s.Alerts != nil, s.alertRoutes()},
 		{s.Retention != nil, s.retentionRoutes()},
-		{true, []route{public(reads("GET /healthz", healthz))}},
+		{true, []route{public(reads("GET /healthz", s.healthz))}},
 	}
 }
 
-func healthz(w http.ResponseWriter, r *http.Request) error {
+// healthz answers 200 while the server can serve, and the store's error
+// (503 while the database is unavailable) when Health fails.
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
+	if s.Health != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
+		defer cancel()
+		if err := s.Health(ctx); err != nil {
+			if spoke.ErrorCode(err) == spoke.EINTERNAL {
+				// A database that does not answer in time is as
+				// unavailable as one that refuses.
+				err = spoke.DatabaseUnavailable(err)
+			}
+			return err
+		}
+	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	return nil
 }
+
+// healthTimeout bounds the database check of /healthz.
+const healthTimeout = 2 * time.Second
 
 // routeTable matches requests to the patterns of all the API's routes and
 // knows which of them only read.

@@ -247,14 +247,25 @@ func (e *Engine) Run(ctx context.Context) error {
 	return nil
 }
 
+// maxBackoff is the longest a runner waits after failed rounds in a row
+// (a database that is down or restarting) before it tries again.
+const maxBackoff = 5 * time.Second
+
 func (e *Engine) runner(ctx context.Context) {
 	timer := time.NewTimer(e.Poll)
 	defer timer.Stop()
+	wait := e.Poll
 	for ctx.Err() == nil {
 		n, err := e.RunOnce(ctx)
 		if err != nil && ctx.Err() == nil {
-			e.Logger.Error("engine round failed", "err", err)
-			n = 0 // wait a poll before trying again
+			// Store errors are transient: the round is dropped and runs
+			// again. Failures in a row back off, so a database that is
+			// down is not hammered nor the log flooded; a wake-up (the
+			// notification listener reconnected) ends the wait early.
+			e.Logger.Error("engine round failed", "err", err, "retryIn", wait)
+			n = 0
+		} else {
+			wait = e.Poll
 		}
 		if n >= e.BatchSize {
 			e.Wake() // a full batch: there may be more for an idle runner
@@ -262,7 +273,10 @@ func (e *Engine) runner(ctx context.Context) {
 		if n > 0 {
 			continue
 		}
-		timer.Reset(e.Poll)
+		timer.Reset(wait)
+		if err != nil {
+			wait = min(2*wait, max(maxBackoff, e.Poll))
+		}
 		select {
 		case <-ctx.Done():
 			return

@@ -409,6 +409,12 @@ func (e *Engine) setProperty(ctx context.Context, act *spoke.Action, en *spoke.E
 	}
 	p, err := e.Properties.GetProperty(ctx, en.AccountID, rec.ObjectType, name)
 	if err != nil {
+		if code := spoke.ErrorCode(err); code == spoke.EINTERNAL || code == spoke.EUNAVAILABLE {
+			// A store that could not answer (a database restarting) is
+			// not the flow's fault: retry rather than fail for good.
+			e.spokeFailure(o, "STORE_UNAVAILABLE", fmt.Sprintf("The property definitions could not be read: %v", err))
+			return
+		}
 		o.err = &spoke.ActionError{Type: "PROPERTY_NOT_FOUND", Message: spoke.ErrorMessage(err)}
 		return
 	}

@@ -33,7 +33,7 @@ var migrations embed.FS
 // DB is the PostgreSQL store. Its methods are safe for concurrent use, and
 // several processes may open the same database.
 type DB struct {
-	pool *pgxpool.Pool
+	pool pool
 	url  string
 
 	// Now returns the current time; tests replace it.
@@ -83,23 +83,29 @@ func Open(ctx context.Context, dbURL string) (*DB, error) {
 		return nil, fmt.Errorf("database URL %s is not a valid PostgreSQL URL: %w", redactURL(dbURL), unwrapParse(err))
 	}
 	cfg.MaxConns = max(cfg.MaxConns, 16)
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		// A server that does not answer (a host down, a partition) must
+		// fail requests with 503 in seconds, not hang them; connect_timeout
+		// in the URL overrides this.
+		cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	}
+	pgPool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open PostgreSQL at %s: %w", redactURL(dbURL), err)
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	if err := pool.Ping(pingCtx); err != nil {
-		pool.Close()
+	if err := pgPool.Ping(pingCtx); err != nil {
+		pgPool.Close()
 		return nil, fmt.Errorf("cannot reach PostgreSQL at %s: %w", redactURL(dbURL), err)
 	}
-	db := &DB{pool: pool, url: dbURL, Now: time.Now, props: map[propKey]map[string]*spoke.Property{}}
+	db := &DB{pool: pool{pgPool}, url: dbURL, Now: time.Now, props: map[propKey]map[string]*spoke.Property{}}
 	if err := db.Migrate(ctx); err != nil {
-		pool.Close()
+		pgPool.Close()
 		return nil, err
 	}
 	if err := db.ensureValueIndexes(ctx); err != nil {
-		pool.Close()
+		pgPool.Close()
 		return nil, err
 	}
 	return db, nil
@@ -213,7 +219,7 @@ func (db *DB) Close() error {
 }
 
 // Pool returns the connection pool, for tests and tools.
-func (db *DB) Pool() *pgxpool.Pool { return db.pool }
+func (db *DB) Pool() *pgxpool.Pool { return db.pool.Pool }
 
 // Path names the database (its URL without a password), for logs.
 func (db *DB) Path() string { return redactURL(db.url) }
@@ -230,7 +236,9 @@ func (db *DB) logger() *slog.Logger {
 // inTx runs fn in a transaction, retrying it when PostgreSQL reports a
 // serialization failure or a deadlock, which a retry resolves. As on
 // SQLite, the context's cancellation is removed: a client that goes away
-// must not leave half a batch undone.
+// must not leave half a batch undone. Its error is classified (see
+// classify): a transaction cut off by a database going away fails with
+// EUNAVAILABLE.
 func (db *DB) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	ctx = context.WithoutCancel(ctx)
 	for attempt := 0; ; attempt++ {
@@ -239,7 +247,12 @@ func (db *DB) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 		if attempt < 5 && errors.As(err, &pgErr) && (pgErr.Code == "40001" || pgErr.Code == "40P01") {
 			continue
 		}
-		return err
+		// A connection the server closed (it restarted) fails before
+		// anything was sent: once, try again on a fresh connection.
+		if attempt == 0 && pgconn.SafeToRetry(err) && Unavailable(err) {
+			continue
+		}
+		return classify(err)
 	}
 }
 
@@ -247,19 +260,6 @@ func (db *DB) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 func isUniqueViolation(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == "23505"
-}
-
-// Unavailable reports whether err says the database cannot be reached
-// (down, restarting, refusing connections): the API answers those 503.
-func Unavailable(err error) bool {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		// Class 08: connection exceptions; 57P01-57P03: shutting down,
-		// starting up.
-		return strings.HasPrefix(pgErr.Code, "08") || pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03"
-	}
-	var connErr *pgconn.ConnectError
-	return errors.As(err, &connErr) || pgconn.SafeToRetry(err)
 }
 
 // ensureValueIndexes creates the value indexes of the built-in properties

@@ -203,6 +203,7 @@ func serve(ctx context.Context, logger *slog.Logger, o serveOptions) error {
 	go linter.Warm(context.Background())
 	srv := &api.Server{Records: db, Properties: db, Associations: db, Schemas: db, Tokens: db, Owners: db, Pipelines: db, Flows: db, FlowChecker: db, Linter: linter,
 		Engine: eng, EngineStore: db, Secrets: db, Lists: db, FlowWebhooks: db, Alerts: db, Logger: logger, TrustProxyHeaders: trustProxy}
+	srv.Health = opened.ping
 	ui := &web.Server{Tokens: db, Records: db, Properties: db, Associations: db, Flows: db, Engine: db, Runs: db,
 		Secrets: db, Schemas: db, Owners: db, Pipelines: db, Storage: db, Retention: db, Logger: logger}
 	srv.Retention = db

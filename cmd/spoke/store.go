@@ -68,6 +68,9 @@ type openedStore struct {
 	// listen, for a shared store, delivers other processes' wake-ups and
 	// flow changes until ctx ends; nil for SQLite.
 	listen func(ctx context.Context, onWork, onFlows func())
+	// ping checks that a database server answers (EUNAVAILABLE while it
+	// does not), for /healthz; nil for SQLite, a file of this process.
+	ping func(ctx context.Context) error
 }
 
 // databaseURL returns the PostgreSQL URL the flag or SPOKE_DATABASE_URL
@@ -106,7 +109,7 @@ func openStore(ctx context.Context, dbURL, dir string, logger *slog.Logger, opts
 		setTrigger: func(trigger func(spoke.RecordChange) []spoke.EnrollmentTrigger, wake func()) {
 			db.SetTrigger(trigger, wake)
 		},
-		listen: db.Listen}, nil
+		listen: db.Listen, ping: db.Ping}, nil
 }
 
 // useSecretKey sets the key that encrypts secrets. Both stores derive it

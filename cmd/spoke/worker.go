@@ -114,7 +114,8 @@ func work(ctx context.Context, logger *slog.Logger, o workerOptions) error {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		pingCtx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		if _, err := db.QueueDepth(pingCtx, time.Now()); err != nil {
+		if err := opened.ping(pingCtx); err != nil {
+			w.Header().Set("Retry-After", "5")
 			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
 			return
 		}

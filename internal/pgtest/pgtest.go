@@ -168,7 +168,7 @@ func Start(parent string) (*Server, error) {
 	return s, nil
 }
 
-// Start starts the server of an existing cluster (after Stop or Kill).
+// Start starts the server of an existing cluster (after Halt).
 func (s *Server) Start() error {
 	// Small settings: the tests share two cores with other work, and fsync
 	// buys nothing for a throwaway cluster.
@@ -192,11 +192,20 @@ func (s *Server) Stop() error {
 	return nil
 }
 
-// Restart stops the server (fast mode: sessions are cut off) and starts
-// it again, for tests of what clients do while it is down.
-func (s *Server) Restart(down time.Duration) error {
+// Halt stops the server (fast mode: sessions are cut off) and keeps its
+// cluster, so Start brings it back with its data, for tests of what
+// clients do while it is down.
+func (s *Server) Halt() error {
 	if out, err := s.run("pg_ctl", "-D", s.dataDir(), "-m", "fast", "-w", "stop"); err != nil {
 		return fmt.Errorf("pg_ctl stop: %v: %s", err, out)
+	}
+	return nil
+}
+
+// Restart halts the server, waits down and starts it again.
+func (s *Server) Restart(down time.Duration) error {
+	if err := s.Halt(); err != nil {
+		return err
 	}
 	time.Sleep(down)
 	return s.Start()
