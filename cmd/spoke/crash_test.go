@@ -221,50 +221,5 @@ func TestKillNineDuringBulkRun(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	// Every record got exactly one flow write of each property, with the
-	// right values.
-	for from := 0; from < n; from += 100 {
-		var inputs []map[string]any
-		for i := from; i < from+100; i++ {
-			inputs = append(inputs, map[string]any{"id": fmt.Sprintf("k%d@crash.example", i)})
-		}
-		out := s.do("POST", "/crm/v3/objects/contacts/batch/read", map[string]any{"idProperty": "email", "inputs": inputs,
-			"properties": []string{"n", "score", "jobtitle"}, "propertiesWithHistory": []string{"score", "jobtitle"}}, 200)
-		for _, r := range out["results"].([]any) {
-			rec := r.(map[string]any)
-			props := rec["properties"].(map[string]any)
-			nv, _ := strconv.Atoi(props["n"].(string))
-			if props["score"] != strconv.Itoa(nv*3) || props["jobtitle"] != "done-"+strconv.Itoa(nv*3) {
-				t.Errorf("record %v: score %v jobtitle %v", rec["id"], props["score"], props["jobtitle"])
-			}
-			hist := rec["propertiesWithHistory"].(map[string]any)
-			for _, name := range []string{"score", "jobtitle"} {
-				var flowWrites int
-				for _, h := range hist[name].([]any) {
-					if h.(map[string]any)["sourceType"] == "AUTOMATION_PLATFORM" {
-						flowWrites++
-					}
-				}
-				if flowWrites != 1 {
-					t.Errorf("record %v: %d flow writes of %s, want exactly 1", rec["id"], flowWrites, name)
-				}
-			}
-		}
-	}
-	// The code actions succeeded exactly once per enrollment (a run in
-	// flight at the kill may have started twice, but committed once).
-	var succeeded int
-	after := ""
-	for {
-		page := s.do("GET", "/automation/v4/flows/"+flowID+"/executions?actionId=1&status=SUCCESS&limit=1000&after="+after, nil, 200)
-		succeeded += len(page["results"].([]any))
-		p, ok := page["paging"].(map[string]any)
-		if !ok {
-			break
-		}
-		after = p["next"].(map[string]any)["after"].(string)
-	}
-	if succeeded != n {
-		t.Errorf("%d successful executions of action 1, want %d", succeeded, n)
-	}
+	checkRun(t, s, flowID, n, func(i int) string { return fmt.Sprintf("k%d@crash.example", i) })
 }

@@ -3,12 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -51,89 +54,105 @@ func startProc(t *testing.T, bin string, env []string, health string, args ...st
 	return nil, nil
 }
 
-// TestWorkersOnPostgres runs one API process (serve --no-engine) and three
-// worker processes on one PostgreSQL database, kills one worker with
-// SIGKILL in the middle of a bulk run through a flow with custom code and
-// set-property actions, and checks that every enrollment completes and
-// that every flow write was committed exactly once. Then it asks the API
-// process, which runs no engine, to revert the flow's jobtitle writes, and
-// checks that the workers run the revert to its end.
-func TestWorkersOnPostgres(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a PostgreSQL server, spoke processes and sandboxes")
-	}
-	const n = 600
-	bin := buildSpoke(t)
-	dbURL := pgtest.Database(t)
+// cluster is one API process (serve --no-engine) and worker processes on
+// one PostgreSQL database, with a flow (crashFlow) and n contacts enrolled
+// in it.
+type cluster struct {
+	api        *server
+	workers    []*exec.Cmd
+	workerLogs []*bytes.Buffer
+	workerURLs []string // each worker's /healthz
+	flowID     string
+	prefix     string // contacts are PREFIX<i>@scale.example
+	n          int
+	firstIDs   []string  // the ids of the first 20 contacts
+	started    time.Time // a second before the enrollment
+	dbURL      string
+}
+
+// startCluster starts the processes on dbURL, creates n contacts and
+// enrolls them all in flow (crashFlow or a variant that computes the same
+// values).
+func startCluster(t *testing.T, bin, dbURL, flow string, workers, n int, prefix string) *cluster {
+	t.Helper()
 	env := []string{"SPOKE_ADMIN_TOKEN=scale-test-token", "SPOKE_SECRET_KEY=scale-test-key", "SPOKE_DATABASE_URL=" + dbURL}
 	dir, addr := t.TempDir(), freeAddr(t)
 	s := &server{t: t, url: "http://" + addr, token: "scale-test-token"}
 	s.cmd, s.logs = startProc(t, bin, env, s.url+"/healthz", "serve", "--no-engine", "--addr", addr, "--data", dir)
-	var workers []*exec.Cmd
-	var workerLogs []*bytes.Buffer
-	for i := 0; i < 3; i++ {
+	c := &cluster{api: s, prefix: prefix, n: n, dbURL: dbURL}
+	for i := 0; i < workers; i++ {
 		waddr := freeAddr(t)
-		cmd, logs := startProc(t, bin, env, "http://"+waddr+"/healthz", "worker", "--addr", waddr, "--data", dir, "--api-url", s.url,
+		health := "http://" + waddr + "/healthz"
+		cmd, logs := startProc(t, bin, env, health, "worker", "--addr", waddr, "--data", dir, "--api-url", s.url,
 			"--runners", "2", "--lease", "3s")
-		workers, workerLogs = append(workers, cmd), append(workerLogs, logs)
+		c.workers, c.workerLogs, c.workerURLs = append(c.workers, cmd), append(c.workerLogs, logs), append(c.workerURLs, health)
 	}
 	s.do("POST", "/crm/v3/properties/contacts", map[string]any{"name": "n", "label": "N", "type": "number", "fieldType": "number", "groupName": "contactinformation"}, 201)
 	s.do("POST", "/crm/v3/properties/contacts", map[string]any{"name": "score", "label": "Score", "type": "number", "fieldType": "number", "groupName": "contactinformation"}, 201)
-	var firstIDs []string
 	for from := 0; from < n; from += 100 {
 		var inputs []map[string]any
-		for i := from; i < from+100; i++ {
-			inputs = append(inputs, map[string]any{"properties": map[string]string{"email": fmt.Sprintf("w%d@scale.example", i), "n": strconv.Itoa(i)}})
+		for i := from; i < min(from+100, n); i++ {
+			inputs = append(inputs, map[string]any{"properties": map[string]string{"email": c.email(i), "n": strconv.Itoa(i)}})
 		}
 		out := s.do("POST", "/crm/v3/objects/contacts/batch/create", map[string]any{"inputs": inputs}, 201)
 		if from == 0 {
-			for _, r := range out["results"].([]any)[:20] {
-				firstIDs = append(firstIDs, r.(map[string]any)["id"].(string))
+			for _, r := range out["results"].([]any)[:min(20, n)] {
+				c.firstIDs = append(c.firstIDs, r.(map[string]any)["id"].(string))
 			}
 		}
 	}
-	flowID := s.createFlow(crashFlow)
-	started := time.Now().Add(-time.Second)
-	res := s.do("POST", "/automation/v4/flows/"+flowID+"/enrollments", map[string]any{"allMatching": true}, 202)
+	c.flowID = s.createFlow(flow)
+	c.started = time.Now().Add(-time.Second)
+	res := s.do("POST", "/automation/v4/flows/"+c.flowID+"/enrollments", map[string]any{"allMatching": true}, 202)
 	if got := len(res["enrolled"].([]any)); got != n {
 		t.Fatalf("enrolled %d, want %d", got, n)
 	}
-	// Kill one worker once some, not all, enrollments are done.
-	deadline := time.Now().Add(90 * time.Second)
+	return c
+}
+
+func (c *cluster) email(i int) string { return fmt.Sprintf("%s%d@scale.example", c.prefix, i) }
+
+// logs returns every process's output, for a failure message.
+func (c *cluster) logs() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "api:\n%s\n", c.api.logs)
+	for i, l := range c.workerLogs {
+		fmt.Fprintf(&b, "worker %d:\n%s\n", i, l)
+	}
+	return b.String()
+}
+
+// waitCompleted waits until at least want enrollments completed and
+// returns the counts by status; no enrollment may fail.
+func (c *cluster) waitCompleted(t *testing.T, want int, timeout time.Duration) map[string]int {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
 	for {
-		c := s.enrollmentCounts(flowID)
-		if c["COMPLETED"] > 0 {
-			if c["COMPLETED"] == n {
-				t.Log("every enrollment finished before the kill")
-			}
-			t.Logf("killing worker 0 at %v", c)
-			break
+		counts := c.api.enrollmentCounts(c.flowID)
+		if counts["FAILED"] > 0 {
+			t.Fatalf("failed enrollments: %v\n%s", counts, c.logs())
+		}
+		if counts["COMPLETED"] >= want {
+			return counts
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no enrollment completed in time: %v\napi:\n%s\nworker:\n%s", c, s.logs, workerLogs[0])
+			t.Fatalf("%d enrollments did not complete in %s: %v\n%s", want, timeout, counts, c.logs())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	workers[0].Process.Signal(syscall.SIGKILL)
-	workers[0].Wait()
-	deadline = time.Now().Add(180 * time.Second)
-	for {
-		c := s.enrollmentCounts(flowID)
-		if c["FAILED"] > 0 {
-			t.Fatalf("failed enrollments: %v\n%s", c, workerLogs[1])
-		}
-		if c["COMPLETED"] == n {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("enrollments did not all complete: %v\n%s", c, workerLogs[1])
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+}
+
+// checkRun checks a finished run of crashFlow over n contacts: every
+// record has the values the flow computes, each flow write is in its
+// property history exactly once, and action 1 succeeded once per
+// enrollment (a run in flight at a failure may have started twice, but
+// committed once).
+func checkRun(t *testing.T, s *server, flowID string, n int, email func(int) string) {
+	t.Helper()
 	for from := 0; from < n; from += 100 {
 		var inputs []map[string]any
-		for i := from; i < from+100; i++ {
-			inputs = append(inputs, map[string]any{"id": fmt.Sprintf("w%d@scale.example", i)})
+		for i := from; i < min(from+100, n); i++ {
+			inputs = append(inputs, map[string]any{"id": email(i)})
 		}
 		out := s.do("POST", "/crm/v3/objects/contacts/batch/read", map[string]any{"idProperty": "email", "inputs": inputs,
 			"properties": []string{"n", "score", "jobtitle"}, "propertiesWithHistory": []string{"score", "jobtitle"}}, 200)
@@ -158,29 +177,107 @@ func TestWorkersOnPostgres(t *testing.T) {
 			}
 		}
 	}
-
-	// A staged rollout run by the controllers of the two workers left:
-	// each stage releases its size once, and the rollout completes.
-	rolloutStart := time.Now()
-	staged := s.createFlow(stagedFlow)
-	res = s.do("POST", "/automation/v4/flows/"+staged+"/enrollments", map[string]any{"objectIds": firstIDs}, 202)
-	if got := len(res["enrolled"].([]any)); got != len(firstIDs) {
-		t.Fatalf("enrolled %d in the staged flow, want %d", got, len(firstIDs))
-	}
-	deadline = time.Now().Add(60 * time.Second)
+	var succeeded int
+	after := ""
 	for {
-		ro := s.do("GET", "/automation/v4/flows/"+staged+"/rollout", nil, 200)
-		c := s.enrollmentCounts(staged)
-		if ro["state"] == "COMPLETE" && c["COMPLETED"] == len(firstIDs) {
+		page := s.do("GET", "/automation/v4/flows/"+flowID+"/executions?actionId=1&status=SUCCESS&limit=1000&after="+after, nil, 200)
+		succeeded += len(page["results"].([]any))
+		p, ok := page["paging"].(map[string]any)
+		if !ok {
 			break
 		}
-		if ro["state"] == "HALTED" || c["FAILED"] > 0 || time.Now().After(deadline) {
-			t.Fatalf("staged rollout: %v, enrollments %v\n%s", ro, c, workerLogs[1])
+		after = p["next"].(map[string]any)["after"].(string)
+	}
+	if succeeded != n {
+		t.Errorf("%d successful executions of action 1, want %d", succeeded, n)
+	}
+}
+
+// TestWorkersOnPostgres runs one API process (serve --no-engine) and three
+// worker processes on one PostgreSQL database, kills one worker with
+// SIGKILL in the middle of a bulk run through a flow with custom code and
+// set-property actions, and checks that every enrollment completes and
+// that every flow write was committed exactly once. Then the two workers
+// left run a staged rollout, and a revert of the flow's jobtitle writes
+// that the API process, which runs no engine, was asked for.
+func TestWorkersOnPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a PostgreSQL server, spoke processes and sandboxes")
+	}
+	const n = 600
+	bin := buildSpoke(t)
+	start := time.Now()
+	c := startCluster(t, bin, pgtest.Database(t), crashFlow, 3, n, "w")
+	t.Logf("%d contacts created and enrolled in %s", n, time.Since(start).Round(time.Millisecond))
+	// Kill one worker once some, not all, enrollments are done.
+	counts := c.waitCompleted(t, 1, 90*time.Second)
+	if counts["COMPLETED"] == n {
+		t.Log("every enrollment finished before the kill")
+	}
+	t.Logf("killing worker 0 at %v", counts)
+	c.workers[0].Process.Signal(syscall.SIGKILL)
+	c.workers[0].Wait()
+	c.waitCompleted(t, n, 180*time.Second)
+	t.Logf("run finished %s after the enrollment", time.Since(start).Round(time.Millisecond))
+	checkRun(t, c.api, c.flowID, n, c.email)
+	checkStagedRollout(t, c)
+	checkRevert(t, c)
+}
+
+// checkRevert asks the API process, which runs no engine, to revert the
+// flow's jobtitle writes, and checks that the workers run the revert to
+// its end.
+func checkRevert(t *testing.T, c *cluster) {
+	t.Helper()
+	s := c.api
+	job := s.do("POST", "/automation/v4/flows/"+c.flowID+"/revert", map[string]any{"since": c.started.UnixMilli(), "properties": []string{"jobtitle"}, "dryRun": false}, 202)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		got := s.do("GET", "/automation/v4/flows/"+c.flowID+"/revert/"+job["id"].(string), nil, 200)
+		if got["status"] == "COMPLETE" {
+			if got["recordsChanged"] != float64(c.n) || got["valuesReverted"] != float64(c.n) {
+				t.Fatalf("revert %v", got)
+			}
+			break
+		}
+		if got["status"] != "RUNNING" || time.Now().After(deadline) {
+			t.Fatalf("revert %v\n%s", got, c.logs())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	out := s.do("POST", "/crm/v3/objects/contacts/search", map[string]any{"filterGroups": []any{map[string]any{"filters": []any{
+		map[string]any{"propertyName": "jobtitle", "operator": "HAS_PROPERTY"}}}}, "limit": 1}, 200)
+	if out["total"] != float64(0) {
+		t.Errorf("after the revert %v contacts keep a jobtitle", out["total"])
+	}
+}
+
+// checkStagedRollout runs a staged rollout by the controllers of the
+// workers left: each stage releases its size once, and the rollout
+// completes.
+func checkStagedRollout(t *testing.T, c *cluster) {
+	t.Helper()
+	s := c.api
+	rolloutStart := time.Now()
+	staged := s.createFlow(stagedFlow)
+	res := s.do("POST", "/automation/v4/flows/"+staged+"/enrollments", map[string]any{"objectIds": c.firstIDs}, 202)
+	if got := len(res["enrolled"].([]any)); got != len(c.firstIDs) {
+		t.Fatalf("enrolled %d in the staged flow, want %d", got, len(c.firstIDs))
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ro := s.do("GET", "/automation/v4/flows/"+staged+"/rollout", nil, 200)
+		counts := s.enrollmentCounts(staged)
+		if ro["state"] == "COMPLETE" && counts["COMPLETED"] == len(c.firstIDs) {
+			break
+		}
+		if ro["state"] == "HALTED" || counts["FAILED"] > 0 || time.Now().After(deadline) {
+			t.Fatalf("staged rollout: %v, enrollments %v\n%s", ro, counts, c.logs())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Logf("staged rollout complete in %v", time.Since(rolloutStart).Round(time.Millisecond))
-	conn, err := pgx.Connect(context.Background(), dbURL)
+	conn, err := pgx.Connect(context.Background(), c.dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,27 +295,6 @@ func TestWorkersOnPostgres(t *testing.T) {
 	}
 	// Retention settings are served by the API process.
 	s.do("GET", "/automation/v4/settings/retention", nil, 200)
-
-	job := s.do("POST", "/automation/v4/flows/"+flowID+"/revert", map[string]any{"since": started.UnixMilli(), "properties": []string{"jobtitle"}, "dryRun": false}, 202)
-	deadline = time.Now().Add(60 * time.Second)
-	for {
-		got := s.do("GET", "/automation/v4/flows/"+flowID+"/revert/"+job["id"].(string), nil, 200)
-		if got["status"] == "COMPLETE" {
-			if got["recordsChanged"] != float64(n) || got["valuesReverted"] != float64(n) {
-				t.Fatalf("revert %v", got)
-			}
-			break
-		}
-		if got["status"] != "RUNNING" || time.Now().After(deadline) {
-			t.Fatalf("revert %v\n%s", got, workerLogs[1])
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	out := s.do("POST", "/crm/v3/objects/contacts/search", map[string]any{"filterGroups": []any{map[string]any{"filters": []any{
-		map[string]any{"propertyName": "jobtitle", "operator": "HAS_PROPERTY"}}}}, "limit": 1}, 200)
-	if out["total"] != float64(0) {
-		t.Errorf("after the revert %v contacts keep a jobtitle", out["total"])
-	}
 }
 
 // stagedFlow sets a property in a rollout of stages of 3 and 5.
@@ -227,6 +303,104 @@ const stagedFlow = `{"name":"staged","type":"CONTACT_FLOW","objectTypeId":"0-1",
  "rollout":{"stages":[3,5],"maxFailureRate":0,"approval":"auto"},
  "actions":[{"type":"SINGLE_CONNECTION","actionId":"1","actionTypeId":"0-5","actionTypeVersion":0,"fields":{"property_name":"lastname","value":{"staticValue":"staged"}}}]}`
 
+// TestPostgresRestart stops PostgreSQL itself in the middle of a bulk run
+// on one API process and two workers, checks that the API answers 503
+// with Retry-After while it is down (a read, a write, /healthz) and that
+// the workers' health says so too, starts it again, and checks that the
+// processes reconnect by themselves and every enrollment completes with
+// each flow write committed exactly once. The test runs a server of its
+// own, since it stops it.
+func TestPostgresRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a PostgreSQL server, spoke processes and sandboxes")
+	}
+	const n = 400
+	bin := buildSpoke(t)
+	srv, err := pgtest.Start(os.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	// The second code action sleeps 100 ms, so the run lasts a few
+	// seconds and PostgreSQL stops in its middle, however fast the rest.
+	slow := strings.Replace(crashFlow, `async (event, callback) => callback({outputFields: {tag:`,
+		`async (event, callback) => { await new Promise(r => setTimeout(r, 100)); callback({outputFields: {tag:`, 1)
+	slow = strings.Replace(slow, `event.inputFields.score}});",`, `event.inputFields.score}}); }",`, 1)
+	if slow == crashFlow {
+		t.Fatal("the slow flow is crashFlow")
+	}
+	c := startCluster(t, bin, srv.URL("postgres"), slow, 2, n, "r")
+	counts := c.waitCompleted(t, 1, 90*time.Second)
+	if counts["COMPLETED"] == n {
+		t.Fatalf("every enrollment finished before PostgreSQL stopped: %v", counts)
+	}
+	t.Logf("stopping PostgreSQL at %v", counts)
+	if err := srv.Halt(); err != nil {
+		t.Fatal(err)
+	}
+	down := time.Now()
+	for _, call := range []struct{ method, path, body string }{
+		{"GET", "/crm/v3/objects/contacts?limit=1", ""},
+		{"POST", "/crm/v3/objects/contacts", `{"properties":{"email":"during@scale.example"}}`},
+		{"GET", "/automation/v4/flows/" + c.flowID + "/enrollments?limit=1", ""},
+		{"GET", "/healthz", ""},
+	} {
+		req, _ := http.NewRequest(call.method, c.api.url+call.path, strings.NewReader(call.body))
+		req.Header.Set("Authorization", "Bearer "+c.api.token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s while PostgreSQL is down: %v", call.method, call.path, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var e struct{ Status, Message, Category string }
+		json.Unmarshal(body, &e)
+		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" ||
+			e.Message != "The database is unavailable; retry shortly." || e.Category != "SERVICE_UNAVAILABLE" {
+			t.Errorf("%s %s while PostgreSQL is down: %d (Retry-After %q) %s; want 503 with Retry-After and the unavailable message",
+				call.method, call.path, resp.StatusCode, resp.Header.Get("Retry-After"), body)
+		}
+	}
+	for i, u := range c.workerURLs {
+		if resp, err := http.Get(u); err != nil || resp.StatusCode != http.StatusServiceUnavailable {
+			t.Errorf("worker %d /healthz while PostgreSQL is down: %v %v, want 503", i, resp, err)
+		} else {
+			resp.Body.Close()
+		}
+	}
+	// Long enough for the runners' rounds and lease renewals to fail.
+	time.Sleep(time.Until(down.Add(2 * time.Second)))
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("PostgreSQL was down for %s", time.Since(down).Round(time.Millisecond))
+	deadline := time.Now().Add(30 * time.Second)
+	for _, u := range append([]string{c.api.url + "/healthz"}, c.workerURLs...) {
+		for {
+			resp, err := http.Get(u)
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					break
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s did not answer 200 after PostgreSQL came back: %v %v\n%s", u, resp, err, c.logs())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	c.waitCompleted(t, n, 120*time.Second)
+	t.Logf("run finished %s after PostgreSQL came back", time.Since(down).Round(time.Millisecond))
+	checkRun(t, c.api, c.flowID, n, c.email)
+	// The write refused while the database was down did not happen.
+	out := c.api.do("POST", "/crm/v3/objects/contacts/search", map[string]any{"filterGroups": []any{map[string]any{"filters": []any{
+		map[string]any{"propertyName": "email", "operator": "EQ", "value": "during@scale.example"}}}}}, 200)
+	if out["total"].(float64) != 0 {
+		t.Errorf("the contact refused with 503 exists: %v", out)
+	}
+}
 // TestSecretKeyOnPostgres starts a worker on PostgreSQL with a key, then
 // checks what other processes are told: the same key from a file
 // (--secret-key-file) is accepted; another key, or none, is refused with
