@@ -204,7 +204,7 @@ func TestWorkersOnPostgres(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a PostgreSQL server, spoke processes and sandboxes")
 	}
-	const n = 600
+	const n = 3000
 	bin := buildSpoke(t)
 	start := time.Now()
 	c := startCluster(t, bin, pgtest.Database(t), crashFlow, 3, n, "w")
@@ -218,7 +218,7 @@ func TestWorkersOnPostgres(t *testing.T) {
 	c.workers[0].Process.Signal(syscall.SIGKILL)
 	c.workers[0].Wait()
 	c.waitCompleted(t, n, 180*time.Second)
-	t.Logf("run finished %s after the enrollment", time.Since(start).Round(time.Millisecond))
+	t.Logf("run finished %s after the processes started", time.Since(start).Round(time.Millisecond))
 	checkRun(t, c.api, c.flowID, n, c.email)
 	checkStagedRollout(t, c)
 	checkRevert(t, c)
@@ -392,7 +392,7 @@ func TestPostgresRestart(t *testing.T) {
 		}
 	}
 	c.waitCompleted(t, n, 120*time.Second)
-	t.Logf("run finished %s after PostgreSQL came back", time.Since(down).Round(time.Millisecond))
+	t.Logf("run finished %s after PostgreSQL stopped", time.Since(down).Round(time.Millisecond))
 	checkRun(t, c.api, c.flowID, n, c.email)
 	// The write refused while the database was down did not happen.
 	out := c.api.do("POST", "/crm/v3/objects/contacts/search", map[string]any{"filterGroups": []any{map[string]any{"filters": []any{
