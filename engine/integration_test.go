@@ -19,13 +19,16 @@ import (
 	"github.com/spokehq/spoke"
 	"github.com/spokehq/spoke/api"
 	"github.com/spokehq/spoke/engine"
+	"github.com/spokehq/spoke/flow"
+	"github.com/spokehq/spoke/internal/pgtest"
+	"github.com/spokehq/spoke/postgres"
 	"github.com/spokehq/spoke/sandbox"
 	"github.com/spokehq/spoke/sandbox/egress"
 	"github.com/spokehq/spoke/sqlite"
 )
 
-// These tests run flows end to end: the HTTP API, the SQLite store, the
-// engine's runners and the real code sandbox (bubblewrap; see
+// These tests run flows end to end: the HTTP API, the store (SQLite and
+// PostgreSQL, each test once per driver), the engine's runners and the real code sandbox (bubblewrap; see
 // scripts/setup-sandbox.sh), with an injectable clock for retries.
 
 const itToken = "integration-admin-token"
@@ -53,10 +56,12 @@ type itEnv struct {
 	// metrics serves the Prometheus registry, as spoke serve does on its
 	// own address (not the API's).
 	metrics string
-	db      *sqlite.DB
-	eng     *engine.Engine
-	clock   *itClock
-	acct    int64
+	db      itStore
+	// sqlite is the store when the driver is SQLite, else nil.
+	sqlite *sqlite.DB
+	eng    *engine.Engine
+	clock  *itClock
+	acct   int64
 	// hook receives webhooks and is allowed by the egress proxy; denied
 	// has the same handler but is not.
 	hook, denied *httptest.Server
@@ -69,18 +74,73 @@ type hookLog struct {
 	bodies []map[string]any
 }
 
-func setupIntegration(t *testing.T) *itEnv {
+// itDrivers are the stores the integration tests run on, each test as a
+// subtest per driver with the same assertions.
+var itDrivers = []string{"sqlite", "postgres"}
+
+// forEachDriver runs fn as a subtest per driver.
+func forEachDriver(t *testing.T, fn func(t *testing.T, driver string)) {
+	for _, d := range itDrivers {
+		t.Run(d, func(t *testing.T) { fn(t, d) })
+	}
+}
+
+// itStore is what the integration tests use of a store, whichever driver
+// serves it.
+type itStore interface {
+	spoke.RecordService
+	spoke.PropertyService
+	spoke.AssociationService
+	spoke.SchemaService
+	spoke.TokenService
+	spoke.OwnerService
+	spoke.PipelineService
+	spoke.FlowService
+	spoke.EngineStore
+	spoke.SecretService
+	flow.Checker
+	StoreToken(ctx context.Context, account int64, name, secret string, scopes []string, admin bool) (*spoke.Token, error)
+	SetSecretKey(key []byte) error
+}
+
+// openStore opens a fresh store of the driver whose clock is now, and
+// returns it with the functions that install the engine's trigger and,
+// on PostgreSQL, deliver its notifications (as spoke serve wires them).
+func openStore(t *testing.T, driver string, now func() time.Time) (itStore, *sqlite.DB, func(*engine.Engine, context.Context)) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
+	switch driver {
+	case "sqlite":
+		db, err := sqlite.Open(ctx, t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		db.Now = now
+		return db, db, func(eng *engine.Engine, _ context.Context) { db.SetTrigger(eng.Trigger, eng.Wake) }
+	case "postgres":
+		db, err := postgres.Open(ctx, pgtest.Database(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		db.Now = now
+		return db, nil, func(eng *engine.Engine, runCtx context.Context) {
+			db.SetTrigger(eng.Trigger, eng.Wake)
+			go db.Listen(runCtx, eng.Wake, eng.FlowsChanged)
+		}
 	}
-	t.Cleanup(func() { db.Close() })
+	t.Fatalf("unknown driver %q", driver)
+	return nil, nil, nil
+}
+
+func setupIntegration(t *testing.T, driver string) *itEnv {
+	t.Helper()
+	ctx := context.Background()
 	// The clock runs an hour behind, frozen, so nothing depends on the
 	// real time except what should (durations).
 	ck := &itClock{now: time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)}
-	db.Now = ck.Now
+	db, sq, wire := openStore(t, driver, ck.Now)
 	acct, _, err := db.DefaultAccount(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -109,7 +169,7 @@ func setupIntegration(t *testing.T) *itEnv {
 		}
 	}
 
-	e := &itEnv{t: t, db: db, clock: ck, acct: acct, hooks: &hookLog{}}
+	e := &itEnv{t: t, db: db, sqlite: sq, clock: ck, acct: acct, hooks: &hookLog{}}
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var body map[string]any
 		json.NewDecoder(r.Body).Decode(&body)
@@ -129,7 +189,6 @@ func setupIntegration(t *testing.T) *itEnv {
 	eng := engine.New(engine.Config{Store: db, Flows: db, Records: db, Properties: db, Secrets: db, ObjectTypes: db, Logger: logger, Now: ck.Now, Poll: 10 * time.Millisecond,
 		HTTP:    engine.WebhookClient(egress.New(egress.Config{Allow: []string{strings.TrimPrefix(e.hook.URL, "http://")}, Logger: logger})),
 		Metrics: engine.NewMetrics(reg, db)})
-	db.SetTrigger(eng.Trigger, eng.Wake)
 	srv := &api.Server{Records: db, Properties: db, Associations: db, Schemas: db, Tokens: db, Owners: db, Pipelines: db, Flows: db, FlowChecker: db,
 		Engine: eng, EngineStore: db, Secrets: db, Logger: logger, Now: ck.Now}
 	metrics := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
@@ -151,6 +210,7 @@ func setupIntegration(t *testing.T) *itEnv {
 	e.eng = eng
 
 	runCtx, stop := context.WithCancel(context.Background())
+	wire(eng, runCtx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -292,7 +352,11 @@ func TestIntegrationRealSandbox(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the code sandbox")
 	}
-	e := setupIntegration(t)
+	forEachDriver(t, testIntegrationRealSandbox)
+}
+
+func testIntegrationRealSandbox(t *testing.T, driver string) {
+	e := setupIntegration(t, driver)
 	sub := func(name string, parallel bool, fn func(*itEnv)) {
 		t.Run(name, func(t *testing.T) {
 			if parallel {

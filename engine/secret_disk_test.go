@@ -21,7 +21,7 @@ func TestNoSecretOnDisk(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the code sandbox")
 	}
-	e := setupIntegration(t)
+	e := setupIntegration(t, "sqlite")
 	e.must(200, "PUT", "/automation/v4/secrets/DISK_SECRET", map[string]string{"value": diskSecret})
 	returns := `
 exports.main = async (event, callback) => {
@@ -66,7 +66,7 @@ exports.main = async (event, callback) => {
 		t.Errorf("test action answer: %s", raw)
 	}
 
-	path := e.db.Path()
+	path := e.sqlite.Path()
 	var searched int
 	for _, name := range []string{path, path + "-wal", path + "-shm"} {
 		b, err := os.ReadFile(name)

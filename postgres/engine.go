@@ -138,7 +138,12 @@ func (db *DB) enrollIn(ctx context.Context, tx pgx.Tx, account int64, f *spoke.F
 	res := &spoke.EnrollResult{Enrolled: []int64{}, Skipped: map[int64]string{}}
 	*out = res
 	if !known {
+		// objectType is a stored type name: a standard type's, or a
+		// custom object's, which is its object type id ("2-7").
 		t, ok := spoke.LookupObjectType(objectType)
+		if !ok && spoke.IsCustomObjectTypeID(objectType) {
+			t, ok = spoke.ObjectType{Name: objectType}, true
+		}
 		if !ok {
 			return spoke.UnknownObjectType(objectType)
 		}

@@ -226,6 +226,10 @@ func testCustomObjectSchema(t *testing.T, open Opener) {
 	if car.ObjectType != typeID {
 		t.Fatalf("car %+v", car)
 	}
+	// Its records enroll in a flow by id, as the API's enrollment does.
+	if res, err := db.Enroll(ctx, acct, &spoke.Flow{ID: "7", RevisionID: "1", ObjectTypeID: typeID}, typeID, []int64{car.ID}, false); err != nil || len(res.Enrolled) != 1 {
+		t.Errorf("enroll a car: %+v %v", res, err)
+	}
 	back, _, _ := db.ListAssociations(ctx, acct, "contacts", contact.ID, typeID, 0, 10)
 	if len(back) != 1 || back[0].ToID != car.ID {
 		t.Fatalf("contact to car: %+v", back)
