@@ -21,7 +21,12 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/spokehq/spoke/internal/pgtest"
 )
+
+// TestMain stops the PostgreSQL server the suite's PostgreSQL run starts.
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 const (
 	startTimeout = 30 * time.Second
@@ -61,15 +66,26 @@ func TestContract(t *testing.T) {
 	}
 
 	// Build the server.
-	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "spoke")
+	bin := filepath.Join(t.TempDir(), "spoke")
 	build := exec.Command(goTool(), "build", "-o", bin, "./cmd/spoke")
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build ./cmd/spoke: %v\n%s", err, out)
 	}
 
-	// Start it.
+	// The same suite runs against each store: SQLite in the data
+	// directory, and PostgreSQL (a throwaway server of pgtest's).
+	t.Run("sqlite", func(t *testing.T) { runSuite(t, root, node, bin, nil) })
+	t.Run("postgres", func(t *testing.T) {
+		runSuite(t, root, node, bin, []string{"SPOKE_DATABASE_URL=" + pgtest.Database(t), "SPOKE_SECRET_KEY=contract-" + randHex(t, 16)})
+	})
+}
+
+// runSuite starts `spoke serve` with env added to its environment (and
+// to `spoke token create`'s), runs the Node suite against it, and stops it.
+func runSuite(t *testing.T, root, node, bin string, storeEnv []string) {
+	// Start the server.
+	tmp := t.TempDir()
 	addr := freeAddr(t)
 	data := t.TempDir()
 	token := "contract-" + randHex(t, 16)
@@ -83,6 +99,7 @@ func TestContract(t *testing.T) {
 	srv := exec.Command(bin, "serve", "--addr", addr, "--data", data)
 	srv.Dir = tmp
 	srv.Env = append(os.Environ(), "SPOKE_ADMIN_TOKEN="+token, "SPOKE_LINT_NODE_MODULES="+filepath.Join(root, "lint", "node_modules"))
+	srv.Env = append(srv.Env, storeEnv...)
 	srv.Stdout = logFile
 	srv.Stderr = logFile
 	srv.SysProcAttr = sysProcAttr()
@@ -106,6 +123,17 @@ func TestContract(t *testing.T) {
 	if err := waitReady(addr, exited); err != nil {
 		t.Fatalf("spoke serve --addr %s did not come up: %v", addr, err)
 	}
+	if storeEnv != nil {
+		// The server says which database it serves: make sure the run is
+		// on PostgreSQL, not SQLite in the data directory.
+		deadline := time.Now().Add(startTimeout)
+		for b, _ := os.ReadFile(logPath); !strings.Contains(string(b), `data="postgres://`); b, _ = os.ReadFile(logPath) {
+			if time.Now().After(deadline) {
+				t.Fatalf("spoke serve does not say it serves PostgreSQL")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
 	t.Logf("spoke serve is listening on %s (data %s)", addr, data)
 
 	env := append(os.Environ(),
@@ -113,7 +141,7 @@ func TestContract(t *testing.T) {
 		"SPOKE_TOKEN="+token,
 		"NODE_NO_WARNINGS=1",
 	)
-	if ro := readOnlyToken(t, bin, data); ro != "" {
+	if ro := readOnlyToken(t, bin, data, storeEnv); ro != "" {
 		env = append(env, "SPOKE_READONLY_TOKEN="+ro)
 	}
 
@@ -223,10 +251,11 @@ func waitReady(addr string, exited <-chan error) error {
 // readOnlyToken makes a token with only crm.objects.contacts.read through
 // `spoke token create`, for the 403 MISSING_SCOPES test. It returns "" (and
 // that test is skipped) if the command is not available or fails.
-func readOnlyToken(t *testing.T, bin, data string) string {
+func readOnlyToken(t *testing.T, bin, data string, storeEnv []string) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "token", "create", "--data", data, "--scopes", "crm.objects.contacts.read")
+	cmd.Env = append(os.Environ(), storeEnv...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
