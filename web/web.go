@@ -225,6 +225,8 @@ func status(err error) int {
 		return http.StatusUnauthorized
 	case spoke.EFORBIDDEN:
 		return http.StatusForbidden
+	case spoke.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }
