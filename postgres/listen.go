@@ -37,7 +37,14 @@ func (db *DB) Listen(ctx context.Context, onWork, onFlows func()) {
 }
 
 func (db *DB) listenOnce(ctx context.Context, onWork, onFlows func(), connected func()) error {
-	conn, err := pgx.Connect(ctx, db.url)
+	cfg, err := pgx.ParseConfig(db.url)
+	if err != nil {
+		return err
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = connectTimeout
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return err
 	}

@@ -84,10 +84,7 @@ func Open(ctx context.Context, dbURL string) (*DB, error) {
 	}
 	cfg.MaxConns = max(cfg.MaxConns, 16)
 	if cfg.ConnConfig.ConnectTimeout == 0 {
-		// A server that does not answer (a host down, a partition) must
-		// fail requests with 503 in seconds, not hang them; connect_timeout
-		// in the URL overrides this.
-		cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+		cfg.ConnConfig.ConnectTimeout = connectTimeout
 	}
 	pgPool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -110,6 +107,11 @@ func Open(ctx context.Context, dbURL string) (*DB, error) {
 	}
 	return db, nil
 }
+
+// connectTimeout bounds a connection attempt whose URL sets no
+// connect_timeout: a server that does not answer (a host down, a
+// partition) must fail requests with 503 in seconds, not hang them.
+const connectTimeout = 5 * time.Second
 
 // redactURL drops the password from a URL for messages.
 func redactURL(s string) string {
