@@ -69,8 +69,9 @@ func classify(err error) error {
 }
 
 // pool is the connection pool with every error classified as it leaves:
-// errors from Exec, from QueryRow's Scan and from Query, including those
-// its rows report when a connection drops while they are read.
+// errors from Exec, from QueryRow's Scan, from Acquire and from Query,
+// including those its rows report when a connection drops while they are
+// read. (A connection acquired is the caller's: its own errors are not.)
 // Transactions are classified by DB.inTx, the one way the store begins
 // them.
 type pool struct {
@@ -93,6 +94,12 @@ func (p pool) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, err
 // QueryRow is pgxpool's QueryRow with Scan's error classified.
 func (p pool) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 	return row{p.Pool.QueryRow(ctx, sql, args...)}
+}
+
+// Acquire is pgxpool's Acquire with the error classified.
+func (p pool) Acquire(ctx context.Context) (*pgxpool.Conn, error) {
+	c, err := p.Pool.Acquire(ctx)
+	return c, classify(err)
 }
 
 type rows struct{ pgx.Rows }
