@@ -401,6 +401,7 @@ func TestPostgresRestart(t *testing.T) {
 		t.Errorf("the contact refused with 503 exists: %v", out)
 	}
 }
+
 // TestSecretKeyOnPostgres starts a worker on PostgreSQL with a key, then
 // checks what other processes are told: the same key from a file
 // (--secret-key-file) is accepted; another key, or none, is refused with
