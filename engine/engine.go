@@ -104,6 +104,10 @@ type Engine struct {
 	// (a store shared by several processes), else nil.
 	rates spoke.RateLimiter
 	quota quota
+	// limitChanges counts CodeLimitChanged calls, so a round that decided
+	// on the quota before a limit change wakes what it made wait (see
+	// committer.commit).
+	limitChanges atomic.Uint64
 	// holder names this engine to a store that keeps its quota
 	// reservations (spoke.QuotaReserver; Lease.Holder).
 	holder   int64
@@ -322,7 +326,7 @@ func (e *Engine) RunOnce(ctx context.Context) (int, error) {
 
 	active := batch
 	for len(active) > 0 {
-		c := &committer{e: e, ctx: ctx, h: h}
+		c := &committer{e: e, ctx: ctx, h: h, limits: e.limitChanges.Load()}
 		steps, err := e.round(roundCtx, active, c)
 		if err == nil && roundCtx.Err() != nil {
 			err = roundCtx.Err()
@@ -365,6 +369,8 @@ type committer struct {
 	h    *holder
 	done map[*spoke.Step]bool
 	lost map[int64]bool
+	// limits is Engine.limitChanges when the round started.
+	limits uint64
 }
 
 // commit commits steps under the runner's current lease.
@@ -386,6 +392,12 @@ func (c *committer) commit(steps []*spoke.Step) error {
 		c.lost[id] = true
 	}
 	c.e.afterCommit(steps, lost)
+	if c.e.limitChanges.Load() != c.limits {
+		// A limit changed while the round ran: its quota waits may have
+		// been decided on the old limit and committed after
+		// CodeLimitChanged woke the waiters, so wake them again.
+		c.e.wakeQuotaWaiters(c.ctx, steps)
+	}
 	if len(lost) > 0 {
 		c.e.Logger.Warn("enrollments were claimed by another runner after this runner's lease ended; its results for them were dropped", "count", len(lost))
 	}

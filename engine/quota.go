@@ -35,7 +35,7 @@ type quota interface {
 	commit(account int64, n int)
 	// forget makes the next reserve of the account ask the store again,
 	// after its limit changed.
-	forget(account int64)
+	forget(ctx context.Context, account int64, now time.Time)
 	// inFlight returns the units reserved and not settled, for tests.
 	inFlight(account int64) int64
 }
@@ -146,7 +146,7 @@ func (q *quotaCache) inFlight(account int64) int64 {
 
 // forget drops the cached usage and limit of an account; units in flight
 // stay reserved.
-func (q *quotaCache) forget(account int64) {
+func (q *quotaCache) forget(_ context.Context, account int64, _ time.Time) {
 	q.mu.Lock()
 	if s := q.accounts[account]; s != nil {
 		s.loaded = time.Time{}
@@ -313,14 +313,34 @@ func (q *sharedQuota) commit(account int64, n int) {
 }
 
 // forget lets the next reserve ask the store at once (a raised limit
-// applies at once) and has the next keep give back the block (a lowered
-// one applies within a keep).
-func (q *sharedQuota) forget(account int64) {
-	q.mu.Lock()
-	if r := q.accounts[account]; r != nil {
+// applies at once) and gives the account's block back to the store now,
+// so a lowered limit applies at once in this process too (in the others,
+// within a keep).
+func (q *sharedQuota) forget(ctx context.Context, account int64, now time.Time) {
+	for {
+		q.mu.Lock()
+		r := q.accounts[account]
+		if r == nil {
+			q.mu.Unlock()
+			return
+		}
 		r.refused, r.drawn = time.Time{}, false
+		if ch := r.busy; ch != nil {
+			// A store call about the account runs: give back what it
+			// leaves.
+			q.mu.Unlock()
+			select {
+			case <-ch:
+				continue
+			case <-ctx.Done():
+				return
+			}
+		}
+		ch := r.begin()
+		q.mu.Unlock()
+		q.keepOne(ctx, account, r, ch, now, true)
+		return
 	}
-	q.mu.Unlock()
 }
 
 func (q *sharedQuota) inFlight(account int64) int64 {
@@ -401,8 +421,31 @@ func (e *Engine) keepQuota(ctx context.Context, q *sharedQuota) {
 }
 
 // CodeLimitChanged makes the engine re-read an account's quota and wakes
-// the runners.
+// the runners. The store woke the account's quota waiters when it saved
+// the limit, but a runner may have made one wait again on the old limit
+// since: the waiters are woken once more after the forget, and rounds
+// still running then wake theirs after their commit (committer.commit).
 func (e *Engine) CodeLimitChanged(account int64) {
-	e.quota.forget(account)
+	e.quota.forget(context.Background(), account, e.Now())
+	e.limitChanges.Add(1)
+	if err := e.Store.WakeQuotaWaiters(context.Background(), account, e.Now()); err != nil {
+		e.Logger.Error("wake the enrollments waiting on the quota", "accountId", account, "err", err)
+	}
 	e.Wake()
+}
+
+// wakeQuotaWaiters wakes the quota waiters of the accounts of the steps
+// that committed a wait on the quota.
+func (e *Engine) wakeQuotaWaiters(ctx context.Context, steps []*spoke.Step) {
+	done := map[int64]bool{}
+	for _, st := range steps {
+		en := st.Enrollment
+		if en.Status != spoke.EnrollmentActive || en.WaitReason != spoke.WaitQuota || done[en.AccountID] {
+			continue
+		}
+		done[en.AccountID] = true
+		if err := e.Store.WakeQuotaWaiters(context.WithoutCancel(ctx), en.AccountID, e.Now()); err != nil {
+			e.Logger.Error("wake the enrollments waiting on the quota", "accountId", en.AccountID, "err", err)
+		}
+	}
 }
