@@ -114,14 +114,14 @@ func TestRevertResumesAfterRestart(t *testing.T) {
 	}
 	b.drain(t)
 	ctx := context.Background()
-	job, err := b.eng.Revert(ctx, b.account, "7", spoke.RevertRequest{Since: since})
+	stored, err := b.eng.Revert(ctx, b.account, "7", spoke.RevertRequest{Since: since})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The first process claims the job, commits one chunk, then dies.
-	job, err = b.db.ClaimRevertJob(ctx, spoke.Lease{Token: 1, Until: b.clock.Now().Add(DefaultLease)}, b.clock.Now())
-	if err != nil || job == nil {
-		t.Fatalf("claim = %+v, %v", job, err)
+	job, err := b.db.ClaimRevertJob(ctx, spoke.Lease{Token: 1, Until: b.clock.Now().Add(DefaultLease)}, b.clock.Now())
+	if err != nil || job == nil || job.ID != stored.ID {
+		t.Fatalf("claim = %+v, %v; want the job stored, %d", job, err, stored.ID)
 	}
 	targets, err := b.db.RevertTargets(ctx, job)
 	if err != nil || len(targets) != 5 {
