@@ -119,9 +119,13 @@ func (e *Engine) createRecord(ctx context.Context, act *spoke.Action, en *spoke.
 		create.Properties["hs_timestamp"] = strconv.FormatInt(now.UnixMilli(), 10)
 	case spoke.ActionTypeCreateRecord:
 		typ := flow.Field(act, "object_type_id")
-		nt, ok := e.objectType(ctx, en.AccountID, typ)
-		if !ok {
+		nt, err := e.objectType(ctx, en.AccountID, typ)
+		if missingType(err) {
 			o.err = &spoke.ActionError{Type: "INVALID_ACTION", Message: fmt.Sprintf("Object type %s does not exist.", typ)}
+			return
+		}
+		if err != nil {
+			e.spokeFailure(o, "STORE_UNAVAILABLE", fmt.Sprintf("The object type could not be read: %v", err))
 			return
 		}
 		create.ObjectType = nt.Name

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -449,5 +450,44 @@ func TestEnrollmentByDynamicListMembership(t *testing.T) {
 	b.drain(t)
 	if got := b.record(t, c).Properties["jobtitle"]; got != "Dubliner" {
 		t.Errorf("jobtitle %q after joining the list", got)
+	}
+}
+
+// flakyTypes answers custom object types with a store error while busy is
+// set, and as missing otherwise.
+type flakyTypes struct{ busy atomic.Bool }
+
+func (f *flakyTypes) ObjectType(ctx context.Context, account int64, name string) (spoke.ObjectType, error) {
+	if f.busy.Load() {
+		return spoke.ObjectType{}, errBusy
+	}
+	return spoke.ObjectType{}, spoke.Invalidf("Object type %s does not exist.", name)
+}
+
+// A create record action whose custom object type cannot be read waits on
+// the retry schedule instead of failing for good; once the store answers
+// that the type does not exist, it fails with INVALID_ACTION.
+func TestCreateRecordWaitsOutAnUnreadableType(t *testing.T) {
+	t.Parallel()
+	b := setupBuiltins(t)
+	types := &flakyTypes{}
+	types.busy.Store(true)
+	b.eng.ObjectTypes = types
+	b.put(t, "53", manualFlow(`{"type":"SINGLE_CONNECTION","actionId":"1","actionTypeId":"0-14","actionTypeVersion":0,"fields":{"object_type_id":"2-999",
+	    "properties":[{"targetProperty":"name","value":{"staticValue":"x"}}]}}`))
+	c := b.contact(t, nil)
+	if _, err := b.eng.Enroll(context.Background(), b.account, "53", []int64{c}); err != nil {
+		t.Fatal(err)
+	}
+	b.drain(t)
+	en := b.only(t, "53")
+	if en.Status != spoke.EnrollmentActive || en.WaitReason != spoke.WaitRetry {
+		t.Fatalf("while the type is unreadable: %s waiting %q %+v, want ACTIVE waiting RETRY", en.Status, en.WaitReason, en.Error)
+	}
+	types.busy.Store(false)
+	b.clock.Add(time.Hour)
+	b.drain(t)
+	if en := b.only(t, "53"); en.Status != spoke.EnrollmentFailed || en.Error == nil || en.Error.Type != "INVALID_ACTION" {
+		t.Fatalf("once the type is known missing: %s %+v, want FAILED INVALID_ACTION", en.Status, en.Error)
 	}
 }

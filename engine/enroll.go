@@ -47,7 +47,11 @@ func (e *Engine) Trigger(ch spoke.RecordChange) []spoke.EnrollmentTrigger {
 		e.Logger.Error("load property definitions for triggers", "err", err)
 		return nil
 	}
-	t, _ := e.objectType(ctx, ch.AccountID, ch.ObjectType)
+	t, err := e.objectType(ctx, ch.AccountID, ch.ObjectType)
+	if err != nil {
+		e.Logger.Error("resolve object type for triggers", "objectType", ch.ObjectType, "err", err)
+		return nil
+	}
 	now := e.Now()
 	afterRec := &spoke.Record{ID: ch.RecordID, ObjectType: t.Name, Properties: ch.After, CreatedAt: ch.CreatedAt, UpdatedAt: ch.UpdatedAt}
 	// A membership change is not committed yet, and the list store reads
@@ -193,9 +197,12 @@ func (e *Engine) enrollable(ctx context.Context, account int64, flowID string) (
 	if !f.IsEnabled {
 		return nil, spoke.ObjectType{}, spoke.Invalidf("Flow %s is not enabled; only enabled flows enroll records. Set isEnabled to true first.", flowID)
 	}
-	t, ok := e.objectType(ctx, account, f.ObjectTypeID)
-	if !ok {
+	t, err := e.objectType(ctx, account, f.ObjectTypeID)
+	if missingType(err) {
 		return nil, spoke.ObjectType{}, spoke.Invalidf("Flow %s has an unsupported objectTypeId %s.", flowID, f.ObjectTypeID)
+	}
+	if err != nil {
+		return nil, spoke.ObjectType{}, err
 	}
 	return f, t, nil
 }

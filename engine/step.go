@@ -77,7 +77,12 @@ func external(a *spoke.Action) bool {
 func (e *Engine) step(ctx context.Context, f *spoke.Flow, en *spoke.Enrollment, rec *spoke.Record, test bool) *spoke.Step {
 	st := &spoke.Step{Enrollment: en, Record: rec}
 	rec = cloneRecord(rec) // the actions see their own writes; st.Record stays as read
-	t, _ := e.objectType(ctx, en.AccountID, rec.ObjectType)
+	t, err := e.objectType(ctx, en.AccountID, rec.ObjectType)
+	if err != nil && !missingType(err) {
+		// The store could not say; as for the quota: wait, do not fail.
+		e.Logger.Error("resolve object type", "objectType", rec.ObjectType, "err", err)
+		return e.wait(st, quotaReload, spoke.WaitRetry, e.Now())
+	}
 	ran, externals := 0, 0
 	for ran < maxActionsPerStep {
 		now := e.Now()
@@ -278,7 +283,11 @@ func (e *Engine) run(ctx context.Context, f *spoke.Flow, act *spoke.Action, en *
 			o.exec.DurationMs = float64(time.Since(began).Microseconds()) / 1000
 		}
 	}()
-	t, _ := e.objectType(ctx, en.AccountID, rec.ObjectType)
+	t, err := e.objectType(ctx, en.AccountID, rec.ObjectType)
+	if err != nil && !missingType(err) {
+		e.spokeFailure(o, "STORE_UNAVAILABLE", fmt.Sprintf("The object type could not be read: %v", err))
+		return o
+	}
 	switch act.Type {
 	case spoke.ActionCustomCode:
 		e.runCode(ctx, f, act, en, rec, t, o, dryRun)

@@ -22,9 +22,12 @@ func (e *Engine) TestAction(ctx context.Context, account int64, flowID, actionID
 	if act == nil {
 		return nil, spoke.NotFoundf("Flow %s has no action %s.", flowID, actionID)
 	}
-	t, ok := e.objectType(ctx, account, f.ObjectTypeID)
-	if !ok {
+	t, err := e.objectType(ctx, account, f.ObjectTypeID)
+	if missingType(err) {
 		return nil, spoke.Invalidf("Flow %s has an unsupported objectTypeId %s.", flowID, f.ObjectTypeID)
+	}
+	if err != nil {
+		return nil, err
 	}
 	id := strconv.FormatInt(objectID, 10)
 	recs, err := e.Records.GetRecords(ctx, account, t.Name, []string{id}, spoke.ReadOptions{})
