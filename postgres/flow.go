@@ -318,6 +318,13 @@ func (db *DB) DeleteFlow(ctx context.Context, account int64, id string) error {
 		if tag.RowsAffected() == 0 {
 			return notFoundFlow(id)
 		}
+		// The flow's actions' shared counters (rate-limit windows, owner
+		// rotations) die with it: a deleted flow never runs again.
+		for _, table := range []string{"rate_windows", "owner_rotations"} {
+			if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE account_id = $1 AND flow_id = $2`, account, strconv.FormatInt(n, 10)); err != nil {
+				return fmt.Errorf("delete flow %d: %s: %w", n, table, err)
+			}
+		}
 		return notifyFlows(ctx, tx, account)
 	})
 }

@@ -436,4 +436,11 @@ func TestRotationAcrossEngines(t *testing.T) {
 			t.Errorf("owner %s got %d contacts, want %d (all: %v)", owner, n, total/3, got)
 		}
 	}
+	// Deleting the flow deletes its turns.
+	if err := b.dbs[1].DeleteFlow(ctx, b.account, f.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := b.count(t, `SELECT count(*) FROM owner_rotations WHERE flow_id = $1`, f.ID); n != 0 {
+		t.Errorf("%d owner rotation rows left after the flow was deleted", n)
+	}
 }
