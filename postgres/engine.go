@@ -128,6 +128,7 @@ func (db *DB) enrollBatch(ctx context.Context, account int64, f *spoke.Flow, obj
 	}
 	if len(res.Enrolled) > 0 {
 		db.notifyEnrolled()
+		db.grew(ctx, "enrollments", len(res.Enrolled))
 	}
 	return res, nil
 }
@@ -278,14 +279,18 @@ func scanEnrollment(s pgx.Row) (*spoke.Enrollment, error) {
 // other or ever handing one enrollment to two of them: a row another
 // claim has locked is skipped, and one it has stamped is no longer due.
 func (db *DB) Claim(ctx context.Context, now time.Time, limit int, lease spoke.Lease) ([]*spoke.Enrollment, error) {
-	// The due ids are a MATERIALIZED CTE: as a plain IN subquery the planner
-	// may re-run it per row, each run skipping the rows the statement
-	// already locked and so claiming more than limit.
-	rows, err := db.pool.Query(ctx, `WITH due AS MATERIALIZED (SELECT id FROM enrollments
-			WHERE status = 'ACTIVE' AND run_at <= $3 AND lease_until < $3
-			ORDER BY run_at, id LIMIT $4 FOR UPDATE SKIP LOCKED)
-		UPDATE enrollments SET lease_until = $1, lease_token = $2
-		WHERE id IN (SELECT id FROM due)
+	// The due rows are locked by a subquery that runs once (ARRAY(...) is
+	// an init plan), and the UPDATE finds them by primary key. As
+	// `id IN (SELECT ...)` the planner could run the subquery again for
+	// every row of the table (each run skipping the rows the statement
+	// already locked, and so claiming more than limit), or join the
+	// claimed ids with a scan of the whole table, whenever its statistics
+	// said the table was small (as they do right after a bulk enrollment:
+	// see grew): claims then took 50-500 ms and held rows other runners'
+	// commits waited for.
+	rows, err := db.pool.Query(ctx, `UPDATE enrollments SET lease_until = $1, lease_token = $2
+		WHERE id = ANY(ARRAY(SELECT id FROM enrollments WHERE status = 'ACTIVE' AND run_at <= $3 AND lease_until < $3
+			ORDER BY run_at, id LIMIT $4 FOR UPDATE SKIP LOCKED))
 		RETURNING `+enrollmentColumns, lease.Until.UnixMilli(), lease.Token, now.UnixMilli(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("claim enrollments: %w", err)

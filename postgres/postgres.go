@@ -59,6 +59,9 @@ type DB struct {
 	mu    sync.RWMutex
 	props map[propKey]map[string]*spoke.Property
 	gen   uint64
+
+	// growth counts rows added by bulk writes, for grew.
+	growth growth
 }
 
 type propKey struct {

@@ -56,6 +56,15 @@ func (db *DB) WriteRecords(ctx context.Context, account int64, objectType string
 	if enrolled {
 		db.notifyEnrolled()
 	}
+	created := 0
+	for _, r := range results {
+		if r.New && r.Err == nil {
+			created++
+		}
+	}
+	if created > 0 {
+		db.grew(ctx, "records", created)
+	}
 	return results, nil
 }
 

@@ -50,6 +50,10 @@ func benchEngine(ctx context.Context, args []string) int {
 	codeConc := fs.Int("code-concurrency", 0, "concurrent custom code invocations per runner (0: the engine's default)")
 	workers := fs.Int("workers", 0, "sandbox workers (0: the pool's default)")
 	httpN := fs.Int("http-contacts", 50000, "contacts to create and enroll by objectIds over loopback HTTP (0: skip that path)")
+	database := fs.String("database", "", "also run the bulk enrollment on PostgreSQL with `spoke worker` processes: a postgres:// URL (its role needs CREATEDB) or pgtest (a throwaway server); SQLite runs first in the same invocation, without the HTTP path and latency samples")
+	procs := fs.String("worker-processes", "1,2,4", "with --database: the numbers of `spoke worker` processes to measure, comma-separated")
+	var pgSettings multiFlag
+	fs.Var(&pgSettings, "pg-setting", "with --database pgtest: a server `name=value` setting (repeatable), e.g. synchronous_commit=on")
 	return runSuite(fs, args, func() error {
 		for _, d := range []struct {
 			flag *int
@@ -59,27 +63,46 @@ func benchEngine(ctx context.Context, args []string) int {
 				*d.flag = d.def
 			}
 		}
-		return runBenchEngine(ctx, *n, *httpN, *samples, *runners, *batch, *codeConc, *workers)
+		if *database != "" {
+			counts, err := parseCounts(*procs)
+			if err != nil {
+				return err
+			}
+			return runBenchEngineBoth(ctx, *database, pgSettings, *n, counts, *runners, *batch, *codeConc, *workers)
+		}
+		_, err := runBenchEngine(ctx, *n, *httpN, *samples, *runners, *batch, *codeConc, *workers)
+		return err
 	})
 }
 
-func runBenchEngine(ctx context.Context, n, httpN, samples, runners, batch, codeConc, workers int) error {
+// engineRun is what a bulk run through benchFlow measured.
+type engineRun struct {
+	rate float64 // enrollments completed per second
+	// CPU per enrollment of Spoke's processes (the engine and the
+	// enrolling process) and of the sandboxed Node workers.
+	spokeCPU, nodeCPU time.Duration
+}
+
+// runBenchEngine runs the engine benchmark on SQLite: bulk enrollment by
+// allMatching, then (unless httpN is 0) the HTTP path, then (unless
+// samples is 0) the latency of single updates.
+func runBenchEngine(ctx context.Context, n, httpN, samples, runners, batch, codeConc, workers int) (*engineRun, error) {
 	db, acct, closeStore, err := openBenchStore(ctx, "spoke-bench-engine-")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer closeStore()
 	if err := db.SetSecretKey(make([]byte, 32)); err != nil {
-		return err
+		return nil, err
 	}
 	if err := db.SetCodeLimit(ctx, acct, -1); err != nil {
-		return err
+		return nil, err
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	db.Logger = quiet // the search indexes the HTTP path's progress search creates are part of the run
 	pool, err := sandbox.NewPool(sandbox.Config{APIURL: "http://127.0.0.1:9", MaxWorkers: workers, Logger: quiet})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer pool.Close()
 	eng := engine.New(engine.Config{Store: db, Flows: db, Records: db, Properties: db, Secrets: db, Code: pool, Logger: quiet,
@@ -91,7 +114,7 @@ func runBenchEngine(ctx context.Context, n, httpN, samples, runners, batch, code
 		{ObjectType: "contacts", Name: "employees", Label: "Employees", Type: spoke.TypeNumber, GroupName: "contactinformation"},
 	} {
 		if _, err := db.CreateProperty(ctx, acct, p); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	fmt.Printf("# spoke bench engine: %d contacts (+%d over HTTP), %d runners x batch %d, code concurrency %d, %s\n\n", n, httpN, runners, batch, codeConc, time.Now().UTC().Format(time.RFC3339))
@@ -104,7 +127,7 @@ func runBenchEngine(ctx context.Context, n, httpN, samples, runners, batch, code
 				"firstname": fmt.Sprintf("F%d", i%97), "lastname": "Bench", "employees": strconv.Itoa(i % 60), "hs_lead_status": "NEW"}})
 		}
 		if _, err := db.WriteRecords(ctx, acct, "contacts", spoke.WriteCreate, inputs, src); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	fmt.Printf("| measurement | result |\n|---|---|\n")
@@ -112,16 +135,16 @@ func runBenchEngine(ctx context.Context, n, httpN, samples, runners, batch, code
 
 	f, err := flow.Parse([]byte(benchFlow))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	f, err = db.CreateFlow(ctx, acct, f)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	eng.FlowsChanged()
 	// Warm the pool with one invocation so the bulk run measures steady state.
 	if _, err := eng.TestAction(ctx, acct, f.ID, "1", 1, true); err != nil {
-		return err
+		return nil, err
 	}
 
 	// Baseline, in the same run: the flow's code invoked straight through
@@ -129,7 +152,7 @@ func runBenchEngine(ctx context.Context, n, httpN, samples, runners, batch, code
 	// concurrently as the engine will.
 	base, err := benchCodeOnly(ctx, pool, acct, f, n, runners*codeConc)
 	if err != nil {
-		return err
+		return nil, err
 	}
 
 	runCtx, stop := context.WithCancel(ctx)
@@ -141,14 +164,14 @@ func runBenchEngine(ctx context.Context, n, httpN, samples, runners, batch, code
 	start := time.Now()
 	res, err := eng.EnrollAllMatching(ctx, acct, f.ID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	enrolled := time.Since(start)
 	if len(res.Enrolled) != n {
-		return fmt.Errorf("enrolled %d of %d", len(res.Enrolled), n)
+		return nil, fmt.Errorf("enrolled %d of %d", len(res.Enrolled), n)
 	}
 	if err := waitIdle(ctx, db); err != nil {
-		return err
+		return nil, err
 	}
 	total := time.Since(start)
 	self1, workers1 := cpuTimes()
@@ -160,12 +183,18 @@ func runBenchEngine(ctx context.Context, n, httpN, samples, runners, batch, code
 	fmt.Printf("| CPU per enrollment: spoke / Node workers (of %.0f µs of both cores per enrollment) | %s / %s |\n",
 		2*float64(total.Microseconds())/float64(n), perEnrollment(self1-self0), perEnrollment(workers1-workers0))
 
+	run := &engineRun{rate: float64(n) / total.Seconds(), spokeCPU: (self1 - self0) / time.Duration(n), nodeCPU: (workers1 - workers0) / time.Duration(n)}
 	if httpN > 0 {
 		if err := benchEnrollHTTP(ctx, db, eng, acct, f, httpN, n, float64(n)/total.Seconds()); err != nil {
-			return err
+			return nil, err
 		}
 	}
 
+	if samples == 0 {
+		stop()
+		<-done
+		return run, nil
+	}
 	// Latency from one record's update (it starts to meet the criteria) to
 	// its enrollment's completion, one record at a time.
 	lat := make([]time.Duration, 0, samples)
@@ -173,12 +202,12 @@ func runBenchEngine(ctx context.Context, n, httpN, samples, runners, batch, code
 		res, err := db.WriteRecords(ctx, acct, "contacts", spoke.WriteCreate, []spoke.RecordInput{{Properties: map[string]string{
 			"email": fmt.Sprintf("late%d@bench.example", i), "firstname": "Late", "lastname": "Bench", "employees": "40"}}}, src)
 		if err != nil || res[0].Err != nil {
-			return fmt.Errorf("create: %v %v", err, res[0].Err)
+			return nil, fmt.Errorf("create: %v %v", err, res[0].Err)
 		}
 		id := strconv.FormatInt(res[0].Record.ID, 10)
 		t0 := time.Now()
 		if _, err := db.WriteRecords(ctx, acct, "contacts", spoke.WriteUpdate, []spoke.RecordInput{{ID: id, Properties: map[string]string{"hs_lead_status": "NEW"}}}, src); err != nil {
-			return err
+			return nil, err
 		}
 		for {
 			var status string
@@ -187,7 +216,7 @@ func runBenchEngine(ctx context.Context, n, httpN, samples, runners, batch, code
 				break
 			}
 			if err == nil && status == spoke.EnrollmentFailed {
-				return fmt.Errorf("enrollment of %s failed", id)
+				return nil, fmt.Errorf("enrollment of %s failed", id)
 			}
 			time.Sleep(200 * time.Microsecond)
 		}
@@ -197,7 +226,7 @@ func runBenchEngine(ctx context.Context, n, httpN, samples, runners, batch, code
 	fmt.Printf("| record update to enrollment completed, p50 / p99 (%d samples, idle engine) | **%s** / %s |\n", samples, ms(pct(lat, .5)), ms(pct(lat, .99)))
 	stop()
 	<-done
-	return nil
+	return run, nil
 }
 
 // benchCodeOnly invokes the flow's custom code n times through the pool,

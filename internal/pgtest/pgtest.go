@@ -128,12 +128,20 @@ type Server struct {
 	Dir  string
 	bin  string
 	user *user.User
+	// settings are extra `name=value` server settings, applied after the
+	// defaults (so they override them).
+	settings []string
 }
 
 // Start creates a cluster in a new directory under parent and starts a
 // server on a Unix socket in that directory, with no TCP listener. As root
 // it runs the server as the postgres user, which PostgreSQL requires.
-func Start(parent string) (*Server, error) {
+func Start(parent string) (*Server, error) { return StartWith(parent) }
+
+// StartWith is Start with extra server settings (`name=value`, as for
+// postgres -c, without spaces), which override the defaults: benchmarks
+// ask for durable writes and more memory than tests need.
+func StartWith(parent string, settings ...string) (*Server, error) {
 	bin, err := findBin()
 	if err != nil {
 		return nil, err
@@ -142,7 +150,7 @@ func Start(parent string) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create the server directory: %w", err)
 	}
-	s := &Server{Dir: dir, bin: bin}
+	s := &Server{Dir: dir, bin: bin, settings: settings}
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
@@ -173,6 +181,9 @@ func (s *Server) Start() error {
 	// Small settings: the tests share two cores with other work, and fsync
 	// buys nothing for a throwaway cluster.
 	opts := "-k " + s.Dir + " -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=32MB -c max_connections=200"
+	for _, set := range s.settings {
+		opts += " -c " + set
+	}
 	if out, err := s.run("pg_ctl", "-D", s.dataDir(), "-l", filepath.Join(s.Dir, "log"), "-w", "-t", "60", "-o", opts, "start"); err != nil {
 		log, _ := os.ReadFile(filepath.Join(s.Dir, "log"))
 		return fmt.Errorf("pg_ctl start: %v: %s\n%s", err, out, log)
