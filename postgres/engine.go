@@ -366,17 +366,22 @@ func (db *DB) Commit(ctx context.Context, lease spoke.Lease, steps []*spoke.Step
 			ids[i] = st.Enrollment.ID
 		}
 		own := make(map[int64]bool, len(steps))
-		rows, err := tx.Query(ctx, `SELECT id FROM enrollments WHERE id = ANY($1) AND lease_token = $2 ORDER BY id FOR UPDATE`, ids, lease.Token)
+		// The token is compared in the result, not in the WHERE clause:
+		// the planner cannot know that one token matches the whole batch,
+		// and guessing one row it scanned the table instead of the
+		// primary key.
+		rows, err := tx.Query(ctx, `SELECT id, lease_token = $2 FROM enrollments WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids, lease.Token)
 		if err != nil {
 			return fmt.Errorf("check leases: %w", err)
 		}
 		for rows.Next() {
 			var id int64
-			if err := rows.Scan(&id); err != nil {
+			var mine bool
+			if err := rows.Scan(&id, &mine); err != nil {
 				rows.Close()
 				return err
 			}
-			own[id] = true
+			own[id] = mine
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -384,6 +389,7 @@ func (db *DB) Commit(ctx context.Context, lease spoke.Lease, steps []*spoke.Step
 		}
 		usage := map[int64]int64{}
 		batch := &pgx.Batch{}
+		var written stepRows
 		for _, st := range steps {
 			e := st.Enrollment
 			if !own[e.ID] {
@@ -423,10 +429,11 @@ func (db *DB) Commit(ctx context.Context, lease spoke.Lease, steps []*spoke.Step
 				}
 			}
 			usage[e.AccountID] += int64(st.CodeExecutions)
-			if err := queueStep(batch, st, lease, now); err != nil {
+			if err := written.add(st, lease, now); err != nil {
 				return err
 			}
 		}
+		written.queue(batch, now)
 		for acct, n := range usage {
 			if n > 0 {
 				batch.Queue(`INSERT INTO code_usage (account_id, period, executions) VALUES ($1, $2, $3)
@@ -453,9 +460,27 @@ func (db *DB) Commit(ctx context.Context, lease spoke.Lease, steps []*spoke.Step
 	return lost, nil
 }
 
-// queueStep queues a step's checkpoint and, if the enrollment still
-// exists (it may have been erased meanwhile), its execution rows.
-func queueStep(b *pgx.Batch, st *spoke.Step, lease spoke.Lease, now time.Time) error {
+// stepRows gathers a commit's checkpoints and execution rows as columns,
+// so that each kind is written by one statement over unnest(...) arrays
+// instead of one statement a row: a round of 512 enrollments through four
+// actions wrote about 2,300 statements, which cost more CPU in Spoke and in
+// the server than the rows themselves.
+type stepRows struct {
+	// Checkpoints: the enrollments' new state.
+	ids, runAt, firstFail, completed, until []int64
+	status, action, outputs, wait           []string
+	attempt                                 []int32
+	errs                                    []*string
+	// Executions.
+	xEnrollment, xAccount, xObject, xStarted, xMemory []int64
+	xFlow, xAction, xType, xStatus, xLogs, xRuntime   []string
+	xAttempt                                          []int32
+	xDuration                                         []float64
+	xInputs, xOutputs, xErr                           []*string
+}
+
+// add adds a step's checkpoint and execution rows.
+func (r *stepRows) add(st *spoke.Step, lease spoke.Lease, now time.Time) error {
 	e := st.Enrollment
 	outputs := []byte("{}")
 	if e.Outputs != nil {
@@ -479,9 +504,11 @@ func queueStep(b *pgx.Batch, st *spoke.Step, lease spoke.Lease, now time.Time) e
 	if e.Status == spoke.EnrollmentActive && !e.RunAt.After(now) {
 		until = lease.Until.UnixMilli()
 	}
-	b.Queue(`UPDATE enrollments SET status = $1, current_action = $2, outputs = $3, run_at = $4, wait_reason = $5, attempt = $6,
-		first_failure_at = $7, error = $8, updated_at = $9, completed_at = $10, lease_until = $11 WHERE id = $12 AND lease_token = $13`,
-		e.Status, e.CurrentAction, string(outputs), e.RunAt.UnixMilli(), e.WaitReason, e.Attempt, firstFail, errJSON, now.UnixMilli(), completed, until, e.ID, lease.Token)
+	r.ids, r.runAt, r.firstFail, r.completed, r.until = append(r.ids, e.ID), append(r.runAt, e.RunAt.UnixMilli()),
+		append(r.firstFail, firstFail), append(r.completed, completed), append(r.until, until)
+	r.status, r.action, r.outputs, r.wait = append(r.status, e.Status), append(r.action, e.CurrentAction),
+		append(r.outputs, string(outputs)), append(r.wait, e.WaitReason)
+	r.attempt, r.errs = append(r.attempt, int32(e.Attempt)), append(r.errs, errJSON)
 	for _, x := range st.Executions {
 		inputs, err := jsonOrNil(x.Inputs)
 		if err != nil {
@@ -495,13 +522,50 @@ func queueStep(b *pgx.Batch, st *spoke.Step, lease spoke.Lease, now time.Time) e
 		if err != nil {
 			return err
 		}
-		b.Queue(`INSERT INTO executions (enrollment_id, account_id, flow_id, object_id, action_id, action_type, attempt, status, started_at,
-			duration_ms, memory_bytes, inputs, outputs, logs, error, runtime)
-			SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16 WHERE EXISTS (SELECT 1 FROM enrollments WHERE id = $1)`,
-			e.ID, e.AccountID, e.FlowID, e.ObjectID, x.ActionID, x.ActionType, x.Attempt, x.Status, x.StartedAt.UnixMilli(),
-			x.DurationMs, x.MemoryBytes, inputs, outs, x.Logs, xerr, x.Runtime)
+		r.xEnrollment, r.xAccount, r.xObject = append(r.xEnrollment, e.ID), append(r.xAccount, e.AccountID), append(r.xObject, e.ObjectID)
+		r.xStarted, r.xMemory = append(r.xStarted, x.StartedAt.UnixMilli()), append(r.xMemory, x.MemoryBytes)
+		r.xFlow, r.xAction, r.xType, r.xStatus = append(r.xFlow, e.FlowID), append(r.xAction, x.ActionID), append(r.xType, x.ActionType), append(r.xStatus, x.Status)
+		r.xLogs, r.xRuntime = append(r.xLogs, x.Logs), append(r.xRuntime, x.Runtime)
+		r.xAttempt, r.xDuration = append(r.xAttempt, int32(x.Attempt)), append(r.xDuration, x.DurationMs)
+		r.xInputs, r.xOutputs, r.xErr = append(r.xInputs, inputs), append(r.xOutputs, outs), append(r.xErr, xerr)
 	}
 	return nil
+}
+
+// queue queues the statements writing the rows: the checkpoints and, for
+// the enrollments that still exist (a step's writes may have erased its
+// record and with it the enrollment), their execution rows in the order
+// given. Every step added belongs to an enrollment that Commit locked
+// after checking its lease token, so the checkpoint needs no token
+// condition; with one, the planner (which cannot know that a single token
+// matches the whole batch) expected one row and rescanned the arrays for
+// every enrollment.
+func (r *stepRows) queue(b *pgx.Batch, now time.Time) {
+	if len(r.ids) == 0 {
+		return
+	}
+	b.Queue(`UPDATE enrollments e SET status = u.status, current_action = u.action, outputs = u.outputs, run_at = u.run_at,
+			wait_reason = u.wait, attempt = u.attempt, first_failure_at = u.first_fail, error = u.err, updated_at = $1,
+			completed_at = u.completed, lease_until = u.until
+		FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::int[], $9::bigint[], $10::text[], $11::bigint[], $12::bigint[])
+			AS u(id, status, action, outputs, run_at, wait, attempt, first_fail, err, completed, until)
+		WHERE e.id = u.id`,
+		now.UnixMilli(), r.ids, r.status, r.action, r.outputs, r.runAt, r.wait, r.attempt, r.firstFail, r.errs, r.completed, r.until)
+	if len(r.xEnrollment) == 0 {
+		return
+	}
+	b.Queue(`INSERT INTO executions (enrollment_id, account_id, flow_id, object_id, action_id, action_type, attempt, status, started_at,
+			duration_ms, memory_bytes, inputs, outputs, logs, error, runtime)
+		SELECT u.enrollment_id, u.account_id, u.flow_id, u.object_id, u.action_id, u.action_type, u.attempt, u.status, u.started_at,
+			u.duration_ms, u.memory_bytes, u.inputs, u.outputs, u.logs, u.error, u.runtime
+		FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::int[], $8::text[], $9::bigint[],
+			$10::float8[], $11::bigint[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[]) WITH ORDINALITY
+			AS u(enrollment_id, account_id, flow_id, object_id, action_id, action_type, attempt, status, started_at,
+				duration_ms, memory_bytes, inputs, outputs, logs, error, runtime, n)
+		JOIN (SELECT id FROM enrollments WHERE id = ANY($17)) AS live ON live.id = u.enrollment_id
+		ORDER BY u.n`,
+		r.xEnrollment, r.xAccount, r.xFlow, r.xObject, r.xAction, r.xType, r.xAttempt, r.xStatus, r.xStarted,
+		r.xDuration, r.xMemory, r.xInputs, r.xOutputs, r.xLogs, r.xErr, r.xRuntime, r.ids)
 }
 
 func jsonOrNil(v any) (*string, error) {

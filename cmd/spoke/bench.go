@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/spokehq/spoke/api"
+	"github.com/spokehq/spoke/postgres"
 	"github.com/spokehq/spoke/sqlite"
 )
 
@@ -56,13 +57,76 @@ func benchCommand(ctx context.Context, args []string) int {
 }
 
 // benchCRM measures the CRM API through real HTTP on loopback, against a
-// fresh SQLite database in a temporary directory.
+// fresh SQLite database in a temporary directory and, with --database, a
+// fresh PostgreSQL database after it, printed side by side.
 func benchCRM(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet("bench crm", flag.ContinueOnError)
 	n := fs.Int("contacts", 100000, "contacts to load with batch upsert")
 	conc := fs.Int("concurrency", 4, "concurrent clients for the batch upsert")
 	samples := fs.Int("samples", 3000, "requests per latency measurement")
-	return runSuite(fs, args, func() error { return runBenchCRM(ctx, *n, *conc, *samples) })
+	database := fs.String("database", "", "also measure PostgreSQL: a postgres:// URL (its role needs CREATEDB) or pgtest (a throwaway server)")
+	var pgSettings multiFlag
+	fs.Var(&pgSettings, "pg-setting", "with --database pgtest: a server `name=value` setting (repeatable)")
+	return runSuite(fs, args, func() error {
+		fmt.Printf("# spoke bench crm: %d contacts, %d upsert clients, %d samples per latency, %s\n\n", *n, *conc, *samples, time.Now().UTC().Format(time.RFC3339))
+		db, acct, closeStore, err := openBenchStore(ctx, "spoke-bench-")
+		if err != nil {
+			return err
+		}
+		lite, err := runBenchCRM(ctx, db, acct, *n, *conc, *samples)
+		closeStore()
+		if err != nil {
+			return err
+		}
+		if *database == "" {
+			fmt.Println("| measurement | result |")
+			fmt.Println("|---|---|")
+			for _, r := range lite {
+				fmt.Printf("| %s | %s |\n", r.label, r.value)
+			}
+			return nil
+		}
+		pg, err := startBenchPG(*database, pgSettings)
+		if err != nil {
+			return err
+		}
+		defer pg.stop()
+		name := benchDBName("crm")
+		url, err := pg.create(ctx, name, "")
+		if err != nil {
+			return err
+		}
+		defer pg.drop(name)
+		pdb, err := postgres.Open(ctx, url)
+		if err != nil {
+			return err
+		}
+		defer pdb.Close()
+		pdb.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		pacct, _, err := pdb.DefaultAccount(ctx)
+		if err != nil {
+			return err
+		}
+		rows, err := runBenchCRM(ctx, pdb, pacct, *n, *conc, *samples)
+		if err != nil {
+			return fmt.Errorf("postgresql: %w", err)
+		}
+		fmt.Printf("PostgreSQL: %s\n\n", pg.desc)
+		fmt.Println("| measurement | SQLite | PostgreSQL |")
+		fmt.Println("|---|---|---|")
+		for i, r := range lite {
+			fmt.Printf("| %s | %s | %s |\n", r.label, r.value, rows[i].value)
+		}
+		fmt.Printf("\nbatch upsert, PostgreSQL / SQLite: %.2f\n", rows[1].num/lite[1].num)
+		return nil
+	})
+}
+
+// benchRow is one measurement of a suite: its label, the figure as
+// printed, and the figure that ratios are made of.
+type benchRow struct {
+	label, value string
+	num          float64
 }
 
 // runSuite parses a suite's flags and runs it; the exit code is 2 for bad
@@ -104,7 +168,7 @@ func openBenchStore(ctx context.Context, prefix string) (db *sqlite.DB, acct int
 // serveBench serves srv's API on a loopback port, with an admin token
 // stored as token in acct, and returns a client that sends it; stop shuts
 // the server down.
-func serveBench(ctx context.Context, db *sqlite.DB, acct int64, token string, srv *api.Server) (c *benchClient, stop func(), err error) {
+func serveBench(ctx context.Context, db store, acct int64, token string, srv *api.Server) (c *benchClient, stop func(), err error) {
 	if _, err := db.StoreToken(ctx, acct, "bench", token, nil, true); err != nil {
 		return nil, nil, err
 	}
@@ -212,34 +276,31 @@ func pct(d []time.Duration, p float64) time.Duration {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.3f ms", float64(d.Microseconds())/1000) }
 
-func runBenchCRM(ctx context.Context, n, conc, samples int) error {
-	db, acct, closeStore, err := openBenchStore(ctx, "spoke-bench-")
-	if err != nil {
-		return err
+// runBenchCRM measures the CRM API over db, which holds nothing yet but
+// its account acct, and returns the rows of the table.
+func runBenchCRM(ctx context.Context, db store, acct int64, n, conc, samples int) ([]benchRow, error) {
+	var out []benchRow
+	add := func(num float64, label, format string, args ...any) {
+		out = append(out, benchRow{label: label, value: fmt.Sprintf(format, args...), num: num})
 	}
-	defer closeStore()
 	c, stop, err := serveBench(ctx, db, acct, "bench-admin-token", &api.Server{Records: db, Properties: db, Associations: db, Schemas: db, Tokens: db,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer stop()
-
-	fmt.Printf("# spoke bench crm: %d contacts, %d upsert clients, %d samples per latency, %s\n\n", n, conc, samples, time.Now().UTC().Format(time.RFC3339))
-	fmt.Println("| measurement | result |")
-	fmt.Println("|---|---|")
 
 	// Baseline: an HTTP round trip that touches neither auth nor the
 	// database, to see what the API adds on top of loopback HTTP.
 	base, err := latencies(samples, func(int) error { _, err := c.do("GET", "/healthz", nil, 200); return err })
 	if err != nil {
-		return err
+		return nil, err
 	}
-	fmt.Printf("| baseline GET /healthz (no auth, no database) p50 / p99 | %s / %s |\n", ms(pct(base, .5)), ms(pct(base, .99)))
+	add(0, "baseline GET /healthz (no auth, no database) p50 / p99", "%s / %s", ms(pct(base, .5)), ms(pct(base, .99)))
 
 	if _, err := c.do("POST", "/crm/v3/properties/contacts", map[string]any{
 		"name": "score", "label": "Score", "type": "number", "fieldType": "number", "groupName": "contactinformation"}, 201); err != nil {
-		return err
+		return nil, err
 	}
 
 	// Batch upsert by email, 100 per call, conc clients in parallel.
@@ -255,10 +316,10 @@ func runBenchCRM(ctx context.Context, n, conc, samples int) error {
 		return err
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	el := time.Since(start)
-	fmt.Printf("| batch upsert of %d contacts (100 per call, %d clients) | %s, **%.0f records/s** |\n", n, conc, el.Round(time.Millisecond), float64(n)/el.Seconds())
+	add(float64(n)/el.Seconds(), fmt.Sprintf("batch upsert of %d contacts (100 per call, %d clients)", n, conc), "%s, **%.0f records/s**", el.Round(time.Millisecond), float64(n)/el.Seconds())
 
 	creates, err := latencies(samples, func(i int) error {
 		_, err := c.do("POST", "/crm/v3/objects/contacts", map[string]any{"properties": map[string]string{
@@ -266,9 +327,9 @@ func runBenchCRM(ctx context.Context, n, conc, samples int) error {
 		return err
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	fmt.Printf("| single create p50 / p99 | **%s** / %s |\n", ms(pct(creates, .5)), ms(pct(creates, .99)))
+	add(0, "single create p50 / p99", "**%s** / %s", ms(pct(creates, .5)), ms(pct(creates, .99)))
 
 	rng := rand.New(rand.NewPCG(1, 2))
 	total := n + samples
@@ -277,9 +338,9 @@ func runBenchCRM(ctx context.Context, n, conc, samples int) error {
 		return err
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	fmt.Printf("| get by id p50 / p99 (at %d contacts) | **%s** / %s |\n", total, ms(pct(gets, .5)), ms(pct(gets, .99)))
+	add(0, fmt.Sprintf("get by id p50 / p99 (at %d contacts)", total), "**%s** / %s", ms(pct(gets, .5)), ms(pct(gets, .99)))
 
 	emails, err := latencies(samples, func(int) error {
 		body := map[string]any{"filterGroups": []any{map[string]any{"filters": []any{map[string]any{
@@ -291,9 +352,9 @@ func runBenchCRM(ctx context.Context, n, conc, samples int) error {
 		return err
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	fmt.Printf("| search by email (EQ) p50 / p99 | **%s** / %s |\n", ms(pct(emails, .5)), ms(pct(emails, .99)))
+	add(0, "search by email (EQ) p50 / p99", "**%s** / %s", ms(pct(emails, .5)), ms(pct(emails, .99)))
 
 	rangeSamples := max(samples/20, 20)
 	ranges, err := latencies(rangeSamples, func(int) error {
@@ -304,9 +365,9 @@ func runBenchCRM(ctx context.Context, n, conc, samples int) error {
 		return err
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	fmt.Printf("| search by number range (score BETWEEN, ~1%% match, limit 100) p50 / p99 | %s / %s |\n", ms(pct(ranges, .5)), ms(pct(ranges, .99)))
-	fmt.Printf("| get by id p50 / baseline p50 | %.1fx |\n", float64(pct(gets, .5))/float64(pct(base, .5)))
-	return nil
+	add(0, "search by number range (score BETWEEN, ~1% match, limit 100) p50 / p99", "%s / %s", ms(pct(ranges, .5)), ms(pct(ranges, .99)))
+	add(0, "get by id p50 / baseline p50", "%.1fx", float64(pct(gets, .5))/float64(pct(base, .5)))
+	return out, nil
 }
