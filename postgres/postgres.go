@@ -60,8 +60,15 @@ type DB struct {
 	props map[propKey]map[string]*spoke.Property
 	gen   uint64
 
+	// SearchIndexMin is how many live records of a type an account must
+	// hold before a search creates the index it needs (search_index.go);
+	// 0 means DefaultSearchIndexMin, negative never.
+	SearchIndexMin int
+
 	// growth counts rows added by bulk writes, for grew.
 	growth growth
+	// searchIdx tracks the token indexes searches asked for.
+	searchIdx searchIndexes
 }
 
 type propKey struct {
@@ -219,6 +226,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 
 // Close closes the connection pool.
 func (db *DB) Close() error {
+	db.stopSearchIndexes()
 	db.pool.Close()
 	return nil
 }
