@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/spokehq/spoke"
 	"github.com/spokehq/spoke/postgres"
 )
@@ -292,7 +294,168 @@ func (b searchBench) run(ctx context.Context, db searchStore, acct int64, settle
 	return out, nil
 }
 
-// typedComparison is stubbed until the typed table exists.
+// typedComparison compares the jsonb records table (the store's) with a
+// table of typed columns holding the same contacts, with the indexes that
+// serve the same searches: the searches of the benchmark as SQL (a count,
+// then a page, as SearchRecords runs them), the space both take, and an
+// update of one property of 100,000 contacts. It is a throwaway table
+// (dropped at the end), not a store.
 func (b searchBench) typedComparison(ctx context.Context, db *postgres.DB, acct int64) error {
+	pool := db.Pool()
+	exec := func(q string, args ...any) error {
+		_, err := pool.Exec(ctx, q, args...)
+		if err != nil {
+			return fmt.Errorf("%s: %w", q, err)
+		}
+		return nil
+	}
+	start := time.Now()
+	// The typed table's indexes are not partial (the table holds one
+	// type), so ANALYZE gathers their expressions' statistics itself.
+	for _, q := range []string{
+		`DROP TABLE IF EXISTS bench_typed_contacts`,
+		`CREATE TABLE bench_typed_contacts (id bigint PRIMARY KEY, account_id bigint NOT NULL, archived boolean NOT NULL,
+			email text, firstname text, lastname text, company text, score float8, lifecyclestage text,
+			created_at bigint NOT NULL, updated_at bigint NOT NULL, version bigint NOT NULL)`,
+		`INSERT INTO bench_typed_contacts SELECT id, account_id, archived, properties->>'email', properties->>'firstname', properties->>'lastname',
+			properties->>'company', spoke_num(properties->>'score'), properties->>'lifecyclestage', created_at, updated_at, version
+			FROM records WHERE object_type = 'contacts' ORDER BY id`,
+		`CREATE UNIQUE INDEX bench_typed_email ON bench_typed_contacts (account_id, lower(email)) WHERE NOT archived`,
+		`CREATE INDEX bench_typed_by_account ON bench_typed_contacts (account_id, archived, id)`,
+		`CREATE INDEX bench_typed_score ON bench_typed_contacts (score)`,
+		`CREATE INDEX bench_typed_company_tok ON bench_typed_contacts USING gin (spoke_tokens(company))`,
+		`CREATE INDEX bench_typed_email_tok ON bench_typed_contacts USING gin (spoke_tokens(email))`,
+		`VACUUM (ANALYZE) bench_typed_contacts`,
+		`VACUUM (ANALYZE) records`,
+	} {
+		if err := exec(q); err != nil {
+			return err
+		}
+	}
+	defer pool.Exec(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS bench_typed_contacts`)
+	fmt.Printf("### jsonb records against typed columns (%d contacts; typed table built in %s)\n\n", b.n, time.Since(start).Round(time.Second))
+
+	// Each search as the store runs it: count, then the page sorted from
+	// the matches (SearchRecords does so below 20,000 matches; all of
+	// these are).
+	type sqlCase struct {
+		label        string
+		jsonb, typed string // conditions after the account's
+		args         func(rng *rand.Rand) []any
+		limit        int
+	}
+	cases := []sqlCase{
+		{"email EQ", `object_type = 'contacts' AND NOT archived AND unique_value = $2`, `NOT archived AND lower(email) = $2`,
+			func(rng *rand.Rand) []any {
+				i := rng.IntN(b.n)
+				return []any{fmt.Sprintf("user%d@d%d.example", i, i%1000)}
+			}, 10},
+		{"score BETWEEN (1%)", `object_type = 'contacts' AND NOT archived AND spoke_num(properties->>'score') BETWEEN $2::float8 AND $3::float8`,
+			`NOT archived AND score BETWEEN $2::float8 AND $3::float8`,
+			func(rng *rand.Rand) []any { lo := rng.IntN(990); return []any{lo, lo + 9} }, 100},
+		{"score GT 998 (0.1%)", `object_type = 'contacts' AND NOT archived AND spoke_num(properties->>'score') > $2::float8`,
+			`NOT archived AND score > $2::float8`, func(*rand.Rand) []any { return []any{998} }, 100},
+		{"company CONTAINS_TOKEN", `object_type = 'contacts' AND NOT archived AND spoke_tokens(properties->>'company') @> ARRAY[$2::text]`,
+			`NOT archived AND spoke_tokens(company) @> ARRAY[$2::text]`,
+			func(rng *rand.Rand) []any { return []any{strconv.Itoa(rng.IntN(min(b.n, 10000)))} }, 10},
+		{"email CONTAINS_TOKEN *@domain", `object_type = 'contacts' AND NOT archived AND spoke_tokens(properties->>'email') @> $2::text[]
+			AND (lower(properties->>'email') ~ $3 OR EXISTS (SELECT 1 FROM regexp_split_to_table(lower(properties->>'email'), '\s+') w WHERE w ~ $3))`,
+			`NOT archived AND spoke_tokens(email) @> $2::text[]
+			AND (lower(email) ~ $3 OR EXISTS (SELECT 1 FROM regexp_split_to_table(lower(email), '\s+') w WHERE w ~ $3))`,
+			func(rng *rand.Rand) []any {
+				k := rng.IntN(min(b.n, 1000))
+				return []any{[]string{fmt.Sprintf("d%d", k), "example"}, fmt.Sprintf(`^.*@d%d\.example$`, k)}
+			}, 10},
+	}
+	measure := func(table, cols, cond string, args func(*rand.Rand) []any, limit int) (time.Duration, error) {
+		rng := rand.New(rand.NewPCG(3, 4))
+		var lat []time.Duration
+		deadline := time.Now().Add(b.maxTime)
+		for len(lat) < b.samples && (len(lat) < 5 || time.Now().Before(deadline)) {
+			a := append([]any{pgx.QueryExecModeCacheDescribe, acct}, args(rng)...)
+			t := time.Now()
+			var total int
+			if err := pool.QueryRow(ctx, `SELECT count(*) FROM `+table+` WHERE account_id = $1 AND `+cond, a...).Scan(&total); err != nil {
+				return 0, err
+			}
+			rows, err := pool.Query(ctx, `SELECT `+cols+` FROM `+table+` WHERE account_id = $1 AND `+cond+` ORDER BY id + 0 LIMIT `+strconv.Itoa(limit), a...)
+			if err != nil {
+				return 0, err
+			}
+			n := 0
+			for rows.Next() {
+				n++
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return 0, err
+			}
+			lat = append(lat, time.Since(t))
+			if total == 0 || n == 0 {
+				return 0, fmt.Errorf("%s: no match for %s", table, cond)
+			}
+		}
+		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+		return pct(lat, .5), nil
+	}
+	fmt.Println("| search (SQL: count, then the page) | jsonb `records` p50 | typed columns p50 |")
+	fmt.Println("|---|---|---|")
+	for _, c := range cases {
+		j, err := measure("records", `id, object_type, properties, created_at, updated_at, archived, coalesce(archived_at, 0), version`, c.jsonb, c.args, c.limit)
+		if err != nil {
+			return err
+		}
+		t, err := measure("bench_typed_contacts", `*`, c.typed, c.args, c.limit)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("| %s | %s | %s |\n", c.label, ms(j), ms(t))
+	}
+
+	// Space: the tables with their TOAST and every index; records holds
+	// only these contacts.
+	var jt, ji, tt, ti int64
+	if err := pool.QueryRow(ctx, `SELECT pg_table_size('records'), pg_indexes_size('records'), pg_table_size('bench_typed_contacts'), pg_indexes_size('bench_typed_contacts')`).
+		Scan(&jt, &ji, &tt, &ti); err != nil {
+		return err
+	}
+	mib := func(v int64) string { return fmt.Sprintf("%.0f MiB", float64(v)/(1<<20)) }
+	fmt.Printf("| table / indexes (records: also the GIN on all properties and the built-in value indexes) | %s / %s | %s / %s |\n", mib(jt), mib(ji), mib(tt), mib(ti))
+
+	// An update of one property of 100,000 contacts, as a flow's set
+	// property writes it: the jsonb body is written whole, the typed row
+	// too (PostgreSQL writes a new version of a row either way).
+	m := min(100000, b.n)
+	update := func(q string) (time.Duration, int64, error) {
+		var lsn0, lsn1 string
+		if err := pool.QueryRow(ctx, `SELECT pg_current_wal_insert_lsn()::text`).Scan(&lsn0); err != nil {
+			return 0, 0, err
+		}
+		t := time.Now()
+		if err := exec(q, acct, m); err != nil {
+			return 0, 0, err
+		}
+		el := time.Since(t)
+		var wal int64
+		if err := pool.QueryRow(ctx, `SELECT pg_current_wal_insert_lsn()::text`).Scan(&lsn1); err != nil {
+			return 0, 0, err
+		}
+		if err := pool.QueryRow(ctx, `SELECT pg_wal_lsn_diff($1::pg_lsn, $2::pg_lsn)::bigint`, lsn1, lsn0).Scan(&wal); err != nil {
+			return 0, 0, err
+		}
+		return el, wal, nil
+	}
+	jd, jw, err := update(`UPDATE records SET properties = properties || jsonb_build_object('score', (spoke_num(properties->>'score') + 1)::text),
+		updated_at = updated_at + 1, version = version + 1 WHERE account_id = $1 AND object_type = 'contacts' AND id <= (SELECT min(id) FROM records) + $2 - 1`)
+	if err != nil {
+		return err
+	}
+	td, tw, err := update(`UPDATE bench_typed_contacts SET score = score + 1, updated_at = updated_at + 1, version = version + 1
+		WHERE account_id = $1 AND id <= (SELECT min(id) FROM bench_typed_contacts) + $2 - 1`)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("| update score of %d contacts (one statement): time, WAL per row | %s, %.0f B | %s, %.0f B |\n\n",
+		m, jd.Round(time.Millisecond), float64(jw)/float64(m), td.Round(time.Millisecond), float64(tw)/float64(m))
 	return nil
 }
