@@ -390,6 +390,9 @@ func (db *DB) Commit(ctx context.Context, lease spoke.Lease, steps []*spoke.Step
 		usage := map[int64]int64{}
 		batch := &pgx.Batch{}
 		var written stepRows
+		// The steps' property history rows are inserted together, after
+		// their record writes (nothing in the commit reads them before).
+		var hist historyRows
 		for _, st := range steps {
 			e := st.Enrollment
 			if !own[e.ID] {
@@ -397,7 +400,7 @@ func (db *DB) Commit(ctx context.Context, lease spoke.Lease, steps []*spoke.Step
 				continue
 			}
 			if len(st.Writes) > 0 {
-				failed, more, err := db.writeStep(ctx, tx, st)
+				failed, more, err := db.writeStep(ctx, tx, st, &hist)
 				if err != nil {
 					return err
 				}
@@ -415,6 +418,12 @@ func (db *DB) Commit(ctx context.Context, lease spoke.Lease, steps []*spoke.Step
 				}
 			}
 			if len(st.Effects) > 0 && e.Status != spoke.EnrollmentFailed {
+				// Effects write history at once (a created record's
+				// associations can recount this step's record): the
+				// history gathered so far goes first, to keep its order.
+				if err := hist.flush(ctx, tx); err != nil {
+					return err
+				}
 				// An effect that fails fails the enrollment at its action.
 				failed, at, more, err := db.applyEffects(ctx, tx, st, now)
 				if err != nil {
@@ -433,6 +442,7 @@ func (db *DB) Commit(ctx context.Context, lease spoke.Lease, steps []*spoke.Step
 				return err
 			}
 		}
+		hist.queue(batch)
 		written.queue(batch, now)
 		for acct, n := range usage {
 			if n > 0 {
@@ -591,7 +601,7 @@ func jsonOrNil(v any) (*string, error) {
 
 // writeStep writes a step's property changes to its record with the
 // engine's source, in the commit's transaction.
-func (db *DB) writeStep(ctx context.Context, tx pgx.Tx, st *spoke.Step) (*spoke.Error, bool, error) {
+func (db *DB) writeStep(ctx context.Context, tx pgx.Tx, st *spoke.Step, hist *historyRows) (*spoke.Error, bool, error) {
 	e := st.Enrollment
 	id := strconv.FormatInt(e.ObjectID, 10)
 	src := spoke.WriteSource{Type: spoke.SourceAutomation, ID: e.FlowID, EnrollmentID: strconv.FormatInt(e.ID, 10)}
@@ -599,8 +609,8 @@ func (db *DB) writeStep(ctx context.Context, tx pgx.Tx, st *spoke.Step) (*spoke.
 	if st.Record != nil && st.Record.ID == e.ObjectID {
 		known = map[string]*spoke.Record{id: st.Record}
 	}
-	res, more, err := db.writeRecords(ctx, tx, e.AccountID, e.ObjectType, spoke.WriteUpdate,
-		[]spoke.RecordInput{{ID: id, Properties: st.Writes}}, src, known)
+	res, more, err := db.writeRecordsTo(ctx, tx, e.AccountID, e.ObjectType, spoke.WriteUpdate,
+		[]spoke.RecordInput{{ID: id, Properties: st.Writes}}, src, known, hist)
 	var se *spoke.Error
 	switch {
 	case errors.As(err, &se):

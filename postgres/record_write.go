@@ -72,6 +72,13 @@ func (db *DB) WriteRecords(ctx context.Context, account int64, objectType string
 // read earlier (the engine's round), by input id: an update writes over
 // such a copy if its version is unchanged, and reads the record otherwise.
 func (db *DB) writeRecords(ctx context.Context, tx pgx.Tx, account int64, objectType string, mode spoke.WriteMode, inputs []spoke.RecordInput, src spoke.WriteSource, known map[string]*spoke.Record) ([]spoke.WriteResult, bool, error) {
+	return db.writeRecordsTo(ctx, tx, account, objectType, mode, inputs, src, known, nil)
+}
+
+// writeRecordsTo is writeRecords that, when hist is not nil, adds the
+// writes' property history rows to hist for the caller to insert later in
+// the transaction, instead of inserting each at once.
+func (db *DB) writeRecordsTo(ctx context.Context, tx pgx.Tx, account int64, objectType string, mode spoke.WriteMode, inputs []spoke.RecordInput, src spoke.WriteSource, known map[string]*spoke.Record, hist *historyRows) ([]spoke.WriteResult, bool, error) {
 	t, err := db.ObjectType(ctx, account, objectType)
 	if err != nil {
 		return nil, false, err
@@ -83,7 +90,7 @@ func (db *DB) writeRecords(ctx context.Context, tx pgx.Tx, account int64, object
 	if err != nil {
 		return nil, false, err
 	}
-	w := &writer{db: db, ctx: ctx, tx: tx, account: account, t: t, src: src, now: db.nowMs(), defs: defs, touched: touchedSet{}}
+	w := &writer{db: db, ctx: ctx, tx: tx, account: account, t: t, src: src, now: db.nowMs(), defs: defs, touched: touchedSet{}, hist: hist}
 	results := make([]spoke.WriteResult, len(inputs))
 	valid := make([]map[string]string, len(inputs))
 	for i, in := range inputs {
@@ -224,6 +231,8 @@ type writer struct {
 	// whose associated values (counts, primary company) are recomputed
 	// before the transaction ends (DB.recount).
 	touched touchedSet
+	// hist, when set, collects the history rows instead of inserting them.
+	hist *historyRows
 }
 
 // result files a write's outcome: a *spoke.Error fails the input, any
@@ -436,9 +445,53 @@ func (w *writer) history(id int64, props map[string]string) error {
 	if err != nil {
 		return err
 	}
+	if w.hist != nil {
+		w.hist.add(id, w.now, w.src, changes)
+		return nil
+	}
 	_, err = w.tx.Exec(w.ctx, `INSERT INTO property_history (record_id, ts, source_type, source_id, enrollment_id, changes) VALUES ($1, $2, $3, $4, $5, $6)`,
 		id, w.now, w.src.Type, w.src.ID, w.src.EnrollmentID, changes)
 	if err != nil {
+		return fmt.Errorf("record history: %w", err)
+	}
+	return nil
+}
+
+// historyRows gathers property history rows as columns, to insert them
+// with one statement (the engine's commit writes one per step).
+type historyRows struct {
+	records, ts                []int64
+	srcType, srcID, enrollment []string
+	changes                    []string
+}
+
+func (h *historyRows) add(record, ts int64, src spoke.WriteSource, changes []byte) {
+	h.records, h.ts = append(h.records, record), append(h.ts, ts)
+	h.srcType, h.srcID, h.enrollment = append(h.srcType, src.Type), append(h.srcID, src.ID), append(h.enrollment, src.EnrollmentID)
+	h.changes = append(h.changes, string(changes))
+}
+
+// queue queues the insert of the rows, in the order they were added.
+func (h *historyRows) queue(b *pgx.Batch) {
+	if len(h.records) == 0 {
+		return
+	}
+	b.Queue(`INSERT INTO property_history (record_id, ts, source_type, source_id, enrollment_id, changes)
+		SELECT u.record_id, u.ts, u.source_type, u.source_id, u.enrollment_id, u.changes::jsonb
+		FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY
+			AS u(record_id, ts, source_type, source_id, enrollment_id, changes, n)
+		ORDER BY u.n`, h.records, h.ts, h.srcType, h.srcID, h.enrollment, h.changes)
+}
+
+// flush inserts the rows gathered so far and empties h.
+func (h *historyRows) flush(ctx context.Context, tx pgx.Tx) error {
+	b := &pgx.Batch{}
+	h.queue(b)
+	if b.Len() == 0 {
+		return nil
+	}
+	*h = historyRows{}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("record history: %w", err)
 	}
 	return nil
