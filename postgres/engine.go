@@ -359,7 +359,8 @@ func (db *DB) Commit(ctx context.Context, lease spoke.Lease, steps []*spoke.Step
 	now := db.Now()
 	var enrolled bool
 	var lost []int64
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	deferUpdates := true
+	commit := func(tx pgx.Tx) error {
 		enrolled, lost = false, lost[:0]
 		ids := make([]int64, len(steps))
 		for i, st := range steps {
@@ -390,9 +391,9 @@ func (db *DB) Commit(ctx context.Context, lease spoke.Lease, steps []*spoke.Step
 		usage := map[int64]int64{}
 		batch := &pgx.Batch{}
 		var written stepRows
-		// The steps' property history rows are inserted together, after
-		// their record writes (nothing in the commit reads them before).
-		var hist historyRows
+		// The steps' record updates and history rows are written
+		// together (stepWrites), after the steps' other work.
+		buf := &stepWrites{deferUpdates: deferUpdates}
 		for _, st := range steps {
 			e := st.Enrollment
 			if !own[e.ID] {
@@ -400,7 +401,7 @@ func (db *DB) Commit(ctx context.Context, lease spoke.Lease, steps []*spoke.Step
 				continue
 			}
 			if len(st.Writes) > 0 {
-				failed, more, err := db.writeStep(ctx, tx, st, &hist)
+				failed, more, err := db.writeStep(ctx, tx, st, buf)
 				if err != nil {
 					return err
 				}
@@ -418,10 +419,10 @@ func (db *DB) Commit(ctx context.Context, lease spoke.Lease, steps []*spoke.Step
 				}
 			}
 			if len(st.Effects) > 0 && e.Status != spoke.EnrollmentFailed {
-				// Effects write history at once (a created record's
-				// associations can recount this step's record): the
-				// history gathered so far goes first, to keep its order.
-				if err := hist.flush(ctx, tx); err != nil {
+				// Effects write at once, and may read this step's record
+				// (a created record's associations recount it): the
+				// writes gathered so far go first.
+				if err := buf.flush(ctx, tx); err != nil {
 					return err
 				}
 				// An effect that fails fails the enrollment at its action.
@@ -442,7 +443,10 @@ func (db *DB) Commit(ctx context.Context, lease spoke.Lease, steps []*spoke.Step
 				return err
 			}
 		}
-		hist.queue(batch)
+		if err := buf.updates.flush(ctx, tx); err != nil {
+			return err
+		}
+		buf.hist.queue(batch)
 		written.queue(batch, now)
 		for acct, n := range usage {
 			if n > 0 {
@@ -460,7 +464,13 @@ func (db *DB) Commit(ctx context.Context, lease spoke.Lease, steps []*spoke.Step
 		}
 		// One round trip for every checkpoint and execution row.
 		return tx.SendBatch(ctx, batch).Close()
-	})
+	}
+	err := db.inTx(ctx, commit)
+	if errors.Is(err, errStaleCopy) {
+		// A record changed since the round read it: write step by step.
+		deferUpdates = false
+		err = db.inTx(ctx, commit)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -601,7 +611,7 @@ func jsonOrNil(v any) (*string, error) {
 
 // writeStep writes a step's property changes to its record with the
 // engine's source, in the commit's transaction.
-func (db *DB) writeStep(ctx context.Context, tx pgx.Tx, st *spoke.Step, hist *historyRows) (*spoke.Error, bool, error) {
+func (db *DB) writeStep(ctx context.Context, tx pgx.Tx, st *spoke.Step, buf *stepWrites) (*spoke.Error, bool, error) {
 	e := st.Enrollment
 	id := strconv.FormatInt(e.ObjectID, 10)
 	src := spoke.WriteSource{Type: spoke.SourceAutomation, ID: e.FlowID, EnrollmentID: strconv.FormatInt(e.ID, 10)}
@@ -610,7 +620,7 @@ func (db *DB) writeStep(ctx context.Context, tx pgx.Tx, st *spoke.Step, hist *hi
 		known = map[string]*spoke.Record{id: st.Record}
 	}
 	res, more, err := db.writeRecordsTo(ctx, tx, e.AccountID, e.ObjectType, spoke.WriteUpdate,
-		[]spoke.RecordInput{{ID: id, Properties: st.Writes}}, src, known, hist)
+		[]spoke.RecordInput{{ID: id, Properties: st.Writes}}, src, known, buf)
 	var se *spoke.Error
 	switch {
 	case errors.As(err, &se):

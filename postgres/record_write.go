@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/spokehq/spoke"
 )
@@ -75,10 +76,10 @@ func (db *DB) writeRecords(ctx context.Context, tx pgx.Tx, account int64, object
 	return db.writeRecordsTo(ctx, tx, account, objectType, mode, inputs, src, known, nil)
 }
 
-// writeRecordsTo is writeRecords that, when hist is not nil, adds the
-// writes' property history rows to hist for the caller to insert later in
-// the transaction, instead of inserting each at once.
-func (db *DB) writeRecordsTo(ctx context.Context, tx pgx.Tx, account int64, objectType string, mode spoke.WriteMode, inputs []spoke.RecordInput, src spoke.WriteSource, known map[string]*spoke.Record, hist *historyRows) ([]spoke.WriteResult, bool, error) {
+// writeRecordsTo is writeRecords that, when buf is not nil, leaves some of
+// its statements to buf, which the caller runs later in the transaction
+// together with other writes' (see stepWrites).
+func (db *DB) writeRecordsTo(ctx context.Context, tx pgx.Tx, account int64, objectType string, mode spoke.WriteMode, inputs []spoke.RecordInput, src spoke.WriteSource, known map[string]*spoke.Record, buf *stepWrites) ([]spoke.WriteResult, bool, error) {
 	t, err := db.ObjectType(ctx, account, objectType)
 	if err != nil {
 		return nil, false, err
@@ -90,7 +91,7 @@ func (db *DB) writeRecordsTo(ctx context.Context, tx pgx.Tx, account int64, obje
 	if err != nil {
 		return nil, false, err
 	}
-	w := &writer{db: db, ctx: ctx, tx: tx, account: account, t: t, src: src, now: db.nowMs(), defs: defs, touched: touchedSet{}, hist: hist}
+	w := &writer{db: db, ctx: ctx, tx: tx, account: account, t: t, src: src, now: db.nowMs(), defs: defs, touched: touchedSet{}, buf: buf}
 	results := make([]spoke.WriteResult, len(inputs))
 	valid := make([]map[string]string, len(inputs))
 	for i, in := range inputs {
@@ -231,8 +232,9 @@ type writer struct {
 	// whose associated values (counts, primary company) are recomputed
 	// before the transaction ends (DB.recount).
 	touched touchedSet
-	// hist, when set, collects the history rows instead of inserting them.
-	hist *historyRows
+	// buf, when set, collects history rows and updates over known copies
+	// instead of running each at once.
+	buf *stepWrites
 }
 
 // result files a write's outcome: a *spoke.Error fails the input, any
@@ -406,7 +408,15 @@ func (w *writer) update(cur *spoke.Record, changes map[string]string, fromCopy b
 			q += ` AND version = $5 AND NOT archived`
 			args = append(args, cur.Version)
 		}
-		tag, err := w.tx.Exec(w.ctx, q, args...)
+		var tag pgconn.CommandTag
+		if fromCopy && attempt == 0 && w.buf != nil && w.buf.deferUpdates {
+			// Written later with the commit's other updates, which fail
+			// the whole commit if the copy is stale (stepWrites).
+			w.buf.updates.add(cur.ID, cur.Version, body, w.uniqueValue(after), w.now)
+			tag = pgconn.NewCommandTag("UPDATE 1")
+		} else {
+			tag, err = w.tx.Exec(w.ctx, q, args...)
+		}
 		if isUniqueViolation(err) {
 			w.aborted = true
 			return nil, &spoke.Error{Code: spoke.ECONFLICT, Category: "CONFLICT", Message: fmt.Sprintf("%s already exists.", strings.ToUpper(w.t.Singular[:1])+w.t.Singular[1:])}
@@ -445,53 +455,13 @@ func (w *writer) history(id int64, props map[string]string) error {
 	if err != nil {
 		return err
 	}
-	if w.hist != nil {
-		w.hist.add(id, w.now, w.src, changes)
+	if w.buf != nil {
+		w.buf.hist.add(id, w.now, w.src, changes)
 		return nil
 	}
 	_, err = w.tx.Exec(w.ctx, `INSERT INTO property_history (record_id, ts, source_type, source_id, enrollment_id, changes) VALUES ($1, $2, $3, $4, $5, $6)`,
 		id, w.now, w.src.Type, w.src.ID, w.src.EnrollmentID, changes)
 	if err != nil {
-		return fmt.Errorf("record history: %w", err)
-	}
-	return nil
-}
-
-// historyRows gathers property history rows as columns, to insert them
-// with one statement (the engine's commit writes one per step).
-type historyRows struct {
-	records, ts                []int64
-	srcType, srcID, enrollment []string
-	changes                    []string
-}
-
-func (h *historyRows) add(record, ts int64, src spoke.WriteSource, changes []byte) {
-	h.records, h.ts = append(h.records, record), append(h.ts, ts)
-	h.srcType, h.srcID, h.enrollment = append(h.srcType, src.Type), append(h.srcID, src.ID), append(h.enrollment, src.EnrollmentID)
-	h.changes = append(h.changes, string(changes))
-}
-
-// queue queues the insert of the rows, in the order they were added.
-func (h *historyRows) queue(b *pgx.Batch) {
-	if len(h.records) == 0 {
-		return
-	}
-	b.Queue(`INSERT INTO property_history (record_id, ts, source_type, source_id, enrollment_id, changes)
-		SELECT u.record_id, u.ts, u.source_type, u.source_id, u.enrollment_id, u.changes::jsonb
-		FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY
-			AS u(record_id, ts, source_type, source_id, enrollment_id, changes, n)
-		ORDER BY u.n`, h.records, h.ts, h.srcType, h.srcID, h.enrollment, h.changes)
-}
-
-// flush inserts the rows gathered so far and empties h.
-func (h *historyRows) flush(ctx context.Context, tx pgx.Tx) error {
-	b := &pgx.Batch{}
-	h.queue(b)
-	if b.Len() == 0 {
-		return nil
-	}
-	*h = historyRows{}
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("record history: %w", err)
 	}
 	return nil

@@ -13,6 +13,7 @@ import (
 func init() {
 	register(
 		test{"CommitOverCopy", testCommitOverCopy},
+		test{"CommitStepsOfOneRecord", testCommitStepsOfOneRecord},
 		test{"LeaseOwnership", testLeaseOwnership},
 		test{"ClaimLimit", testClaimLimit},
 	)
@@ -113,6 +114,60 @@ func testCommitOverCopy(t *testing.T, open Opener) {
 				t.Errorf("%d jobtitle history entries, want 1", jobs)
 			}
 		})
+	}
+}
+
+// TestCommitStepsOfOneRecord checks a commit holding two steps that write
+// one record (its enrollments in two flows), each over the same copy read
+// by the round: both writes land, each with its history entry.
+func testCommitStepsOfOneRecord(t *testing.T, open Opener) {
+	ctx := context.Background()
+	db, acct := setup(t, open)
+	rec := create(t, db, acct, "contacts", props("firstname", "Ada"))
+	id := strconv.FormatInt(rec.ID, 10)
+	for _, f := range []*spoke.Flow{{ID: "77", RevisionID: "1"}, {ID: "78", RevisionID: "1"}} {
+		if _, err := db.Enroll(ctx, acct, f, "contacts", []int64{rec.ID}, false); err != nil {
+			t.Fatalf("Enroll: %v", err)
+		}
+	}
+	ens, err := db.Claim(ctx, db.Now().Add(time.Hour), 10, testLease)
+	if err != nil || len(ens) != 2 {
+		t.Fatalf("Claim = %v, %v", ens, err)
+	}
+	copyRead := get(t, db, acct, "contacts", id, spoke.ReadOptions{})
+	var steps []*spoke.Step
+	for i, en := range ens {
+		en.Status, en.CompletedAt = spoke.EnrollmentCompleted, db.Now()
+		steps = append(steps, &spoke.Step{Enrollment: en, Record: copyRead, Writes: props([]string{"jobtitle", "lastname"}[i], "v"+en.FlowID),
+			Executions: []*spoke.Execution{{ActionID: "1", ActionType: "0-5", Status: "SUCCESS", StartedAt: db.Now()}}})
+	}
+	if _, err := db.Commit(ctx, testLease, steps); err != nil {
+		t.Fatalf("Commit: %v", err)
+	}
+	got := get(t, db, acct, "contacts", id, spoke.ReadOptions{})
+	if got.Properties["jobtitle"] != "v"+ens[0].FlowID || got.Properties["lastname"] != "v"+ens[1].FlowID || got.Properties["firstname"] != "Ada" {
+		t.Errorf("properties = %v", got.Properties)
+	}
+	if got.Version != copyRead.Version+2 {
+		t.Errorf("version = %d, want %d", got.Version, copyRead.Version+2)
+	}
+	hist, err := db.History(ctx, rec.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	written := map[string]string{}
+	for _, h := range hist {
+		if h.SourceType == spoke.SourceAutomation {
+			written[h.Name] = h.SourceID
+		}
+	}
+	if written["jobtitle"] != ens[0].FlowID || written["lastname"] != ens[1].FlowID || len(written) != 2 {
+		t.Errorf("flow writes in history = %v", written)
+	}
+	for _, en := range ens {
+		if stored, err := db.GetEnrollment(ctx, en.ID); err != nil || stored.Status != spoke.EnrollmentCompleted {
+			t.Errorf("enrollment %d = %+v, %v", en.ID, stored, err)
+		}
 	}
 }
 

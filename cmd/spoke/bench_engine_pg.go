@@ -76,6 +76,7 @@ func benchEnginePG(ctx context.Context, pg *benchPG, n int, counts []int, runner
 	fmt.Println("| worker processes | enroll (allMatching) | all completed | enrollments/s | PostgreSQL / SQLite | CPU per enrollment: spoke / Node / postgres | per enrollment: commits, rows inserted + updated, WAL records, WAL bytes |")
 	fmt.Println("|---|---|---|---|---|---|---|")
 	fmt.Printf("| SQLite, 1 process (same run) | | | %.0f | 1 | %.0f / %.0f / - µs | |\n", lite.rate, us(lite.spokeCPU), us(lite.nodeCPU))
+	var walRanges []string
 	for _, procs := range counts {
 		name := fmt.Sprintf("%s_%d", tmpl, procs)
 		url, err := pg.create(ctx, name, tmpl)
@@ -92,12 +93,14 @@ func benchEnginePG(ctx context.Context, pg *benchPG, n int, counts []int, runner
 			pgCPU = fmt.Sprintf("%.0f", us(r.postgresCPU))
 		}
 		w := r.writes
+		walRanges = append(walRanges, w.lsn)
 		per := func(v int64) float64 { return float64(v) / float64(n) }
 		fmt.Printf("| %d | %s | %s | **%.0f** | %.2f | %.0f / %.0f / %s µs | %.2f, %.2f + %.2f, %.1f, %.0f B |\n",
 			procs, r.enrolled.Round(time.Millisecond), r.total.Round(time.Millisecond), r.rate, r.rate/lite.rate,
 			us(r.spokeCPU), us(r.nodeCPU), pgCPU, per(w.commits), per(w.inserted), per(w.updated), per(w.walRecords), per(w.walBytes))
 	}
 	fmt.Println()
+	fmt.Printf("WAL of the runs (pg_walinspect's pg_get_wal_stats, while the server lives): %s\n", strings.Join(walRanges, ", "))
 	fmt.Println("CPU per enrollment: spoke is the worker processes and the enrolling process, Node the sandboxes the workers started, postgres every server process; WAL is the whole cluster's (pg_stat_wal), commits and rows this database's (pg_stat_database).")
 	return nil
 }

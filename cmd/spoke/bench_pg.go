@@ -145,6 +145,9 @@ func benchDBName(what string) string {
 type pgCounters struct {
 	commits, inserted, updated, deleted int64
 	walRecords, walFPI, walBytes        int64
+	// lsn is the WAL's insert position, for a look at a run's WAL
+	// (pg_walinspect).
+	lsn string
 }
 
 func readPGCounters(ctx context.Context, dbURL string) (pgCounters, error) {
@@ -158,7 +161,7 @@ func readPGCounters(ctx context.Context, dbURL string) (pgCounters, error) {
 		Scan(&c.commits, &c.inserted, &c.updated, &c.deleted); err != nil {
 		return c, fmt.Errorf("read pg_stat_database: %w", err)
 	}
-	if err := conn.QueryRow(ctx, `SELECT wal_records, wal_fpi, wal_bytes::bigint FROM pg_stat_wal`).Scan(&c.walRecords, &c.walFPI, &c.walBytes); err != nil {
+	if err := conn.QueryRow(ctx, `SELECT wal_records, wal_fpi, wal_bytes::bigint, pg_current_wal_insert_lsn()::text FROM pg_stat_wal`).Scan(&c.walRecords, &c.walFPI, &c.walBytes, &c.lsn); err != nil {
 		return c, fmt.Errorf("read pg_stat_wal: %w", err)
 	}
 	return c, nil
@@ -166,7 +169,7 @@ func readPGCounters(ctx context.Context, dbURL string) (pgCounters, error) {
 
 func (c pgCounters) sub(o pgCounters) pgCounters {
 	return pgCounters{c.commits - o.commits, c.inserted - o.inserted, c.updated - o.updated, c.deleted - o.deleted,
-		c.walRecords - o.walRecords, c.walFPI - o.walFPI, c.walBytes - o.walBytes}
+		c.walRecords - o.walRecords, c.walFPI - o.walFPI, c.walBytes - o.walBytes, o.lsn + "-" + c.lsn}
 }
 
 // postmasterPID returns the process id of the server's postmaster when

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -44,6 +45,18 @@ func workerCommand(ctx context.Context, args []string) int {
 		return 2
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	// SPOKE_WORKER_CPUPROFILE=PREFIX profiles the worker into PREFIX.PID
+	// until it stops (spoke bench engine --database starts several).
+	if prefix := os.Getenv("SPOKE_WORKER_CPUPROFILE"); prefix != "" {
+		f, err := os.Create(fmt.Sprintf("%s.%d", prefix, os.Getpid()))
+		if err != nil {
+			logger.Error("cpu profile", "err", err)
+			return 1
+		}
+		defer f.Close()
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	if err := work(ctx, logger, workerOptions{addr: *addr, dir: *dir, dbURL: databaseURL(*database), apiURL: *apiURL, keyFile: *keyFile,
 		runners: *runners, lease: *lease, allowHosts: allow, retention: ret.retention()}); err != nil {
 		logger.Error("worker failed", "err", err)
