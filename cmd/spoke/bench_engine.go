@@ -54,6 +54,7 @@ func benchEngine(ctx context.Context, args []string) int {
 	procs := fs.String("worker-processes", "1,2,4", "with --database: the numbers of `spoke worker` processes to measure, comma-separated")
 	var pgSettings multiFlag
 	fs.Var(&pgSettings, "pg-setting", "with --database pgtest: a server `name=value` setting (repeatable), e.g. synchronous_commit=on")
+	pgPrepare := fs.String("pg-prepare", "", "with --database: `SQL` run on the loaded database before the runs, for experiments (e.g. DROP INDEX records_properties)")
 	return runSuite(fs, args, func() error {
 		for _, d := range []struct {
 			flag *int
@@ -68,7 +69,7 @@ func benchEngine(ctx context.Context, args []string) int {
 			if err != nil {
 				return err
 			}
-			return runBenchEngineBoth(ctx, *database, pgSettings, *n, counts, *runners, *batch, *codeConc, *workers)
+			return runBenchEngineBoth(ctx, *database, pgSettings, *pgPrepare, *n, counts, *runners, *batch, *codeConc, *workers)
 		}
 		_, err := runBenchEngine(ctx, *n, *httpN, *samples, *runners, *batch, *codeConc, *workers)
 		return err
