@@ -92,6 +92,20 @@ func (db *DB) writeRecordsTo(ctx context.Context, tx pgx.Tx, account int64, obje
 		return nil, false, err
 	}
 	w := &writer{db: db, ctx: ctx, tx: tx, account: account, t: t, src: src, now: db.nowMs(), defs: defs, touched: touchedSet{}, buf: buf}
+	if buf == nil {
+		// The history rows of the call are inserted together after its
+		// writes, before its recounts (which may add rows of their own).
+		w.buf = &stepWrites{}
+	}
+	// Inputs named by the type's unique value (batch upserts by email) are
+	// read, locked, with one query for the call, and the values found
+	// absent need no unique check on create: three statements a record
+	// fewer than reading and checking each.
+	if mode != spoke.WriteCreate {
+		if err := w.preRead(inputs); err != nil {
+			return nil, false, err
+		}
+	}
 	results := make([]spoke.WriteResult, len(inputs))
 	valid := make([]map[string]string, len(inputs))
 	for i, in := range inputs {
@@ -126,6 +140,8 @@ func (db *DB) writeRecordsTo(ctx context.Context, tx pgx.Tx, account int64, obje
 		var cur *spoke.Record
 		if k := known[in.ID]; k != nil && (in.IDProperty == "" || in.IDProperty == spoke.PropObjectID) {
 			cur = k
+		} else if r, ok := w.preReadRecord(in); ok {
+			cur = r
 		} else {
 			cur, err = db.lookup(ctx, tx, account, t, defs, in.IDProperty, in.ID, false, true)
 			var se *spoke.Error
@@ -167,6 +183,7 @@ func (db *DB) writeRecordsTo(ctx context.Context, tx pgx.Tx, account int64, obje
 			if err := w.result(&results[i], r, true, err); err != nil {
 				return nil, false, err
 			}
+			w.wrote(nil, results[i].Record)
 			continue
 		}
 		if mode == spoke.WriteUpsert && in.IDProperty != "" && in.IDProperty != spoke.PropObjectID {
@@ -178,6 +195,12 @@ func (db *DB) writeRecordsTo(ctx context.Context, tx pgx.Tx, account int64, obje
 		}
 		r, err := w.update(cur, props, known[in.ID] == cur)
 		if err := w.result(&results[i], r, false, err); err != nil {
+			return nil, false, err
+		}
+		w.wrote(cur, results[i].Record)
+	}
+	if buf == nil {
+		if err := w.buf.flush(ctx, tx); err != nil {
 			return nil, false, err
 		}
 	}
@@ -235,6 +258,77 @@ type writer struct {
 	// buf, when set, collects history rows and updates over known copies
 	// instead of running each at once.
 	buf *stepWrites
+	// unique holds, by the type's unique value, the live records that
+	// preRead found and the writes since made (nil: no record holds the
+	// value); a value missing from it was not read.
+	unique map[string]*spoke.Record
+}
+
+// preRead reads, locked, the live records the inputs name by the type's
+// unique value, into w.unique.
+func (w *writer) preRead(inputs []spoke.RecordInput) error {
+	if w.t.UniqueProperty == "" {
+		return nil
+	}
+	var values []string
+	for _, in := range inputs {
+		if in.IDProperty == w.t.UniqueProperty && in.ID != "" {
+			values = append(values, strings.ToLower(in.ID))
+		}
+	}
+	if len(values) == 0 {
+		return nil
+	}
+	// In value order, so that two calls lock their common records in the
+	// same order.
+	rows, err := w.tx.Query(w.ctx, `SELECT `+recordColumns+` FROM records WHERE account_id = $1 AND object_type = $2 AND NOT archived
+		AND unique_value = ANY($3) ORDER BY unique_value FOR UPDATE`, w.account, w.t.Name, values)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", w.t.Name, err)
+	}
+	recs, err := collectRecords(rows)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", w.t.Name, err)
+	}
+	w.unique = make(map[string]*spoke.Record, len(values))
+	for _, v := range values {
+		w.unique[v] = nil
+	}
+	for _, r := range recs {
+		w.unique[strings.ToLower(r.Properties[w.t.UniqueProperty])] = r
+	}
+	return nil
+}
+
+// preReadRecord returns the record an input names by the type's unique
+// value, as preRead read it (or nil when none holds it), and whether
+// preRead answers for the input at all.
+func (w *writer) preReadRecord(in spoke.RecordInput) (*spoke.Record, bool) {
+	if w.unique == nil || in.IDProperty != w.t.UniqueProperty || in.ID == "" {
+		return nil, false
+	}
+	r, ok := w.unique[strings.ToLower(in.ID)]
+	return r, ok
+}
+
+// wrote keeps w.unique up to date after a write that turned before (nil
+// for a create) into after (nil if the write failed).
+func (w *writer) wrote(before, after *spoke.Record) {
+	if w.unique == nil || after == nil {
+		return
+	}
+	if before != nil {
+		if old := strings.ToLower(before.Properties[w.t.UniqueProperty]); old != "" {
+			if _, read := w.unique[old]; read {
+				w.unique[old] = nil
+			}
+		}
+	}
+	if v := strings.ToLower(after.Properties[w.t.UniqueProperty]); v != "" {
+		if _, read := w.unique[v]; read {
+			w.unique[v] = after
+		}
+	}
 }
 
 // result files a write's outcome: a *spoke.Error fails the input, any
@@ -270,7 +364,16 @@ func (w *writer) uniqueValue(props map[string]string) any {
 // value that props sets: the type's own (indexed column) or a custom
 // property with hasUniqueValue.
 func (w *writer) checkUnique(props map[string]string, self int64) error {
-	if uv := w.uniqueValue(props); uv != nil {
+	uv := w.uniqueValue(props)
+	if r, read := w.unique[fmt.Sprint(uv)]; uv != nil && read {
+		// Known from preRead and the call's writes since.
+		if r != nil && r.ID != self {
+			return &spoke.Error{Code: spoke.ECONFLICT, Category: "CONFLICT",
+				Message: fmt.Sprintf("%s already exists. Existing ID: %d", strings.ToUpper(w.t.Singular[:1])+w.t.Singular[1:], r.ID)}
+		}
+		uv = nil
+	}
+	if uv != nil {
 		var other int64
 		err := w.tx.QueryRow(w.ctx, `SELECT id FROM records WHERE account_id = $1 AND object_type = $2 AND NOT archived AND unique_value = $3 AND id != $4`,
 			w.account, w.t.Name, uv, self).Scan(&other)
