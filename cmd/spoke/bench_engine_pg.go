@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -80,6 +81,7 @@ func benchEnginePG(ctx context.Context, pg *benchPG, n int, counts []int, runner
 	fmt.Println("|---|---|---|---|---|---|---|")
 	fmt.Printf("| SQLite, 1 process (same run) | | | %.0f | 1 | %.0f / %.0f / - µs | |\n", lite.rate, us(lite.spokeCPU), us(lite.nodeCPU))
 	var walRanges []string
+	var byTable map[string][2]int64
 	for _, procs := range counts {
 		name := fmt.Sprintf("%s_%d", tmpl, procs)
 		url, err := pg.create(ctx, name, tmpl)
@@ -97,12 +99,29 @@ func benchEnginePG(ctx context.Context, pg *benchPG, n int, counts []int, runner
 		}
 		w := r.writes
 		walRanges = append(walRanges, w.lsn)
+		if byTable == nil {
+			byTable = w.tables
+		}
 		per := func(v int64) float64 { return float64(v) / float64(n) }
 		fmt.Printf("| %d | %s | %s | **%.0f** | %.2f | %.0f / %.0f / %s µs | %.2f, %.2f + %.2f, %.1f, %.0f B |\n",
 			procs, r.enrolled.Round(time.Millisecond), r.total.Round(time.Millisecond), r.rate, r.rate/lite.rate,
 			us(r.spokeCPU), us(r.nodeCPU), pgCPU, per(w.commits), per(w.inserted), per(w.updated), per(w.walRecords), per(w.walBytes))
 	}
 	fmt.Println()
+	if len(byTable) > 0 {
+		// The first run's rows by table: what each enrollment writes.
+		names := make([]string, 0, len(byTable))
+		for name := range byTable {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		var parts []string
+		for _, name := range names {
+			v := byTable[name]
+			parts = append(parts, fmt.Sprintf("%s %.2f + %.2f", name, float64(v[0])/float64(n), float64(v[1])/float64(n)))
+		}
+		fmt.Printf("Rows inserted + updated per enrollment by table (%d worker processes): %s\n", counts[0], strings.Join(parts, ", "))
+	}
 	fmt.Printf("WAL of the runs (pg_walinspect's pg_get_wal_stats, while the server lives): %s\n", strings.Join(walRanges, ", "))
 	fmt.Println("CPU per enrollment: spoke is the worker processes and the enrolling process, Node the sandboxes the workers started, postgres every server process; WAL is the whole cluster's (pg_stat_wal), commits and rows this database's (pg_stat_database).")
 	return nil

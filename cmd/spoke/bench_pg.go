@@ -148,6 +148,9 @@ type pgCounters struct {
 	// lsn is the WAL's insert position, for a look at a run's WAL
 	// (pg_walinspect).
 	lsn string
+	// tables holds each table's rows inserted and updated
+	// (pg_stat_user_tables).
+	tables map[string][2]int64
 }
 
 func readPGCounters(ctx context.Context, dbURL string) (pgCounters, error) {
@@ -164,12 +167,32 @@ func readPGCounters(ctx context.Context, dbURL string) (pgCounters, error) {
 	if err := conn.QueryRow(ctx, `SELECT wal_records, wal_fpi, wal_bytes::bigint, pg_current_wal_insert_lsn()::text FROM pg_stat_wal`).Scan(&c.walRecords, &c.walFPI, &c.walBytes, &c.lsn); err != nil {
 		return c, fmt.Errorf("read pg_stat_wal: %w", err)
 	}
-	return c, nil
+	rows, err := conn.Query(ctx, `SELECT relname, n_tup_ins, n_tup_upd FROM pg_stat_user_tables`)
+	if err != nil {
+		return c, fmt.Errorf("read pg_stat_user_tables: %w", err)
+	}
+	defer rows.Close()
+	c.tables = map[string][2]int64{}
+	for rows.Next() {
+		var name string
+		var ins, upd int64
+		if err := rows.Scan(&name, &ins, &upd); err != nil {
+			return c, err
+		}
+		c.tables[name] = [2]int64{ins, upd}
+	}
+	return c, rows.Err()
 }
 
 func (c pgCounters) sub(o pgCounters) pgCounters {
-	return pgCounters{c.commits - o.commits, c.inserted - o.inserted, c.updated - o.updated, c.deleted - o.deleted,
-		c.walRecords - o.walRecords, c.walFPI - o.walFPI, c.walBytes - o.walBytes, o.lsn + "-" + c.lsn}
+	d := pgCounters{c.commits - o.commits, c.inserted - o.inserted, c.updated - o.updated, c.deleted - o.deleted,
+		c.walRecords - o.walRecords, c.walFPI - o.walFPI, c.walBytes - o.walBytes, o.lsn + "-" + c.lsn, map[string][2]int64{}}
+	for name, v := range c.tables {
+		if dv := [2]int64{v[0] - o.tables[name][0], v[1] - o.tables[name][1]}; dv != [2]int64{} {
+			d.tables[name] = dv
+		}
+	}
+	return d
 }
 
 // postmasterPID returns the process id of the server's postmaster when
