@@ -2,9 +2,11 @@ package postgres
 
 import (
 	"context"
+	"crypto/cipher"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/spokehq/spoke/internal/outputseal"
 	"strconv"
 	"time"
 
@@ -243,7 +245,9 @@ func (db *DB) enrollIn(ctx context.Context, tx pgx.Tx, account int64, f *spoke.F
 
 const enrollmentColumns = `id, account_id, flow_id, revision_id, object_type, object_id, status, current_action, outputs, run_at, wait_reason, attempt, first_failure_at, error, created_at, updated_at, completed_at`
 
-func scanEnrollment(s pgx.Row) (*spoke.Enrollment, error) {
+// scanEnrollment reads an enrollment row; aead (the secrets key, nil
+// without one) opens its outputs (internal/outputseal).
+func scanEnrollment(s pgx.Row, aead cipher.AEAD) (*spoke.Enrollment, error) {
 	var e spoke.Enrollment
 	var outputs string
 	var errText *string
@@ -252,8 +256,12 @@ func scanEnrollment(s pgx.Row) (*spoke.Enrollment, error) {
 		&runAt, &e.WaitReason, &e.Attempt, &firstFail, &errText, &created, &updated, &completed); err != nil {
 		return nil, err
 	}
-	if outputs != "{}" {
-		if err := json.Unmarshal([]byte(outputs), &e.Outputs); err != nil {
+	if outputs != "{}" { // most claimed enrollments have run no code yet
+		plain, err := outputseal.Open(aead, e.ID, outputs)
+		if err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(plain, &e.Outputs); err != nil {
 			return nil, fmt.Errorf("decode outputs of enrollment %d: %w", e.ID, err)
 		}
 	}
@@ -298,7 +306,7 @@ func (db *DB) Claim(ctx context.Context, now time.Time, limit int, lease spoke.L
 	defer rows.Close()
 	var out []*spoke.Enrollment
 	for rows.Next() {
-		e, err := scanEnrollment(rows)
+		e, err := scanEnrollment(rows, db.secrets)
 		if err != nil {
 			return nil, err
 		}
@@ -439,7 +447,7 @@ func (db *DB) Commit(ctx context.Context, lease spoke.Lease, steps []*spoke.Step
 				}
 			}
 			usage[e.AccountID] += int64(st.CodeExecutions)
-			if err := written.add(st, lease, now); err != nil {
+			if err := written.add(st, lease, now, db.secrets); err != nil {
 				return err
 			}
 		}
@@ -499,8 +507,9 @@ type stepRows struct {
 	xInputs, xOutputs, xErr                           []*string
 }
 
-// add adds a step's checkpoint and execution rows.
-func (r *stepRows) add(st *spoke.Step, lease spoke.Lease, now time.Time) error {
+// add adds a step's checkpoint and execution rows; aead (the secrets key,
+// nil without one) seals the enrollment's outputs (internal/outputseal).
+func (r *stepRows) add(st *spoke.Step, lease spoke.Lease, now time.Time, aead cipher.AEAD) error {
 	e := st.Enrollment
 	outputs := []byte("{}")
 	if e.Outputs != nil {
@@ -526,8 +535,12 @@ func (r *stepRows) add(st *spoke.Step, lease spoke.Lease, now time.Time) error {
 	}
 	r.ids, r.runAt, r.firstFail, r.completed, r.until = append(r.ids, e.ID), append(r.runAt, e.RunAt.UnixMilli()),
 		append(r.firstFail, firstFail), append(r.completed, completed), append(r.until, until)
+	stored, err := outputseal.Seal(aead, e.ID, outputs)
+	if err != nil {
+		return fmt.Errorf("encrypt outputs of enrollment %d: %w", e.ID, err)
+	}
 	r.status, r.action, r.outputs, r.wait = append(r.status, e.Status), append(r.action, e.CurrentAction),
-		append(r.outputs, string(outputs)), append(r.wait, e.WaitReason)
+		append(r.outputs, stored), append(r.wait, e.WaitReason)
 	r.attempt, r.errs = append(r.attempt, int32(e.Attempt)), append(r.errs, errJSON)
 	for _, x := range st.Executions {
 		inputs, err := jsonOrNil(x.Inputs)
@@ -641,7 +654,7 @@ func (db *DB) ListEnrollments(ctx context.Context, account int64, flowID string,
 	defer rows.Close()
 	var out []*spoke.Enrollment
 	for rows.Next() {
-		e, err := scanEnrollment(rows)
+		e, err := scanEnrollment(rows, db.secrets)
 		if err != nil {
 			return nil, false, err
 		}
@@ -659,7 +672,7 @@ func (db *DB) ListEnrollments(ctx context.Context, account int64, flowID string,
 
 // GetEnrollment returns one enrollment, or ENOTFOUND.
 func (db *DB) GetEnrollment(ctx context.Context, id int64) (*spoke.Enrollment, error) {
-	e, err := scanEnrollment(db.pool.QueryRow(ctx, `SELECT `+enrollmentColumns+` FROM enrollments WHERE id = $1`, id))
+	e, err := scanEnrollment(db.pool.QueryRow(ctx, `SELECT `+enrollmentColumns+` FROM enrollments WHERE id = $1`, id), db.secrets)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, spoke.NotFoundf("No enrollment %d.", id)
 	}

@@ -21,7 +21,7 @@ func (db *DB) RetryEnrollment(ctx context.Context, account int64, f *spoke.Flow,
 	var out *spoke.Enrollment
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		e, err := scanEnrollment(tx.QueryRow(ctx, `SELECT `+enrollmentColumns+` FROM enrollments WHERE id = $1 AND account_id = $2 AND flow_id = $3 FOR UPDATE`,
-			id, account, f.ID))
+			id, account, f.ID), db.secrets)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return spoke.NotFoundf("Flow %s has no enrollment %d.", f.ID, id)
 		}

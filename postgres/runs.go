@@ -91,11 +91,11 @@ func (db *DB) RecentEnrollments(ctx context.Context, account int64, flowID strin
 	if err != nil {
 		return nil, false, fmt.Errorf("list recent enrollments: %w", err)
 	}
-	return collectEnrollments(rows, q.Limit)
+	return db.collectEnrollments(rows, q.Limit)
 }
 
-func collectEnrollments(rows pgx.Rows, limit int) ([]*spoke.Enrollment, bool, error) {
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*spoke.Enrollment, error) { return scanEnrollment(r) })
+func (db *DB) collectEnrollments(rows pgx.Rows, limit int) ([]*spoke.Enrollment, bool, error) {
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*spoke.Enrollment, error) { return scanEnrollment(r, db.secrets) })
 	if err != nil {
 		return nil, false, fmt.Errorf("read enrollments: %w", err)
 	}
@@ -160,7 +160,7 @@ func (db *DB) RecordEnrollments(ctx context.Context, account int64, objectType s
 	if err != nil {
 		return nil, fmt.Errorf("list enrollments of %s %d: %w", objectType, objectID, err)
 	}
-	out, _, err := collectEnrollments(rows, 0)
+	out, _, err := db.collectEnrollments(rows, 0)
 	return out, err
 }
 

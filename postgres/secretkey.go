@@ -5,6 +5,7 @@ import (
 	"crypto/cipher"
 	"errors"
 	"fmt"
+	"github.com/spokehq/spoke/internal/outputseal"
 
 	"github.com/jackc/pgx/v5"
 
@@ -29,7 +30,7 @@ func (db *DB) UseSecretKey(ctx context.Context, k secretkey.Key) error {
 		return err
 	}
 	var key []byte
-	var reencrypted int
+	var reencrypted, sealed int
 	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('spoke secret key'))`); err != nil {
 			return err
@@ -62,6 +63,13 @@ func (db *DB) UseSecretKey(ctx context.Context, k secretkey.Key) error {
 		if reencrypted, err = reencryptLegacy(ctx, tx, old, gcm); err != nil {
 			return err
 		}
+		if p.Check == nil {
+			// The first start with a derived key: outputs kept before
+			// they were encrypted on PostgreSQL are sealed now, once.
+			if sealed, err = sealPlainOutputs(ctx, tx, gcm); err != nil {
+				return err
+			}
+		}
 		key = derived
 		return nil
 	})
@@ -70,6 +78,9 @@ func (db *DB) UseSecretKey(ctx context.Context, k secretkey.Key) error {
 	}
 	if reencrypted > 0 {
 		db.logger().Info("secrets re-encrypted under the derived key", "count", reencrypted)
+	}
+	if sealed > 0 {
+		db.logger().Info("custom code outputs kept in enrollments encrypted", "count", sealed)
 	}
 	if err := db.SetSecretKey(key); err != nil {
 		return err
@@ -111,6 +122,37 @@ func reencryptLegacy(ctx context.Context, tx pgx.Tx, old, derived cipher.AEAD) (
 		if _, err := tx.Exec(ctx, `UPDATE secrets SET value = $1, key_version = $2 WHERE account_id = $3 AND name = $4`,
 			sealed, secretkey.DerivedVersion, r.account, r.name); err != nil {
 			return 0, fmt.Errorf("re-encrypt secret %s: %w", r.name, err)
+		}
+	}
+	return len(todo), nil
+}
+
+// sealPlainOutputs encrypts, in tx, the custom code outputs enrollments
+// kept in plain text (internal/outputseal), and returns how many.
+func sealPlainOutputs(ctx context.Context, tx pgx.Tx, gcm cipher.AEAD) (int, error) {
+	rows, err := tx.Query(ctx, `SELECT id, outputs FROM enrollments WHERE outputs <> '{}' AND outputs NOT LIKE '`+outputseal.Prefix+`%' FOR UPDATE`)
+	if err != nil {
+		return 0, fmt.Errorf("read outputs to encrypt: %w", err)
+	}
+	type row struct {
+		id      int64
+		outputs string
+	}
+	todo, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
+		var x row
+		err := r.Scan(&x.id, &x.outputs)
+		return x, err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("read outputs to encrypt: %w", err)
+	}
+	for _, r := range todo {
+		sealed, err := outputseal.Seal(gcm, r.id, []byte(r.outputs))
+		if err != nil {
+			return 0, fmt.Errorf("encrypt outputs of enrollment %d: %w", r.id, err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE enrollments SET outputs = $1 WHERE id = $2`, sealed, r.id); err != nil {
+			return 0, fmt.Errorf("encrypt outputs of enrollment %d: %w", r.id, err)
 		}
 	}
 	return len(todo), nil

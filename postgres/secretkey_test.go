@@ -6,7 +6,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/spokehq/spoke"
+	"github.com/spokehq/spoke/internal/outputseal"
 	"github.com/spokehq/spoke/internal/secretkey"
 )
 
@@ -143,3 +146,81 @@ func TestSecretKeySharedStart(t *testing.T) {
 		t.Fatalf("another key on a database without secrets = %v, want a refusal", err)
 	}
 }
+
+// TestOutputsEncrypted checks that custom code outputs kept for later
+// actions are encrypted in the enrollments table, read back whole by
+// another process with the key, and that outputs kept in plain text before
+// the first start with a derived key are encrypted by that start.
+func TestOutputsEncrypted(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := databaseForTest(t)
+	db := openURL(t, url)
+	acct, _, err := db.DefaultAccount(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	contact := func(name string) *spoke.Record {
+		res, err := db.WriteRecords(ctx, acct, "contacts", spoke.WriteCreate, []spoke.RecordInput{{Properties: map[string]string{"firstname": name}}}, spoke.WriteSource{Type: spoke.SourceImport, ID: "test"})
+		if err != nil || res[0].Err != nil {
+			t.Fatalf("create contact: %v %v", err, res)
+		}
+		return res[0].Record
+	}
+	lease := spoke.Lease{Token: 5, Until: time.Now().Add(time.Hour)}
+	claim := func(rec *spoke.Record) *spoke.Enrollment {
+		if _, err := db.Enroll(ctx, acct, &spoke.Flow{ID: "9", RevisionID: "1"}, "contacts", []int64{rec.ID}, false); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.Claim(ctx, time.Now().Add(time.Minute), 10, lease)
+		if err != nil || len(got) != 1 {
+			t.Fatalf("claim = %v, %v", got, err)
+		}
+		return got[0]
+	}
+	stored := func(id int64) string {
+		var s string
+		if err := db.pool.QueryRow(ctx, `SELECT outputs FROM enrollments WHERE id = $1`, id).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+
+	// Outputs a database kept before they were encrypted.
+	old := claim(contact("Old"))
+	const plain = `{"1":{"token":"sk_old_plain_value"}}`
+	if _, err := db.pool.Exec(ctx, `UPDATE enrollments SET outputs = $1 WHERE id = $2`, plain, old.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.UseSecretKey(ctx, secretkey.FromEnv(hexKeyForTest)); err != nil {
+		t.Fatal(err)
+	}
+	if s := stored(old.ID); !outputseal.IsSealed(s) || strings.Contains(s, "sk_old") {
+		t.Fatalf("plain outputs after the first start = %q", s)
+	}
+
+	rec := contact("Ada")
+	en := claim(rec)
+	const value = "sk_live_do_not_store_me"
+	en.Outputs = map[string]map[string]string{"1": {"token": value}}
+	en.CurrentAction, en.RunAt = "2", time.Now().Add(time.Hour)
+	if _, err := db.Commit(ctx, lease, []*spoke.Step{{Enrollment: en, Record: rec}}); err != nil {
+		t.Fatal(err)
+	}
+	if s := stored(en.ID); !outputseal.IsSealed(s) || strings.Contains(s, value) || strings.Contains(s, "token") {
+		t.Fatalf("outputs stored as %q", s)
+	}
+	other := openURL(t, url)
+	if err := other.UseSecretKey(ctx, secretkey.FromEnv(hexKeyForTest)); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[int64]string{en.ID: value, old.ID: "sk_old_plain_value"} {
+		got, err := other.GetEnrollment(ctx, id)
+		if err != nil || got.Outputs["1"]["token"] != want {
+			t.Fatalf("another process reads enrollment %d: %v, %v", id, got, err)
+		}
+	}
+}
+
+// hexKeyForTest is a random key as an operator's key file holds it.
+const hexKeyForTest = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
