@@ -196,8 +196,7 @@ func (db *DB) ensureTokenIndex(ctx context.Context, account int64, objectType, p
 		return false, err
 	}
 	defer conn.Release()
-	valid, exists, err := indexState(ctx, conn.Conn(), name)
-	if err != nil || valid {
+	if valid, _, err := indexState(ctx, conn.Conn(), name); err != nil || valid {
 		return valid, err
 	}
 	var enough bool
@@ -219,7 +218,8 @@ func (db *DB) ensureTokenIndex(ctx context.Context, account int64, objectType, p
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(`+buildLock+`)`)
 	// Read again under the lock: another process may have finished.
-	if valid, exists, err = indexState(ctx, conn.Conn(), name); err != nil || valid {
+	valid, exists, err := indexState(ctx, conn.Conn(), name)
+	if err != nil || valid {
 		return valid, err
 	}
 	if exists {
