@@ -330,9 +330,15 @@ func (db *DB) SearchRecords(ctx context.Context, account int64, objectType strin
 				return nil, err
 			}
 			conds = append(conds, s)
-			if strings.EqualFold(f.Operator, "CONTAINS_TOKEN") {
-				if c, _ := db.column(t, defs, f.PropertyName); c.kind == kindText && c.prop != nil {
+			if c, _ := db.column(t, defs, f.PropertyName); c.kind == kindText && c.prop != nil && c.prop.Type != spoke.TypeBool {
+				switch strings.ToUpper(f.Operator) {
+				case "CONTAINS_TOKEN":
 					db.wantTokenIndex(account, t.Name, f.PropertyName)
+				case "EQ", "IN":
+					// EQ on the unique property uses unique_value.
+					if !(strings.EqualFold(f.Operator, "EQ") && f.PropertyName == t.UniqueProperty) {
+						db.wantEqIndex(account, t.Name, f.PropertyName)
+					}
 				}
 			}
 		}
@@ -372,6 +378,9 @@ func (db *DB) SearchRecords(ctx context.Context, account int64, objectType strin
 			dir = " DESC NULLS LAST"
 		}
 		keys = append(keys, sortKey{c.lhs(), dir, c.kind == kindNumber || c.kind == kindMillis})
+		if c.kind == kindText && c.prop != nil && c.prop.Type != spoke.TypeBool {
+			db.wantEqIndex(account, t.Name, s.PropertyName)
+		}
 	}
 	keys = append(keys, sortKey{"id", " ASC", true})
 	// A search is planned for its values each time (an unnamed statement)

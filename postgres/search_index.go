@@ -26,6 +26,15 @@ import (
 // Processes sharing the database build one index at a time, and each once:
 // the builder holds an advisory lock, and an invalid index found under the
 // lock (a build that was cut off) is dropped and built again.
+//
+// Equality indexes: `city EQ "Boston"` (or IN) on a text property other
+// than the type's unique one likewise read every record of the type. The
+// first such search (or sort) over enough records builds, by the same
+// machinery, a btree index on (account_id, lower(value) NULLS FIRST), the
+// expression filterSQL compares (column.lhs), partial like the token
+// indexes; NULLS FIRST is the order an ascending sort asks for (and,
+// walked backwards, a descending one), so sorts on the property use it
+// too. At most maxTokenIndexes per type of each kind.
 
 // DefaultSearchIndexMin is how many live records of a type an account must
 // hold before its searches create indexes, as on SQLite.
@@ -39,18 +48,32 @@ const maxTokenIndexes = 16
 // index ("SPKI").
 const buildLock = "1397771081"
 
-// tokenIndexPrefix starts the names of the token indexes.
-const tokenIndexPrefix = "records_tok_"
+// tokenIndexPrefix starts the names of the token indexes, eqIndexPrefix
+// those of the equality indexes.
+const (
+	tokenIndexPrefix = "records_tok_"
+	eqIndexPrefix    = "records_eq_"
+)
 
-// tokenIndexName names the token index of a property. PostgreSQL cuts
-// names at 63 bytes, so a long one is a digest instead.
+// tokenIndexName names the token index of a property.
 func tokenIndexName(objectType, property string) string {
-	name := tokenIndexPrefix + objectType + "_" + property
+	return indexName(tokenIndexPrefix, objectType, property)
+}
+
+// eqIndexName names the equality index of a property.
+func eqIndexName(objectType, property string) string {
+	return indexName(eqIndexPrefix, objectType, property)
+}
+
+// indexName names a search index of a property. PostgreSQL cuts names at
+// 63 bytes, so a long one is a digest instead.
+func indexName(prefix, objectType, property string) string {
+	name := prefix + objectType + "_" + property
 	if len(name) > 63 || strings.ContainsAny(name, `"`) {
 		sum := sha256.Sum256([]byte(objectType + "\x00" + property))
-		name = tokenIndexPrefix + objectType + "_" + hex.EncodeToString(sum[:8])
+		name = prefix + objectType + "_" + hex.EncodeToString(sum[:8])
 		if len(name) > 63 {
-			name = tokenIndexPrefix + hex.EncodeToString(sum[:12])
+			name = prefix + hex.EncodeToString(sum[:12])
 		}
 	}
 	return name
@@ -66,7 +89,19 @@ func tokenIndexSQL(name, objectType, property string) string {
 // tokenExpr is the expression a token index holds.
 func tokenExpr(property string) string { return "spoke_tokens(" + valueExpr(property) + ")" }
 
-// searchIndexes is what a process knows of the token indexes.
+// eqExpr is the expression an equality index holds: column.lhs of a text
+// property, which EQ, IN and sorts compare.
+func eqExpr(property string) string { return "lower(" + valueExpr(property) + ")" }
+
+// eqIndexSQL creates the equality index of a property. account_id leads,
+// as every search fixes it, so the index gives a sort's order within one
+// account.
+func eqIndexSQL(name, objectType, property string) string {
+	return fmt.Sprintf(`CREATE INDEX CONCURRENTLY IF NOT EXISTS "%s" ON records (account_id, (%s) NULLS FIRST) WHERE object_type = %s AND NOT archived`,
+		name, eqExpr(property), quoteLiteral(objectType))
+}
+
+// searchIndexes is what a process knows of the search indexes.
 type searchIndexes struct {
 	mu sync.Mutex
 	// ready names the indexes known to exist and be valid, or refused
@@ -83,11 +118,13 @@ type searchIndexes struct {
 	wg      sync.WaitGroup
 }
 
-// tokenIndex is a token index a search asked for, and the account whose
-// records decide whether it is worth building.
+// tokenIndex is a search index a search asked for (a token index, or
+// with eq an equality index), and the account whose records decide
+// whether it is worth building.
 type tokenIndex struct {
 	account              int64
 	objectType, property string
+	eq                   bool
 }
 
 // Waits before a process looks again at an index it found unneeded, or
@@ -104,10 +141,25 @@ var errBuildBusy = errors.New("another index build is running")
 // objectType with CONTAINS_TOKEN, and has the index built in the
 // background if it should have one and has none. It never waits.
 func (db *DB) wantTokenIndex(account int64, objectType, property string) {
+	db.wantSearchIndex(tokenIndex{account, objectType, property, false})
+}
+
+// wantEqIndex notes that a search over account compared property of
+// objectType with EQ or IN, or sorted on it, as wantTokenIndex does.
+func (db *DB) wantEqIndex(account int64, objectType, property string) {
+	db.wantSearchIndex(tokenIndex{account, objectType, property, true})
+}
+
+// wantSearchIndex has index want built in the background if it should be
+// and is not. It never waits.
+func (db *DB) wantSearchIndex(want tokenIndex) {
 	if db.searchIndexMin() < 0 {
 		return
 	}
-	name := tokenIndexName(objectType, property)
+	name := tokenIndexName(want.objectType, want.property)
+	if want.eq {
+		name = eqIndexName(want.objectType, want.property)
+	}
 	s := &db.searchIdx
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -121,7 +173,7 @@ func (db *DB) wantTokenIndex(account int64, objectType, property string) {
 	if _, ok := s.pending[name]; ok {
 		return
 	}
-	s.pending[name] = tokenIndex{account, objectType, property}
+	s.pending[name] = want
 	if s.running {
 		return
 	}
@@ -148,7 +200,7 @@ func (db *DB) buildTokenIndexes() {
 			return
 		}
 		s.mu.Unlock()
-		ready, err := db.ensureTokenIndex(s.ctx, want.account, want.objectType, want.property, name)
+		ready, err := db.ensureTokenIndex(s.ctx, want, name)
 		if err != nil && !errors.Is(err, errBuildBusy) && s.ctx.Err() == nil {
 			db.logger().Warn("search index", "index", name, "err", err)
 		}
@@ -187,10 +239,15 @@ func (db *DB) searchIndexMin() int {
 }
 
 // ensureTokenIndex builds the index name unless it exists, the account has
-// too few records of the type, or the type has its maximum of token
-// indexes. It reports whether this process need not look at the index
+// too few records of the type, or the type has its maximum of indexes of
+// the kind. It reports whether this process need not look at the index
 // again, and errBuildBusy when another process is building an index.
-func (db *DB) ensureTokenIndex(ctx context.Context, account int64, objectType, property, name string) (bool, error) {
+func (db *DB) ensureTokenIndex(ctx context.Context, want tokenIndex, name string) (bool, error) {
+	account, objectType, property := want.account, want.objectType, want.property
+	prefix, create, expr := tokenIndexPrefix, tokenIndexSQL(name, objectType, property), tokenExpr(property)
+	if want.eq {
+		prefix, create, expr = eqIndexPrefix, eqIndexSQL(name, objectType, property), eqExpr(property)
+	}
 	conn, err := db.pool.Acquire(ctx)
 	if err != nil {
 		return false, err
@@ -230,7 +287,7 @@ func (db *DB) ensureTokenIndex(ctx context.Context, account int64, objectType, p
 	}
 	var n int
 	if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_class WHERE relkind = 'i' AND relname LIKE $1`,
-		tokenIndexPrefix+strings.ReplaceAll(objectType, "_", `\_`)+`\_%`).Scan(&n); err != nil {
+		prefix+strings.ReplaceAll(objectType, "_", `\_`)+`\_%`).Scan(&n); err != nil {
 		return false, err
 	}
 	if n >= maxTokenIndexes {
@@ -238,13 +295,13 @@ func (db *DB) ensureTokenIndex(ctx context.Context, account int64, objectType, p
 		return true, nil
 	}
 	start := time.Now()
-	if _, err := conn.Exec(ctx, tokenIndexSQL(name, objectType, property)); err != nil {
+	if _, err := conn.Exec(ctx, create); err != nil {
 		return false, fmt.Errorf("create %s: %w", name, err)
 	}
-	// Statistics on the tokens, so that the planner knows how few records
-	// hold one (exprStatsSQL), filled by an ANALYZE of a sample of the
-	// table.
-	if _, err := conn.Exec(ctx, exprStatsSQL(name, tokenExpr(property))+`; ANALYZE records`); err != nil {
+	// Statistics on the tokens (or values), so that the planner knows how
+	// few records hold one (exprStatsSQL), filled by an ANALYZE of a
+	// sample of the table.
+	if _, err := conn.Exec(ctx, exprStatsSQL(name, expr)+`; ANALYZE records`); err != nil {
 		return false, fmt.Errorf("statistics of %s: %w", name, err)
 	}
 	db.logger().Info("created search index", "index", name, "took", time.Since(start).Round(time.Millisecond))

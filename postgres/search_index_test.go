@@ -206,3 +206,147 @@ func TestTokenIndexNames(t *testing.T) {
 		t.Errorf("two long names collide")
 	}
 }
+
+// TestEqIndex checks that EQ and IN searches on a text property over
+// enough records build its equality index in the background, that the
+// plans of EQ, IN and a sort on the property use it, and that results
+// (and their order) are the same with it.
+func TestEqIndex(t *testing.T) {
+	t.Parallel()
+	url := databaseForTest(t)
+	ctx := context.Background()
+	db, err := Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SearchIndexMin = 50
+	acct, _, err := db.DefaultAccount(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inputs []spoke.RecordInput
+	for i := 0; i < 60; i++ {
+		props := map[string]string{"email": fmt.Sprintf("u%d@example.com", i)}
+		if i%5 != 0 {
+			// Mixed case: EQ compares without case, as before the index.
+			city := fmt.Sprintf("City %d", i%12)
+			if i%2 == 0 {
+				city = strings.ToUpper(city)
+			}
+			props["city"] = city
+		}
+		inputs = append(inputs, spoke.RecordInput{Properties: props})
+	}
+	if _, err := db.WriteRecords(ctx, acct, "contacts", spoke.WriteCreate, inputs, spoke.WriteSource{Type: spoke.SourceImport}); err != nil {
+		t.Fatal(err)
+	}
+	requests := map[string]spoke.SearchRequest{
+		"eq":   {Limit: 100, FilterGroups: []spoke.FilterGroup{{Filters: []spoke.Filter{{PropertyName: "city", Operator: "EQ", Value: "city 3"}}}}},
+		"in":   {Limit: 100, FilterGroups: []spoke.FilterGroup{{Filters: []spoke.Filter{{PropertyName: "city", Operator: "IN", Values: []string{"CITY 1", "City 7", "nowhere"}}}}}},
+		"sort": {Limit: 100, Sorts: []spoke.Sort{{PropertyName: "city"}}},
+		"desc": {Limit: 100, Sorts: []spoke.Sort{{PropertyName: "city", Descending: true}}},
+	}
+	search := func() map[string][]int64 {
+		t.Helper()
+		out := map[string][]int64{}
+		for name, req := range requests {
+			res, err := db.SearchRecords(ctx, acct, "contacts", req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range res.Records {
+				out[name] = append(out[name], r.ID)
+			}
+		}
+		return out
+	}
+	before := search()
+	if n := len(before["eq"]); n != 4 {
+		t.Fatalf("city EQ 'city 3': %d records, want 4", n)
+	}
+	if n := len(before["in"]); n != 8 {
+		t.Fatalf("city IN: %d records, want 8", n)
+	}
+	name := eqIndexName("contacts", "city")
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		conn, err := db.pool.Acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		valid, _, err := indexState(ctx, conn.Conn(), name)
+		conn.Release()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if valid {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("index %s not valid after 60 s", name)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if after := search(); !reflect.DeepEqual(before, after) {
+		t.Errorf("results differ with the index:\nbefore %v\nafter  %v", before, after)
+	}
+	// The search's own conditions and order are what the index serves
+	// (the planner would rather read 60 rows, so other plans are switched
+	// off to see it).
+	if _, err := db.pool.Exec(ctx, `ANALYZE records`); err != nil {
+		t.Fatal(err)
+	}
+	defs, err := db.definitions(ctx, acct, spoke.ObjectType{Name: "contacts", UniqueProperty: "email"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct := spoke.ObjectType{Name: "contacts", UniqueProperty: "email"}
+	for _, f := range []spoke.Filter{requests["eq"].FilterGroups[0].Filters[0], requests["in"].FilterGroups[0].Filters[0]} {
+		p := &params{}
+		p.add(acct)
+		cond, err := db.filterSQL(ct, defs, f, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan := explain(t, db, `SELECT count(*) FROM records WHERE account_id = $1 AND object_type = 'contacts' AND NOT archived AND `+cond, p.args...)
+		if !strings.Contains(plan, name) {
+			t.Errorf("city %s does not use %s:\n%s", f.Operator, name, plan)
+		}
+	}
+	for _, dir := range []string{"ASC NULLS FIRST", "DESC NULLS LAST"} {
+		plan := explain(t, db, `SELECT id FROM records WHERE account_id = $1 AND object_type = 'contacts' AND NOT archived ORDER BY `+eqExpr("city")+` `+dir+` LIMIT 10`, acct)
+		if !strings.Contains(plan, name) || strings.Contains(plan, "Sort Key") {
+			t.Errorf("sort on city %s does not walk %s:\n%s", dir, name, plan)
+		}
+	}
+}
+
+// explain returns the plan of query with sequential scans, bitmap scans
+// and sorts switched off where another plan exists.
+func explain(t *testing.T, db *DB, query string, args ...any) string {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `SET LOCAL enable_seqscan = off; SET LOCAL enable_sort = off`); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := tx.Query(ctx, `EXPLAIN `+query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan strings.Builder
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			t.Fatal(err)
+		}
+		plan.WriteString(line + "\n")
+	}
+	return plan.String()
+}
