@@ -95,17 +95,14 @@ func (db *DB) CreateProperty(ctx context.Context, account int64, p *spoke.Proper
 		if _, err := tx.Exec(ctx, `INSERT INTO properties (account_id, object_type, name, definition) VALUES ($1, $2, $3, $4)`, account, t.Name, p.Name, def); err != nil {
 			return err
 		}
-		if q := valueIndexSQL(t.Name, p); q != "" {
-			if _, err := tx.Exec(ctx, q); err != nil {
-				return fmt.Errorf("index property %s: %w", p.Name, err)
-			}
-		}
 		return notifyProps(ctx, tx)
 	})
 	if err != nil {
 		return nil, err
 	}
 	db.forgetDefinitions()
+	// Its value index, if it has one, is built after the commit.
+	db.wantValueIndex(t.Name, p)
 	return p, nil
 }
 
@@ -171,17 +168,13 @@ func (db *DB) UpdateProperty(ctx context.Context, account int64, objectType, nam
 		if _, err := tx.Exec(ctx, `UPDATE properties SET definition = $1 WHERE account_id = $2 AND object_type = $3 AND name = $4`, def, account, t.Name, name); err != nil {
 			return err
 		}
-		if q := valueIndexSQL(t.Name, &p); q != "" {
-			if _, err := tx.Exec(ctx, q); err != nil {
-				return fmt.Errorf("index property %s: %w", name, err)
-			}
-		}
 		return notifyProps(ctx, tx)
 	})
 	if err != nil {
 		return nil, err
 	}
 	db.forgetDefinitions()
+	db.wantValueIndex(t.Name, &p)
 	return &p, nil
 }
 

@@ -230,11 +230,6 @@ func (db *DB) CreateSchema(ctx context.Context, account int64, in spoke.SchemaIn
 			if _, err := tx.Exec(ctx, `INSERT INTO properties (account_id, object_type, name, definition) VALUES ($1, $2, $3, $4)`, account, t.Name, cp.Name, def); err != nil {
 				return fmt.Errorf("create property %s: %w", cp.Name, err)
 			}
-			if q := valueIndexSQL(t.Name, &cp); q != "" {
-				if _, err := tx.Exec(ctx, q); err != nil {
-					return fmt.Errorf("index property %s: %w", cp.Name, err)
-				}
-			}
 		}
 		targets := append([]string{}, engagementTypes...)
 		targets = append(targets, in.AssociatedObjects...)
@@ -256,6 +251,12 @@ func (db *DB) CreateSchema(ctx context.Context, account int64, in spoke.SchemaIn
 	})
 	if err != nil {
 		return nil, err
+	}
+	// The value indexes of its number and date properties are built after
+	// the commit, in the background.
+	t := s.ObjectType()
+	for _, p := range in.Properties {
+		db.wantValueIndex(t.Name, p)
 	}
 	return db.GetSchema(ctx, account, s.ObjectTypeID())
 }

@@ -330,7 +330,13 @@ func (db *DB) SearchRecords(ctx context.Context, account int64, objectType strin
 				return nil, err
 			}
 			conds = append(conds, s)
-			if c, _ := db.column(t, defs, f.PropertyName); c.kind == kindText && c.prop != nil && c.prop.Type != spoke.TypeBool {
+			c, _ := db.column(t, defs, f.PropertyName)
+			if c.prop != nil && !c.prop.HubspotDefined && (c.kind == kindNumber || c.kind == kindSorted) {
+				// Built after its property's commit; a process that
+				// stopped before building it left it to the searches.
+				db.wantValueIndex(t.Name, c.prop)
+			}
+			if c.kind == kindText && c.prop != nil && c.prop.Type != spoke.TypeBool {
 				switch strings.ToUpper(f.Operator) {
 				case "CONTAINS_TOKEN":
 					db.wantTokenIndex(account, t.Name, f.PropertyName)
@@ -434,20 +440,39 @@ func (db *DB) SearchRecords(ctx context.Context, account int64, objectType strin
 // valueIndexSQL returns the statements creating the partial expression
 // index that serves range filters and sorts on a number, date or datetime
 // property, and statistics on its expression (exprStatsSQL), or "" for
-// other types.
+// other types. It runs at startup for the built-in properties; a custom
+// property's is built in the background (wantValueIndex).
 func valueIndexSQL(objectType string, p *spoke.Property) string {
-	var expr string
+	name, expr, ok := valueIndex(objectType, p)
+	if !ok {
+		return ""
+	}
+	return valueIndexCreate(name, objectType, expr, false) + "; " + exprStatsSQL(name, expr)
+}
+
+// valueIndex returns the name and expression of a property's value
+// index, and false for a type that has none.
+func valueIndex(objectType string, p *spoke.Property) (name, expr string, ok bool) {
 	switch p.Type {
 	case spoke.TypeNumber:
 		expr = numberExpr(p.Name)
 	case spoke.TypeDate, spoke.TypeDateTime:
 		expr = valueExpr(p.Name) + ` COLLATE "C"`
 	default:
-		return ""
+		return "", "", false
 	}
-	name := strings.ReplaceAll("records_value_"+objectType+"_"+p.Name, `"`, ``)
-	return fmt.Sprintf(`CREATE INDEX IF NOT EXISTS "%s" ON records ((%s)) WHERE object_type = %s AND NOT archived; %s`,
-		name, expr, quoteLiteral(objectType), exprStatsSQL(name, expr))
+	return strings.ReplaceAll("records_value_"+objectType+"_"+p.Name, `"`, ``), expr, true
+}
+
+// valueIndexCreate is the CREATE INDEX of a value index, CONCURRENTLY
+// (which cannot run in a transaction) or not.
+func valueIndexCreate(name, objectType, expr string, concurrently bool) string {
+	how := ""
+	if concurrently {
+		how = "CONCURRENTLY "
+	}
+	return fmt.Sprintf(`CREATE INDEX %sIF NOT EXISTS "%s" ON records ((%s)) WHERE object_type = %s AND NOT archived`,
+		how, name, expr, quoteLiteral(objectType))
 }
 
 // exprStatsSQL creates statistics on an indexed expression, named after

@@ -322,6 +322,101 @@ func TestEqIndex(t *testing.T) {
 	}
 }
 
+// waitIndex waits until index name is valid.
+func waitIndex(t *testing.T, db *DB, name string) {
+	t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		conn, err := db.pool.Acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		valid, _, err := indexState(ctx, conn.Conn(), name)
+		conn.Release()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if valid {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("index %s not valid after 60 s", name)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestValueIndexBackground checks that a custom number property's value
+// index is built after the property's transaction, CONCURRENTLY, that
+// searches give the same results without it, and that a search on the
+// property has a missing one built again (a process stopped before
+// building it).
+func TestValueIndexBackground(t *testing.T) {
+	t.Parallel()
+	url := databaseForTest(t)
+	ctx := context.Background()
+	db, err := Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	acct, _, err := db.DefaultAccount(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.CreateProperty(ctx, acct, &spoke.Property{ObjectType: "contacts", Name: "points", Label: "Points",
+		Type: spoke.TypeNumber, FieldType: "number", GroupName: "contactinformation"}); err != nil {
+		t.Fatal(err)
+	}
+	name, _, _ := valueIndex("contacts", &spoke.Property{Name: "points", Type: spoke.TypeNumber})
+	waitIndex(t, db, name)
+	var inputs []spoke.RecordInput
+	for i := 0; i < 40; i++ {
+		inputs = append(inputs, spoke.RecordInput{Properties: map[string]string{"email": fmt.Sprintf("p%d@example.com", i), "points": fmt.Sprint(i % 10)}})
+	}
+	if _, err := db.WriteRecords(ctx, acct, "contacts", spoke.WriteCreate, inputs, spoke.WriteSource{Type: spoke.SourceImport}); err != nil {
+		t.Fatal(err)
+	}
+	req := spoke.SearchRequest{Limit: 100, Sorts: []spoke.Sort{{PropertyName: "points", Descending: true}},
+		FilterGroups: []spoke.FilterGroup{{Filters: []spoke.Filter{{PropertyName: "points", Operator: "GTE", Value: "7"}}}}}
+	ids := func(db *DB) []int64 {
+		t.Helper()
+		res, err := db.SearchRecords(ctx, acct, "contacts", req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []int64
+		for _, r := range res.Records {
+			out = append(out, r.ID)
+		}
+		return out
+	}
+	with := ids(db)
+	if len(with) != 12 {
+		t.Fatalf("points GTE 7: %d records, want 12", len(with))
+	}
+	plan := explain(t, db, `SELECT count(*) FROM records WHERE object_type = 'contacts' AND NOT archived AND `+numberExpr("points")+` >= 7`)
+	if !strings.Contains(plan, name) {
+		t.Errorf("points GTE does not use %s:\n%s", name, plan)
+	}
+	// Without the index (as before it is built), the same records; the
+	// search asks for it, and another store (which has not seen it) builds
+	// it again.
+	if _, err := db.pool.Exec(ctx, `DROP INDEX "`+name+`"`); err != nil {
+		t.Fatal(err)
+	}
+	db2, err := Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
+	if without := ids(db2); !reflect.DeepEqual(with, without) {
+		t.Errorf("without the index %v, with it %v", without, with)
+	}
+	waitIndex(t, db2, name)
+}
+
 // explain returns the plan of query with sequential scans, bitmap scans
 // and sorts switched off where another plan exists.
 func explain(t *testing.T, db *DB, query string, args ...any) string {
