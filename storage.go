@@ -2,6 +2,7 @@ package spoke
 
 import (
 	"context"
+	"log/slog"
 	"time"
 )
 
@@ -97,6 +98,24 @@ func (c PruneConfig) WithDefaults() PruneConfig {
 		c.Duty = 0.05
 	}
 	return c
+}
+
+// RunCycles calls cycle every c.Every until ctx ends, the first time at
+// once; a failed cycle is logged and tried again at the next. It is the
+// loop of every store's RunPruner.
+func (c PruneConfig) RunCycles(ctx context.Context, logger *slog.Logger, cycle func(context.Context) error) {
+	t := time.NewTicker(c.Every)
+	defer t.Stop()
+	for {
+		if err := cycle(ctx); err != nil && ctx.Err() == nil {
+			logger.Warn("pruning failed; trying again next cycle", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // Pruner is a store that deletes the run history its accounts' retention

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/spokehq/spoke/crmrules"
 	"sort"
 
 	"github.com/jackc/pgx/v5"
@@ -307,18 +308,5 @@ func (db *DB) ArchivePropertyGroup(ctx context.Context, account int64, objectTyp
 
 // PropertyExists implements flow.Checker.
 func (db *DB) PropertyExists(ctx context.Context, account int64, objectType, name string) (bool, error) {
-	if _, err := db.ObjectType(ctx, account, objectType); err != nil {
-		if spoke.ErrorCode(err) == spoke.EINVALID {
-			return false, nil
-		}
-		return false, err
-	}
-	_, err := db.GetProperty(ctx, account, objectType, name)
-	switch spoke.ErrorCode(err) {
-	case "":
-		return true, nil
-	case spoke.ENOTFOUND:
-		return false, nil
-	}
-	return false, err
+	return crmrules.PropertyExists(ctx, db, account, objectType, name)
 }

@@ -475,18 +475,10 @@ func (db *DB) pruneCounts(ctx context.Context, now time.Time, limit int) (int, e
 // of them prune at a time.
 func (db *DB) RunPruner(ctx context.Context, cfg spoke.PruneConfig) {
 	cfg = db.pruneDefaults(cfg)
-	t := time.NewTicker(cfg.Every)
-	defer t.Stop()
-	for {
-		if _, err := db.PruneCycle(ctx, cfg); err != nil && ctx.Err() == nil {
-			db.logger().Warn("pruning failed; trying again next cycle", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	cfg.RunCycles(ctx, db.logger(), func(ctx context.Context) error {
+		_, err := db.PruneCycle(ctx, cfg)
+		return err
+	})
 }
 
 func (db *DB) pruneDefaults(cfg spoke.PruneConfig) spoke.PruneConfig {

@@ -534,18 +534,10 @@ type PruneConfig = spoke.PruneConfig
 // until ctx ends.
 func (db *DB) RunPruner(ctx context.Context, cfg PruneConfig) {
 	cfg = cfg.WithDefaults()
-	t := time.NewTicker(cfg.Every)
-	defer t.Stop()
-	for {
-		if _, err := db.PruneCycle(ctx, cfg); err != nil && ctx.Err() == nil {
-			db.logger().Warn("pruning failed; trying again next cycle", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	cfg.RunCycles(ctx, db.logger(), func(ctx context.Context) error {
+		_, err := db.PruneCycle(ctx, cfg)
+		return err
+	})
 }
 
 // PruneCycle deletes everything due now in batches, pausing between
