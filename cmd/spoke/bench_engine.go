@@ -120,16 +120,8 @@ func runBenchEngine(ctx context.Context, n, httpN, samples, runners, batch, code
 	}
 	fmt.Printf("# spoke bench engine: %d contacts (+%d over HTTP), %d runners x batch %d, code concurrency %d, %s\n\n", n, httpN, runners, batch, codeConc, time.Now().UTC().Format(time.RFC3339))
 	load := time.Now()
-	src := spoke.WriteSource{Type: spoke.SourceImport, ID: "bench"}
-	for from := 0; from < n; from += 100 {
-		inputs := make([]spoke.RecordInput, 0, 100)
-		for i := from; i < from+100 && i < n; i++ {
-			inputs = append(inputs, spoke.RecordInput{Properties: map[string]string{"email": fmt.Sprintf("c%d@bench.example", i),
-				"firstname": fmt.Sprintf("F%d", i%97), "lastname": "Bench", "employees": strconv.Itoa(i % 60), "hs_lead_status": "NEW"}})
-		}
-		if _, err := db.WriteRecords(ctx, acct, "contacts", spoke.WriteCreate, inputs, src); err != nil {
-			return nil, err
-		}
+	if err := loadBenchContacts(ctx, db, acct, n); err != nil {
+		return nil, err
 	}
 	fmt.Printf("| measurement | result |\n|---|---|\n")
 	fmt.Printf("| load %d contacts (store only, before the flow exists) | %s |\n", n, time.Since(load).Round(time.Millisecond))
@@ -199,6 +191,7 @@ func runBenchEngine(ctx context.Context, n, httpN, samples, runners, batch, code
 	// Latency from one record's update (it starts to meet the criteria) to
 	// its enrollment's completion, one record at a time.
 	lat := make([]time.Duration, 0, samples)
+	src := spoke.WriteSource{Type: spoke.SourceImport, ID: "bench"}
 	for i := 0; i < samples; i++ {
 		res, err := db.WriteRecords(ctx, acct, "contacts", spoke.WriteCreate, []spoke.RecordInput{{Properties: map[string]string{
 			"email": fmt.Sprintf("late%d@bench.example", i), "firstname": "Late", "lastname": "Bench", "employees": "40"}}}, src)
@@ -266,4 +259,27 @@ func benchCodeOnly(ctx context.Context, pool *sandbox.Pool, acct int64, f *spoke
 		}
 	}
 	return time.Since(start), nil
+}
+
+// loadBenchContacts creates the engine benchmark's n contacts, 100 a call,
+// every one NEW so benchFlow's criteria enroll it.
+func loadBenchContacts(ctx context.Context, db spoke.RecordService, acct int64, n int) error {
+	src := spoke.WriteSource{Type: spoke.SourceImport, ID: "bench"}
+	for from := 0; from < n; from += 100 {
+		inputs := make([]spoke.RecordInput, 0, 100)
+		for i := from; i < from+100 && i < n; i++ {
+			inputs = append(inputs, spoke.RecordInput{Properties: map[string]string{"email": fmt.Sprintf("c%d@bench.example", i),
+				"firstname": fmt.Sprintf("F%d", i%97), "lastname": "Bench", "employees": strconv.Itoa(i % 60), "hs_lead_status": "NEW"}})
+		}
+		res, err := db.WriteRecords(ctx, acct, "contacts", spoke.WriteCreate, inputs, src)
+		if err != nil {
+			return err
+		}
+		for _, r := range res {
+			if r.Err != nil {
+				return fmt.Errorf("create contact: %w", r.Err)
+			}
+		}
+	}
+	return nil
 }

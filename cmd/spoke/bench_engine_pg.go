@@ -160,22 +160,8 @@ func loadEngineTemplate(ctx context.Context, url string, n int, prepare string) 
 		}
 	}
 	start := time.Now()
-	src := spoke.WriteSource{Type: spoke.SourceImport, ID: "bench"}
-	for from := 0; from < n; from += 100 {
-		inputs := make([]spoke.RecordInput, 0, 100)
-		for i := from; i < from+100 && i < n; i++ {
-			inputs = append(inputs, spoke.RecordInput{Properties: map[string]string{"email": fmt.Sprintf("c%d@bench.example", i),
-				"firstname": fmt.Sprintf("F%d", i%97), "lastname": "Bench", "employees": strconv.Itoa(i % 60), "hs_lead_status": "NEW"}})
-		}
-		res, err := db.WriteRecords(ctx, acct, "contacts", spoke.WriteCreate, inputs, src)
-		if err != nil {
-			return "", 0, err
-		}
-		for _, r := range res {
-			if r.Err != nil {
-				return "", 0, r.Err
-			}
-		}
+	if err := loadBenchContacts(ctx, db, acct, n); err != nil {
+		return "", 0, err
 	}
 	load := time.Since(start)
 	f, err := flow.Parse([]byte(benchFlow))
