@@ -140,7 +140,7 @@ func (p *pipelineTx) load() error {
 	}
 	if n == 0 {
 		for _, d := range spoke.DefaultPipelines(p.t) {
-			if err := p.insertPipeline(d); err != nil {
+			if err := p.InsertPipeline(d); err != nil {
 				return err
 			}
 		}
@@ -150,20 +150,20 @@ func (p *pipelineTx) load() error {
 	return err
 }
 
-func (p *pipelineTx) insertPipeline(pl *spoke.Pipeline) error {
+func (p *pipelineTx) InsertPipeline(pl *spoke.Pipeline) error {
 	if _, err := p.tx.ExecContext(p.ctx, `INSERT INTO pipelines (account_id, object_type, id, label, display_order, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		p.account, p.t.Name, pl.ID, pl.Label, pl.DisplayOrder, pl.CreatedAt.UnixMilli(), pl.UpdatedAt.UnixMilli()); err != nil {
 		return fmt.Errorf("insert pipeline %s: %w", pl.ID, err)
 	}
 	for _, s := range pl.Stages {
-		if err := p.insertStage(pl.ID, s); err != nil {
+		if err := p.InsertStage(pl.ID, s); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (p *pipelineTx) insertStage(pipeline string, s *spoke.PipelineStage) error {
+func (p *pipelineTx) InsertStage(pipeline string, s *spoke.PipelineStage) error {
 	meta, _ := json.Marshal(s.Metadata)
 	if _, err := p.tx.ExecContext(p.ctx, `INSERT INTO pipeline_stages (account_id, object_type, pipeline_id, id, label, display_order, metadata, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, p.account, p.t.Name, pipeline, s.ID, s.Label, s.DisplayOrder, string(meta), s.CreatedAt.UnixMilli(), s.UpdatedAt.UnixMilli()); err != nil {
@@ -172,7 +172,7 @@ func (p *pipelineTx) insertStage(pipeline string, s *spoke.PipelineStage) error 
 	return nil
 }
 
-func (p *pipelineTx) writeStage(s *spoke.PipelineStage) error {
+func (p *pipelineTx) WriteStage(s *spoke.PipelineStage) error {
 	meta, _ := json.Marshal(s.Metadata)
 	_, err := p.tx.ExecContext(p.ctx, `UPDATE pipeline_stages SET label = ?, display_order = ?, metadata = ?, updated_at = ? WHERE account_id = ? AND object_type = ? AND id = ?`,
 		s.Label, s.DisplayOrder, string(meta), p.now, p.account, p.t.Name, s.ID)
@@ -190,8 +190,8 @@ func (p *pipelineTx) idTaken(table, id string) (bool, error) {
 	return n > 0, err
 }
 
-// newID returns id if it is free, or a generated id when id is empty.
-func (p *pipelineTx) newID(table, id, what string) (string, error) {
+// NewID implements crmrules.PipelineTx.
+func (p *pipelineTx) NewID(table, id, what string) (string, error) {
 	if id == "" {
 		n, err := nextID(p.ctx, p.tx, "pipelines")
 		return strconv.FormatInt(n, 10), err
@@ -206,17 +206,17 @@ func (p *pipelineTx) newID(table, id, what string) (string, error) {
 	return id, nil
 }
 
-// newStages checks and builds a pipeline's stage inputs with
-// crmrules.NewStages, giving new stages free ids.
-func (p *pipelineTx) newStages(in []spoke.PipelineStageInput, keep map[string]*spoke.PipelineStage) ([]*spoke.PipelineStage, error) {
-	return crmrules.NewStages(p.t, p.now, in, keep, func(id string) (string, error) {
-		return p.newID("pipeline_stages", id, "stage")
-	})
-}
+// Type implements crmrules.PipelineTx.
+func (p *pipelineTx) Type() spoke.ObjectType { return p.t }
 
-// recordsIn counts the live records of the type whose property name has
-// the value, for HubSpot's validateReferencesBeforeDelete.
-func (p *pipelineTx) recordsIn(name, value string) (int, error) {
+// NowMs implements crmrules.PipelineTx.
+func (p *pipelineTx) NowMs() int64 { return p.now }
+
+// Pipelines implements crmrules.PipelineTx.
+func (p *pipelineTx) Pipelines() []*spoke.Pipeline { return p.all }
+
+// RecordsIn implements crmrules.PipelineTx.
+func (p *pipelineTx) RecordsIn(name, value string) (int, error) {
 	var n int
 	err := p.tx.QueryRowContext(p.ctx, `SELECT count(*) FROM records WHERE account_id = ? AND `+typeFilter(p.t.Name, false)+` AND json_extract(properties, ?) = ?`,
 		p.account, jsonPath(name), value).Scan(&n)
@@ -226,94 +226,26 @@ func (p *pipelineTx) recordsIn(name, value string) (int, error) {
 	return n, nil
 }
 
-// inUse returns EINVALID if live records have the value of name.
-func (p *pipelineTx) inUse(name, value, what string) error {
-	n, err := p.recordsIn(name, value)
-	if err != nil {
-		return err
+// SetPipeline implements crmrules.PipelineTx.
+func (p *pipelineTx) SetPipeline(id, label string, displayOrder int) error {
+	if _, err := p.tx.ExecContext(p.ctx, `UPDATE pipelines SET label = ?, display_order = ?, archived = 0, archived_at = NULL, updated_at = ? WHERE account_id = ? AND object_type = ? AND id = ?`,
+		label, displayOrder, p.now, p.account, p.t.Name, id); err != nil {
+		return fmt.Errorf("update pipeline %s: %w", id, err)
 	}
-	return crmrules.InUse(p.t, what, n)
+	return nil
 }
 
-// CreatePipeline implements spoke.PipelineService.
-func (db *DB) CreatePipeline(ctx context.Context, account int64, objectType string, in spoke.PipelineInput) (*spoke.Pipeline, error) {
-	var out *spoke.Pipeline
-	err := db.pipelineChange(ctx, account, objectType, func(p *pipelineTx) error {
-		if err := crmrules.CheckPipelineLabel(p.all, in.Label, ""); err != nil {
-			return err
-		}
-		stages, err := p.newStages(in.Stages, nil)
-		if err != nil {
-			return err
-		}
-		id, err := p.newID("pipelines", in.ID, "pipeline")
-		if err != nil {
-			return err
-		}
-		now := time.UnixMilli(p.now).UTC()
-		out = &spoke.Pipeline{ObjectType: p.t.Name, ID: id, Label: in.Label, DisplayOrder: in.DisplayOrder, Stages: stages, CreatedAt: now, UpdatedAt: now}
-		crmrules.SortPipelines([]*spoke.Pipeline{out})
-		return p.insertPipeline(out)
-	})
-	return out, err
+// ArchivePipeline implements crmrules.PipelineTx.
+func (p *pipelineTx) ArchivePipeline(id string) error {
+	if _, err := p.tx.ExecContext(p.ctx, `UPDATE pipelines SET archived = 1, archived_at = ?, updated_at = ? WHERE account_id = ? AND object_type = ? AND id = ?`,
+		p.now, p.now, p.account, p.t.Name, id); err != nil {
+		return fmt.Errorf("archive pipeline %s: %w", id, err)
+	}
+	return nil
 }
 
-// ReplacePipeline implements spoke.PipelineService.
-func (db *DB) ReplacePipeline(ctx context.Context, account int64, objectType, id string, in spoke.PipelineInput, validateReferences bool) (*spoke.Pipeline, error) {
-	var out *spoke.Pipeline
-	err := db.pipelineChange(ctx, account, objectType, func(p *pipelineTx) error {
-		cur, err := crmrules.FindPipeline(p.t, p.all, id, false)
-		if err != nil {
-			return err
-		}
-		if err := crmrules.CheckPipelineLabel(p.all, in.Label, id); err != nil {
-			return err
-		}
-		keep := map[string]*spoke.PipelineStage{}
-		for _, s := range cur.Stages {
-			keep[s.ID] = s
-		}
-		stages, err := p.newStages(in.Stages, keep)
-		if err != nil {
-			return err
-		}
-		kept := map[string]bool{}
-		for _, s := range stages {
-			if keep[s.ID] != nil {
-				kept[s.ID] = true
-				if err := p.writeStage(s); err != nil {
-					return err
-				}
-			} else if err := p.insertStage(id, s); err != nil {
-				return err
-			}
-		}
-		_, stageProp, _ := spoke.PipelineProperties(p.t)
-		for _, s := range cur.Stages {
-			if kept[s.ID] {
-				continue
-			}
-			if validateReferences {
-				if err := p.inUse(stageProp, s.ID, "Stage "+s.ID); err != nil {
-					return err
-				}
-			}
-			if err := p.archiveStage(s.ID); err != nil {
-				return err
-			}
-		}
-		if _, err := p.tx.ExecContext(ctx, `UPDATE pipelines SET label = ?, display_order = ?, updated_at = ? WHERE account_id = ? AND object_type = ? AND id = ?`,
-			in.Label, in.DisplayOrder, p.now, account, p.t.Name, id); err != nil {
-			return fmt.Errorf("replace pipeline %s: %w", id, err)
-		}
-		out = &spoke.Pipeline{ObjectType: p.t.Name, ID: id, Label: in.Label, DisplayOrder: in.DisplayOrder, Stages: stages, CreatedAt: cur.CreatedAt, UpdatedAt: time.UnixMilli(p.now).UTC()}
-		crmrules.SortPipelines([]*spoke.Pipeline{out})
-		return nil
-	})
-	return out, err
-}
-
-func (p *pipelineTx) archiveStage(id string) error {
+// ArchiveStage implements crmrules.PipelineTx.
+func (p *pipelineTx) ArchiveStage(id string) error {
 	if _, err := p.tx.ExecContext(p.ctx, `UPDATE pipeline_stages SET archived = 1, archived_at = ?, updated_at = ? WHERE account_id = ? AND object_type = ? AND id = ?`,
 		p.now, p.now, p.account, p.t.Name, id); err != nil {
 		return fmt.Errorf("archive stage %s: %w", id, err)
@@ -321,28 +253,32 @@ func (p *pipelineTx) archiveStage(id string) error {
 	return nil
 }
 
+// The spoke.PipelineService methods run crmrules' logic in a pipeline
+// change.
+
+// CreatePipeline implements spoke.PipelineService.
+func (db *DB) CreatePipeline(ctx context.Context, account int64, objectType string, in spoke.PipelineInput) (out *spoke.Pipeline, err error) {
+	err = db.pipelineChange(ctx, account, objectType, func(p *pipelineTx) (err error) {
+		out, err = crmrules.CreatePipeline(p, in)
+		return err
+	})
+	return out, err
+}
+
+// ReplacePipeline implements spoke.PipelineService.
+func (db *DB) ReplacePipeline(ctx context.Context, account int64, objectType, id string, in spoke.PipelineInput, validateReferences bool) (out *spoke.Pipeline, err error) {
+	err = db.pipelineChange(ctx, account, objectType, func(p *pipelineTx) (err error) {
+		out, err = crmrules.ReplacePipeline(p, id, in, validateReferences)
+		return err
+	})
+	return out, err
+}
+
 // UpdatePipeline implements spoke.PipelineService.
-func (db *DB) UpdatePipeline(ctx context.Context, account int64, objectType, id string, upd spoke.PipelineUpdate) (*spoke.Pipeline, error) {
-	var out *spoke.Pipeline
-	err := db.pipelineChange(ctx, account, objectType, func(p *pipelineTx) error {
-		if upd.Archived != nil && *upd.Archived {
-			return spoke.Invalidf("archived may only be false, to restore an archived pipeline; delete a pipeline with DELETE.")
-		}
-		restore := upd.Archived != nil
-		cur, err := crmrules.FindPipeline(p.t, p.all, id, restore)
-		if err != nil {
-			return err
-		}
-		next := crmrules.UpdatedPipeline(cur, upd, p.now)
-		if err := crmrules.CheckPipelineLabel(p.all, next.Label, id); err != nil {
-			return err
-		}
-		if _, err := p.tx.ExecContext(ctx, `UPDATE pipelines SET label = ?, display_order = ?, archived = 0, archived_at = NULL, updated_at = ? WHERE account_id = ? AND object_type = ? AND id = ?`,
-			next.Label, next.DisplayOrder, p.now, account, p.t.Name, id); err != nil {
-			return fmt.Errorf("update pipeline %s: %w", id, err)
-		}
-		out = next
-		return nil
+func (db *DB) UpdatePipeline(ctx context.Context, account int64, objectType, id string, upd spoke.PipelineUpdate) (out *spoke.Pipeline, err error) {
+	err = db.pipelineChange(ctx, account, objectType, func(p *pipelineTx) (err error) {
+		out, err = crmrules.UpdatePipeline(p, id, upd)
+		return err
 	})
 	return out, err
 }
@@ -350,84 +286,32 @@ func (db *DB) UpdatePipeline(ctx context.Context, account int64, objectType, id 
 // DeletePipeline implements spoke.PipelineService.
 func (db *DB) DeletePipeline(ctx context.Context, account int64, objectType, id string, validateReferences bool) error {
 	return db.pipelineChange(ctx, account, objectType, func(p *pipelineTx) error {
-		if err := crmrules.CheckPipelineDelete(p.t, p.all, id); err != nil {
-			return err
-		}
-		if validateReferences {
-			pipeProp, _, _ := spoke.PipelineProperties(p.t)
-			if err := p.inUse(pipeProp, id, "Pipeline "+id); err != nil {
-				return err
-			}
-		}
-		_, err := p.tx.ExecContext(ctx, `UPDATE pipelines SET archived = 1, archived_at = ?, updated_at = ? WHERE account_id = ? AND object_type = ? AND id = ?`,
-			p.now, p.now, account, p.t.Name, id)
-		return err
+		return crmrules.DeletePipeline(p, id, validateReferences)
 	})
 }
 
 // CreateStage implements spoke.PipelineService.
-func (db *DB) CreateStage(ctx context.Context, account int64, objectType, pipelineID string, in spoke.PipelineStageInput) (*spoke.PipelineStage, error) {
-	var out *spoke.PipelineStage
-	err := db.pipelineChange(ctx, account, objectType, func(p *pipelineTx) error {
-		pl, err := crmrules.FindPipeline(p.t, p.all, pipelineID, false)
-		if err != nil {
-			return err
-		}
-		if out, err = crmrules.NewStage(p.t, p.now, in); err != nil {
-			return err
-		}
-		if err := crmrules.CheckStageLabel(pl, out.Label, ""); err != nil {
-			return err
-		}
-		if out.ID, err = p.newID("pipeline_stages", in.ID, "stage"); err != nil {
-			return err
-		}
-		return p.insertStage(pipelineID, out)
+func (db *DB) CreateStage(ctx context.Context, account int64, objectType, pipelineID string, in spoke.PipelineStageInput) (out *spoke.PipelineStage, err error) {
+	err = db.pipelineChange(ctx, account, objectType, func(p *pipelineTx) (err error) {
+		out, err = crmrules.CreateStage(p, pipelineID, in)
+		return err
 	})
 	return out, err
 }
 
 // ReplaceStage implements spoke.PipelineService.
-func (db *DB) ReplaceStage(ctx context.Context, account int64, objectType, pipelineID, stageID string, in spoke.PipelineStageInput) (*spoke.PipelineStage, error) {
-	var out *spoke.PipelineStage
-	err := db.pipelineChange(ctx, account, objectType, func(p *pipelineTx) error {
-		pl, cur, err := crmrules.StageOf(p.t, p.all, pipelineID, stageID)
-		if err != nil {
-			return err
-		}
-		out, err = p.rewriteStage(pl, cur, in)
+func (db *DB) ReplaceStage(ctx context.Context, account int64, objectType, pipelineID, stageID string, in spoke.PipelineStageInput) (out *spoke.PipelineStage, err error) {
+	err = db.pipelineChange(ctx, account, objectType, func(p *pipelineTx) (err error) {
+		out, err = crmrules.ReplaceStage(p, pipelineID, stageID, in)
 		return err
 	})
 	return out, err
 }
 
-// rewriteStage checks in as the new content of the existing stage cur of
-// pl and writes it, keeping the stage's id and creation time.
-func (p *pipelineTx) rewriteStage(pl *spoke.Pipeline, cur *spoke.PipelineStage, in spoke.PipelineStageInput) (*spoke.PipelineStage, error) {
-	out, err := crmrules.NewStage(p.t, p.now, in)
-	if err != nil {
-		return nil, err
-	}
-	if err := crmrules.CheckStageLabel(pl, out.Label, cur.ID); err != nil {
-		return nil, err
-	}
-	out.ID, out.CreatedAt = cur.ID, cur.CreatedAt
-	return out, p.writeStage(out)
-}
-
 // UpdateStage implements spoke.PipelineService.
-func (db *DB) UpdateStage(ctx context.Context, account int64, objectType, pipelineID, stageID string, upd spoke.PipelineStageUpdate) (*spoke.PipelineStage, error) {
-	var out *spoke.PipelineStage
-	err := db.pipelineChange(ctx, account, objectType, func(p *pipelineTx) error {
-		if upd.Archived != nil && *upd.Archived {
-			return spoke.Invalidf("archived may only be false; delete a stage with DELETE.")
-		}
-		pl, cur, err := crmrules.StageOf(p.t, p.all, pipelineID, stageID)
-		if err != nil {
-			return err
-		}
-		in := crmrules.StageInput(cur, upd)
-		out, err = p.rewriteStage(pl, cur, in)
+func (db *DB) UpdateStage(ctx context.Context, account int64, objectType, pipelineID, stageID string, upd spoke.PipelineStageUpdate) (out *spoke.PipelineStage, err error) {
+	err = db.pipelineChange(ctx, account, objectType, func(p *pipelineTx) (err error) {
+		out, err = crmrules.UpdateStage(p, pipelineID, stageID, upd)
 		return err
 	})
 	return out, err
@@ -436,19 +320,6 @@ func (db *DB) UpdateStage(ctx context.Context, account int64, objectType, pipeli
 // DeleteStage implements spoke.PipelineService.
 func (db *DB) DeleteStage(ctx context.Context, account int64, objectType, pipelineID, stageID string, validateReferences bool) error {
 	return db.pipelineChange(ctx, account, objectType, func(p *pipelineTx) error {
-		pl, _, err := crmrules.StageOf(p.t, p.all, pipelineID, stageID)
-		if err != nil {
-			return err
-		}
-		if len(pl.Stages) == 1 {
-			return spoke.Invalidf("Stage %s is the only stage of pipeline %s; a pipeline always has at least one stage.", stageID, pipelineID)
-		}
-		if validateReferences {
-			_, stageProp, _ := spoke.PipelineProperties(p.t)
-			if err := p.inUse(stageProp, stageID, "Stage "+stageID); err != nil {
-				return err
-			}
-		}
-		return p.archiveStage(stageID)
+		return crmrules.DeleteStage(p, pipelineID, stageID, validateReferences)
 	})
 }
