@@ -1,6 +1,7 @@
 package crmrules
 
 import (
+	"context"
 	"time"
 
 	"github.com/spokehq/spoke"
@@ -227,4 +228,83 @@ func DeleteStage(p PipelineTx, pipelineID, stageID string, validateReferences bo
 		}
 	}
 	return p.ArchiveStage(stageID)
+}
+
+// PipelineChanger is a store that runs fn in one pipeline change: a write
+// transaction holding the type's pipelines, after which the store forgets
+// what it cached of them.
+type PipelineChanger interface {
+	ChangePipelines(ctx context.Context, account int64, objectType string, fn func(PipelineTx) error) error
+}
+
+// PipelineWrites implements spoke.PipelineService's writes with the
+// functions above, each in one change of Store; a store embeds it.
+type PipelineWrites struct{ Store PipelineChanger }
+
+// CreatePipeline implements spoke.PipelineService.
+func (w PipelineWrites) CreatePipeline(ctx context.Context, account int64, objectType string, in spoke.PipelineInput) (out *spoke.Pipeline, err error) {
+	err = w.Store.ChangePipelines(ctx, account, objectType, func(p PipelineTx) (err error) {
+		out, err = CreatePipeline(p, in)
+		return err
+	})
+	return out, err
+}
+
+// ReplacePipeline implements spoke.PipelineService.
+func (w PipelineWrites) ReplacePipeline(ctx context.Context, account int64, objectType, id string, in spoke.PipelineInput, validateReferences bool) (out *spoke.Pipeline, err error) {
+	err = w.Store.ChangePipelines(ctx, account, objectType, func(p PipelineTx) (err error) {
+		out, err = ReplacePipeline(p, id, in, validateReferences)
+		return err
+	})
+	return out, err
+}
+
+// UpdatePipeline implements spoke.PipelineService.
+func (w PipelineWrites) UpdatePipeline(ctx context.Context, account int64, objectType, id string, upd spoke.PipelineUpdate) (out *spoke.Pipeline, err error) {
+	err = w.Store.ChangePipelines(ctx, account, objectType, func(p PipelineTx) (err error) {
+		out, err = UpdatePipeline(p, id, upd)
+		return err
+	})
+	return out, err
+}
+
+// DeletePipeline implements spoke.PipelineService.
+func (w PipelineWrites) DeletePipeline(ctx context.Context, account int64, objectType, id string, validateReferences bool) error {
+	return w.Store.ChangePipelines(ctx, account, objectType, func(p PipelineTx) error {
+		return DeletePipeline(p, id, validateReferences)
+	})
+}
+
+// CreateStage implements spoke.PipelineService.
+func (w PipelineWrites) CreateStage(ctx context.Context, account int64, objectType, pipelineID string, in spoke.PipelineStageInput) (out *spoke.PipelineStage, err error) {
+	err = w.Store.ChangePipelines(ctx, account, objectType, func(p PipelineTx) (err error) {
+		out, err = CreateStage(p, pipelineID, in)
+		return err
+	})
+	return out, err
+}
+
+// ReplaceStage implements spoke.PipelineService.
+func (w PipelineWrites) ReplaceStage(ctx context.Context, account int64, objectType, pipelineID, stageID string, in spoke.PipelineStageInput) (out *spoke.PipelineStage, err error) {
+	err = w.Store.ChangePipelines(ctx, account, objectType, func(p PipelineTx) (err error) {
+		out, err = ReplaceStage(p, pipelineID, stageID, in)
+		return err
+	})
+	return out, err
+}
+
+// UpdateStage implements spoke.PipelineService.
+func (w PipelineWrites) UpdateStage(ctx context.Context, account int64, objectType, pipelineID, stageID string, upd spoke.PipelineStageUpdate) (out *spoke.PipelineStage, err error) {
+	err = w.Store.ChangePipelines(ctx, account, objectType, func(p PipelineTx) (err error) {
+		out, err = UpdateStage(p, pipelineID, stageID, upd)
+		return err
+	})
+	return out, err
+}
+
+// DeleteStage implements spoke.PipelineService.
+func (w PipelineWrites) DeleteStage(ctx context.Context, account int64, objectType, pipelineID, stageID string, validateReferences bool) error {
+	return w.Store.ChangePipelines(ctx, account, objectType, func(p PipelineTx) error {
+		return DeleteStage(p, pipelineID, stageID, validateReferences)
+	})
 }

@@ -112,9 +112,11 @@ type pipelineTx struct {
 	all     []*spoke.Pipeline // every pipeline, archived ones too
 }
 
-// pipelineChange runs fn on the type's pipelines in a write transaction
-// and forgets the cached ones after it commits.
-func (db *DB) pipelineChange(ctx context.Context, account int64, objectType string, fn func(p *pipelineTx) error) error {
+// ChangePipelines implements crmrules.PipelineChanger: it runs fn on the
+// type's pipelines in a write transaction and forgets the cached ones
+// after it commits. The pipeline writes of spoke.PipelineService
+// (crmrules.PipelineWrites, embedded in DB) run in it.
+func (db *DB) ChangePipelines(ctx context.Context, account int64, objectType string, fn func(crmrules.PipelineTx) error) error {
 	t, err := spoke.PipelineTypeFor(objectType)
 	if err != nil {
 		return err
@@ -258,75 +260,4 @@ func (p *pipelineTx) ArchiveStage(id string) error {
 		return fmt.Errorf("archive stage %s: %w", id, err)
 	}
 	return nil
-}
-
-// The spoke.PipelineService methods run crmrules' logic in a pipeline
-// change.
-
-// CreatePipeline implements spoke.PipelineService.
-func (db *DB) CreatePipeline(ctx context.Context, account int64, objectType string, in spoke.PipelineInput) (out *spoke.Pipeline, err error) {
-	err = db.pipelineChange(ctx, account, objectType, func(p *pipelineTx) (err error) {
-		out, err = crmrules.CreatePipeline(p, in)
-		return err
-	})
-	return out, err
-}
-
-// ReplacePipeline implements spoke.PipelineService.
-func (db *DB) ReplacePipeline(ctx context.Context, account int64, objectType, id string, in spoke.PipelineInput, validateReferences bool) (out *spoke.Pipeline, err error) {
-	err = db.pipelineChange(ctx, account, objectType, func(p *pipelineTx) (err error) {
-		out, err = crmrules.ReplacePipeline(p, id, in, validateReferences)
-		return err
-	})
-	return out, err
-}
-
-// UpdatePipeline implements spoke.PipelineService.
-func (db *DB) UpdatePipeline(ctx context.Context, account int64, objectType, id string, upd spoke.PipelineUpdate) (out *spoke.Pipeline, err error) {
-	err = db.pipelineChange(ctx, account, objectType, func(p *pipelineTx) (err error) {
-		out, err = crmrules.UpdatePipeline(p, id, upd)
-		return err
-	})
-	return out, err
-}
-
-// DeletePipeline implements spoke.PipelineService.
-func (db *DB) DeletePipeline(ctx context.Context, account int64, objectType, id string, validateReferences bool) error {
-	return db.pipelineChange(ctx, account, objectType, func(p *pipelineTx) error {
-		return crmrules.DeletePipeline(p, id, validateReferences)
-	})
-}
-
-// CreateStage implements spoke.PipelineService.
-func (db *DB) CreateStage(ctx context.Context, account int64, objectType, pipelineID string, in spoke.PipelineStageInput) (out *spoke.PipelineStage, err error) {
-	err = db.pipelineChange(ctx, account, objectType, func(p *pipelineTx) (err error) {
-		out, err = crmrules.CreateStage(p, pipelineID, in)
-		return err
-	})
-	return out, err
-}
-
-// ReplaceStage implements spoke.PipelineService.
-func (db *DB) ReplaceStage(ctx context.Context, account int64, objectType, pipelineID, stageID string, in spoke.PipelineStageInput) (out *spoke.PipelineStage, err error) {
-	err = db.pipelineChange(ctx, account, objectType, func(p *pipelineTx) (err error) {
-		out, err = crmrules.ReplaceStage(p, pipelineID, stageID, in)
-		return err
-	})
-	return out, err
-}
-
-// UpdateStage implements spoke.PipelineService.
-func (db *DB) UpdateStage(ctx context.Context, account int64, objectType, pipelineID, stageID string, upd spoke.PipelineStageUpdate) (out *spoke.PipelineStage, err error) {
-	err = db.pipelineChange(ctx, account, objectType, func(p *pipelineTx) (err error) {
-		out, err = crmrules.UpdateStage(p, pipelineID, stageID, upd)
-		return err
-	})
-	return out, err
-}
-
-// DeleteStage implements spoke.PipelineService.
-func (db *DB) DeleteStage(ctx context.Context, account int64, objectType, pipelineID, stageID string, validateReferences bool) error {
-	return db.pipelineChange(ctx, account, objectType, func(p *pipelineTx) error {
-		return crmrules.DeleteStage(p, pipelineID, stageID, validateReferences)
-	})
 }

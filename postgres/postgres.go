@@ -11,6 +11,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"github.com/spokehq/spoke/crmrules"
 	"io/fs"
 	"log/slog"
 	"net/url"
@@ -33,6 +34,10 @@ var migrations embed.FS
 // DB is the PostgreSQL store. Its methods are safe for concurrent use, and
 // several processes may open the same database.
 type DB struct {
+	// PipelineWrites gives DB spoke.PipelineService's writes, over
+	// ChangePipelines.
+	crmrules.PipelineWrites
+
 	pool pool
 	url  string
 
@@ -107,6 +112,7 @@ func Open(ctx context.Context, dbURL string) (*DB, error) {
 		return nil, fmt.Errorf("cannot reach PostgreSQL at %s: %w", redactURL(dbURL), err)
 	}
 	db := &DB{pool: pool{pgPool}, url: dbURL, Now: time.Now, props: map[propKey]map[string]*spoke.Property{}}
+	db.PipelineWrites.Store = db
 	if err := db.Migrate(ctx); err != nil {
 		pgPool.Close()
 		return nil, err

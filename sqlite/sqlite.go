@@ -11,6 +11,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"github.com/spokehq/spoke/crmrules"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -34,6 +35,10 @@ var migrations embed.FS
 // spoke.FlowService, spoke.EngineStore and spoke.SecretService, and the
 // flow package's Checker.
 type DB struct {
+	// PipelineWrites gives DB spoke.PipelineService's writes, over
+	// ChangePipelines.
+	crmrules.PipelineWrites
+
 	path  string
 	write *sql.DB
 	read  *sql.DB
@@ -149,6 +154,7 @@ func OpenWith(ctx context.Context, dir string, o Options) (*DB, error) {
 	r.SetMaxIdleConns(8)
 	db := &DB{path: path, write: w, read: r, lock: lock, Now: time.Now, props: map[propKey]map[string]*propertyDef{}, schemas: map[int64][]*spoke.ObjectSchema{}, stmts: map[stmtKey]*sql.Stmt{},
 		searchIdx: map[string]bool{}, searchIndexMin: DefaultSearchIndexMin}
+	db.PipelineWrites.Store = db
 	if err := db.ensureIncrementalVacuum(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -196,8 +202,10 @@ func OpenReadOnly(ctx context.Context, dir string) (*DB, error) {
 		r.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	return &DB{path: path, write: r, read: r, Now: time.Now, props: map[propKey]map[string]*propertyDef{}, stmts: map[stmtKey]*sql.Stmt{},
-		searchIdx: map[string]bool{}, searchIndexMin: DefaultSearchIndexMin}, nil
+	db := &DB{path: path, write: r, read: r, Now: time.Now, props: map[propKey]map[string]*propertyDef{}, stmts: map[stmtKey]*sql.Stmt{},
+		searchIdx: map[string]bool{}, searchIndexMin: DefaultSearchIndexMin}
+	db.PipelineWrites.Store = db
+	return db, nil
 }
 
 // Path returns the database file's path.
